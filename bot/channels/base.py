@@ -1,0 +1,53 @@
+"""The one small protocol every outbound channel sender follows, and its typed errors."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.types import OutboundMessage, SendReceipt
+
+
+class SendError(Exception):
+    """A send that did not succeed; subclasses say whether to try again."""
+
+    reason = "error"
+
+
+class TransientError(SendError):
+    """The provider failed in a way that may pass (5xx, timeout, network): retry with backoff."""
+
+    reason = "transient"
+
+
+class ThrottledError(SendError):
+    """The provider asked us to slow down (429, RetryAfter): retry after `retry_after` seconds."""
+
+    reason = "throttled"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RecipientStoppedError(SendError):
+    """The person has blocked or unsubscribed (Twilio 21610, Telegram Forbidden): never retry."""
+
+    reason = "recipient-stopped"
+
+
+class MisconfiguredError(SendError):
+    """Our credentials or sender settings are wrong (401, bad From): no retry will help."""
+
+    reason = "misconfigured"
+
+
+class RejectedError(SendError):
+    """The provider refused this one message (invalid number, too long): do not retry it."""
+
+    reason = "rejected"
+
+
+class Sender(Protocol):
+    """Sends one rendered message and returns the provider's receipt, or raises a SendError."""
+
+    def send(self, message: OutboundMessage) -> SendReceipt: ...

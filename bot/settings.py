@@ -1,0 +1,114 @@
+"""Kotha's settings, read from the environment in this one module and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = REPO_ROOT / "instance"
+LOCALES_DIR = REPO_ROOT / "locales"
+FLOWS_DIR = REPO_ROOT / "flows" / "definitions"
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window, possibly across midnight, in which non-urgent sends wait."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        try:
+            start_text, end_text = text.split("-")
+            return cls(time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip()))
+        except ValueError as error:
+            raise ValueError(f"KOTHA_QUIET_HOURS must look like 21:00-08:00, not {text!r}") from error
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one Kotha deployment."""
+
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'kotha.db'}"
+    redis_url: str | None = None
+    secret_key: str = ""
+    public_url: str | None = None
+    timezone: str = "Europe/London"
+    quiet_hours: QuietHours = field(
+        default_factory=lambda: QuietHours(time(21, 0), time(8, 0))
+    )
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    sms_from: str | None = None
+    whatsapp_from: str | None = None
+    twilio_api_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_secret: str | None = None
+    telegram_api_url: str | None = None
+    conversation_expiry_hours: float = 72.0
+    instance_dir: Path = INSTANCE_DIR
+    locales_dir: Path = LOCALES_DIR
+    flows_dir: Path = FLOWS_DIR
+    testing: bool = False
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """Return the session key kept in instance/, generating it on first use."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment (or the mapping given, for tests)."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    instance_dir = Path(get("KOTHA_INSTANCE_DIR") or INSTANCE_DIR)
+    defaults = Settings()
+    database_url = get("KOTHA_DATABASE_URL") or f"sqlite:///{instance_dir / 'kotha.db'}"
+    return Settings(
+        database_url=database_url,
+        redis_url=get("KOTHA_REDIS_URL"),
+        secret_key=get("KOTHA_SECRET_KEY") or _secret_key(instance_dir),
+        public_url=(get("KOTHA_PUBLIC_URL") or "").rstrip("/") or None,
+        timezone=get("KOTHA_TIMEZONE") or defaults.timezone,
+        quiet_hours=QuietHours.parse(get("KOTHA_QUIET_HOURS") or "21:00-08:00"),
+        twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+        sms_from=get("KOTHA_SMS_FROM"),
+        whatsapp_from=get("KOTHA_WHATSAPP_FROM"),
+        twilio_api_url=get("KOTHA_TWILIO_API_URL"),
+        telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
+        telegram_secret=get("KOTHA_TELEGRAM_SECRET"),
+        telegram_api_url=get("KOTHA_TELEGRAM_API_URL"),
+        conversation_expiry_hours=float(
+            get("KOTHA_CONVERSATION_EXPIRY_HOURS") or defaults.conversation_expiry_hours
+        ),
+        instance_dir=instance_dir,
+        locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
+        flows_dir=Path(get("KOTHA_FLOWS_DIR") or FLOWS_DIR),
+    )

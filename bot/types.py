@@ -1,0 +1,59 @@
+"""The small frozen types the core speaks; providers are translated to and from these at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Channel = Literal["sms", "whatsapp", "telegram"]
+CHANNELS: tuple[Channel, ...] = ("sms", "whatsapp", "telegram")
+
+
+@dataclass(frozen=True)
+class Media:
+    """An attachment a person sent (voice note, photo), kept as a reference."""
+
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message a person sent, as any provider's webhook parses it.
+
+    `address` is the person's address on the channel: E.164 for SMS and WhatsApp (without
+    the `whatsapp:` prefix), the chat id for Telegram. `text` is exactly what they sent.
+    """
+
+    channel: Channel
+    address: str
+    text: str
+    provider_id: str | None = None
+    media: tuple[Media, ...] = ()
+    language_hint: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One rendered message ready for a sender: text plus optional choices for buttons.
+
+    `choices` are the numbered options already written into `text` as lines
+    ("1 Home care"); a channel with buttons may show them as buttons instead, each
+    answering with its number.
+    """
+
+    id: int
+    channel: Channel
+    address: str
+    text: str
+    choices: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    """What a provider said when it accepted a message."""
+
+    provider_id: str
+    status: Literal["sent", "delivered"] = "sent"
