@@ -1,0 +1,45 @@
+"""The Flask app factory: one app with the webhook, console and simulator blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from bot import settings as settings_module
+from bot.services import Services, build_services
+from bot.settings import Settings
+
+# Providers send small requests (an SMS body is at most 1,600 characters); anything far
+# larger is refused with 413 before it is read.
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Create the web app for the given settings (read from the environment when omitted)."""
+    if services is None:
+        services = build_services(settings or settings_module.load())
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=services.settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        TESTING=services.settings.testing,
+    )
+    app.extensions["kotha"] = services
+
+    from console.simulator import blueprint as simulator
+    from webhooks.telegram import blueprint as telegram
+    from webhooks.twilio import blueprint as twilio
+
+    app.register_blueprint(twilio)
+    app.register_blueprint(telegram)
+    app.register_blueprint(simulator)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        with services.database.session() as session:
+            session.execute(text("SELECT 1"))
+        return jsonify(status="ok", database=services.database.dialect)
+
+    return app

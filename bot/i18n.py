@@ -1,0 +1,120 @@
+"""Languages, gettext catalogs and rendering a message in the reader's language."""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel.dates import format_date
+
+from flows.library import LanguageChoice
+
+DOMAIN = "messages"
+BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
+
+
+@dataclass(frozen=True)
+class Language:
+    """One supported language, as configured by its line in locales/languages.yaml."""
+
+    code: str
+    dir: str
+    name: str
+    locale: str
+    digits: str
+    fallback: str | None
+    segments: int
+
+    def digits_of(self, text: str) -> str:
+        return text.translate(BENGALI_DIGITS) if self.digits == "beng" else text
+
+
+def load_languages(locales_dir: Path) -> dict[str, Language]:
+    """Read the language registry; a language needs its line there and a catalog beside it."""
+    path = locales_dir / "languages.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    languages: dict[str, Language] = {}
+    for code, entry in raw.items():
+        try:
+            languages[code] = Language(code=code, **entry)
+        except TypeError as error:
+            raise ValueError(f"{path.name}: language {code!r}: {error}") from error
+    for language in languages.values():
+        if language.fallback is not None and language.fallback not in languages:
+            raise ValueError(f"{path.name}: {language.code} falls back to unknown language")
+    return languages
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message as the reader will see it, with its choices as separate labels for buttons."""
+
+    text: str
+    choices: tuple[str, ...]
+    language: str
+
+
+class I18n:
+    """Translates and formats messages for each configured language, with fallbacks."""
+
+    def __init__(self, locales_dir: Path) -> None:
+        self.locales_dir = locales_dir
+        self.languages = load_languages(locales_dir)
+        self.default = next(iter(self.languages))
+        self._catalogs: dict[str, gettext.NullTranslations] = {}
+
+    @property
+    def choices(self) -> tuple[LanguageChoice, ...]:
+        return tuple(LanguageChoice(code, lang.name) for code, lang in self.languages.items())
+
+    def language(self, code: str | None) -> Language:
+        return self.languages.get(code or self.default) or self.languages[self.default]
+
+    def catalog(self, code: str) -> gettext.NullTranslations:
+        """Return the translations for `code`, falling back along its chain (syl -> bn -> en)."""
+        if code not in self._catalogs:
+            language = self.languages[code]
+            catalog = gettext.translation(
+                DOMAIN, self.locales_dir, languages=[language.dir], fallback=True
+            )
+            if language.fallback is not None:
+                catalog.add_fallback(self.catalog(language.fallback))
+            self._catalogs[code] = catalog
+        return self._catalogs[code]
+
+    def gettext(self, code: str | None, message: str) -> str:
+        return self.catalog(self.language(code).code).gettext(message)
+
+    def format_param(self, language: Language, value: Any) -> str:
+        if isinstance(value, Mapping) and "date" in value:
+            day = date.fromisoformat(value["date"])
+            return language.digits_of(format_date(day, "EEEE d MMMM", locale=language.locale))
+        return str(value)
+
+    def render(
+        self,
+        code: str | None,
+        template: str,
+        params: Mapping[str, Any] | None = None,
+        lead: str | None = None,
+        choices: Sequence[str] = (),
+        raw_choices: bool = False,
+    ) -> Rendered:
+        """Render a message id with its parameters, lead line and numbered choices."""
+        language = self.language(code)
+        translate = self.catalog(language.code).gettext
+        values = {k: self.format_param(language, v) for k, v in (params or {}).items()}
+        body = translate(template).format(**values) if values else translate(template)
+        labels = tuple(label if raw_choices else translate(label) for label in choices)
+        # A choice menu shown before a language is chosen mixes scripts: keep its numbers
+        # in ASCII digits, which every reader knows.
+        number = language.digits_of if not raw_choices else str
+        lines = [translate(lead)] if lead else []
+        lines.append(body)
+        lines.extend(f"{number(str(index))} {label}" for index, label in enumerate(labels, 1))
+        return Rendered("\n".join(lines), labels, language.code)

@@ -1,0 +1,304 @@
+"""The runner: store an inbound message, step its conversation, persist everything at once.
+
+One transaction per inbound message holds the message row, the new conversation state, the
+records its effects create and the outbound rows to send. Only after it commits are the
+outbound rows handed to the queue, so a crash never sends what was not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.calendar import add_working_days
+from bot.types import InboundMessage
+from flows.engine import Effect, Event, Say, State, Transition, is_idle, step
+from flows.library import Flows
+from storage.db import Database
+from storage.models import Address, Contact, Conversation, Message
+from storage.records import create_feedback, create_interest, create_survey_response
+
+log = logging.getLogger(__name__)
+
+# Working days to acknowledge a complaint (LASSNHSC (England) Regulations 2009, reg. 13(2)).
+ACKNOWLEDGE_WORKING_DAYS = 3
+# How many times a step is retried when a concurrent message moved the conversation first.
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one inbound message."""
+
+    message_id: int
+    duplicate: bool = False
+    outbound_ids: tuple[int, ...] = ()
+
+
+def say_to_row_fields(say: Say, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the outbound row columns that let a Say be rendered later, at send time."""
+    params: dict[str, Any] = {**say.params, **outputs}
+    if say.lead:
+        params["_lead"] = say.lead
+    if say.raw_choices:
+        params["_raw_choices"] = True
+    if say.even_if_stopped:
+        params["_even_if_stopped"] = True
+    return {"template": say.text, "params": params, "choices": list(say.choices)}
+
+
+class Runner:
+    """Turns inbound messages into stored state, records and outbound rows."""
+
+    def __init__(
+        self,
+        database: Database,
+        flows: Flows,
+        *,
+        timezone: str = "Europe/London",
+        expiry: timedelta = timedelta(days=3),
+        clock: Callable[[], datetime],
+        after_commit: Callable[[Iterable[int]], None] = lambda ids: None,
+    ) -> None:
+        self.database = database
+        self.flows = flows
+        self.zone = ZoneInfo(timezone)
+        self.expiry = expiry
+        self.clock = clock
+        self.after_commit = after_commit
+
+    def receive(self, message: InboundMessage) -> Received:
+        """Store and process one inbound message; a repeated provider id changes nothing."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with self.database.session() as session:
+                    received = self._receive(session, message)
+            except (StaleDataError, IntegrityError):
+                # Another message from this person (or a provider retry) committed first:
+                # start again from the state it left.
+                continue
+            except Exception:
+                log.exception("step failed for an inbound %s message", message.channel)
+                return self._store_unprocessed(message)
+            self.after_commit(received.outbound_ids)
+            return received
+        log.error("gave up after %d concurrent attempts on one conversation", MAX_ATTEMPTS)
+        return self._store_unprocessed(message)
+
+    def expire_stale(self) -> int:
+        """End politely every conversation left half-way for longer than the expiry."""
+        cutoff = self.clock() - self.expiry
+        with self.database.session() as session:
+            stale = session.scalars(
+                select(Conversation.id).where(Conversation.updated_at < cutoff)
+            ).all()
+        ended = 0
+        for conversation_id in stale:
+            try:
+                with self.database.session() as session:
+                    ids = self._expire_one(session, conversation_id, cutoff)
+            except StaleDataError:
+                continue  # the person wrote meanwhile; their message handled the expiry
+            if ids:
+                ended += 1
+                self.after_commit(ids)
+        return ended
+
+    # -- inside one transaction ------------------------------------------------------------
+
+    def _receive(self, session: Session, message: InboundMessage) -> Received:
+        if message.provider_id is not None:
+            seen = session.scalar(
+                select(Message.id).where(
+                    Message.direction == "in",
+                    Message.channel == message.channel,
+                    Message.provider_id == message.provider_id,
+                )
+            )
+            if seen is not None:
+                return Received(seen, duplicate=True)
+        now = self.clock()
+        address = self._address(session, message.channel, message.address, now)
+        inbound = Message(
+            address_id=address.id,
+            channel=message.channel,
+            direction="in",
+            body=message.text,
+            media=[{"url": m.url, "content_type": m.content_type} for m in message.media] or None,
+            provider_id=message.provider_id,
+            status="processed",
+            created_at=message.received_at or now,
+        )
+        session.add(inbound)
+        address.last_inbound_at = now
+        conversation = session.scalar(
+            select(Conversation).where(Conversation.address_id == address.id)
+        )
+        state = _state(conversation)
+        transitions: list[Transition] = []
+        if state is not None and conversation is not None and not is_idle(state):
+            if now - conversation.updated_at > self.expiry:
+                expired = step(self.flows, state, Event(kind="expire"))
+                transitions.append(expired)
+                state = expired.state
+        event = Event(
+            text=message.text,
+            media=tuple({"url": m.url, "content_type": m.content_type} for m in message.media),
+            language=address.contact.language,
+            language_hint=message.language_hint,
+            opted_out=address.stopped_at is not None,
+        )
+        transitions.append(step(self.flows, state, event))
+        outbound = [
+            row
+            for transition in transitions
+            for row in self._apply(session, address, transition, now, is_reply=True)
+        ]
+        self._save_state(session, conversation, address, transitions[-1].state, now)
+        session.flush()
+        return Received(inbound.id, outbound_ids=tuple(row.id for row in outbound))
+
+    def _expire_one(self, session: Session, conversation_id: int, cutoff: datetime) -> list[int]:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.updated_at >= cutoff:
+            return []
+        state = _state(conversation)
+        if state is None or is_idle(state):
+            return []
+        address = session.get_one(Address, conversation.address_id)
+        now = self.clock()
+        transition = step(self.flows, state, Event(kind="expire"))
+        rows = self._apply(session, address, transition, now, is_reply=False)
+        self._save_state(session, conversation, address, transition.state, now)
+        session.flush()
+        return [row.id for row in rows]
+
+    def _address(self, session: Session, channel: str, value: str, now: datetime) -> Address:
+        address = session.scalar(
+            select(Address).where(Address.channel == channel, Address.address == value)
+        )
+        if address is None:
+            contact = Contact(created_at=now)
+            address = Address(contact=contact, channel=channel, address=value, created_at=now)
+            session.add(address)
+            session.flush()  # a concurrent first message from this address fails here: retry
+        return address
+
+    def _save_state(
+        self,
+        session: Session,
+        conversation: Conversation | None,
+        address: Address,
+        state: State,
+        now: datetime,
+    ) -> None:
+        if conversation is None:
+            conversation = Conversation(address_id=address.id, started_at=now)
+            session.add(conversation)
+        conversation.flow = state.flow
+        conversation.node = state.node
+        conversation.answers = dict(state.answers)
+        conversation.updated_at = now
+
+    def _apply(
+        self,
+        session: Session,
+        address: Address,
+        transition: Transition,
+        now: datetime,
+        is_reply: bool,
+    ) -> list[Message]:
+        outputs: dict[str, Any] = {}
+        for effect in transition.effects:
+            outputs.update(self._effect(session, address, effect, now))
+        rows = [
+            Message(
+                address_id=address.id,
+                channel=address.channel,
+                direction="out",
+                status="queued",
+                is_reply=is_reply,
+                created_at=now,
+                **say_to_row_fields(say, outputs),
+            )
+            for say in transition.say
+        ]
+        session.add_all(rows)
+        return rows
+
+    def _effect(
+        self, session: Session, address: Address, effect: Effect, now: datetime
+    ) -> dict[str, Any]:
+        contact = address.contact
+        if effect.kind == "set_language":
+            contact.language = effect.data["language"]
+        elif effect.kind == "opt_out":
+            address.stopped_at = now
+        elif effect.kind == "opt_in":
+            address.stopped_at = None
+        elif effect.kind == "submit":
+            return self._submit(session, address, effect.data, now)
+        return {}
+
+    def _submit(
+        self, session: Session, address: Address, data: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        language = address.contact.language or "en"
+        answers = data["answers"]
+        complete = bool(data["complete"])
+        fields = data["fields"]
+        if data["record"] == "feedback":
+            kind = fields["kind"]
+            deadline = None
+            if kind == "complaint":
+                today = now.astimezone(self.zone).date()
+                deadline = add_working_days(today, ACKNOWLEDGE_WORKING_DAYS)
+            feedback = create_feedback(
+                session, address, language, kind, answers, complete, now, deadline
+            )
+            outputs: dict[str, Any] = {"reference": feedback.reference}
+            if deadline is not None:
+                outputs["deadline"] = {"date": deadline.isoformat()}
+            return outputs
+        if data["record"] == "survey":
+            create_survey_response(
+                session, address, language, fields["survey"], answers, complete, now
+            )
+        else:
+            create_interest(session, address, language, answers, now)
+        return {}
+
+    def _store_unprocessed(self, message: InboundMessage) -> Received:
+        """Keep a message whose step failed, so a person's words are never lost to a bug."""
+        with self.database.session() as session:
+            address = self._address(session, message.channel, message.address, self.clock())
+            row = Message(
+                address_id=address.id,
+                channel=message.channel,
+                direction="in",
+                body=message.text,
+                media=[{"url": m.url, "content_type": m.content_type} for m in message.media]
+                or None,
+                provider_id=message.provider_id,
+                status="failed",
+                reason="step-error",
+                created_at=self.clock(),
+            )
+            session.add(row)
+            session.flush()
+            return Received(row.id)
+
+
+def _state(conversation: Conversation | None) -> State | None:
+    if conversation is None:
+        return None
+    return State(conversation.flow, conversation.node, dict(conversation.answers or {}))

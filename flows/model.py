@@ -1,0 +1,197 @@
+"""Flow definitions loaded from YAML and checked, so a mistake names its file and node."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NODE_TYPES = ("choice", "scale", "yesno", "text", "language", "submit")
+RECORDS = ("feedback", "survey", "interest")
+# The parameters a `submit` node's message may use: what the runner learns when it stores
+# the record.
+SUBMIT_PARAMS = {"feedback": {"reference", "deadline"}, "survey": set(), "interest": set()}
+COMMANDS = ("help", "menu", "language", "stop", "start")
+# A `next` may name this instead of a node: the flow ends and the main menu is shown.
+MENU = "menu"
+
+
+class FlowError(ValueError):
+    """A flow file that cannot be used, with the file and node it concerns in the message."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One numbered choice: a value to save, or a flow to go to, or a command to run."""
+
+    label: str
+    value: Any = None
+    goto: str | None = None
+    command: str | None = None
+    info: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One step of a flow: a question to ask, or a record to submit."""
+
+    id: str
+    type: str
+    ask: str | None = None
+    save: str | None = None
+    options: tuple[Option, ...] = ()
+    next: str | Mapping[str, str] | None = None
+    optional: bool = False
+    record: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    say: str | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A named sequence of nodes; the first node is where the flow starts."""
+
+    id: str
+    nodes: Mapping[str, Node]
+    order: tuple[str, ...]
+    path: Path
+    keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def start(self) -> str:
+        return self.order[0]
+
+    def after(self, node_id: str) -> str | None:
+        """Return the node that follows `node_id` in file order, or None at the end."""
+        index = self.order.index(node_id)
+        return self.order[index + 1] if index + 1 < len(self.order) else None
+
+
+def placeholders(text: str) -> set[str]:
+    """Return the names of the `{name}` placeholders in a message."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _fail(path: Path, where: str, problem: str) -> FlowError:
+    return FlowError(f"{path.name}: {where}: {problem}")
+
+
+def _text(path: Path, where: str, raw: Mapping[str, Any], key: str, required: bool) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise _fail(path, where, f"'{key}' is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(path, where, f"'{key}' must be a non-empty string")
+    return value
+
+
+def _option(path: Path, where: str, raw: Any) -> Option:
+    if not isinstance(raw, Mapping):
+        raise _fail(path, where, "each option must be a mapping with a 'label'")
+    unknown = set(raw) - {"label", "value", "goto", "command", "info"}
+    if unknown:
+        raise _fail(path, where, f"unknown option keys {sorted(unknown)}")
+    command = raw.get("command")
+    if command is not None and command not in COMMANDS:
+        raise _fail(path, where, f"unknown command {command!r}")
+    return Option(
+        label=_text(path, where, raw, "label", required=True) or "",
+        value=raw.get("value"),
+        goto=raw.get("goto"),
+        command=command,
+        info=_text(path, where, raw, "info", required=False),
+    )
+
+
+def _node(path: Path, raw: Any, index: int) -> Node:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
+        raise _fail(path, f"node #{index + 1}", "each node needs an 'id'")
+    where = f"node '{raw['id']}'"
+    kind = raw.get("type")
+    if kind not in NODE_TYPES:
+        raise _fail(path, where, f"'type' must be one of {', '.join(NODE_TYPES)}, not {kind!r}")
+    allowed = {"id", "type", "ask", "save", "options", "next", "optional", "record", "fields", "say"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise _fail(path, where, f"unknown keys {sorted(unknown)}")
+    options = tuple(_option(path, where, item) for item in raw.get("options") or ())
+    if kind in ("choice", "scale") and not options:
+        raise _fail(path, where, "a choice needs at least one option")
+    if kind not in ("choice", "scale") and options:
+        raise _fail(path, where, f"a {kind} node takes no options")
+    next_ = raw.get("next")
+    if next_ is not None and not isinstance(next_, str | Mapping):
+        raise _fail(path, where, "'next' must be a node id or a mapping of answer to node id")
+    if isinstance(next_, Mapping):
+        next_ = {str(key).lower(): str(value) for key, value in next_.items()}
+    record = raw.get("record")
+    if kind == "submit":
+        if record not in RECORDS:
+            raise _fail(path, where, f"'record' must be one of {', '.join(RECORDS)}")
+        say = _text(path, where, raw, "say", required=True) or ""
+        extra = placeholders(say) - SUBMIT_PARAMS[record]
+        if extra:
+            raise _fail(path, where, f"'say' uses unknown placeholders {sorted(extra)}")
+    elif raw.get("say") is not None or record is not None:
+        raise _fail(path, where, "only a submit node has 'say' and 'record'")
+    ask = _text(path, where, raw, "ask", required=kind != "submit")
+    if ask is not None and placeholders(ask):
+        raise _fail(path, where, "a question cannot have placeholders")
+    if kind in ("scale",) and any(not isinstance(o.value, int) for o in options):
+        raise _fail(path, where, "every option of a scale needs a whole-number 'value'")
+    fields = raw.get("fields") or {}
+    if not isinstance(fields, Mapping):
+        raise _fail(path, where, "'fields' must be a mapping")
+    return Node(
+        id=raw["id"],
+        type=kind,
+        ask=ask,
+        save=raw.get("save"),
+        options=options,
+        next=next_,
+        optional=bool(raw.get("optional", False)),
+        record=record,
+        fields=dict(fields),
+        say=raw.get("say"),
+    )
+
+
+def load_flow(path: Path) -> Flow:
+    """Read and check one flow file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise FlowError(f"{path.name}: not valid YAML: {error}") from error
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("flow"), str):
+        raise FlowError(f"{path.name}: a flow file needs 'flow: <id>' and 'nodes:'")
+    items = raw.get("nodes")
+    if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+        raise FlowError(f"{path.name}: 'nodes' must be a non-empty list")
+    nodes: dict[str, Node] = {}
+    for index, item in enumerate(items):
+        node = _node(path, item, index)
+        if node.id in nodes:
+            raise _fail(path, f"node '{node.id}'", "the id is used twice")
+        nodes[node.id] = node
+    keywords = raw.get("keywords") or {}
+    if not isinstance(keywords, Mapping):
+        raise FlowError(f"{path.name}: 'keywords' must map language to a list of words")
+    flow = Flow(
+        id=raw["flow"],
+        nodes=nodes,
+        order=tuple(nodes),
+        path=path,
+        keywords={str(lang): tuple(map(str, words)) for lang, words in keywords.items()},
+    )
+    for node in nodes.values():
+        targets = node.next.values() if isinstance(node.next, Mapping) else [node.next]
+        for target in targets:
+            if target is not None and target not in nodes and target != MENU:
+                raise _fail(path, f"node '{node.id}'", f"'next' names unknown node {target!r}")
+    return flow

@@ -1,0 +1,105 @@
+"""Writing what people told us: feedback with its reference, survey answers, interests."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Address, Feedback, Interest, SurveyResponse
+
+KIND_PREFIX = {"complaint": "C", "comment": "M", "compliment": "P"}
+
+
+def new_reference(session: Session, kind: str) -> str:
+    """Return an unused reference like C-482173: a letter for the kind and six digits.
+
+    Digits, because they are the same in every language and easy to read out on the phone.
+    """
+    prefix = KIND_PREFIX[kind]
+    while True:
+        reference = f"{prefix}-{secrets.randbelow(900_000) + 100_000}"
+        taken = session.scalar(select(Feedback.id).where(Feedback.reference == reference))
+        if taken is None:
+            return reference
+
+
+def create_feedback(
+    session: Session,
+    address: Address,
+    language: str,
+    kind: str,
+    answers: Mapping[str, Any],
+    complete: bool,
+    now: datetime,
+    acknowledge_by: date | None,
+) -> Feedback:
+    feedback = Feedback(
+        reference=new_reference(session, kind),
+        kind=kind,
+        status="received" if complete else "incomplete",
+        complete=complete,
+        service=answers.get("service"),
+        text=answers.get("text"),
+        desired_outcome=answers.get("desired_outcome"),
+        media=answers.get("text_media"),
+        wants_callback=answers.get("wants_callback"),
+        callback_language=answers.get("callback_language"),
+        consent_to_contact=answers.get("consent_to_contact"),
+        language=language,
+        channel=address.channel,
+        contact_id=address.contact_id,
+        address_id=address.id,
+        acknowledge_by=acknowledge_by,
+        created_at=now,
+    )
+    session.add(feedback)
+    return feedback
+
+
+def create_survey_response(
+    session: Session,
+    address: Address,
+    language: str,
+    survey: str,
+    answers: Mapping[str, Any],
+    complete: bool,
+    now: datetime,
+) -> SurveyResponse:
+    response = SurveyResponse(
+        survey=survey,
+        answers=dict(answers),
+        complete=complete,
+        language=language,
+        channel=address.channel,
+        contact_id=address.contact_id,
+        address_id=address.id,
+        created_at=now,
+    )
+    session.add(response)
+    return response
+
+
+def create_interest(
+    session: Session,
+    address: Address,
+    language: str,
+    answers: Mapping[str, Any],
+    now: datetime,
+) -> Interest:
+    interest = Interest(
+        opportunity=answers.get("opportunity") or "unspecified",
+        contact_how=answers.get("contact_how"),
+        contact_when=answers.get("contact_when"),
+        language=language,
+        channel=address.channel,
+        contact_id=address.contact_id,
+        address_id=address.id,
+        created_at=now,
+    )
+    session.add(interest)
+    return interest
