@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.textnorm import detect_script, match_key, parse_number
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, Flows
 from flows.model import Flow, Node, Option
+from flows.textnorm import detect_script, match_key, parse_number
 
 
 def N_(message: str) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.textnorm import match_key
 from flows.model import COMMANDS, Flow, FlowError, load_flow
+from flows.textnorm import match_key
 
 KEYWORDS_FILE = Path(__file__).resolve().parent / "keywords.yaml"
 # Word lists that are not commands but answers the engine understands in any node.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.textnorm import _general_match_key, detect_script, match_key, parse_number
+from flows.textnorm import _general_match_key, detect_script, match_key, parse_number
 
 any_text = st.text(alphabet=st.characters(exclude_categories=()))
 
