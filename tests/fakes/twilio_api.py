@@ -1,0 +1,355 @@
+"""A fake Twilio REST API on 127.0.0.1, for driving the official SDK in tests.
+
+    with FakeTwilio() as fake:
+        sender = TwilioSender(fake.account_sid, fake.auth_token, "+447700900500", None,
+                              api_url=fake.url)
+        ...
+        assert fake.sent_to("+447700900123")[0].body == "Hello"
+
+It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio: HTTP basic auth with
+the account SID and auth token (401 and error 20003 otherwise), a 201 with the message
+resource as JSON, and Twilio's error bodies (`{"code", "message", "more_info", "status"}`)
+for the checks it makes (To, From, Body, numbers that texted STOP). Faults can be scripted
+(`fake.script(Fault.server_error(), Fault.throttle(2))`) or drawn at a rate from a seeded
+RNG. Every accepted message is recorded with the monotonic time it arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "fake-twilio-auth-token-0000000000"
+
+WHATSAPP_PREFIX = "whatsapp:"
+_MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+# GSM 03.38: the basic set, and the extension set whose characters cost two septets.
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+def segments(body: str) -> int:
+    """Count the SMS segments Twilio would bill for this body (GSM-7 or UCS-2)."""
+    if all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in body):
+        septets = sum(2 if char in _GSM_EXTENDED else 1 for char in body)
+        return 1 if septets <= 160 else math.ceil(septets / 153)
+    units = len(body.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else math.ceil(units / 67)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One misbehaviour of the fake API, answered instead of (or before) the real thing."""
+
+    status: int = 500
+    code: int | None = None
+    message: str = "Internal Server Error"
+    retry_after: float | None = None
+    delay: float = 0.0
+
+    @classmethod
+    def server_error(cls) -> Fault:
+        return cls(500, 20500, "Internal Server Error")
+
+    @classmethod
+    def throttle(cls, retry_after: float | None = None) -> Fault:
+        return cls(429, 20429, "Too Many Requests", retry_after)
+
+    @classmethod
+    def error(cls, status: int, code: int, message: str) -> Fault:
+        return cls(status, code, message)
+
+    @classmethod
+    def timeout(cls, seconds: float) -> Fault:
+        """Hold the request this long, then accept it normally, as Twilio does when slow.
+
+        Set it past the client's timeout: the client gives up, yet the message is sent.
+        """
+        return cls(201, None, "", None, seconds)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One message the fake accepted, as the SDK posted it."""
+
+    sid: str
+    to: str
+    from_: str | None
+    messaging_service_sid: str | None
+    body: str
+    status_callback: str | None
+    num_segments: int
+    at: float  # time.monotonic() when it was accepted
+
+    @property
+    def channel(self) -> str:
+        return "whatsapp" if self.to.startswith(WHATSAPP_PREFIX) else "sms"
+
+    @property
+    def address(self) -> str:
+        return self.to.removeprefix(WHATSAPP_PREFIX)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class FakeTwilio:
+    """A threaded fake of Twilio's Messages API, started by `with` and stopped on exit."""
+
+    def __init__(
+        self,
+        account_sid: str = ACCOUNT_SID,
+        auth_token: str = AUTH_TOKEN,
+        *,
+        fault_rate: float = 0.0,
+        random_faults: Iterable[Fault] = (Fault.server_error(), Fault.throttle(1)),
+        seed: int = 0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.fault_rate = fault_rate
+        self._random_faults = tuple(random_faults)
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._script: deque[Fault] = deque()
+        self._sent: list[SentMessage] = []
+        self._stopped: set[str] = set()
+        self._attempts = 0
+        self._closing = threading.Event()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> FakeTwilio:
+        self._server = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="fake-twilio",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        """The base URL to give the SDK (KOTHA_TWILIO_API_URL)."""
+        if self._server is None:
+            raise RuntimeError("FakeTwilio is not running")
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    # -- steering --------------------------------------------------------------------------
+
+    def script(self, *faults: Fault) -> None:
+        """Answer the next requests with these faults, one each, in order."""
+        with self._lock:
+            self._script.extend(faults)
+
+    def stop_number(self, address: str) -> None:
+        """Make sends to this number fail with 21610, as after the person texted STOP."""
+        with self._lock:
+            self._stopped.add(address.removeprefix(WHATSAPP_PREFIX))
+
+    # -- looking -------------------------------------------------------------------------
+
+    @property
+    def sent(self) -> list[SentMessage]:
+        with self._lock:
+            return list(self._sent)
+
+    @property
+    def attempts(self) -> int:
+        """How many message requests arrived, whatever the answer."""
+        with self._lock:
+            return self._attempts
+
+    def sent_to(self, address: str) -> list[SentMessage]:
+        """The messages accepted for this number (with or without `whatsapp:`)."""
+        address = address.removeprefix(WHATSAPP_PREFIX)
+        return [message for message in self.sent if message.address == address]
+
+    def max_per_second(self, window: float = 1.0) -> int:
+        """The most messages accepted within any `window` seconds."""
+        times = sorted(message.at for message in self.sent)
+        most, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= window:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
+    # -- the API -------------------------------------------------------------------------
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        response = self._handle(Request(environ))
+        return response(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        match = _MESSAGES_PATH.match(request.path)
+        if match is None:
+            return _error(404, 20404, f"The requested resource {request.path} was not found")
+        if request.method != "POST":
+            return _error(405, 20004, "Method not allowed")
+        auth = request.authorization
+        if (
+            auth is None
+            or auth.type != "basic"
+            or auth.username != self.account_sid
+            or auth.password != self.auth_token
+        ):
+            response = _error(401, 20003, "Authentication Error - invalid username")
+            response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+            return response
+        if match["sid"] != self.account_sid:
+            return _error(404, 20404, f"The requested resource {request.path} was not found")
+        with self._lock:
+            self._attempts += 1
+            fault = self._next_fault()
+        if fault is not None and fault.delay:
+            self._closing.wait(fault.delay)
+        elif fault is not None:
+            response = _error(fault.status, fault.code or fault.status, fault.message)
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = f"{fault.retry_after:g}"
+            return response
+        return self._create(request)
+
+    def _next_fault(self) -> Fault | None:
+        if self._script:
+            return self._script.popleft()
+        if self.fault_rate and self._rng.random() < self.fault_rate:
+            return self._rng.choice(self._random_faults)
+        return None
+
+    def _create(self, request: Request) -> Response:
+        form = request.form
+        to = form.get("To", "")
+        sender = form.get("From") or None
+        service = form.get("MessagingServiceSid") or None
+        body = form.get("Body", "")
+        if not to:
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if sender is None and service is None:
+            return _error(400, 21603, "A 'From' phone number is required.")
+        if not body and "MediaUrl" not in form:
+            return _error(400, 21602, "Message body is required.")
+        whatsapp = to.startswith(WHATSAPP_PREFIX)
+        if not whatsapp and len(body) > 1600:
+            return _error(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
+        number = to.removeprefix(WHATSAPP_PREFIX)
+        if not _E164.match(number):
+            return _error(400, 21211, f"The 'To' number {number} is not a valid phone number.")
+        if sender is not None and whatsapp != sender.startswith(WHATSAPP_PREFIX):
+            return _error(
+                400,
+                21910,
+                "Invalid From and To pair. From and To should be of the same channel",
+            )
+        with self._lock:
+            stopped = number in self._stopped
+        if stopped:
+            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
+        message = SentMessage(
+            sid="SM" + secrets.token_hex(16),
+            to=to,
+            from_=sender,
+            messaging_service_sid=service,
+            body=body,
+            status_callback=form.get("StatusCallback") or None,
+            num_segments=1 if whatsapp else segments(body),
+            at=time.monotonic(),
+        )
+        with self._lock:
+            self._sent.append(message)
+        return _json(201, self._resource(message))
+
+    def _resource(self, message: SentMessage) -> dict[str, Any]:
+        now = format_datetime(datetime.now(UTC))
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": message.body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": message.from_,
+            "messaging_service_sid": message.messaging_service_sid,
+            "num_media": "0",
+            "num_segments": str(message.num_segments),
+            "price": None,
+            "price_unit": "USD",
+            "sid": message.sid,
+            # A Messaging Service picks the sender later, so Twilio answers "accepted".
+            "status": "accepted" if message.messaging_service_sid else "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": message.to,
+            "uri": f"{uri}.json",
+        }
+
+
+def _json(status: int, payload: dict[str, Any]) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def _error(status: int, code: int, message: str) -> Response:
+    return _json(
+        status,
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+    )
