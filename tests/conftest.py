@@ -72,27 +72,33 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _worker_schema() -> str:
-    return "kotha_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # One schema per test process, so parallel workers and parallel runs never collide.
+    return f"kotha_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
-@pytest.fixture(scope="session")
-def _postgres_url() -> str:
-    schema = _worker_schema()
+def _run_admin(statement: str) -> None:
     admin = Database(POSTGRES_URL)
     try:
         with admin.engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as error:  # noqa: BLE001 - say plainly why the suite cannot go on
-        pytest.fail(f"PostgreSQL at {POSTGRES_URL} cannot be used: {error}")
+            connection.execute(text(statement))
     finally:
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_url() -> Iterator[str]:
+    schema = _worker_schema()
+    try:
+        _run_admin(f"CREATE SCHEMA {schema}")
+    except Exception as error:  # noqa: BLE001 - say plainly why the suite cannot go on
+        pytest.fail(f"PostgreSQL at {POSTGRES_URL} cannot be used: {error}")
     separator = "&" if "?" in POSTGRES_URL else "?"
     url = f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
     database = Database(url)
     upgrade(database)
     database.dispose()
-    return url
+    yield url
+    _run_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @pytest.fixture(params=BACKENDS)
