@@ -8,9 +8,10 @@ import io
 import json
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any, TextIO
+
+from sqlalchemy import select
 
 from bot import settings as settings_module
 from bot.channels.console import ConsoleSender
@@ -18,9 +19,9 @@ from bot.services import Services, build_services
 from bot.types import CHANNELS, InboundMessage, OutboundMessage
 from storage.exports import EXPORTS
 from storage.migrate import upgrade
+from storage.models import Message
 
 DEFAULT_FROM = {"sms": "+447700900001", "whatsapp": "+447700900002", "telegram": "700900003"}
-EXPIRY_SWEEP_SECONDS = 600
 
 
 def _services(**kwargs: Any) -> Services:
@@ -29,13 +30,22 @@ def _services(**kwargs: Any) -> Services:
     return services
 
 
+def _consume(services: Services, workers: int) -> None:
+    """Run the Huey consumer in this (main) thread: it installs signal handlers."""
+    assert services.huey is not None
+    consumer = services.huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+    )
+    consumer.run()
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     _services()
     print("database is up to date")
     return 0
 
 
-def _serve(services: Services, host: str, port: int) -> None:
+def _server(services: Services, host: str, port: int) -> Any:
     from werkzeug.serving import make_server
 
     from bot.app import create_app
@@ -44,27 +54,122 @@ def _serve(services: Services, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     print(f"Kotha is running.\n  simulator: {base}/simulator\n  console:   {base}/console/")
     print("Press Ctrl+C to stop.", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
-
-def _sweep_forever(services: Services) -> None:
-    while True:
-        time.sleep(EXPIRY_SWEEP_SECONDS)
-        services.runner.expire_stale()
+    return server
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    services = _services()
-    threading.Thread(target=_sweep_forever, args=(services,), daemon=True).start()
-    _serve(services, args.host, args.port)
+    """One process: web app in a thread, queue consumer and its periodic sweep in this one."""
+    services = _services(queue="huey")
+    server = _server(services, args.host, args.port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _consume(services, workers=4)
+    finally:
+        server.shutdown()
+        services.close()
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _serve(_services(), args.host, args.port)
+    services = _services(queue="huey")
+    try:
+        _server(services, args.host, args.port).serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    services = _services(queue="huey")
+    try:
+        _consume(services, workers=args.workers)
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_feedback_update(args: argparse.Namespace) -> int:
+    from bot.outcomes import UnknownFeedback, update_status
+
+    services = _services(queue="huey" if args.queue else "inline")
+    try:
+        with services.database.session() as session:
+            row = update_status(
+                session, args.reference, args.status, args.note, services.runner.clock()
+            )
+            row_id = row.id if row is not None else None
+    except UnknownFeedback:
+        print(f"no feedback with reference {args.reference}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if row_id is not None:
+        services.queue.enqueue([row_id])
+        with services.database.session() as session:
+            sent = session.get_one(Message, row_id)
+            print(
+                f"{args.reference}: {args.status}; update {sent.status}"
+                + (f" ({sent.reason})" if sent.reason else "")
+            )
+    else:
+        print(f"{args.reference}: {args.status}")
+    services.close()
+    return 0
+
+
+def cmd_messages_failed(args: argparse.Namespace) -> int:
+    services = _services()
+    with services.database.session() as session:
+        rows = session.scalars(
+            select(Message)
+            .where(Message.direction == "out", Message.status.in_(("failed", "held")))
+            .order_by(Message.id)
+        ).all()
+        print(f"{'id':>8}  {'channel':<9} {'status':<7} {'attempts':>8}  {'reason':<28} created")
+        for row in rows:
+            print(
+                f"{row.id:>8}  {row.channel:<9} {row.status:<7} {row.attempts:>8}  "
+                f"{(row.reason or ''):<28} {row.created_at.isoformat(timespec='seconds')}"
+            )
+    return 0
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    from bot.channels.telegram import poll, set_webhook
+
+    settings = settings_module.load()
+    if not settings.telegram_bot_token:
+        print("set TELEGRAM_BOT_TOKEN first", file=sys.stderr)
+        return 2
+    if args.telegram == "set-webhook":
+        if not settings.public_url or not settings.telegram_secret:
+            print("set KOTHA_PUBLIC_URL and KOTHA_TELEGRAM_SECRET first", file=sys.stderr)
+            return 2
+        set_webhook(
+            settings.telegram_bot_token,
+            settings.telegram_api_url,
+            f"{settings.public_url}/webhooks/telegram",
+            settings.telegram_secret,
+        )
+        print("webhook registered")
+        return 0
+    services = _services()
+    stop = threading.Event()
+    print("Polling Telegram for updates. Ctrl+C to stop.", file=sys.stderr)
+    try:
+        poll(
+            settings.telegram_bot_token,
+            settings.telegram_api_url,
+            services.runner.receive,
+            stop=stop,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        services.close()
     return 0
 
 
@@ -111,8 +216,10 @@ def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow(
-            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-             for k, v in row.items()}
+            {
+                k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                for k, v in row.items()
+            }
         )
     out.write(buffer.getvalue().encode("utf-8", "backslashreplace").decode("utf-8"))
 
@@ -145,7 +252,31 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--port", type=int, default=5000)
         command.set_defaults(handler=handler)
 
-    db = commands.add_parser("db", help="database commands").add_subparsers(dest="db", required=True)
+    worker = commands.add_parser("worker", help="queue consumer only")
+    worker.add_argument("--workers", type=int, default=4)
+    worker.set_defaults(handler=cmd_worker)
+
+    feedback = commands.add_parser("feedback", help="feedback records").add_subparsers(
+        dest="feedback", required=True
+    )
+    update = feedback.add_parser("update", help="change a status and tell the person")
+    update.add_argument("reference")
+    update.add_argument("--status", required=True)
+    update.add_argument("--note")
+    update.add_argument(
+        "--queue", action="store_true", help="hand the update to the worker instead of sending now"
+    )
+    update.set_defaults(handler=cmd_feedback_update)
+
+    telegram = commands.add_parser("telegram", help="Telegram set-up").add_subparsers(
+        dest="telegram", required=True
+    )
+    telegram.add_parser("set-webhook").set_defaults(handler=cmd_telegram)
+    telegram.add_parser("poll").set_defaults(handler=cmd_telegram)
+
+    db = commands.add_parser("db", help="database commands").add_subparsers(
+        dest="db", required=True
+    )
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
 
     chat = commands.add_parser("chat", help="talk to the bot in the terminal")
@@ -161,8 +292,12 @@ def parser() -> argparse.ArgumentParser:
     messages = commands.add_parser("messages", help="bot texts").add_subparsers(
         dest="messages", required=True
     )
-    messages.add_parser("cost", help="every bot text per language with its SMS segments")\
-        .set_defaults(handler=cmd_messages_cost)
+    messages.add_parser(
+        "cost", help="every bot text per language with its SMS segments"
+    ).set_defaults(handler=cmd_messages_cost)
+    messages.add_parser("failed", help="failed and held messages with their reasons").set_defaults(
+        handler=cmd_messages_failed
+    )
     return root
 
 

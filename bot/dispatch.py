@@ -1,13 +1,27 @@
-"""Sending one outbound row: render it in the recipient's language, decide, send, record."""
+"""Sending one outbound row: claim it, decide, render in the recipient's language, send, record.
+
+A row moves queued -> sending -> sent -> delivered (or read), or to held / failed with a
+reason. Claiming is one conditional UPDATE, so however often a row is queued, one worker
+sends it; a row left in `sending` by a killed worker is queued again after a lease.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from bot.channels.base import Sender, SendError
+from sqlalchemy import or_, select, update
+
+from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
+from bot.channels.base import TransientError as TransientSendError
+from bot.hold import decide
 from bot.i18n import I18n, Rendered
+from bot.ratelimit import SendLimits
+from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import OutboundMessage
 from storage.db import Database
@@ -15,29 +29,54 @@ from storage.models import Address, Message
 
 log = logging.getLogger(__name__)
 
-DONE = ("sent", "delivered", "read", "failed")
+# Provider statuses in the order they can happen; a callback never moves a row backwards.
+STATUS_RANK = {
+    "queued": 0,
+    "held": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+}
+FINISHED = ("sent", "delivered", "read", "failed", "undelivered")
+# A row still `sending` after this long belonged to a worker that died: send it again.
+SENDING_LEASE = timedelta(minutes=2)
+# A queued row that no job has picked up after this long is queued again by the sweep.
+QUEUED_GRACE = timedelta(seconds=30)
+MAX_BACKOFF_SECONDS = 600.0
+SIMULATED_PREFIX = "sim:"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt did; `retry_in` asks the queue to try again later."""
+
+    status: str
+    reason: str | None = None
+    retry_in: float | None = None
 
 
 def render_row(i18n: I18n, row: Message, language: str | None) -> Rendered:
     """Render an outbound row's message id and parameters in `language`."""
+    if row.template is None:  # written by staff, in the language they chose
+        return Rendered(row.body or "", (), row.language or i18n.default)
     params = dict(row.params or {})
     lead = params.pop("_lead", None)
     raw_choices = bool(params.pop("_raw_choices", False))
     params.pop("_even_if_stopped", None)
-    return i18n.render(
-        language, row.template or "", params, lead, tuple(row.choices or ()), raw_choices
-    )
+    return i18n.render(language, row.template, params, lead, tuple(row.choices or ()), raw_choices)
 
 
-def hold_reason(row: Message, address: Address) -> str | None:
-    """Return why this message must not be sent now, or None to send it."""
-    if address.stopped_at is not None and not (row.params or {}).get("_even_if_stopped"):
-        return "opted-out"
-    return None
+@dataclass(frozen=True)
+class _Claimed:
+    outbound: OutboundMessage
+    units: int
 
 
 class Dispatcher:
-    """Delivers outbound rows by id through the sender chosen for each address."""
+    """Delivers outbound rows by id through the sender for each channel."""
 
     def __init__(
         self,
@@ -45,53 +84,182 @@ class Dispatcher:
         i18n: I18n,
         senders: Mapping[str, Sender],
         clock: Callable[[], datetime],
+        settings: Settings,
+        limits: SendLimits | None = None,
+        local_sender: Sender | None = None,
     ) -> None:
         self.database = database
         self.i18n = i18n
         self.senders = senders
         self.clock = clock
+        self.settings = settings
+        self.limits = limits
+        self.local_sender = local_sender
+        self.zone = ZoneInfo(settings.timezone)
 
-    def deliver(self, message_id: int) -> str:
-        """Send one row if it still needs sending; return its status afterwards."""
+    def deliver(self, message_id: int) -> Outcome:
+        """Send one row if it is due and not yet sent; return what happened."""
+        claimed = self._claim(message_id)
+        if isinstance(claimed, Outcome):
+            return claimed
+        outbound = claimed.outbound
+        simulated = outbound.address.startswith(SIMULATED_PREFIX)
+        sender = self.local_sender if simulated and self.local_sender else None
+        sender = sender or self.senders.get(outbound.channel)
+        if sender is None:
+            return self._finish_failed(message_id, "no-sender")
+        if self.limits is not None and not simulated:
+            self.limits.acquire(outbound.channel, outbound.address, claimed.units)
+        try:
+            receipt = sender.send(outbound)
+        except SendError as error:
+            return self._after_error(message_id, error)
+        with self.database.session() as session:
+            row = session.get_one(Message, message_id)
+            row.provider_id = receipt.provider_id
+            row.status, row.reason = receipt.status, None
+            row.sent_at = row.updated_at = self.clock()
+            # A status callback may have arrived before we got here: keep the further one.
+        return Outcome(receipt.status)
+
+    def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool:
+        """Apply a provider's delivery report; return False when it would move backwards."""
+        if status not in STATUS_RANK:
+            return False
+        with self.database.session() as session:
+            row = session.scalar(
+                select(Message).where(
+                    Message.provider_id == provider_id,
+                    Message.direction == "out",
+                    Message.channel.in_(("sms", "whatsapp")),
+                )
+            )
+            if row is None or STATUS_RANK[status] <= STATUS_RANK.get(row.status, 0):
+                return False
+            row.status = status
+            if status in ("failed", "undelivered"):
+                row.reason = f"provider-error-{error_code}" if error_code else "provider-error"
+            row.updated_at = self.clock()
+            return True
+
+    def due(self) -> list[int]:
+        """Return rows to queue again: lost jobs, due retries, quiet hours over, dead workers."""
+        now = self.clock()
+        with self.database.session() as session:
+            # Quiet hours are over for these: they go back in the queue.
+            session.execute(
+                update(Message)
+                .where(
+                    Message.status == "held",
+                    Message.reason == "quiet-hours",
+                    Message.next_attempt_at <= now,
+                )
+                .values(status="queued", reason=None)
+            )
+            session.execute(
+                update(Message)
+                .where(Message.status == "sending", Message.updated_at < now - SENDING_LEASE)
+                .values(status="queued", reason="requeued-after-lease")
+            )
+            return list(
+                session.scalars(
+                    select(Message.id)
+                    .where(
+                        Message.direction == "out",
+                        Message.status == "queued",
+                        or_(
+                            Message.next_attempt_at <= now,
+                            (Message.next_attempt_at.is_(None))
+                            & (Message.created_at <= now - QUEUED_GRACE),
+                        ),
+                    )
+                    .order_by(Message.id)
+                )
+            )
+
+    # -- steps, each its own short transaction -----------------------------------------------
+
+    def _claim(self, message_id: int) -> _Claimed | Outcome:
+        now = self.clock()
         with self.database.session() as session:
             row = session.get(Message, message_id)
             if row is None or row.direction != "out":
-                return "missing"
-            if row.status in DONE:
-                return row.status
+                return Outcome("missing")
+            if row.status != "queued":
+                return Outcome(row.status, row.reason)
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                return Outcome(row.status, retry_in=(row.next_attempt_at - now).total_seconds())
             address = session.get_one(Address, row.address_id)
-            rendered = self._prepare(row, address)
-            reason = hold_reason(row, address)
-            if reason is not None:
-                row.status, row.reason, row.updated_at = "held", reason, self.clock()
-                return row.status
+            language = row.language or address.contact.language or self.i18n.default
+            decision = decide(
+                channel=row.channel,
+                is_reply=row.is_reply,
+                even_if_stopped=bool((row.params or {}).get("_even_if_stopped")),
+                stopped=address.stopped_at is not None,
+                last_inbound_at=address.last_inbound_at,
+                language=language,
+                now=now,
+                quiet=self.settings.quiet_hours,
+                zone=self.zone,
+                whatsapp_templates=dict(self.settings.whatsapp_templates),
+            )
+            if decision.reason is not None:
+                row.status, row.reason = "held", decision.reason
+                row.next_attempt_at, row.updated_at = decision.until, now
+                return Outcome("held", decision.reason)
+            claimed = session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == "queued")
+                .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return Outcome("sending")
+            rendered = render_row(self.i18n, row, language)
+            if row.body is None:
+                cost = sms_cost(rendered.text)
+                row.body, row.language = rendered.text, rendered.language
+                row.encoding, row.segments = cost.encoding, cost.segments
             outbound = OutboundMessage(
                 id=row.id,
                 channel=row.channel,  # type: ignore[arg-type]
                 address=address.address,
                 text=row.body or "",
-                choices=tuple(f"{n} {c}" for n, c in enumerate(rendered.choices, 1)),
+                choices=rendered.choices,
+                template=decision.template,
             )
-            sender = self.senders[row.channel]
-            row.attempts += 1
-            try:
-                receipt = sender.send(outbound)
-            except SendError as error:
-                row.status, row.reason = "failed", error.reason
-                row.updated_at = self.clock()
-                log.warning("send of message %d failed: %s", row.id, error.reason)
-                return row.status
-            row.status, row.provider_id = receipt.status, receipt.provider_id
-            row.sent_at = row.updated_at = self.clock()
-            return row.status
+            units = (row.segments or 1) if row.channel == "sms" else 1
+            return _Claimed(outbound, units)
 
-    def _prepare(self, row: Message, address: Address) -> Rendered:
-        """Render a row in the recipient's language; the first rendering is the one kept."""
-        if row.template is None:  # written by staff, in the language they chose
-            return Rendered(row.body or "", (), row.language or self.i18n.default)
-        rendered = render_row(self.i18n, row, row.language or address.contact.language)
-        if row.body is None:
-            cost = sms_cost(rendered.text)
-            row.body, row.language = rendered.text, rendered.language
-            row.encoding, row.segments = cost.encoding, cost.segments
-        return rendered
+    def _after_error(self, message_id: int, error: SendError) -> Outcome:
+        now = self.clock()
+        with self.database.session() as session:
+            row = session.get_one(Message, message_id)
+            row.updated_at = now
+            if isinstance(error, RecipientStoppedError):
+                address = session.get_one(Address, row.address_id)
+                address.stopped_at = address.stopped_at or now
+            retryable = isinstance(error, TransientSendError | ThrottledError)
+            if not retryable or row.attempts >= self.settings.max_send_attempts:
+                row.status, row.reason = "failed", error.reason
+                log.warning("message %d failed: %s", message_id, error.reason)
+                return Outcome("failed", error.reason)
+            delay = self._backoff(row.attempts, error)
+            row.status, row.reason = "queued", error.reason
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            return Outcome("queued", error.reason, retry_in=delay)
+
+    def _finish_failed(self, message_id: int, reason: str) -> Outcome:
+        with self.database.session() as session:
+            row = session.get_one(Message, message_id)
+            row.status, row.reason, row.updated_at = "failed", reason, self.clock()
+        return Outcome("failed", reason)
+
+    def _backoff(self, attempts: int, error: SendError) -> float:
+        base = self.settings.retry_base_seconds
+        delay = min(MAX_BACKOFF_SECONDS, base * 2 ** (attempts - 1))
+        # Jitter spreads retries so a provider outage does not end in a stampede.
+        delay *= random.uniform(0.5, 1.0)
+        if isinstance(error, ThrottledError) and error.retry_after:
+            delay = max(delay, error.retry_after)
+        return delay

@@ -91,6 +91,9 @@ class I18n:
         return self.catalog(self.language(code).code).gettext(message)
 
     def format_param(self, language: Language, value: Any) -> str:
+        """Format one parameter: {"date": ISO} as a local date, {"msgid": text} translated."""
+        if isinstance(value, Mapping) and "msgid" in value:
+            return self.gettext(language.code, value["msgid"])
         if isinstance(value, Mapping) and "date" in value:
             day = date.fromisoformat(value["date"])
             return language.digits_of(format_date(day, "EEEE d MMMM", locale=language.locale))

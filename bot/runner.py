@@ -220,6 +220,11 @@ class Runner:
         outputs: dict[str, Any] = {}
         for effect in transition.effects:
             outputs.update(self._effect(session, address, effect, now))
+        released = (
+            self._release_held(session, address)
+            if any(effect.kind == "opt_in" for effect in transition.effects)
+            else []
+        )
         rows = [
             Message(
                 address_id=address.id,
@@ -233,7 +238,20 @@ class Runner:
             for say in transition.say
         ]
         session.add_all(rows)
-        return rows
+        return [*released, *rows]
+
+    def _release_held(self, session: Session, address: Address) -> list[Message]:
+        """Queue again what was held while the person was opted out: they asked for it."""
+        held = session.scalars(
+            select(Message).where(
+                Message.address_id == address.id,
+                Message.status == "held",
+                Message.reason == "opted-out",
+            )
+        ).all()
+        for row in held:
+            row.status, row.reason, row.next_attempt_at = "queued", None, None
+        return list(held)
 
     def _effect(
         self, session: Session, address: Address, effect: Effect, now: datetime

@@ -1,20 +1,24 @@
-"""Wiring: build the database, flows, runner and dispatcher for one deployment's settings."""
+"""Wiring: build the database, flows, runner, dispatcher and queue for one deployment."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from flask import current_app
+from huey import Huey
 
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
 from bot.dispatch import Dispatcher
 from bot.i18n import I18n
+from bot.jobs import HueyQueue, InlineQueue, Queue, Sweeper, make_huey
+from bot.ratelimit import SendLimits
 from bot.runner import Runner
+from bot.senders import close_senders, senders_from_settings
 from bot.settings import Settings
-from bot.types import CHANNELS
 from flows.library import Flows, load_flows
 from storage.db import Database
 
@@ -33,6 +37,19 @@ class Services:
     flows: Flows
     runner: Runner
     dispatcher: Dispatcher
+    queue: Queue
+    sweeper: Sweeper
+    senders: dict[str, Sender]
+    huey: Huey | None = None
+
+    @property
+    def delivery(self) -> Dispatcher:
+        """The part the status webhooks speak to."""
+        return self.dispatcher
+
+    def close(self) -> None:
+        close_senders(self.senders)
+        self.database.dispose()
 
 
 def build_services(
@@ -41,27 +58,41 @@ def build_services(
     senders: Mapping[str, Sender] | None = None,
     clock: Callable[[], datetime] = utc_now,
     database: Database | None = None,
+    queue: Literal["inline", "huey"] = "inline",
+    limits: SendLimits | None = None,
 ) -> Services:
-    """Build the services; without senders every channel goes to the console sender."""
+    """Build the services. Without `senders`, the channels with credentials get real ones.
+
+    Rate limits apply to real senders only (given `limits`, or built from the settings when
+    the senders come from them); simulated addresses always use the console sender.
+    """
     database = database or Database(settings.database_url)
     i18n = I18n(settings.locales_dir)
     flows = load_flows(settings.flows_dir, i18n.choices)
-    chosen = dict(senders) if senders is not None else {c: ConsoleSender() for c in CHANNELS}
-    dispatcher = Dispatcher(database, i18n, chosen, clock)
-
-    def deliver_now(ids: Iterable[int]) -> None:
-        for message_id in ids:
-            dispatcher.deliver(message_id)
-
+    if senders is None:
+        chosen = senders_from_settings(settings)
+        limits = limits or (SendLimits(settings) if chosen else None)
+    else:
+        chosen = dict(senders)
+    dispatcher = Dispatcher(
+        database, i18n, chosen, clock, settings, limits=limits, local_sender=ConsoleSender()
+    )
+    huey = make_huey(settings) if queue == "huey" else None
+    job_queue: Queue = HueyQueue(huey, dispatcher) if huey is not None else InlineQueue(dispatcher)
     runner = Runner(
         database,
         flows,
         timezone=settings.timezone,
         expiry=timedelta(hours=settings.conversation_expiry_hours),
         clock=clock,
-        after_commit=deliver_now,
+        after_commit=job_queue.enqueue,
     )
-    return Services(settings, database, i18n, flows, runner, dispatcher)
+    sweeper = Sweeper(dispatcher, job_queue, runner.expire_stale)
+    if huey is not None:
+        sweeper.register(huey)
+    return Services(
+        settings, database, i18n, flows, runner, dispatcher, job_queue, sweeper, chosen, huey
+    )
 
 
 def services() -> Services:

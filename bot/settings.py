@@ -29,7 +29,9 @@ class QuietHours:
             start_text, end_text = text.split("-")
             return cls(time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip()))
         except ValueError as error:
-            raise ValueError(f"KOTHA_QUIET_HOURS must look like 21:00-08:00, not {text!r}") from error
+            raise ValueError(
+                f"KOTHA_QUIET_HOURS must look like 21:00-08:00, not {text!r}"
+            ) from error
 
     def contains(self, moment: time) -> bool:
         if self.start <= self.end:
@@ -46,9 +48,7 @@ class Settings:
     secret_key: str = ""
     public_url: str | None = None
     timezone: str = "Europe/London"
-    quiet_hours: QuietHours = field(
-        default_factory=lambda: QuietHours(time(21, 0), time(8, 0))
-    )
+    quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(21, 0), time(8, 0)))
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     sms_from: str | None = None
@@ -58,6 +58,19 @@ class Settings:
     telegram_secret: str | None = None
     telegram_api_url: str | None = None
     conversation_expiry_hours: float = 72.0
+    # Provider throughput, in SMS segments (SMS) or messages (WhatsApp, Telegram) per second.
+    # A UK Twilio long code sends about 10 segments a second; Telegram allows about 30
+    # messages a second overall and one a second to any one chat.
+    sms_per_second: int = 10
+    whatsapp_per_second: int = 20
+    telegram_per_second: int = 30
+    telegram_per_chat_per_second: int = 1
+    max_send_attempts: int = 6
+    # First retry after about this long, doubling each time (with jitter), at most 10 minutes.
+    retry_base_seconds: float = 2.0
+    # Approved WhatsApp template (Twilio Content SID) per language, used outside the
+    # 24-hour window; its one variable carries the rendered message.
+    whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     instance_dir: Path = INSTANCE_DIR
     locales_dir: Path = LOCALES_DIR
     flows_dir: Path = FLOWS_DIR
@@ -77,6 +90,17 @@ def _secret_key(instance_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """Parse `en=HX1,bn=HX2` into a mapping."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"expected language=value pairs separated by commas, not {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +132,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         conversation_expiry_hours=float(
             get("KOTHA_CONVERSATION_EXPIRY_HOURS") or defaults.conversation_expiry_hours
         ),
+        sms_per_second=int(get("KOTHA_SMS_PER_SECOND") or defaults.sms_per_second),
+        whatsapp_per_second=int(get("KOTHA_WHATSAPP_PER_SECOND") or defaults.whatsapp_per_second),
+        telegram_per_second=int(get("KOTHA_TELEGRAM_PER_SECOND") or defaults.telegram_per_second),
+        max_send_attempts=int(get("KOTHA_MAX_SEND_ATTEMPTS") or defaults.max_send_attempts),
+        retry_base_seconds=float(get("KOTHA_RETRY_BASE_SECONDS") or defaults.retry_base_seconds),
+        whatsapp_templates=_pairs(get("KOTHA_WHATSAPP_TEMPLATES") or ""),
         instance_dir=instance_dir,
         locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
         flows_dir=Path(get("KOTHA_FLOWS_DIR") or FLOWS_DIR),

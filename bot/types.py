@@ -1,4 +1,4 @@
-"""The small frozen types the core speaks; providers are translated to and from these at the edge."""
+"""The small frozen types the core speaks; providers are translated to and from them."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ class OutboundMessage:
     address: str
     text: str
     choices: tuple[str, ...] = field(default=())
+    # An approved WhatsApp template to carry `text` outside the 24-hour window.
+    template: str | None = None
 
 
 @dataclass(frozen=True)

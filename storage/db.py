@@ -45,7 +45,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """One engine and its session factory; `session()` gives a transaction that commits on success."""
+    """One engine and its session factory; `session()` is a transaction committed on success."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url

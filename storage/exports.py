@@ -1,4 +1,4 @@
-"""Records as plain rows for `kotha export`: no phone numbers or chat ids, text exactly as written."""
+"""Records as plain rows for `kotha export`: no phone numbers, text exactly as written."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kotha's records: contacts and their addresses, conversations, messages and what people told us."""
+"""Kotha's records: contacts, addresses, conversations, messages and what people told us."""
 
 from __future__ import annotations
 

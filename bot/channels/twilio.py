@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping
@@ -100,7 +101,13 @@ class TwilioSender:
     def send(self, message: OutboundMessage) -> SendReceipt:
         """Send the message's text, returning Twilio's message SID, or raise a SendError."""
         to, sender = self._route(message)
-        fields: dict[str, Any] = {"to": to, "body": message.text}
+        fields: dict[str, Any] = {"to": to}
+        if message.template is not None:
+            # An approved WhatsApp template whose one variable carries the rendered text.
+            fields["content_sid"] = message.template
+            fields["content_variables"] = json.dumps({"1": message.text}, ensure_ascii=False)
+        else:
+            fields["body"] = message.text
         if sender.startswith(MESSAGING_SERVICE_PREFIX):
             fields["messaging_service_sid"] = sender
         else:

@@ -1,0 +1,58 @@
+"""Whether a message may go now: one function that returns the reason to hold it, or None."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.settings import QuietHours
+
+# WhatsApp lets a business send free-form messages only within 24 hours of the person's
+# last message; after that only an approved template may start the conversation again.
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Send now (reason None), send as a WhatsApp template, or hold with a reason until a time."""
+
+    reason: str | None = None
+    until: datetime | None = None
+    template: str | None = None
+
+
+def end_of_quiet_hours(moment: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime:
+    """Return the next moment after `moment` when quiet hours end, in UTC."""
+    local = moment.astimezone(zone)
+    day = local.date() if local.time() < quiet.end else local.date() + timedelta(days=1)
+    # Built from the wall clock, so a clock change overnight still gives 08:00 local time.
+    return datetime.combine(day, quiet.end, tzinfo=zone).astimezone(UTC)
+
+
+def decide(
+    *,
+    channel: str,
+    is_reply: bool,
+    even_if_stopped: bool,
+    stopped: bool,
+    last_inbound_at: datetime | None,
+    language: str,
+    now: datetime,
+    quiet: QuietHours,
+    zone: ZoneInfo,
+    whatsapp_templates: dict[str, str],
+) -> Decision:
+    """Decide about one outbound message. Replies to someone who just wrote are never quiet."""
+    if stopped and not even_if_stopped:
+        return Decision("opted-out")
+    if not is_reply and quiet.contains(now.astimezone(zone).time()):
+        return Decision("quiet-hours", until=end_of_quiet_hours(now, quiet, zone))
+    if channel == "whatsapp" and (
+        last_inbound_at is None or now - last_inbound_at > WHATSAPP_WINDOW
+    ):
+        template = whatsapp_templates.get(language)
+        if template is None:
+            return Decision("outside-whatsapp-window")
+        return Decision(template=template)
+    return Decision()
