@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -15,17 +16,27 @@ from storage.models import Address, Message
 
 blueprint = Blueprint("simulator", __name__, template_folder="templates")
 
-# Simulated people get addresses that no provider would route, so nothing the simulator
-# says can reach a real phone whatever the senders are.
+# Simulated people get addresses that no provider would route; the dispatcher hands the
+# replies to them to its console sender, so nothing said here reaches a real phone.
 PREFIX = "sim:"
+ADDRESS = re.compile(r"sim:[0-9a-f]{8}")
 MAX_SHOWN = 200
+CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 
 def _address(raw: str | None) -> str:
-    value = (raw or "").strip()
-    if not value.startswith(PREFIX) or not 5 <= len(value) <= 40 or not value.isprintable():
-        return ""
-    return value
+    """Return the simulated address given, or "" when it is not one the simulator made."""
+    value = raw or ""
+    return value if ADDRESS.fullmatch(value) else ""
+
+
+def _new_address() -> str:
+    return f"{PREFIX}{secrets.token_hex(4)}"
+
+
+def _page_url(channel: str, address: str) -> str:
+    values: dict[str, Any] = {"channel": channel, "as": address}
+    return url_for("simulator.page", **values)
 
 
 def _transcript(channel: str, address: str) -> list[Message]:
@@ -51,12 +62,12 @@ def page() -> Any:
         channel = "sms"
     address = _address(request.args.get("as"))
     if not address:
-        address = f"{PREFIX}{secrets.token_hex(4)}"
-        return redirect(url_for("simulator.page", channel=channel, **{"as": address}))
+        return redirect(_page_url(channel, _new_address()))
     return render_template(
         "simulator.html",
         channel=channel,
         channels=CHANNELS,
+        channel_names=CHANNEL_NAMES,
         address=address,
         messages=_transcript(channel, address),
     )
@@ -68,6 +79,7 @@ def send() -> Response:
     address = _address(request.form.get("as"))
     if channel not in CHANNELS or not address:
         abort(400, "Choose a channel and keep the simulator's address.")
-    text = request.form.get("text", "")
-    services().runner.receive(InboundMessage(channel=channel, address=address, text=text))  # type: ignore[arg-type]
-    return redirect(url_for("simulator.page", channel=channel, **{"as": address}) + "#latest")
+    # Browsers submit a textarea's line breaks as CRLF; phones send LF.
+    text = request.form.get("text", "").replace("\r\n", "\n")
+    services().runner.receive(InboundMessage(channel=channel, address=address, text=text))
+    return redirect(_page_url(channel, address) + "#latest")
