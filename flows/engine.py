@@ -21,13 +21,13 @@ def N_(message: str) -> str:
 
 
 HELP = N_(
-    "Kotha lets you tell Tower Hamlets Council what you think. Reply with a number to "
-    "choose. Send 0 for the menu, LANGUAGE to change language, STOP to end."
+    "Kotha lets you tell Tower Hamlets Council what you think. Send a number to choose, "
+    "0 for the menu, LANGUAGE to change language, STOP to end."
 )
-NOT_A_CHOICE = N_("Sorry, please reply with one number from the list.")
-NOT_YES_NO = N_("Sorry, please reply 1 for yes or 2 for no.")
-EMPTY_ANSWER = N_("Please write your answer in a message, or send a voice note.")
-MEDIA_RECEIVED = N_("Thank you, we have received your voice note or picture.")
+NOT_A_CHOICE = N_("Please send one number.")
+NOT_YES_NO = N_("Please send 1 for yes or 2 for no.")
+EMPTY_ANSWER = N_("Please write your answer, or send a voice note.")
+MEDIA_RECEIVED = N_("We have received your voice note or photo.")
 STOPPED = N_("You will get no more messages from Kotha. Send START to begin again.")
 WELCOME_BACK = N_("Welcome back to Kotha.")
 EXPIRED = N_(
