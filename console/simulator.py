@@ -22,6 +22,15 @@ PREFIX = "sim:"
 ADDRESS = re.compile(r"sim:[0-9a-f]{8}")
 MAX_SHOWN = 200
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
+# The page needs no script at all: forbid every script, so a message that slipped past
+# escaping still could not run.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def _address(raw: str | None) -> str:
@@ -55,6 +64,13 @@ def _transcript(channel: str, address: str) -> list[Message]:
         return list(reversed(rows))
 
 
+@blueprint.after_request
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 @blueprint.get("/simulator")
 def page() -> Any:
     channel = request.args.get("channel", "sms")
@@ -82,4 +98,7 @@ def send() -> Response:
     # Browsers submit a textarea's line breaks as CRLF; phones send LF.
     text = request.form.get("text", "").replace("\r\n", "\n")
     services().runner.receive(InboundMessage(channel=channel, address=address, text=text))
-    return redirect(_page_url(channel, address) + "#latest")
+    # No #latest fragment: browsers skip autofocus when the URL names an element, and the
+    # message box must have the focus again for keyboard users. Focusing it scrolls the
+    # newest messages, just above it, into view.
+    return redirect(_page_url(channel, address))

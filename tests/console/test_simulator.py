@@ -49,7 +49,6 @@ def say(client: FlaskClient, address: str, text: str, channel: str = "sms") -> s
         "/simulator", data={"channel": channel, "as": address, "text": text}
     )
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("#latest")
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     assert page.mimetype == "text/html"
@@ -85,6 +84,13 @@ def test_healthz_answers_json(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.is_json
     assert response.get_json()["status"] == "ok"
+
+
+def test_simulator_forbids_every_script(client: FlaskClient) -> None:
+    response = client.get(f"/simulator?channel=sms&as={fresh_address(client)}")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_each_visit_gets_a_fresh_simulated_address(client: FlaskClient) -> None:
