@@ -120,6 +120,15 @@ def cmd_feedback_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_messages_update(args: argparse.Namespace) -> int:
+    from bot.messages_cli import compile_catalogs, update_catalogs
+
+    for path in update_catalogs(settings_module.REPO_ROOT):
+        print(f"updated {path}")
+    compile_catalogs(settings_module.LOCALES_DIR)
+    return 0
+
+
 def cmd_messages_failed(args: argparse.Namespace) -> int:
     services = _services()
     with services.database.session() as session:
@@ -295,6 +304,9 @@ def parser() -> argparse.ArgumentParser:
     messages.add_parser(
         "cost", help="every bot text per language with its SMS segments"
     ).set_defaults(handler=cmd_messages_cost)
+    messages.add_parser(
+        "update", help="extract texts into the catalogs (then translate)"
+    ).set_defaults(handler=cmd_messages_update)
     messages.add_parser("failed", help="failed and held messages with their reasons").set_defaults(
         handler=cmd_messages_failed
     )

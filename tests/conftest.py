@@ -12,11 +12,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from sqlalchemy import text
 
 from bot.channels.console import RecordingSender
+from bot.messages_cli import compile_catalogs
 from bot.services import Services, build_services
 from bot.settings import LOCALES_DIR, Settings
 from bot.types import CHANNELS, InboundMessage, Media
@@ -43,18 +42,6 @@ def reachable(host: str, port: int) -> bool:
 # server makes them fail rather than vanish.
 POSTGRES = CI or reachable("127.0.0.1", 5432)
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES else [])]
-
-
-def compile_catalogs(locales: Path) -> None:
-    """Compile each messages.po to .mo when it is missing or older than its source."""
-    for po_path in locales.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as source:
-            catalog = read_po(source)
-        with mo_path.open("wb") as target:
-            write_mo(target, catalog)
 
 
 @pytest.fixture(scope="session", autouse=True)
