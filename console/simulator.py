@@ -97,7 +97,15 @@ def send() -> Response:
         abort(400, "Choose a channel and keep the simulator's address.")
     # Browsers submit a textarea's line breaks as CRLF; phones send LF.
     text = request.form.get("text", "").replace("\r\n", "\n")
-    services().runner.receive(InboundMessage(channel=channel, address=address, text=text))
+    app_services = services()
+    received = app_services.runner.receive(
+        InboundMessage(channel=channel, address=address, text=text)
+    )
+    # Under `kotha run` replies go through the job queue. A simulated person's replies go to
+    # the console sender, so deliver them now and the page shows them at once; a delivery is
+    # claimed atomically, so the queue's own attempt later finds it done.
+    for message_id in received.outbound_ids:
+        app_services.dispatcher.deliver(message_id)
     # No #latest fragment: browsers skip autofocus when the URL names an element, and the
     # message box must have the focus again for keyboard users. Focusing it scrolls the
     # newest messages, just above it, into view.

@@ -12,11 +12,14 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.services import Services
+from bot.channels.console import RecordingSender
+from bot.services import Services, build_services
+from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import CHANNELS
+from storage.db import Database
 from storage.models import Address, Message
-from tests.conftest import Bot
+from tests.conftest import Bot, FrozenClock
 
 SIMULATED = re.compile(r"sim:[0-9a-f]{8}")
 SCRIPT = "<script>alert(1)</script>"
@@ -240,3 +243,27 @@ def test_simulated_people_never_reach_a_real_sender(
     assert len(addresses) == len(CHANNELS)
     assert all(SIMULATED.fullmatch(address) for address in addresses)
     assert statuses == {"delivered"}
+
+
+def test_replies_show_at_once_when_the_job_queue_sends_them(
+    settings: Settings, database: Database, clock: FrozenClock
+) -> None:
+    # As under `kotha run`: replies are queued for a consumer, and none is running here.
+    sender = RecordingSender()
+    queued = build_services(
+        settings,
+        senders={c: sender for c in CHANNELS},
+        clock=clock,
+        database=database,
+        queue="huey",
+    )
+    assert queued.huey is not None
+    try:
+        client = create_app(services=queued).test_client()
+        address = fresh_address(client)
+        page = say(client, address, "Hello")
+        assert str(escape(greeting_text(queued))) in page
+        assert "waiting to be sent" not in page
+        assert sender.sent == []
+    finally:
+        queued.huey.storage.close()
