@@ -9,13 +9,14 @@ language, so the tests hold whatever the wording and translations say.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -256,12 +257,9 @@ class Session:
     exports: dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
-    env = kotha_env(tmp_path_factory.mktemp("kotha-chat"))
-    i18n = I18n(LOCALES_DIR)
-    flows = load_flows(FLOWS_DIR, i18n.choices)
-    conversations = {language: walk(flows, language) for language in LANGUAGES}
+def run_everything(instance: Path, conversations: Mapping[str, Conversation]) -> dict[str, Any]:
+    """Pipe each conversation into `kotha chat`, then export every kind of record."""
+    env = kotha_env(instance)
     # Migrate here once, so the concurrent chats below do not race to create the tables.
     database = Database(env["KOTHA_DATABASE_URL"])
     upgrade(database)
@@ -293,13 +291,42 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
             f"{records}.{form}": text
             for (records, form), text in zip(exports, printed, strict=True)
         }
-    return Session(
-        conversations=conversations,
-        transcripts={language: done[0].stdout for language, done in runs.items()},
-        second_run=runs["syl-Latn"][1].stdout,
-        stderr=[run.stderr for done in runs.values() for run in done],
-        exports=outputs,
+    return {
+        "transcripts": {language: done[0].stdout for language, done in runs.items()},
+        "second_run": runs["syl-Latn"][1].stdout,
+        "stderr": [run.stderr for done in runs.values() for run in done],
+        "exports": outputs,
+    }
+
+
+def once_per_test_run(
+    factory: pytest.TempPathFactory, name: str, compute: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Compute once even when pytest-xdist gives this module's tests to several workers."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return compute()
+    shared = factory.getbasetemp().parent  # the same directory for every worker of this run
+    result = shared / f"{name}.json"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if result.exists():
+            found: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+            return found
+        computed = compute()
+        result.write_text(json.dumps(computed), encoding="utf-8")
+        return computed
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    flows = load_flows(FLOWS_DIR, I18n(LOCALES_DIR).choices)
+    conversations = {language: walk(flows, language) for language in LANGUAGES}
+    printed = once_per_test_run(
+        tmp_path_factory,
+        "kotha-cli",
+        lambda: run_everything(tmp_path_factory.mktemp("kotha-chat"), conversations),
     )
+    return Session(conversations=conversations, **printed)
 
 
 # -- what the person should have seen --------------------------------------------------------
