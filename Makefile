@@ -22,8 +22,8 @@ run: setup
 # Browser tests drive Debian's chromium (Playwright's own browser download cannot work here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium fonts-noto-core"; fi; }
 
 test: setup browser
 	$(BIN)/pytest -n 2 -q

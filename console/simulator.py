@@ -10,6 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from bot.dispatch import SIMULATED_PREFIX
 from bot.services import services
 from bot.types import CHANNELS, InboundMessage
 from storage.models import Address, Message
@@ -18,7 +19,7 @@ blueprint = Blueprint("simulator", __name__, template_folder="templates")
 
 # Simulated people get addresses that no provider would route; the dispatcher hands the
 # replies to them to its console sender, so nothing said here reaches a real phone.
-PREFIX = "sim:"
+PREFIX = SIMULATED_PREFIX
 ADDRESS = re.compile(r"sim:[0-9a-f]{8}")
 MAX_SHOWN = 200
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}

@@ -118,7 +118,7 @@ def step(flows: Flows, state: State | None, event: Event) -> Transition:
         return _command(flows, command, state, event, meanings)
     target = next((m.removeprefix("flow:") for m, _ in meanings if m.startswith("flow:")), None)
     if target is not None:
-        return _enter_flow(flows, target, state, event, _language_effects(event, meanings))
+        return _enter_flow(flows, target, state, event, _language_effects(flows, event, meanings))
     if state is None:
         return _first_contact(flows, event)
     return _answer(flows, state, event)
@@ -127,11 +127,19 @@ def step(flows: Flows, state: State | None, event: Event) -> Transition:
 _COMMANDS = ("help", "menu", "language", "stop", "start")
 
 
-def _language_effects(event: Event, meanings: tuple[tuple[str, str], ...]) -> tuple[Effect, ...]:
-    """When we do not know the person's language yet, a keyword in one language tells us."""
-    if event.language is not None:
+def _language_effects(
+    flows: Flows, event: Event, meanings: tuple[tuple[str, str], ...]
+) -> tuple[Effect, ...]:
+    """When we do not know the person's language yet, a keyword in one language tells us.
+
+    A word several languages share (অভিযোগ is Bengali and Sylheti) leaves it to the script.
+    """
+    if event.language is not None or not meanings:
         return ()
     languages = {language for _, language in meanings}
+    if len(languages) > 1:
+        guess = _guess_language(flows, event)
+        languages = {guess} if guess in languages else set()
     if len(languages) == 1:
         return (Effect("set_language", {"language": languages.pop()}),)
     return ()
@@ -189,7 +197,11 @@ def _expire(flows: Flows, state: State | None) -> Transition:
 def _start_again(
     flows: Flows, state: State | None, event: Event, meanings: tuple[tuple[str, str], ...]
 ) -> Transition:
-    effects = (Effect("opt_in"), *_language_effects(event, meanings))
+    effects = (
+        *_abandon(flows, state),
+        Effect("opt_in"),
+        *_language_effects(flows, event, meanings),
+    )
     if event.language is None and not any(e.kind == "set_language" for e in effects):
         language_flow = flows[LANGUAGE_FLOW]
         return Transition(
@@ -208,7 +220,7 @@ def _command(
     event: Event,
     meanings: tuple[tuple[str, str], ...],
 ) -> Transition:
-    language = _language_effects(event, meanings)
+    language = _language_effects(flows, event, meanings)
     if command == "stop":
         effects = (*_abandon(flows, state), Effect("opt_out"))
         return Transition(idle(), (Say(STOPPED, even_if_stopped=True),), effects)
@@ -240,7 +252,7 @@ def _enter_flow(
     flows: Flows, flow_id: str, state: State | None, event: Event, effects: tuple[Effect, ...]
 ) -> Transition:
     flow = flows[flow_id]
-    left = _abandon(flows, state) if state is not None and state.flow != flow_id else ()
+    left = _abandon(flows, state)
     node = flow.nodes[flow.start]
     return Transition(State(flow.id, node.id), (_ask(flows, node),), (*left, *effects))
 
@@ -322,9 +334,7 @@ def _answer_choice(flows: Flows, flow: Flow, node: Node, state: State, event: Ev
         answers = dict(state.answers)
         if flow.id == LANGUAGE_FLOW:
             menu = _menu(flows)
-            return Transition(
-                menu.state, menu.say, (Effect("set_language", {"language": code}),)
-            )
+            return Transition(menu.state, menu.say, (Effect("set_language", {"language": code}),))
         if node.save:
             answers[node.save] = code
         return _advance(flows, flow, node, answers, code, None)

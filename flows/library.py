@@ -51,7 +51,10 @@ def _index(
             if language not in languages:
                 raise FlowError(f"{source}: '{meaning}': unknown language {language!r}")
             for word in words:
-                key = match_key(str(word))
+                if not isinstance(word, str):
+                    # YAML reads a bare yes/no/on/off as a boolean: such words must be quoted.
+                    raise FlowError(f"{source}: '{meaning}': {word!r} must be quoted text")
+                key = match_key(word)
                 if not key:
                     raise FlowError(f"{source}: '{meaning}': {word!r} is empty once normalised")
                 entry = (meaning, language)

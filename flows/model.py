@@ -116,7 +116,18 @@ def _node(path: Path, raw: Any, index: int) -> Node:
     kind = raw.get("type")
     if kind not in NODE_TYPES:
         raise _fail(path, where, f"'type' must be one of {', '.join(NODE_TYPES)}, not {kind!r}")
-    allowed = {"id", "type", "ask", "save", "options", "next", "optional", "record", "fields", "say"}
+    allowed = {
+        "id",
+        "type",
+        "ask",
+        "save",
+        "options",
+        "next",
+        "optional",
+        "record",
+        "fields",
+        "say",
+    }
     unknown = set(raw) - allowed
     if unknown:
         raise _fail(path, where, f"unknown keys {sorted(unknown)}")
@@ -145,6 +156,9 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         raise _fail(path, where, "a question cannot have placeholders")
     if kind in ("scale",) and any(not isinstance(o.value, int) for o in options):
         raise _fail(path, where, "every option of a scale needs a whole-number 'value'")
+    save = raw.get("save")
+    if save is not None and not (isinstance(save, str) and save.isidentifier()):
+        raise _fail(path, where, "'save' must be a name like 'service' or 'text'")
     fields = raw.get("fields") or {}
     if not isinstance(fields, Mapping):
         raise _fail(path, where, "'fields' must be a mapping")
@@ -152,7 +166,7 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         id=raw["id"],
         type=kind,
         ask=ask,
-        save=raw.get("save"),
+        save=save,
         options=options,
         next=next_,
         optional=bool(raw.get("optional", False)),
@@ -187,7 +201,7 @@ def load_flow(path: Path) -> Flow:
         nodes=nodes,
         order=tuple(nodes),
         path=path,
-        keywords={str(lang): tuple(map(str, words)) for lang, words in keywords.items()},
+        keywords={str(lang): tuple(words) for lang, words in keywords.items()},
     )
     for node in nodes.values():
         targets = node.next.values() if isinstance(node.next, Mapping) else [node.next]
