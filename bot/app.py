@@ -19,7 +19,10 @@ MAX_REQUEST_BYTES = 256 * 1024
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     """Create the web app for the given settings (read from the environment when omitted)."""
     if services is None:
-        services = build_services(settings or settings_module.load())
+        settings = settings or settings_module.load()
+        # A web process (gunicorn 'bot.app:create_app()') hands replies to the queue for
+        # `kotha worker`: sending inside the webhook request would hold it for the rate limit.
+        services = build_services(settings, queue="inline" if settings.testing else "huey")
     app = Flask(__name__, static_folder=None)
     app.config.update(
         SECRET_KEY=services.settings.secret_key,

@@ -8,10 +8,11 @@ the rows are the truth, so a lost queue loses nothing (the sweep queues them aga
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, SqliteHuey
 
 from bot.dispatch import Dispatcher
 from bot.settings import Settings
@@ -77,6 +78,10 @@ class Sweeper:
         self.dispatcher = dispatcher
         self.queue = queue
         self.expire = expire
+        self.every = dispatcher.settings.sweep_seconds
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def run(self) -> int:
         due = self.dispatcher.due()
@@ -87,4 +92,27 @@ class Sweeper:
         return len(due)
 
     def register(self, huey: Huey) -> None:
-        huey.periodic_task(crontab(minute="*"), name="kotha.sweep")(self.run)
+        """Sweep in each consumer of this queue: at its start, then every `sweep_seconds`.
+
+        A thread of the consumer, not a Huey periodic task: crontab cannot run more often
+        than once a minute, and a sweep queued as a task waits behind any backlog of sends.
+        """
+        huey.on_startup("kotha.sweep")(self.start)
+        huey.on_shutdown("kotha.sweep")(self._stop.set)
+
+    def start(self) -> None:
+        """Start the sweeping thread unless it runs already (each worker thread calls this)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="kotha-sweep", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run()
+            except Exception:
+                log.exception("sweep failed; trying again in %g s", self.every)
+            self._stop.wait(self.every)

@@ -68,6 +68,9 @@ class Settings:
     max_send_attempts: int = 6
     # First retry after about this long, doubling each time (with jitter), at most 10 minutes.
     retry_base_seconds: float = 2.0
+    # Each queue consumer sweeps this often: it queues again the rows a lost queue or a dead
+    # worker left behind, and ends expired conversations.
+    sweep_seconds: float = 60.0
     # Approved WhatsApp template (Twilio Content SID) per language, used outside the
     # 24-hour window; its one variable carries the rendered message.
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
@@ -137,6 +140,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_per_second=int(get("KOTHA_TELEGRAM_PER_SECOND") or defaults.telegram_per_second),
         max_send_attempts=int(get("KOTHA_MAX_SEND_ATTEMPTS") or defaults.max_send_attempts),
         retry_base_seconds=float(get("KOTHA_RETRY_BASE_SECONDS") or defaults.retry_base_seconds),
+        sweep_seconds=float(get("KOTHA_SWEEP_SECONDS") or defaults.sweep_seconds),
         whatsapp_templates=_pairs(get("KOTHA_WHATSAPP_TEMPLATES") or ""),
         instance_dir=instance_dir,
         locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
