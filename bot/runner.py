@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.calendar import add_working_days
@@ -140,8 +141,11 @@ class Runner:
         )
         session.add(inbound)
         address.last_inbound_at = now
+        # FOR UPDATE makes a second message from the same person wait on PostgreSQL instead
+        # of racing; the version column still catches anything that slips past (and SQLite,
+        # which serialises writers anyway, ignores the clause).
         conversation = session.scalar(
-            select(Conversation).where(Conversation.address_id == address.id)
+            select(Conversation).where(Conversation.address_id == address.id).with_for_update()
         )
         state = _state(conversation)
         transitions: list[Transition] = []
@@ -208,6 +212,9 @@ class Runner:
         conversation.node = state.node
         conversation.answers = dict(state.answers)
         conversation.updated_at = now
+        # Always write the row, so its version moves with every message even when nothing
+        # else changed: a concurrent step from the same old version then fails and retries.
+        flag_modified(conversation, "updated_at")
 
     def _apply(
         self,
@@ -243,11 +250,14 @@ class Runner:
     def _release_held(self, session: Session, address: Address) -> list[Message]:
         """Queue again what was held while the person was opted out: they asked for it."""
         held = session.scalars(
-            select(Message).where(
+            select(Message)
+            .where(
                 Message.address_id == address.id,
                 Message.status == "held",
                 Message.reason == "opted-out",
             )
+            # In the order they were written: an update on a case must not overtake the last.
+            .order_by(Message.id)
         ).all()
         for row in held:
             row.status, row.reason, row.next_attempt_at = "queued", None, None

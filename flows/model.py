@@ -176,6 +176,15 @@ def _node(path: Path, raw: Any, index: int) -> Node:
     )
 
 
+def _answers(node: Node) -> set[str]:
+    """The answer keys a `next` mapping may branch on for this node."""
+    if node.type == "yesno":
+        return {"yes", "no"}
+    if node.type in ("choice", "scale"):
+        return {str(option.value).lower() for option in node.options}
+    return set()
+
+
 def load_flow(path: Path) -> Flow:
     """Read and check one flow file."""
     try:
@@ -204,6 +213,15 @@ def load_flow(path: Path) -> Flow:
         keywords={str(lang): tuple(words) for lang, words in keywords.items()},
     )
     for node in nodes.values():
+        if isinstance(node.next, Mapping):
+            answers = {"else"} | _answers(node)
+            unknown_keys = set(node.next) - answers
+            if unknown_keys:
+                raise _fail(
+                    path,
+                    f"node '{node.id}'",
+                    f"'next' has answers this node cannot give: {sorted(unknown_keys)}",
+                )
         targets = node.next.values() if isinstance(node.next, Mapping) else [node.next]
         for target in targets:
             if target is not None and target not in nodes and target != MENU:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from storage.models import Conversation, Feedback, Message
+from storage.models import Contact, Conversation, Feedback, Message
 from tests.conftest import Bot, FrozenClock
 
 PERSON = "+447700900123"
@@ -78,5 +78,18 @@ def test_bengali_keyword_sets_the_language(bot: Bot) -> None:
     [reply] = bot.receive(PERSON, "অভিযোগ")
     with bot.services.database.session() as session:
         conversation = session.scalars(select(Conversation)).one()
+        contact = session.scalars(select(Contact)).one()
     assert conversation.flow == "complaint"
-    assert reply  # the question about services, in Bengali once catalogs are compiled
+    # অভিযোগ is Bengali and Sylheti alike: the script decides, and Bengali is the guess.
+    assert contact.language == "bn"
+    assert (
+        reply
+        == bot.services.i18n.render(
+            "bn", "Which service is it about?", choices=_service_labels(bot)
+        ).text
+    )
+
+
+def _service_labels(bot: Bot) -> tuple[str, ...]:
+    node = bot.services.flows["complaint"].nodes["service"]
+    return tuple(option.label for option in node.options)
