@@ -52,7 +52,7 @@ def _server(services: Services, host: str, port: int) -> Any:
 
     server = make_server(host, port, create_app(services=services), threaded=True)
     base = f"http://{host}:{port}"
-    print(f"Kotha is running.\n  simulator: {base}/simulator\n  console:   {base}/console/")
+    print(f"Kotha is running.\n  simulator: {base}/simulator")
     print("Press Ctrl+C to stop.", flush=True)
     return server
 
@@ -60,6 +60,10 @@ def _server(services: Services, host: str, port: int) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     """One process: web app in a thread, queue consumer and its periodic sweep in this one."""
     services = _services(queue="huey")
+    from bot.demo import seed_demo
+
+    if seed_demo(services):
+        print("First start: added demo conversations (see the simulator and exports).")
     server = _server(services, args.host, args.port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
