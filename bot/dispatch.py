@@ -119,7 +119,6 @@ class Dispatcher:
             row.provider_id = receipt.provider_id
             row.status, row.reason = receipt.status, None
             row.sent_at = row.updated_at = self.clock()
-            # A status callback may have arrived before we got here: keep the further one.
         return Outcome(receipt.status)
 
     def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool:
@@ -238,7 +237,8 @@ class Dispatcher:
             row.updated_at = now
             if isinstance(error, RecipientStoppedError):
                 address = session.get_one(Address, row.address_id)
-                address.stopped_at = address.stopped_at or now
+                if address.stopped_at is None:
+                    address.stopped_at, address.stopped_by = now, "provider"
             retryable = isinstance(error, TransientSendError | ThrottledError)
             if not retryable or row.attempts >= self.settings.max_send_attempts:
                 row.status, row.reason = "failed", error.reason
@@ -257,7 +257,7 @@ class Dispatcher:
 
     def _backoff(self, attempts: int, error: SendError) -> float:
         base = self.settings.retry_base_seconds
-        delay = min(MAX_BACKOFF_SECONDS, base * 2 ** (attempts - 1))
+        delay: float = min(MAX_BACKOFF_SECONDS, base * 2.0 ** (attempts - 1))
         # Jitter spreads retries so a provider outage does not end in a stampede.
         delay *= random.uniform(0.5, 1.0)
         if isinstance(error, ThrottledError) and error.retry_after:

@@ -57,8 +57,7 @@ class SendLimits:
         return waited
 
     def _take(self, item: RateLimitItem, key: str, cost: int) -> float:
-        waited = 0.0
+        started = time.monotonic()
         while not self.limiter.hit(item, key, cost=cost):
             self.sleep(POLL_SECONDS)
-            waited += POLL_SECONDS
-        return waited
+        return time.monotonic() - started

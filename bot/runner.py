@@ -141,6 +141,10 @@ class Runner:
         )
         session.add(inbound)
         address.last_inbound_at = now
+        if address.stopped_by == "provider" and message.channel == "telegram":
+            # Telegram only delivers messages from people who have not blocked the bot: the
+            # block that stopped this address has been lifted.
+            address.stopped_at = address.stopped_by = None
         # FOR UPDATE makes a second message from the same person wait on PostgreSQL instead
         # of racing; the version column still catches anything that slips past (and SQLite,
         # which serialises writers anyway, ignores the clause).
@@ -227,11 +231,12 @@ class Runner:
         outputs: dict[str, Any] = {}
         for effect in transition.effects:
             outputs.update(self._effect(session, address, effect, now))
-        released = (
-            self._release_held(session, address)
-            if any(effect.kind == "opt_in" for effect in transition.effects)
-            else []
-        )
+        release = []
+        if any(effect.kind == "opt_in" for effect in transition.effects):
+            release.append("opted-out")
+        if is_reply and address.channel == "whatsapp":
+            release.append("outside-whatsapp-window")  # they wrote: the window is open again
+        released = self._release_held(session, address, release) if release else []
         rows = [
             Message(
                 address_id=address.id,
@@ -247,14 +252,16 @@ class Runner:
         session.add_all(rows)
         return [*released, *rows]
 
-    def _release_held(self, session: Session, address: Address) -> list[Message]:
-        """Queue again what was held while the person was opted out: they asked for it."""
+    def _release_held(
+        self, session: Session, address: Address, reasons: list[str]
+    ) -> list[Message]:
+        """Queue again what was held for reasons that no longer hold (START, a new message)."""
         held = session.scalars(
             select(Message)
             .where(
                 Message.address_id == address.id,
                 Message.status == "held",
-                Message.reason == "opted-out",
+                Message.reason.in_(reasons),
             )
             # In the order they were written: an update on a case must not overtake the last.
             .order_by(Message.id)
@@ -270,9 +277,9 @@ class Runner:
         if effect.kind == "set_language":
             contact.language = effect.data["language"]
         elif effect.kind == "opt_out":
-            address.stopped_at = now
+            address.stopped_at, address.stopped_by = now, "person"
         elif effect.kind == "opt_in":
-            address.stopped_at = None
+            address.stopped_at = address.stopped_by = None
         elif effect.kind == "submit":
             return self._submit(session, address, effect.data, now)
         return {}

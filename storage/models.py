@@ -50,6 +50,8 @@ class Address(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(64))
     stopped_at: Mapped[datetime | None]
+    # "person" (they sent STOP) or "provider" (a provider said they stopped or blocked us).
+    stopped_by: Mapped[str | None] = mapped_column(String(16))
     last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
