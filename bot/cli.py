@@ -169,14 +169,19 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         )
         print("webhook registered")
         return 0
+    # For development: replies are sent at once from this process, no worker needed.
     services = _services()
     stop = threading.Event()
+
+    def handle(message: InboundMessage) -> None:
+        services.runner.receive(message)
+
     print("Polling Telegram for updates. Ctrl+C to stop.", file=sys.stderr)
     try:
         poll(
             settings.telegram_bot_token,
             settings.telegram_api_url,
-            services.runner.receive,
+            handle,
             stop=stop,
         )
     except KeyboardInterrupt:
