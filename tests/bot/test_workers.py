@@ -36,10 +36,11 @@ from tests.fakes.twilio_api import FakeTwilio
 
 KOTHA = str(Path(sys.executable).with_name("kotha"))
 SMS_FROM = "+447700900900"
-# The limiter counts a send a moment before it reaches the fake, and on a busy machine that
-# moment varies by up to this long (measured: about 0.1 s on two loaded cores), so the limit
-# holds at the fake in any window this much shorter than a second; over a full second a
-# few more can land. Two workers that did not share the limit would send twice the limit.
+# The limiter (a moving window) lets each second's sends go in a burst as soon as those of
+# a second ago age out, and a send reaches the fake a little after it is counted, by a delay
+# that varies (a new connection, a busy CPU: up to ~0.1 s measured here). So over a full
+# second 1-4 more than the limit can land at the fake; in any window this much shorter the
+# limit holds. Two workers that did not share the limit would send twice as many.
 JITTER = 0.25
 REDIS_PARTS = urlsplit(REDIS_URL)
 # Like PostgreSQL in tests/conftest.py: under CI=true an absent server fails the test.
