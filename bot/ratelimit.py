@@ -57,6 +57,8 @@ class SendLimits:
         return waited
 
     def _take(self, item: RateLimitItem, key: str, cost: int) -> float:
+        if self.limiter.hit(item, key, cost=cost):
+            return 0.0
         started = time.monotonic()
         while not self.limiter.hit(item, key, cost=cost):
             self.sleep(POLL_SECONDS)

@@ -330,7 +330,19 @@ async def _sleep_unless_stopped(seconds: float, stop: threading.Event) -> None:
 
 
 def _run_once(coroutine: Coroutine[Any, Any, None], token: str) -> None:
+    """Run a coroutine to the end from sync code, even where this thread already runs a loop."""
     try:
-        asyncio.run(coroutine)
+        asyncio.get_running_loop()
+        nested = True
+    except RuntimeError:
+        nested = False
+    try:
+        if nested:
+            # asyncio.run refuses to nest in a running loop (a caller's, or a test tool's):
+            # run it in a thread of its own instead.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, coroutine).result()
+        else:
+            asyncio.run(coroutine)
     except TelegramError as error:
         raise translate_error(error, token) from None
