@@ -11,8 +11,8 @@ Twilio API that runs in a process of its own and stamps each message as it arriv
 It prints the rate reached as a share of the limit (target at least 95%), the most messages
 in any one-second sliding window at the fake (must not pass the limit), the total time, and
 in threads mode how long each message took from leaving the limiter to reaching the fake.
-`--headroom` replaces bot.ratelimit.HEADROOM to see whether it is needed, and `--pace` also
-spaces the sends evenly, to see what a pacing limiter would do (both threads mode only).
+`--jitter` replaces bot.ratelimit.JITTER_SECONDS, the lateness the pacing allows for, to see
+how much room it needs.
 Run `python bench/dispatch.py --help`.
 """
 
@@ -177,28 +177,15 @@ def unsent(services: Services) -> int:
     return found
 
 
-def deliver_in_threads(
-    services: Services, ids: list[int], threads: int, pace: float | None
-) -> dict[str, float]:
-    """Deliver every row from `threads` threads; return when each address left the limiter.
-
-    With `pace`, sends also leave at least that many seconds apart (the experiment of a
-    pacing limiter, in this process only).
-    """
+def deliver_in_threads(services: Services, ids: list[int], threads: int) -> dict[str, float]:
+    """Deliver every row from `threads` threads; return when each address left the limiter."""
     limits = services.dispatcher.limits
     assert limits is not None
     released: dict[str, float] = {}
     acquire = limits.acquire
-    pacing = threading.Lock()
-    next_free = [0.0]
 
     def timed_acquire(channel: str, address: str, cost: int = 1) -> float:
         waited = acquire(channel, address, cost)
-        if pace is not None:
-            with pacing:
-                slot = max(next_free[0], time.monotonic())
-                next_free[0] = slot + pace * cost
-            time.sleep(max(0.0, slot - time.monotonic()))
         released[address] = time.monotonic()
         return waited
 
@@ -318,18 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="sending threads (per worker)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (workers mode)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--headroom", type=float, help="replace bot.ratelimit.HEADROOM")
-    parser.add_argument(
-        "--pace",
-        action="store_true",
-        help="experiment: also space sends 1/(headroom x limit) s apart (threads mode)",
-    )
+    parser.add_argument("--jitter", type=float, help="replace bot.ratelimit.JITTER_SECONDS")
     args = parser.parse_args(argv)
-    if (args.headroom is not None or args.pace) and args.mode != "threads":
-        parser.error("--headroom and --pace work in threads mode only")
-    if args.headroom is not None:
-        ratelimit.HEADROOM = args.headroom
-    pace = 1 / (ratelimit.HEADROOM * args.limit) if args.pace else None
+    if args.jitter is not None and args.mode != "threads":
+        parser.error("--jitter works in threads mode only (workers read the module's value)")
+    if args.jitter is not None:
+        ratelimit.JITTER_SECONDS = args.jitter
 
     print(
         f"dispatch benchmark: {args.messages} single-segment SMS at a limit of {args.limit}/s, "
@@ -339,8 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else f"{args.workers} `kotha worker` processes x {args.threads} threads, "
             f"queue and limiter in Redis ({args.redis_url})"
         )
-        + f"; headroom {ratelimit.HEADROOM}"
-        + (f", sends paced {pace * 1000:.2f} ms apart" if pace else "")
+        + f"; paced {ratelimit.pace_spacing(args.limit) * 1000:.2f} ms apart"
+        + f" ({1 / ratelimit.pace_spacing(args.limit) / args.limit:.1%} of the limit)"
         + f"; {os.cpu_count()} CPUs, fake Twilio in its own process"
     )
     fake = FakeTwilioProcess()
@@ -356,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             released: dict[str, float] = {}
             started = time.monotonic()
             if args.mode == "threads":
-                released = deliver_in_threads(services, ids, args.threads, pace)
+                released = deliver_in_threads(services, ids, args.threads)
             else:
                 with redis_emptied(args.redis_url):
                     deliver_with_workers(
