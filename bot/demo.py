@@ -29,7 +29,8 @@ def seed_demo(services: Services) -> bool:
     for channel, address, texts in DEMO_CONVERSATIONS:
         for text in texts:
             received = services.runner.receive(
-                InboundMessage(channel=channel, address=address, text=text)  # type: ignore[arg-type]
+                InboundMessage(channel=channel, address=address, text=text),  # type: ignore[arg-type]
+                process_now=True,
             )
             # Simulated people's replies are delivered at once, as the simulator does.
             for message_id in received.outbound_ids:

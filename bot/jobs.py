@@ -1,4 +1,4 @@
-"""The job queue: Huey tasks that deliver outbound rows, and the periodic sweep.
+"""The job queue: Huey tasks that step conversations and deliver outbound rows; the sweep.
 
 Embedded, Huey keeps its queue in SQLite under instance/; with KOTHA_REDIS_URL it uses
 Redis, so many `kotha worker` processes share one queue. The queue only ever holds row ids:
@@ -9,37 +9,47 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any, Protocol
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from bot.dispatch import Dispatcher
+from bot.dispatch import Dispatcher, Outcome
 from bot.settings import Settings
+
+# An inbound message whose step job has not run after this long is stepped by the sweep.
+STEP_GRACE = timedelta(seconds=30)
 
 log = logging.getLogger(__name__)
 
 
 class Queue(Protocol):
-    """Where the runner hands the ids of outbound rows once their transaction commits."""
+    """Where work goes once its transaction commits: outbound row ids, addresses to step."""
 
     def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None: ...
 
+    def enqueue_step(self, address_id: int) -> None: ...
+
 
 class InlineQueue:
-    """Delivers at once in the calling thread: for tests, `kotha chat` and the simulator.
+    """Does the work at once in the calling thread: for tests, `kotha chat`, the simulator.
 
     A retry is left to the sweep (`Sweeper.run`), which finds the row when it is due.
     """
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
+    def __init__(self, deliver: Callable[[int], Outcome], process: Callable[[int], Any]) -> None:
+        self.deliver = deliver
+        self.process = process
 
     def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None:
         if delay:
             return
         for message_id in ids:
-            self.dispatcher.deliver(message_id)
+            self.deliver(message_id)
+
+    def enqueue_step(self, address_id: int) -> None:
+        self.process(address_id)
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -51,12 +61,15 @@ def make_huey(settings: Settings) -> Huey:
 
 
 class HueyQueue:
-    """Queues each row id as a Huey task; the consumer calls the dispatcher for it."""
+    """Queues row ids and addresses as Huey tasks; a consumer sends and steps them."""
 
-    def __init__(self, huey: Huey, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, huey: Huey, deliver: Callable[[int], Outcome], process: Callable[[int], Any]
+    ) -> None:
         self.huey = huey
-        self.dispatcher = dispatcher
+        self.deliver = deliver
         self._send: Any = huey.task(name="kotha.send")(self._run_send)
+        self._step: Any = huey.task(name="kotha.step")(lambda address_id: process(address_id))
 
     def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None:
         for message_id in ids:
@@ -65,18 +78,28 @@ class HueyQueue:
             else:
                 self._send(message_id)
 
+    def enqueue_step(self, address_id: int) -> None:
+        self._step(address_id)
+
     def _run_send(self, message_id: int) -> None:
-        outcome = self.dispatcher.deliver(message_id)
+        outcome = self.deliver(message_id)
         if outcome.retry_in is not None and outcome.status == "queued":
             self.enqueue([message_id], delay=outcome.retry_in)
 
 
 class Sweeper:
-    """The periodic sweep: requeue due rows and end expired conversations."""
+    """The periodic sweep: step lost inbound messages, requeue due rows, end expired chats."""
 
-    def __init__(self, dispatcher: Dispatcher, queue: Queue, expire: Any) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        queue: Queue,
+        pending: Callable[[timedelta], list[int]],
+        expire: Callable[[], int],
+    ) -> None:
         self.dispatcher = dispatcher
         self.queue = queue
+        self.pending = pending
         self.expire = expire
         self.every = dispatcher.settings.sweep_seconds
         self._lock = threading.Lock()
@@ -84,6 +107,8 @@ class Sweeper:
         self._thread: threading.Thread | None = None
 
     def run(self) -> int:
+        for address_id in self.pending(STEP_GRACE):
+            self.queue.enqueue_step(address_id)
         due = self.dispatcher.due()
         self.queue.enqueue(due)
         self.expire()

@@ -37,6 +37,13 @@ MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
+class _Stored:
+    message_id: int
+    address_id: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
 class Received:
     """What became of one inbound message."""
 
@@ -58,7 +65,13 @@ def say_to_row_fields(say: Say, outputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Runner:
-    """Turns inbound messages into stored state, records and outbound rows."""
+    """Stores inbound messages, then steps each person's conversation through them in order.
+
+    `receive` only stores (one short transaction) and hands the address to `after_store`;
+    `process` steps every unprocessed message from that address, oldest first, each in its
+    own transaction under the conversation's row lock, so messages that arrive together are
+    answered in the order they came, whichever worker runs them.
+    """
 
     def __init__(
         self,
@@ -69,6 +82,7 @@ class Runner:
         expiry: timedelta = timedelta(days=3),
         clock: Callable[[], datetime],
         after_commit: Callable[[Iterable[int]], None] = lambda ids: None,
+        after_store: Callable[[int], None] | None = None,
     ) -> None:
         self.database = database
         self.flows = flows
@@ -76,24 +90,67 @@ class Runner:
         self.expiry = expiry
         self.clock = clock
         self.after_commit = after_commit
+        self.after_store = after_store
 
-    def receive(self, message: InboundMessage) -> Received:
-        """Store and process one inbound message; a repeated provider id changes nothing."""
+    def receive(self, message: InboundMessage, process_now: bool = False) -> Received:
+        """Store one inbound message and have it processed; a repeated provider id changes nothing.
+
+        Without `after_store`, or with `process_now` (the simulator shows replies at once),
+        the message is processed here, and the ids of the outbound rows it caused returned.
+        """
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.database.session() as session:
-                    received = self._receive(session, message)
+                    stored = self._store(session, message)
+            except IntegrityError:
+                # A provider retry, or a first message from this address, committed first.
+                continue
+            if stored.duplicate:
+                return Received(stored.message_id, duplicate=True)
+            if self.after_store is not None and not process_now:
+                self.after_store(stored.address_id)
+                return Received(stored.message_id)
+            return Received(stored.message_id, outbound_ids=tuple(self.process(stored.address_id)))
+        raise RuntimeError("could not store an inbound message after several attempts")
+
+    def process(self, address_id: int) -> list[int]:
+        """Step the conversation through every unprocessed message from this address, in order."""
+        outbound: list[int] = []
+        failures = 0
+        while failures < MAX_ATTEMPTS:
+            try:
+                with self.database.session() as session:
+                    step_result = self._step_next(session, address_id)
             except (StaleDataError, IntegrityError):
-                # Another message from this person (or a provider retry) committed first:
-                # start again from the state it left.
+                failures += 1  # another worker stepped this conversation first: look again
                 continue
             except Exception:
-                log.exception("step failed for an inbound %s message", message.channel)
-                return self._store_unprocessed(message)
-            self.after_commit(received.outbound_ids)
-            return received
-        log.error("gave up after %d concurrent attempts on one conversation", MAX_ATTEMPTS)
-        return self._store_unprocessed(message)
+                log.exception("step failed for an inbound message on address %d", address_id)
+                failures += 1
+                self._mark_failed(address_id)
+                continue
+            if step_result is None:
+                return outbound
+            self.after_commit(step_result)
+            outbound.extend(step_result)
+        log.error("gave up stepping address %d after %d conflicts", address_id, failures)
+        return outbound
+
+    def pending(self, older_than: timedelta) -> list[int]:
+        """Addresses with messages stored but not processed for a while (a lost step job)."""
+        cutoff = self.clock() - older_than
+        with self.database.session() as session:
+            return list(
+                session.scalars(
+                    select(Message.address_id)
+                    .where(
+                        Message.direction == "in",
+                        Message.status == "received",
+                        Message.created_at <= cutoff,
+                    )
+                    .distinct()
+                )
+            )
 
     def expire_stale(self) -> int:
         """End politely every conversation left half-way for longer than the expiry."""
@@ -116,17 +173,17 @@ class Runner:
 
     # -- inside one transaction ------------------------------------------------------------
 
-    def _receive(self, session: Session, message: InboundMessage) -> Received:
+    def _store(self, session: Session, message: InboundMessage) -> _Stored:
         if message.provider_id is not None:
-            seen = session.scalar(
-                select(Message.id).where(
+            seen = session.execute(
+                select(Message.id, Message.address_id).where(
                     Message.direction == "in",
                     Message.channel == message.channel,
                     Message.provider_id == message.provider_id,
                 )
-            )
+            ).first()
             if seen is not None:
-                return Received(seen, duplicate=True)
+                return _Stored(seen.id, seen.address_id, duplicate=True)
         now = self.clock()
         address = self._address(session, message.channel, message.address, now)
         inbound = Message(
@@ -136,21 +193,41 @@ class Runner:
             body=message.text,
             media=[{"url": m.url, "content_type": m.content_type} for m in message.media] or None,
             provider_id=message.provider_id,
-            status="processed",
+            status="received",
+            # For an inbound message: the language the person's app says they use, if any.
+            language=message.language_hint,
             created_at=message.received_at or now,
         )
         session.add(inbound)
+        session.flush()
+        return _Stored(inbound.id, address.id)
+
+    def _step_next(self, session: Session, address_id: int) -> list[int] | None:
+        """Step the oldest unprocessed message of this address; None when there is none."""
+        # FOR UPDATE makes a second worker on the same person wait on PostgreSQL; the
+        # version column catches anything that slips past (SQLite serialises writers).
+        conversation = session.scalar(
+            select(Conversation).where(Conversation.address_id == address_id).with_for_update()
+        )
+        inbound = session.scalar(
+            select(Message)
+            .where(
+                Message.address_id == address_id,
+                Message.direction == "in",
+                Message.status == "received",
+            )
+            .order_by(Message.id)
+            .limit(1)
+        )
+        if inbound is None:
+            return None
+        now = self.clock()
+        address = session.get_one(Address, address_id)
         address.last_inbound_at = now
-        if address.stopped_by == "provider" and message.channel == "telegram":
+        if address.stopped_by == "provider" and address.channel == "telegram":
             # Telegram only delivers messages from people who have not blocked the bot: the
             # block that stopped this address has been lifted.
             address.stopped_at = address.stopped_by = None
-        # FOR UPDATE makes a second message from the same person wait on PostgreSQL instead
-        # of racing; the version column still catches anything that slips past (and SQLite,
-        # which serialises writers anyway, ignores the clause).
-        conversation = session.scalar(
-            select(Conversation).where(Conversation.address_id == address.id).with_for_update()
-        )
         state = _state(conversation)
         transitions: list[Transition] = []
         if state is not None and conversation is not None and not is_idle(state):
@@ -159,10 +236,10 @@ class Runner:
                 transitions.append(expired)
                 state = expired.state
         event = Event(
-            text=message.text,
-            media=tuple({"url": m.url, "content_type": m.content_type} for m in message.media),
+            text=inbound.body or "",
+            media=tuple(inbound.media or ()),
             language=address.contact.language,
-            language_hint=message.language_hint,
+            language_hint=inbound.language,
             opted_out=address.stopped_at is not None,
         )
         transitions.append(step(self.flows, state, event))
@@ -172,8 +249,25 @@ class Runner:
             for row in self._apply(session, address, transition, now, is_reply=True)
         ]
         self._save_state(session, conversation, address, transitions[-1].state, now)
+        inbound.status = "processed"
         session.flush()
-        return Received(inbound.id, outbound_ids=tuple(row.id for row in outbound))
+        return [row.id for row in outbound]
+
+    def _mark_failed(self, address_id: int) -> None:
+        """Set aside the message whose step raised, so the rest can go on; its words stay."""
+        with self.database.session() as session:
+            inbound = session.scalar(
+                select(Message)
+                .where(
+                    Message.address_id == address_id,
+                    Message.direction == "in",
+                    Message.status == "received",
+                )
+                .order_by(Message.id)
+                .limit(1)
+            )
+            if inbound is not None:
+                inbound.status, inbound.reason = "failed", "step-error"
 
     def _expire_one(self, session: Session, conversation_id: int, cutoff: datetime) -> list[int]:
         conversation = session.get(Conversation, conversation_id)
@@ -311,26 +405,6 @@ class Runner:
         else:
             create_interest(session, address, language, answers, now)
         return {}
-
-    def _store_unprocessed(self, message: InboundMessage) -> Received:
-        """Keep a message whose step failed, so a person's words are never lost to a bug."""
-        with self.database.session() as session:
-            address = self._address(session, message.channel, message.address, self.clock())
-            row = Message(
-                address_id=address.id,
-                channel=message.channel,
-                direction="in",
-                body=message.text,
-                media=[{"url": m.url, "content_type": m.content_type} for m in message.media]
-                or None,
-                provider_id=message.provider_id,
-                status="failed",
-                reason="step-error",
-                created_at=self.clock(),
-            )
-            session.add(row)
-            session.flush()
-            return Received(row.id)
 
 
 def _state(conversation: Conversation | None) -> State | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -78,16 +78,30 @@ def build_services(
         database, i18n, chosen, clock, settings, limits=limits, local_sender=ConsoleSender()
     )
     huey = make_huey(settings) if queue == "huey" else None
-    job_queue: Queue = HueyQueue(huey, dispatcher) if huey is not None else InlineQueue(dispatcher)
+
+    # The runner and the queue call each other: these late-bound steps close the loop.
+    def after_commit(ids: Iterable[int]) -> None:
+        job_queue.enqueue(ids)
+
+    def after_store(address_id: int) -> None:
+        job_queue.enqueue_step(address_id)
+
     runner = Runner(
         database,
         flows,
         timezone=settings.timezone,
         expiry=timedelta(hours=settings.conversation_expiry_hours),
         clock=clock,
-        after_commit=job_queue.enqueue,
+        after_commit=after_commit,
+        # Embedded without a queue, a message is stepped as soon as it is stored.
+        after_store=after_store if huey is not None else None,
     )
-    sweeper = Sweeper(dispatcher, job_queue, runner.expire_stale)
+    job_queue: Queue = (
+        HueyQueue(huey, dispatcher.deliver, runner.process)
+        if huey is not None
+        else InlineQueue(dispatcher.deliver, runner.process)
+    )
+    sweeper = Sweeper(dispatcher, job_queue, runner.pending, runner.expire_stale)
     if huey is not None:
         sweeper.register(huey)
     return Services(

@@ -100,7 +100,7 @@ def send() -> Response:
     text = request.form.get("text", "").replace("\r\n", "\n")
     app_services = services()
     received = app_services.runner.receive(
-        InboundMessage(channel=channel, address=address, text=text)
+        InboundMessage(channel=channel, address=address, text=text), process_now=True
     )
     # Under `kotha run` replies go through the job queue. A simulated person's replies go to
     # the console sender, so deliver them now and the page shows them at once; a delivery is

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.services import Services
+from bot.types import InboundMessage
 from storage.models import Contact, Conversation, Feedback, Message
 from tests.conftest import Bot, FrozenClock
 
@@ -93,3 +95,38 @@ def test_bengali_keyword_sets_the_language(bot: Bot) -> None:
 def _service_labels(bot: Bot) -> tuple[str, ...]:
     node = bot.services.flows["complaint"].nodes["service"]
     return tuple(option.label for option in node.options)
+
+
+def test_with_a_queue_receive_only_stores_and_the_step_answers_in_order(
+    services: Services, clock: FrozenClock
+) -> None:
+    queued: list[int] = []
+    runner = services.runner
+    runner.after_store = queued.append
+    for text in ("hi", "1", "2"):
+        assert runner.receive(InboundMessage("sms", PERSON, text)).outbound_ids == ()
+    with services.database.session() as session:
+        statuses = session.scalars(select(Message.status).where(Message.direction == "in")).all()
+    assert statuses == ["received"] * 3 and len(set(queued)) == 1
+
+    runner.process(queued[0])
+
+    replies = services.sender.sent  # type: ignore[attr-defined]
+    # Stepped oldest first: language menu, main menu (English), then the comment flow.
+    assert [r.text.splitlines()[0] for r in replies][-1] == "Which service is it about?"
+    assert len(replies) == 3
+    assert runner.process(queued[0]) == []  # nothing left: a second job is harmless
+
+
+def test_the_sweep_steps_a_message_whose_job_was_lost(
+    services: Services, clock: FrozenClock
+) -> None:
+    services.runner.after_store = lambda address_id: None  # the job never arrives
+    services.runner.receive(InboundMessage("sms", PERSON, "hi"))
+    assert services.sender.sent == []  # type: ignore[attr-defined]
+    clock.advance(timedelta(minutes=1))
+
+    services.sweeper.run()
+
+    [greeting] = services.sender.sent  # type: ignore[attr-defined]
+    assert "1 English" in greeting.text
