@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # Working days to acknowledge a complaint (LASSNHSC (England) Regulations 2009, reg. 13(2)).
 ACKNOWLEDGE_WORKING_DAYS = 3
+ADDRESS_CACHE_SIZE = 100_000
 # How many times a step is retried when a concurrent message moved the conversation first.
 MAX_ATTEMPTS = 8
 
@@ -91,6 +94,9 @@ class Runner:
         self.clock = clock
         self.after_commit = after_commit
         self.after_store = after_store
+        # Addresses are never deleted, so their ids can be remembered: most webhooks are
+        # from people already known, and skip a query.
+        self._address_ids: dict[tuple[str, str], int] = {}
 
     def receive(self, message: InboundMessage, process_now: bool = False) -> Received:
         """Store one inbound message and have it processed; a repeated provider id changes nothing.
@@ -174,33 +180,55 @@ class Runner:
     # -- inside one transaction ------------------------------------------------------------
 
     def _store(self, session: Session, message: InboundMessage) -> _Stored:
-        if message.provider_id is not None:
-            seen = session.execute(
-                select(Message.id, Message.address_id).where(
-                    Message.direction == "in",
-                    Message.channel == message.channel,
-                    Message.provider_id == message.provider_id,
-                )
-            ).first()
-            if seen is not None:
-                return _Stored(seen.id, seen.address_id, duplicate=True)
+        """Insert the message, unless a provider retry already did: one statement, usually."""
         now = self.clock()
-        address = self._address(session, message.channel, message.address, now)
-        inbound = Message(
-            address_id=address.id,
-            channel=message.channel,
-            direction="in",
-            body=message.text,
-            media=[{"url": m.url, "content_type": m.content_type} for m in message.media] or None,
-            provider_id=message.provider_id,
-            status="received",
+        address_id = self._address_id(session, message.channel, message.address, now)
+        row: dict[str, Any] = {
+            "address_id": address_id,
+            "channel": message.channel,
+            "direction": "in",
+            "body": message.text,
+            "provider_id": message.provider_id,
+            "status": "received",
             # For an inbound message: the language the person's app says they use, if any.
-            language=message.language_hint,
-            created_at=message.received_at or now,
+            "language": message.language_hint,
+            "created_at": message.received_at or now,
+        }
+        if message.media:
+            row["media"] = [{"url": m.url, "content_type": m.content_type} for m in message.media]
+        dialect = session.get_bind().dialect.name
+        statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Message)
+        new_id = session.scalar(
+            statement.values(**row)
+            .on_conflict_do_nothing(
+                index_elements=["channel", "provider_id"],
+                # Written as in the index, so PostgreSQL can match the partial index.
+                index_where=text("direction = 'in'"),
+            )
+            .returning(Message.id)
         )
-        session.add(inbound)
-        session.flush()
-        return _Stored(inbound.id, address.id)
+        if new_id is not None:
+            return _Stored(new_id, address_id)
+        seen = session.scalar(
+            select(Message.id).where(
+                Message.direction == "in",
+                Message.channel == message.channel,
+                Message.provider_id == message.provider_id,
+            )
+        )
+        return _Stored(seen or 0, address_id, duplicate=True)
+
+    def _address_id(self, session: Session, channel: str, value: str, now: datetime) -> int:
+        """Return the address's id, creating it and its contact on a first message."""
+        key = (channel, value)
+        known = self._address_ids.get(key)
+        if known is not None:
+            return known
+        address = self._address(session, channel, value, now)
+        if len(self._address_ids) >= ADDRESS_CACHE_SIZE:
+            self._address_ids.clear()
+        self._address_ids[key] = address.id
+        return address.id
 
     def _step_next(self, session: Session, address_id: int) -> list[int] | None:
         """Step the oldest unprocessed message of this address; None when there is none."""

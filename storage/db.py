@@ -16,7 +16,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine tuned for Kotha's workload on SQLite or PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pre-ping: it costs a round trip on every request. A connection the server
+        # dropped fails its statement once (a webhook answers 503 and the provider retries)
+        # and SQLAlchemy then renews the whole pool; recycling keeps them from going stale.
+        kwargs.setdefault("pool_recycle", 1800)
         return create_engine(url, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
