@@ -106,10 +106,11 @@ class Runner:
         """
         for _ in range(MAX_ATTEMPTS):
             try:
-                with self.database.session() as session:
-                    stored = self._store(session, message)
+                address_id = self._address_id(message.channel, message.address)
+                with self.database.single_statement() as session:
+                    stored = self._store(session, message, address_id)
             except IntegrityError:
-                # A provider retry, or a first message from this address, committed first.
+                # A first message from this address was being stored at the same moment.
                 continue
             if stored.duplicate:
                 return Received(stored.message_id, duplicate=True)
@@ -179,10 +180,9 @@ class Runner:
 
     # -- inside one transaction ------------------------------------------------------------
 
-    def _store(self, session: Session, message: InboundMessage) -> _Stored:
+    def _store(self, session: Session, message: InboundMessage, address_id: int) -> _Stored:
         """Insert the message, unless a provider retry already did: one statement, usually."""
         now = self.clock()
-        address_id = self._address_id(session, message.channel, message.address, now)
         row: dict[str, Any] = {
             "address_id": address_id,
             "channel": message.channel,
@@ -218,13 +218,14 @@ class Runner:
         )
         return _Stored(seen or 0, address_id, duplicate=True)
 
-    def _address_id(self, session: Session, channel: str, value: str, now: datetime) -> int:
+    def _address_id(self, channel: str, value: str) -> int:
         """Return the address's id, creating it and its contact on a first message."""
         key = (channel, value)
         known = self._address_ids.get(key)
         if known is not None:
             return known
-        address = self._address(session, channel, value, now)
+        with self.database.session() as session:
+            address = self._address(session, channel, value, self.clock())
         if len(self._address_ids) >= ADDRESS_CACHE_SIZE:
             self._address_ids.clear()
         self._address_ids[key] = address.id

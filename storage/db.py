@@ -54,6 +54,14 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # One statement that is atomic by itself needs no BEGIN and COMMIT round trips on
+        # PostgreSQL. SQLite keeps its transaction: there it is what takes the write lock.
+        single = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
+        self.single_statements = sessionmaker(single, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -62,6 +70,12 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def single_statement(self) -> Iterator[Session]:
+        """A session for one statement that needs no transaction around it (autocommit)."""
+        with self.single_statements.begin() as session:
             yield session
 
     def dispose(self) -> None:
