@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.calendar import add_working_days
+from bot.hold import WHATSAPP_WINDOW
 from bot.types import InboundMessage
 from flows.engine import Effect, Event, Say, State, Transition, is_idle, step
 from flows.library import Flows
@@ -44,6 +45,12 @@ class _Stored:
     message_id: int
     address_id: int
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class _Step:
+    outbound: list[int]
+    more: bool
 
 
 @dataclass(frozen=True)
@@ -138,8 +145,10 @@ class Runner:
                 continue
             if step_result is None:
                 return outbound
-            self.after_commit(step_result)
-            outbound.extend(step_result)
+            self.after_commit(step_result.outbound)
+            outbound.extend(step_result.outbound)
+            if not step_result.more:
+                return outbound
         log.error("gave up stepping address %d after %d conflicts", address_id, failures)
         return outbound
 
@@ -231,14 +240,19 @@ class Runner:
         self._address_ids[key] = address.id
         return address.id
 
-    def _step_next(self, session: Session, address_id: int) -> list[int] | None:
+    def _step_next(self, session: Session, address_id: int) -> _Step | None:
         """Step the oldest unprocessed message of this address; None when there is none."""
-        # FOR UPDATE makes a second worker on the same person wait on PostgreSQL; the
-        # version column catches anything that slips past (SQLite serialises writers).
-        conversation = session.scalar(
-            select(Conversation).where(Conversation.address_id == address_id).with_for_update()
-        )
-        inbound = session.scalar(
+        # Locking the address row makes a second worker on the same person wait on
+        # PostgreSQL; the conversation's version column catches anything that slips past
+        # (SQLite serialises writers and ignores the clause).
+        address, contact, conversation = session.execute(
+            select(Address, Contact, Conversation)
+            .join(Contact, Contact.id == Address.contact_id)
+            .outerjoin(Conversation, Conversation.address_id == Address.id)
+            .where(Address.id == address_id)
+            .with_for_update(of=Address)
+        ).one()
+        waiting = session.scalars(
             select(Message)
             .where(
                 Message.address_id == address_id,
@@ -246,13 +260,17 @@ class Runner:
                 Message.status == "received",
             )
             .order_by(Message.id)
-            .limit(1)
-        )
-        if inbound is None:
+            .limit(2)
+        ).all()
+        if not waiting:
             return None
+        inbound = waiting[0]
         now = self.clock()
-        address = session.get_one(Address, address_id)
-        address.last_inbound_at = now
+        window_reopened = False
+        if address.channel == "whatsapp":
+            last = address.last_inbound_at
+            window_reopened = last is None or now - last > WHATSAPP_WINDOW
+            address.last_inbound_at = now
         if address.stopped_by == "provider" and address.channel == "telegram":
             # Telegram only delivers messages from people who have not blocked the bot: the
             # block that stopped this address has been lifted.
@@ -267,20 +285,27 @@ class Runner:
         event = Event(
             text=inbound.body or "",
             media=tuple(inbound.media or ()),
-            language=address.contact.language,
+            language=contact.language,
             language_hint=inbound.language,
             opted_out=address.stopped_at is not None,
         )
         transitions.append(step(self.flows, state, event))
         outbound = [
             row
-            for transition in transitions
-            for row in self._apply(session, address, transition, now, is_reply=True)
+            for index, transition in enumerate(transitions)
+            for row in self._apply(
+                session,
+                address,
+                transition,
+                now,
+                is_reply=True,
+                window_reopened=window_reopened and index == 0,
+            )
         ]
         self._save_state(session, conversation, address, transitions[-1].state, now)
         inbound.status = "processed"
         session.flush()
-        return [row.id for row in outbound]
+        return _Step([row.id for row in outbound], more=len(waiting) > 1)
 
     def _mark_failed(self, address_id: int) -> None:
         """Set aside the message whose step raised, so the rest can go on; its words stay."""
@@ -350,6 +375,7 @@ class Runner:
         transition: Transition,
         now: datetime,
         is_reply: bool,
+        window_reopened: bool = False,
     ) -> list[Message]:
         outputs: dict[str, Any] = {}
         for effect in transition.effects:
@@ -357,7 +383,7 @@ class Runner:
         release = []
         if any(effect.kind == "opt_in" for effect in transition.effects):
             release.append("opted-out")
-        if is_reply and address.channel == "whatsapp":
+        if window_reopened:
             release.append("outside-whatsapp-window")  # they wrote: the window is open again
         released = self._release_held(session, address, release) if release else []
         rows = [
