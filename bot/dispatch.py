@@ -15,17 +15,18 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
 from bot.channels.base import TransientError as TransientSendError
-from bot.hold import decide
+from bot.hold import Decision, decide
 from bot.i18n import I18n, Rendered
 from bot.ratelimit import SendLimits
 from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import OutboundMessage
 from storage.db import Database
-from storage.models import Address, Message
+from storage.models import Address, Feedback, Message
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,12 @@ class Dispatcher:
                 zone=self.zone,
                 whatsapp_templates=dict(self.settings.whatsapp_templates),
             )
+            if decision.reason == "outside-whatsapp-window":
+                sms = self._sms_instead(session, address, now)
+                if sms is not None:
+                    # No template for their language: text the same phone, as they agreed.
+                    row.channel, row.address_id, address = "sms", sms.id, sms
+                    decision = Decision()
             if decision.reason is not None:
                 row.status, row.reason = "held", decision.reason
                 row.next_attempt_at, row.updated_at = decision.until, now
@@ -229,6 +236,35 @@ class Dispatcher:
             )
             units = (row.segments or 1) if row.channel == "sms" else 1
             return _Claimed(outbound, units)
+
+    def _sms_instead(self, session: Session, whatsapp: Address, now: datetime) -> Address | None:
+        """The SMS address of a WhatsApp user who agreed to be contacted, if we may text it."""
+        if "sms" not in self.senders:
+            return None
+        consented = session.scalar(
+            select(Feedback.id)
+            .where(
+                Feedback.contact_id == whatsapp.contact_id,
+                Feedback.consent_to_contact.is_(True),
+            )
+            .limit(1)
+        )
+        if consented is None:
+            return None
+        # WhatsApp addresses are phone numbers: the same number takes SMS.
+        sms = session.scalar(
+            select(Address).where(Address.channel == "sms", Address.address == whatsapp.address)
+        )
+        if sms is None:
+            sms = Address(
+                contact_id=whatsapp.contact_id,
+                channel="sms",
+                address=whatsapp.address,
+                created_at=now,
+            )
+            session.add(sms)
+            session.flush()
+        return None if sms.stopped_at is not None else sms
 
     def _after_error(self, message_id: int, error: SendError) -> Outcome:
         now = self.clock()

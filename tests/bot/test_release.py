@@ -16,8 +16,11 @@ from tests.conftest import Bot, FrozenClock
 PERSON = "+447700900555"
 
 
-def _complain(bot: Bot, channel: str) -> str:
-    bot.conversation(PERSON, "hi", "1", "1", "1", "Nobody came.", "SKIP", "2", "1", channel=channel)
+def _complain(bot: Bot, channel: str, consent: str = "2") -> str:
+    """Make a complaint (consent "1": they agree to be contacted); return its reference."""
+    bot.conversation(
+        PERSON, "hi", "1", "1", "1", "Nobody came.", "SKIP", "2", consent, channel=channel
+    )
     with bot.services.database.session() as session:
         return session.scalars(select(Feedback.reference)).one()
 
@@ -47,6 +50,19 @@ def test_whatsapp_update_waits_for_the_window_then_goes_when_they_write(
     assert len(bot.replies) == sent_before + 2  # the held update, then the menu
     with bot.services.database.session() as session:
         assert session.get_one(Message, held.id).status == "delivered"
+
+
+def test_outside_the_window_a_person_who_agreed_is_texted_instead(
+    bot: Bot, clock: FrozenClock
+) -> None:
+    reference = _complain(bot, "whatsapp", consent="1")
+    clock.advance(timedelta(hours=25))
+
+    sent = _update(bot.services, reference)
+
+    assert (sent.status, sent.channel) == ("delivered", "sms")
+    last = bot.sender.sent[-1]
+    assert (last.channel, last.address) == ("sms", PERSON) and reference in last.text
 
 
 class BlockedOnce:
