@@ -436,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"stored: {stored.get('in', 0)} inbound, {stored.get('out', 0)} outbound rows; "
-        f"{queued} send jobs waiting in Redis (no worker ran)"
+        f"{queued} step jobs waiting in Redis (no worker ran: each webhook stores, a worker steps)"
     )
     met = ratio >= RATIO_TARGET and p99 < P99_TARGET_MS and not (light.failed + kotha.failed)
     print(f"targets: {'met' if met else 'MISSED'}")
