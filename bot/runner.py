@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -252,16 +252,7 @@ class Runner:
             .where(Address.id == address_id)
             .with_for_update(of=Address)
         ).one()
-        waiting = session.scalars(
-            select(Message)
-            .where(
-                Message.address_id == address_id,
-                Message.direction == "in",
-                Message.status == "received",
-            )
-            .order_by(Message.id)
-            .limit(2)
-        ).all()
+        waiting = session.scalars(_waiting(address_id).limit(2)).all()
         if not waiting:
             return None
         inbound = waiting[0]
@@ -310,16 +301,7 @@ class Runner:
     def _mark_failed(self, address_id: int) -> None:
         """Set aside the message whose step raised, so the rest can go on; its words stay."""
         with self.database.session() as session:
-            inbound = session.scalar(
-                select(Message)
-                .where(
-                    Message.address_id == address_id,
-                    Message.direction == "in",
-                    Message.status == "received",
-                )
-                .order_by(Message.id)
-                .limit(1)
-            )
+            inbound = session.scalar(_waiting(address_id).limit(1))
             if inbound is not None:
                 inbound.status, inbound.reason = "failed", "step-error"
 
@@ -460,6 +442,19 @@ class Runner:
         else:
             create_interest(session, address, language, answers, now)
         return {}
+
+
+def _waiting(address_id: int) -> Select[tuple[Message]]:
+    """The messages from this address still to be stepped, oldest first."""
+    return (
+        select(Message)
+        .where(
+            Message.address_id == address_id,
+            Message.direction == "in",
+            Message.status == "received",
+        )
+        .order_by(Message.id)
+    )
 
 
 def _state(conversation: Conversation | None) -> State | None:

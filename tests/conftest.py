@@ -23,6 +23,9 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
 
+# Fixtures for services wired to the fake providers: `twilio`, `telegram`, `wired`.
+pytest_plugins = ["tests.fakes.wiring"]
+
 CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get(
     "KOTHA_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"

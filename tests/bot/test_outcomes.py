@@ -6,7 +6,6 @@ rendering is checked against the translations themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
 
@@ -17,17 +16,14 @@ from bot.i18n import load_languages
 from bot.outcomes import KIND_TEXT, STATUS_TEXT, UPDATE, UPDATE_WITH_NOTE, UnknownFeedback
 from bot.outcomes import update_status as apply_update
 from bot.services import Services
-from bot.settings import LOCALES_DIR, Settings
+from bot.settings import LOCALES_DIR
 from bot.sms import is_gsm7, sms_cost
 from bot.types import Channel, InboundMessage
 from flows.engine import STOPPED
-from storage.db import Database
 from storage.models import Address, Feedback, Message
 from storage.records import create_feedback
-from tests.conftest import FrozenClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.test_end_to_end import wire
 
 LANGUAGES = load_languages(LOCALES_DIR)
 
@@ -60,39 +56,6 @@ def expected_update(code: str, reference: str, status: str, note: str | None = N
     if note is None:
         return translated(code, UPDATE).format(**values)
     return translated(code, UPDATE_WITH_NOTE).format(note=note, **values)
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    with FakeTelegram("123456:TEST-token") as fake:
-        yield fake
-
-
-@pytest.fixture
-def wired(
-    settings: Settings,
-    clock: FrozenClock,
-    database: Database,
-    twilio: FakeTwilio,
-    telegram: FakeTelegram,
-) -> Iterator[Services]:
-    services = wire(
-        settings,
-        clock,
-        database,
-        twilio,
-        telegram,
-        sms_per_second=100,
-        telegram_per_chat_per_second=100,
-    )
-    yield services
-    services.close()
 
 
 class Person:
