@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 catalogs: $(STAMP)
-	$(BIN)/pybabel compile -q -d locales -D messages
+	$(BIN)/pybabel compile -d locales -D messages --statistics
 
 setup: $(STAMP) catalogs
 

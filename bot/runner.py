@@ -444,7 +444,7 @@ class Runner:
         return {}
 
 
-def _waiting(address_id: int) -> Select[tuple[Message]]:
+def _waiting(address_id: int) -> Select[Message]:
     """The messages from this address still to be stepped, oldest first."""
     return (
         select(Message)
