@@ -41,8 +41,24 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/healthz")
     def healthz() -> Any:
-        with services.database.session() as session:
-            session.execute(text("SELECT 1"))
-        return jsonify(status="ok", database=services.database.dialect)
+        """200 when the database and the queue answer; 503 naming the part that does not."""
+        report: dict[str, Any] = {"database": services.database.dialect}
+        try:
+            with services.database.session() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any failure is the answer itself
+            return jsonify(
+                status="unavailable", failing="database", error=type(error).__name__
+            ), 503
+        if services.huey is None:
+            report["queue"] = "inline"
+        else:
+            try:
+                report["queue_pending"] = services.huey.pending_count()
+            except Exception as error:  # noqa: BLE001
+                return jsonify(
+                    status="unavailable", failing="queue", error=type(error).__name__
+                ), 503
+        return jsonify(status="ok", **report)
 
     return app
