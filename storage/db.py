@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine tuned for Kotha's workload on SQLite or PostgreSQL."""
     parsed = make_url(url)
+    # Errors and logs must never quote what people wrote or their numbers: SQLAlchemy puts
+    # statement parameters into exception messages unless told not to.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: it costs a round trip on every request. A connection the server
         # dropped fails its statement once (a webhook answers 503 and the provider retries)

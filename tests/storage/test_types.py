@@ -237,3 +237,14 @@ def test_any_aware_moment_round_trips(database: Database, moment: datetime) -> N
     back = read_moment(database, store_moment(database, moment))
     assert back.tzinfo is UTC
     assert back == moment.astimezone(UTC)
+
+
+def test_database_errors_never_quote_what_people_wrote(database: Database) -> None:
+    secret = "+447700900777 my private words"
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - any database error will do
+        with database.session() as session:
+            session.execute(
+                text("INSERT INTO contacts (id, language) VALUES (:id, :words)"),
+                {"id": "not a number", "words": secret},
+            )
+    assert "+447700900777" not in str(raised.value)
