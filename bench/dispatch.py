@@ -190,14 +190,14 @@ def deliver_in_threads(services: Services, ids: list[int], threads: int) -> dict
         return waited
 
     limits.acquire = timed_acquire  # type: ignore[method-assign]
-    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    pending_ids: queue.SimpleQueue[int] = queue.SimpleQueue()
     for message_id in ids:
-        todo.put(message_id)
+        pending_ids.put(message_id)
 
     def work() -> None:
         while True:
             try:
-                message_id = todo.get_nowait()
+                message_id = pending_ids.get_nowait()
             except queue.Empty:
                 return
             services.dispatcher.deliver(message_id)

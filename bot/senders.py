@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channels.base import Sender
+from bot.channels.base import ClosingSender, Sender
 from bot.settings import Settings
 
 
@@ -37,6 +37,5 @@ def senders_from_settings(settings: Settings) -> dict[str, Sender]:
 def close_senders(senders: dict[str, Sender]) -> None:
     """Release the connection pools of senders that hold them."""
     for sender in {id(s): s for s in senders.values()}.values():
-        close = getattr(sender, "close", None)
-        if close is not None:
-            close()
+        if isinstance(sender, ClosingSender):
+            sender.close()

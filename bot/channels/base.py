@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from bot.types import OutboundMessage, SendReceipt
 
@@ -45,6 +46,24 @@ class RejectedError(SendError):
     """The provider refused this one message (invalid number, too long): do not retry it."""
 
     reason = "rejected"
+
+
+class ClosingSender:
+    """A sender holding connections: usable in `with`, which closes them at the end."""
+
+    def close(self) -> None:
+        """Release the sender's connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class Sender(Protocol):

@@ -17,7 +17,6 @@ import re
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from types import TracebackType
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -35,6 +34,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import (
+    ClosingSender,
     MisconfiguredError,
     RecipientStoppedError,
     RejectedError,
@@ -106,7 +106,7 @@ def translate_error(error: TelegramError, token: str) -> SendError:
     return TransientError(text)
 
 
-class TelegramSender:
+class TelegramSender(ClosingSender):
     """Sends rendered messages to Telegram chats, safely from any number of threads.
 
     PTB is async; this wrapper runs one event loop in a daemon thread with one Bot (and its
@@ -127,17 +127,6 @@ class TelegramSender:
         self._bot: Bot | None = None
         self._ready: asyncio.Lock | None = None
         self._pid = 0
-
-    def __enter__(self) -> TelegramSender:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def send(self, message: OutboundMessage) -> SendReceipt:
         """Send one message; Telegram confirms delivery in its answer, so the receipt says so."""

@@ -6,7 +6,6 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 import requests
@@ -15,6 +14,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot.channels.base import (
+    ClosingSender,
     MisconfiguredError,
     RecipientStoppedError,
     RejectedError,
@@ -57,7 +57,7 @@ MISCONFIGURED_CODES = frozenset(
 # template may be sent, the person is not stopped) and 63024 (not a WhatsApp user).
 
 
-class TwilioSender:
+class TwilioSender(ClosingSender):
     """Sends one rendered message over SMS or WhatsApp and maps Twilio's errors to ours.
 
     One sender keeps one SDK Client, whose requests session pools connections; it is safe
@@ -142,17 +142,6 @@ class TwilioSender:
         """Close the pooled connections."""
         if self._http.session is not None:
             self._http.session.close()
-
-    def __enter__(self) -> TwilioSender:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _route(self, message: OutboundMessage) -> tuple[str, str]:
         """Return (to, sender) for the message's channel."""
