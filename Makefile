@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test catalogs browser lint bench
+.PHONY: setup run test catalogs console-assets browser lint bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -14,7 +14,22 @@ $(STAMP): pyproject.toml
 catalogs: $(STAMP)
 	$(BIN)/pybabel compile -d locales -D messages --statistics
 
-setup: $(STAMP) catalogs
+# GOV.UK Frontend's CSS, JavaScript, fonts and images for the console, served at
+# /console/static/govuk/. 6.3.0 is the release govuk-frontend-jinja 4.1 is tested against; its
+# CSS asks for /assets/, rewritten to where the console serves them.
+GOVUK_FRONTEND := 6.3.0
+GOVUK_DIST := console/static-src/node_modules/govuk-frontend/dist/govuk
+console/static/govuk/.version-$(GOVUK_FRONTEND):
+	npm install --no-audit --no-fund --silent --prefix console/static-src govuk-frontend@$(GOVUK_FRONTEND)
+	rm -rf console/static/govuk && mkdir -p console/static/govuk
+	cp -R $(GOVUK_DIST)/assets $(GOVUK_DIST)/govuk-frontend.min.js console/static/govuk/
+	sed 's#url(/assets/#url(/console/static/govuk/assets/#g' $(GOVUK_DIST)/govuk-frontend.min.css \
+	  > console/static/govuk/govuk-frontend.min.css
+	touch $@
+
+console-assets: console/static/govuk/.version-$(GOVUK_FRONTEND)
+
+setup: $(STAMP) catalogs console-assets
 
 run: setup
 	$(BIN)/kotha run

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 
 from bot import settings as settings_module
@@ -28,16 +29,31 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         SECRET_KEY=services.settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         TESTING=services.settings.testing,
+        # Console session cookies: never readable by scripts, not sent on other sites'
+        # POSTs, and Secure whenever the app is served over HTTPS. Over plain http (the
+        # embedded default on 127.0.0.1, tests) a Secure cookie would never come back.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=(services.settings.public_url or "").startswith("https://"),
     )
     app.extensions["kotha"] = services
 
+    from console import auth
     from console.simulator import blueprint as simulator
+    from console.views import blueprint as console
     from webhooks.telegram import blueprint as telegram
     from webhooks.twilio import blueprint as twilio
 
     app.register_blueprint(twilio)
     app.register_blueprint(telegram)
     app.register_blueprint(simulator)
+    app.register_blueprint(console)
+    auth.init_app(app)
+    # Every form carries a CSRF token, except where providers post (they sign their
+    # requests instead) and the simulator, which only ever talks to simulated phones.
+    csrf = CSRFProtect(app)
+    for exempt in (twilio, telegram, simulator):
+        csrf.exempt(exempt)
 
     @app.get("/healthz")
     def healthz() -> Any:

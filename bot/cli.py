@@ -257,6 +257,24 @@ def cmd_messages_cost(args: argparse.Namespace) -> int:
     return print_cost(services.i18n, sys.stdout)
 
 
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from bot.accounts import AccountError, create_user
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    services = _services()
+    try:
+        with services.database.session() as session:
+            user = create_user(session, args.email, args.role, password)
+            email, role = user.email, user.role
+    except AccountError as error:
+        print(error, file=sys.stderr)
+        return 2
+    finally:
+        services.close()
+    print(f"created {email} ({role})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="kotha", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -319,6 +337,17 @@ def parser() -> argparse.ArgumentParser:
     messages.add_parser("failed", help="failed and held messages with their reasons").set_defaults(
         handler=cmd_messages_failed
     )
+
+    users = commands.add_parser("users", help="console accounts").add_subparsers(
+        dest="users", required=True
+    )
+    create = users.add_parser("create", help="add an account; the password is read from stdin")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=("admin", "staff", "moderator"))
+    create.add_argument(
+        "--password-stdin", action="store_true", required=True, help="read the password from stdin"
+    )
+    create.set_defaults(handler=cmd_users_create)
     return root
 
 

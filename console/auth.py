@@ -1,0 +1,232 @@
+"""Console sign-in: accounts for Flask-Login, a role check on every page, a rate-limited login."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from bot.accounts import ROLES, authenticate, normalise_email, record_audit
+from bot.services import services
+from storage.models import User
+
+blueprint = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    # `make setup` copies govuk-frontend's dist/govuk/ here; pages render without it.
+    static_folder="static",
+    static_url_path="/static",
+)
+
+login_manager = LoginManager()
+login_manager.login_view = "console.login"
+login_manager.login_message = None
+
+# Guessing passwords: five tries a minute for one account. Per address the allowance is
+# larger, because a council office signs in from behind one address.
+LOGIN_PER_EMAIL = parse("5/minute")
+LOGIN_PER_ADDRESS = parse("20/minute")
+BAD_CREDENTIALS = "Enter a correct email address and password"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    """The signed-in account as Flask-Login sees it: no database session attached."""
+
+    id: int
+    email: str
+    role: str
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def _load_user(user_id: str) -> ConsoleUser | None:
+    if not user_id.isdigit():
+        return None
+    with services().database.session() as db:
+        user = db.get(User, int(user_id))
+        if user is None or not user.active:
+            return None
+        return ConsoleUser(user.id, user.email, user.role)
+
+
+login_manager.user_loader(_load_user)
+
+
+class LoginLimiter:
+    """Counts sign-in attempts per email and per address, in memory or shared in Redis."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._limiter = MovingWindowRateLimiter(storage_from_string(redis_url or "memory://"))
+
+    def allow(self, email: str, address: str) -> bool:
+        """Count this attempt; say whether it is within both allowances."""
+        checks: tuple[tuple[RateLimitItem, str], ...] = (
+            (LOGIN_PER_EMAIL, email),
+            (LOGIN_PER_ADDRESS, address),
+        )
+        allowed = True
+        for limit, key in checks:
+            allowed = self._limiter.hit(limit, "kotha-login", key) and allowed
+        return allowed
+
+
+def init_app(app: Flask) -> None:
+    """Give the app the console's sign-in, its rate limiter and the GOV.UK Frontend macros."""
+    login_manager.init_app(app)
+    redis_url = app.extensions["kotha"].settings.redis_url
+    app.extensions["kotha_login_limiter"] = LoginLimiter(redis_url)
+    app.jinja_loader = ChoiceLoader(
+        [PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]
+    )
+
+
+def role_required(*roles: str) -> Callable[[View], View]:
+    """Let only signed-in accounts with one of these roles see the view; others get 403."""
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"roles must be some of {ROLES}, not {roles}")
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        checked.allowed_roles = roles  # type: ignore[attr-defined]
+        return cast(View, checked)
+
+    return decorate
+
+
+def _safe_next(target: str | None) -> str:
+    """Return a console path to go to after signing in, never another site."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+        return url_for("console.home")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in with an email address and password (the only console page open to everyone)."""
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("console.home"))
+        return render_template("console/login.html", errors={}, email="")
+    email = normalise_email(request.form.get("email", ""))
+    password = request.form.get("password", "")
+    errors: dict[str, str] = {}
+    if not email:
+        errors["email"] = "Enter your email address"
+    if not password:
+        errors["password"] = "Enter your password"
+    if errors:
+        return render_template("console/login.html", errors=errors, email=email), 400
+    now = datetime.now(UTC)
+    limiter: LoginLimiter = current_app.extensions["kotha_login_limiter"]
+    with services().database.session() as db:
+        if not limiter.allow(email, request.remote_addr or "unknown"):
+            record_audit(db, None, "login.rate_limited", "user", None, {"email": email}, now=now)
+            return _error_page(429)
+        user = authenticate(db, email, password, now)
+        if user is None:
+            record_audit(db, None, "login.failed", "user", None, {"email": email}, now=now)
+            signed_in = None
+        else:
+            record_audit(db, user.id, "login.succeeded", "user", user.id, now=now)
+            signed_in = ConsoleUser(user.id, user.email, user.role)
+    if signed_in is None:
+        errors = {"email": BAD_CREDENTIALS}
+        return render_template("console/login.html", errors=errors, email=email), 401
+    # A new session on sign-in: nothing from before (a planted token, say) carries over.
+    session.clear()
+    login_user(signed_in)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@blueprint.post("/logout")
+@role_required(*ROLES)
+def logout() -> Any:
+    """Sign out (a POST with the form's token, so another site cannot sign anyone out)."""
+    with services().database.session() as db:
+        record_audit(db, current_user.id, "logout", "user", current_user.id)
+    logout_user()
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+ERRORS = {
+    400: ("Sorry, there is a problem with the page", "Go back, reload the page and try again."),
+    403: ("You do not have access to this page", "Your account's role does not include it."),
+    404: ("Page not found", "Check the address is right."),
+    429: (
+        "Too many attempts to sign in",
+        "Wait a minute, then try again. If you have forgotten your password, ask an admin.",
+    ),
+}
+
+
+def _error_page(code: int) -> tuple[str, int]:
+    title, advice = ERRORS[code]
+    return render_template("console/error.html", title=title, advice=advice), code
+
+
+@blueprint.errorhandler(403)
+def _forbidden(_error: Exception) -> tuple[str, int]:
+    return _error_page(403)
+
+
+@blueprint.errorhandler(404)
+def _not_found(_error: Exception) -> tuple[str, int]:
+    return _error_page(404)
+
+
+@blueprint.errorhandler(CSRFError)
+def _csrf_failed(_error: Exception) -> tuple[str, int]:
+    return _error_page(400)
+
+
+@blueprint.app_context_processor
+def _console_context() -> dict[str, Any]:
+    return {"roles_can_see": _roles_can_see}
+
+
+def _roles_can_see(endpoint: str) -> bool:
+    """Say whether the signed-in account may open this console page (for navigation)."""
+    view = current_app.view_functions.get(endpoint)
+    allowed: tuple[str, ...] = getattr(view, "allowed_roles", ())
+    return bool(current_user.is_authenticated and current_user.role in allowed)

@@ -1,0 +1,156 @@
+"""Console pages: the home page for every role, and the accounts and audit log for admins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+
+from bot.accounts import ROLES
+from bot.services import services
+from console.auth import blueprint as blueprint
+from console.auth import role_required
+from storage.models import AuditEvent, Conversation, Feedback, Message, User
+
+AUDIT_PAGE_SIZE = 50
+
+# What each role does in the console; pages still to come are named without links.
+ROLE_TASKS = {
+    "admin": ["Manage accounts", "Read and filter the audit log", "Change settings"],
+    "staff": ["Answer feedback and record outcomes", "Reply to people", "Follow cases"],
+    "moderator": ["Review the conversation queue", "Redact personal details", "Raise safeguarding"],
+}
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """The audit log's filters as given in the query string, with any errors in them."""
+
+    user_id: int | None
+    action: str
+    start: date | None
+    end: date | None
+    errors: dict[str, str]
+
+    @classmethod
+    def from_args(cls, args: Any) -> AuditFilters:
+        errors: dict[str, str] = {}
+        user_text = args.get("user", "").strip()
+        user_id = int(user_text) if user_text.isdigit() else None
+        start = _parse_date(args.get("from", ""), "from", "start", errors)
+        end = _parse_date(args.get("to", ""), "to", "end", errors)
+        if start and end and end < start:
+            errors["to"] = "The end date must be the same as or after the start date"
+            end = None
+        return cls(user_id, args.get("action", "").strip(), start, end, errors)
+
+    def apply(self, query: Select[Any], zone: ZoneInfo) -> Select[Any]:
+        if self.user_id is not None:
+            query = query.where(AuditEvent.user_id == self.user_id)
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.start:
+            query = query.where(AuditEvent.at >= datetime.combine(self.start, time(), zone))
+        if self.end:
+            after = self.end + timedelta(days=1)
+            query = query.where(AuditEvent.at < datetime.combine(after, time(), zone))
+        return query
+
+    def as_args(self) -> dict[str, str]:
+        shown = {
+            "user": "" if self.user_id is None else str(self.user_id),
+            "action": self.action,
+            "from": self.start.isoformat() if self.start else "",
+            "to": self.end.isoformat() if self.end else "",
+        }
+        return {key: value for key, value in shown.items() if value}
+
+
+def _parse_date(text: str, field: str, name: str, errors: dict[str, str]) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        errors[field] = f"The {name} date must be a real date, like 2026-11-18"
+        return None
+
+
+def _count(query: Select[Any]) -> int:
+    with services().database.session() as db:
+        return db.scalar(query) or 0
+
+
+@blueprint.get("/")
+@role_required(*ROLES)
+def home() -> Any:
+    """What the signed-in role can do, with the work waiting."""
+    waiting = {
+        "conversations": _count(select(func.count()).select_from(Conversation)),
+        "feedback": _count(
+            select(func.count()).select_from(Feedback).where(Feedback.status == "received")
+        ),
+        "messages": _count(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.direction == "out", Message.status.in_(("failed", "held")))
+        ),
+    }
+    return render_template(
+        "console/home.html", tasks=ROLE_TASKS[current_user.role], waiting=waiting
+    )
+
+
+@blueprint.get("/users")
+@role_required("admin")
+def users() -> Any:
+    """Every account, newest first."""
+    with services().database.session() as db:
+        rows = db.scalars(select(User).order_by(User.created_at.desc(), User.id.desc())).all()
+    return render_template("console/users.html", users=rows, zone=_zone())
+
+
+@blueprint.get("/audit")
+@role_required("admin")
+def audit() -> Any:
+    """The audit log, newest first, filtered by account, action and dates, a page at a time."""
+    filters = AuditFilters.from_args(request.args)
+    page_text = request.args.get("page", "")
+    page = max(int(page_text), 1) if page_text.isdigit() else 1
+    zone = _zone()
+    with services().database.session() as db:
+        total = db.scalar(filters.apply(select(func.count()).select_from(AuditEvent), zone)) or 0
+        events = db.scalars(
+            filters.apply(select(AuditEvent), zone)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(AUDIT_PAGE_SIZE)
+            .offset((page - 1) * AUDIT_PAGE_SIZE)
+        ).all()
+        accounts = db.execute(select(User.id, User.email).order_by(User.email)).all()
+        actions = db.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+        action_names = list(actions)
+    emails = {row.id: row.email for row in accounts}
+    pages = max((total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE, 1)
+    args: dict[str, Any] = filters.as_args()
+    return render_template(
+        "console/audit.html",
+        events=events,
+        emails=emails,
+        accounts=accounts,
+        actions=action_names,
+        filters=filters,
+        total=total,
+        page=page,
+        previous=url_for("console.audit", page=page - 1, **args) if page > 1 else None,
+        next=url_for("console.audit", page=page + 1, **args) if page < pages else None,
+        zone=zone,
+    )
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(services().settings.timezone)

@@ -1,0 +1,349 @@
+"""The console's doors: sign-in, rate limits, CSRF, a role check on every route, the audit log."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from bot import accounts
+from bot.accounts import ROLES, create_user, record_audit
+from bot.app import create_app
+from bot.services import Services, build_services
+from storage.models import AuditEvent, User
+from tests.conftest import Bot
+
+PASSWORD = "correct horse battery"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+SCRIPT = "<script>alert(1)</script>"
+
+# Who may open each console page: a route missing here, or open to a role not listed,
+# fails the walk below. The login page and the static files are open to everyone.
+ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
+    "console.home": ("GET", frozenset(ROLES)),
+    "console.audit": ("GET", frozenset({"admin"})),
+    "console.users": ("GET", frozenset({"admin"})),
+    "console.logout": ("POST", frozenset(ROLES)),
+}
+OPEN = {"console.login", "console.static"}
+
+
+@pytest.fixture(autouse=True)
+def _quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Real argon2 parameters take 0.1 s a hash; tests/bot/test_accounts.py checks those.
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", quick)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", quick.hash("not a password anyone has"))
+
+
+def same_page(first: str, second: str) -> bool:
+    """Say whether two pages are the same but for their CSRF tokens (signed with the time)."""
+    return TOKEN.sub("", first) == TOKEN.sub("", second)
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    with services.database.session() as session:
+        for role in ROLES:
+            create_user(session, f"{role}@example.org", role, PASSWORD)
+    return create_app(services=services)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def token(client: FlaskClient, path: str = "/console/login") -> str:
+    """The CSRF token a page gives this client's session."""
+    page = client.get(path)
+    found = TOKEN.search(page.text)
+    assert found is not None, f"no CSRF token on {path} ({page.status_code})"
+    return found.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> int:
+    form = {"email": email, "password": password, "csrf_token": token(client)}
+    status: int = client.post("/console/login", data=form).status_code
+    return status
+
+
+def audit_actions(services: Services) -> list[tuple[str, int | None, object]]:
+    with services.database.session() as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        return [(event.action, event.user_id, event.detail) for event in events]
+
+
+def user_id(services: Services, email: str) -> int:
+    with services.database.session() as session:
+        return session.scalars(select(User.id).where(User.email == email)).one()
+
+
+def test_every_console_route_checks_the_role(app: Flask) -> None:
+    endpoints = {
+        rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/console")
+    }
+    assert set(ALLOWED) == endpoints - OPEN, "add each new console route to ALLOWED"
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    for role in (None, *ROLES):
+        client = app.test_client()
+        if role is not None:
+            assert sign_in(client, f"{role}@example.org") == 302
+        for endpoint, (method, allowed) in ALLOWED.items():
+            path = rules[endpoint].rule
+            if method == "GET":
+                response = client.get(path)
+            else:
+                form_page = "/console/login" if role is None else "/console/"
+                response = client.post(path, data={"csrf_token": token(client, form_page)})
+            where = f"{method} {path} as {role or 'nobody'}"
+            if role is None:
+                assert response.status_code == 302, where
+                assert response.location.startswith("/console/login?next="), where
+            elif role not in allowed:
+                assert response.status_code == 403, where
+                assert "You do not have access to this page" in response.text, where
+            elif method == "GET":
+                assert response.status_code == 200, where
+            else:
+                assert response.status_code == 302, where
+                assert sign_in(client, f"{role}@example.org") == 302  # after signing out
+
+
+def test_signing_in_goes_to_the_page_asked_for_and_is_audited(
+    client: FlaskClient, services: Services
+) -> None:
+    asked = client.get("/console/audit?action=login.failed")
+    assert asked.status_code == 302
+    form = {"email": "Admin@Example.org", "password": PASSWORD, "csrf_token": token(client)}
+    response = client.post(asked.location, data=form)
+    assert (response.status_code, response.location) == (302, "/console/audit?action=login.failed")
+    assert client.get("/console/").status_code == 200
+    admin = user_id(services, "admin@example.org")
+    assert audit_actions(services) == [("login.succeeded", admin, None)]
+    with services.database.session() as session:
+        assert session.get_one(User, admin).last_login_at is not None
+
+
+def test_never_sends_anyone_to_another_site_after_signing_in(client: FlaskClient) -> None:
+    form = {"email": "staff@example.org", "password": PASSWORD, "csrf_token": token(client)}
+    for target in ("https://evil.example/", "//evil.example/console/", "/simulator"):
+        response = client.post(f"/console/login?next={target}", data=form)
+        assert (response.status_code, response.location) == (302, "/console/"), target
+        client.post("/console/logout", data={"csrf_token": token(client, "/console/")})
+        form["csrf_token"] = token(client)
+
+
+def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
+    client: FlaskClient, services: Services
+) -> None:
+    wrong = client.post(
+        "/console/login",
+        data={
+            "email": "staff@example.org",
+            "password": "not the password",
+            "csrf_token": token(client),
+        },
+    )
+    unknown = client.post(
+        "/console/login",
+        data={"email": "nobody@example.org", "password": PASSWORD, "csrf_token": token(client)},
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    for response in (wrong, unknown):
+        assert "There is a problem" in response.text
+        assert 'href="#email"' in response.text  # the error summary links to the field
+        assert "Enter a correct email address and password" in response.text
+    assert same_page(wrong.text.replace("staff@", "X@"), unknown.text.replace("nobody@", "X@"))
+    assert client.get("/console/").status_code == 302
+    assert audit_actions(services) == [
+        ("login.failed", None, {"email": "staff@example.org"}),
+        ("login.failed", None, {"email": "nobody@example.org"}),
+    ]
+    assert not any(PASSWORD in repr(event) for event in audit_actions(services))
+
+
+def test_an_empty_form_says_what_to_enter(client: FlaskClient) -> None:
+    response = client.post("/console/login", data={"csrf_token": token(client)})
+    assert response.status_code == 400
+    assert "Enter your email address" in response.text
+    assert "Enter your password" in response.text
+    assert response.text.count("govuk-error-message") == 2
+
+
+def test_too_many_attempts_are_refused_with_429(client: FlaskClient, services: Services) -> None:
+    form = {"email": "staff@example.org", "password": "not the password"}
+    for _ in range(5):
+        assert (
+            client.post("/console/login", data={**form, "csrf_token": token(client)}).status_code
+            == 401
+        )
+    # Even the right password waits now: the limit is what stops the guessing.
+    limited = client.post(
+        "/console/login",
+        data={"email": "staff@example.org", "password": PASSWORD, "csrf_token": token(client)},
+    )
+    assert limited.status_code == 429
+    assert "Too many attempts to sign in" in limited.text
+    assert audit_actions(services)[-1] == (
+        "login.rate_limited",
+        None,
+        {"email": "staff@example.org"},
+    )
+    # Another account from another address is not held up.
+    other = app_client_from(client, "192.0.2.7")
+    assert sign_in(other, "admin@example.org") == 302
+
+
+def app_client_from(client: FlaskClient, address: str) -> FlaskClient:
+    other = client.application.test_client()
+    other.environ_base["REMOTE_ADDR"] = address
+    return other
+
+
+def test_the_address_limit_stops_guessing_across_accounts(client: FlaskClient) -> None:
+    for number in range(20):
+        form = {"email": f"guess{number}@example.org", "password": "x", "csrf_token": token(client)}
+        assert client.post("/console/login", data=form).status_code == 401
+    assert sign_in(client, "admin@example.org") == 429
+
+
+def test_a_post_without_the_csrf_token_is_refused(client: FlaskClient, services: Services) -> None:
+    refused = client.post(
+        "/console/login", data={"email": "admin@example.org", "password": PASSWORD}
+    )
+    assert refused.status_code == 400
+    assert "Sorry, there is a problem with the page" in refused.text
+    assert client.get("/console/").status_code == 302
+    assert audit_actions(services) == []
+
+    assert sign_in(client, "admin@example.org") == 302
+    # Signing out needs a POST carrying the token: a link or another site's form cannot.
+    assert client.get("/console/logout").status_code == 405
+    assert client.post("/console/logout").status_code == 400
+    assert client.get("/console/").status_code == 200
+    signed_out = client.post("/console/logout", data={"csrf_token": token(client, "/console/")})
+    assert (signed_out.status_code, signed_out.location) == (302, "/console/login")
+    assert client.get("/console/").status_code == 302
+
+
+def test_webhooks_and_the_simulator_need_no_csrf_token(client: FlaskClient) -> None:
+    # Providers sign their requests instead: without a signature they are refused, not 400'd.
+    assert client.post("/webhooks/twilio/messages", data={"Body": "hi"}).status_code == 403
+    sent = client.post("/simulator", data={"channel": "sms", "as": "sim:0123abcd", "text": "hi"})
+    assert sent.status_code == 302
+
+
+def test_the_session_cookie_is_httponly_and_samesite(client: FlaskClient) -> None:
+    client.get("/console/login")
+    cookie = client.get_cookie("session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert not cookie.secure  # served over http here; Secure when KOTHA_PUBLIC_URL is https
+
+
+def test_the_cookie_is_secure_behind_https(services: Services) -> None:
+    settings = services.settings.with_overrides(public_url="https://kotha.example")
+    app = create_app(services=build_services(settings, database=services.database))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_admins_filter_the_audit_log(client: FlaskClient, services: Services) -> None:
+    staff = user_id(services, "staff@example.org")
+    with services.database.session() as session:
+        record_audit(
+            session,
+            staff,
+            "conversation.viewed",
+            "conversation",
+            7,
+            now=datetime(2026, 11, 1, 12, tzinfo=UTC),
+        )
+        record_audit(
+            session,
+            staff,
+            "feedback.updated",
+            "feedback",
+            "KF-ABC",
+            reason="called back",
+            now=datetime(2026, 11, 10, 12, tzinfo=UTC),
+        )
+        record_audit(
+            session,
+            None,
+            "conversation.viewed",
+            "conversation",
+            8,
+            now=datetime(2026, 11, 20, 12, tzinfo=UTC),
+        )
+    assert sign_in(client, "admin@example.org") == 302
+    everything = client.get("/console/audit").text
+    assert "4 events, newest first" in everything  # three above and the admin's sign-in
+    assert everything.index("conversation 8") < everything.index("conversation 7")
+
+    by_user = client.get(f"/console/audit?user={staff}").text
+    assert "2 events" in by_user and "KF-ABC" in by_user and "conversation 8" not in by_user
+    by_action = client.get("/console/audit?action=conversation.viewed").text
+    assert "2 events" in by_action and "KF-ABC" not in by_action
+    dated = client.get("/console/audit?from=2026-11-05&to=2026-11-10").text
+    assert "1 events" in dated and "called back" in dated
+    bad = client.get("/console/audit?from=2026-13-01&to=2026-11-10")
+    assert bad.status_code == 200
+    assert "The start date must be a real date" in bad.text and "There is a problem" in bad.text
+
+
+def test_the_audit_log_is_paginated(client: FlaskClient, services: Services) -> None:
+    with services.database.session() as session:
+        for number in range(60):
+            record_audit(
+                session,
+                None,
+                "conversation.viewed",
+                "conversation",
+                number,
+                now=datetime(2026, 11, 1, tzinfo=UTC).replace(minute=number % 60),
+            )
+    assert sign_in(client, "admin@example.org") == 302
+    first = client.get("/console/audit?action=conversation.viewed")
+    assert "govuk-pagination__next" in first.text and "govuk-pagination__prev" not in first.text
+    assert first.text.count("conversation.viewed</td>") == 50
+    second = client.get("/console/audit?action=conversation.viewed&page=2")
+    assert second.text.count("conversation.viewed</td>") == 10
+    assert "govuk-pagination__prev" in second.text and "govuk-pagination__next" not in second.text
+
+
+def test_text_people_wrote_is_escaped(client: FlaskClient, services: Services) -> None:
+    with services.database.session() as session:
+        create_user(session, f"x{SCRIPT}@example.org", "staff", PASSWORD)
+        record_audit(
+            session, None, "feedback.updated", "feedback", SCRIPT, {"note": SCRIPT}, reason=SCRIPT
+        )
+    failed = client.post(
+        "/console/login", data={"email": SCRIPT, "password": "x", "csrf_token": token(client)}
+    )
+    assert SCRIPT not in failed.text and "&lt;script&gt;" in failed.text
+    assert sign_in(client, "admin@example.org") == 302
+    for path in ("/console/audit", "/console/users"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert SCRIPT not in page.text and "&lt;script&gt;" in page.text, path
+
+
+def waiting(page: str, what: str) -> int:
+    found = re.search(rf"{what}\s*</dt>\s*<dd[^>]*>\s*(\d+)\s*<", page)
+    assert found is not None, what
+    return int(found.group(1))
+
+
+def test_the_home_page_counts_the_work_waiting(client: FlaskClient, bot: Bot) -> None:
+    assert sign_in(client, "moderator@example.org") == 302
+    home = client.get("/console/").text
+    assert "Review the conversation queue" in home
+    assert "Manage accounts" not in home and "Audit log" not in home
+    assert waiting(home, "Conversations in progress") == 0
+    bot.receive("+447700900123", "hello")
+    assert waiting(client.get("/console/").text, "Conversations in progress") == 1
