@@ -52,7 +52,7 @@ def _server(services: Services, host: str, port: int) -> Any:
 
     server = make_server(host, port, create_app(services=services), threaded=True)
     base = f"http://{host}:{port}"
-    print(f"Kotha is running.\n  simulator: {base}/simulator")
+    print(f"Kotha is running.\n  simulator: {base}/simulator\n  console:   {base}/console/")
     print("Press Ctrl+C to stop.", flush=True)
     return server
 
