@@ -41,7 +41,6 @@ STATUS_RANK = {
     "failed": 3,
     "read": 4,
 }
-FINISHED = ("sent", "delivered", "read", "failed", "undelivered")
 # A row still `sending` after this long belonged to a worker that died: send it again.
 SENDING_LEASE = timedelta(minutes=2)
 # A queued row that no job has picked up after this long is queued again by the sweep.
