@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import time
+from datetime import time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,9 @@ class Settings:
     whatsapp_per_second: int = 20
     telegram_per_second: int = 30
     telegram_per_chat_per_second: int = 1
+    # What one outbound SMS segment costs, in pounds, for the broadcast preview's estimate.
+    # Twilio's UK list price for an outbound segment from a long code was 0.04 GBP in 2025.
+    sms_segment_price: Decimal = Decimal("0.04")
     max_send_attempts: int = 6
     # First retry after about this long, doubling each time (with jitter), at most 10 minutes.
     retry_base_seconds: float = 2.0
@@ -74,6 +79,17 @@ class Settings:
     # Approved WhatsApp template (Twilio Content SID) per language, used outside the
     # 24-hour window; its one variable carries the rendered message.
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
+    # Complaints: a full response is due this many working days after they arrive.
+    response_working_days: int = 20
+    # Where safeguarding alerts go (the on-call moderators) and where the daily digest of
+    # overdue and due-soon cases goes: "channel:address" items, e.g. telegram:123,sms:+447…
+    safeguarding_alert_to: tuple[str, ...] = ()
+    digest_to: tuple[str, ...] = ()
+    # Event reminders go this long before each event (ISO 8601 durations, longest first).
+    reminder_offsets: tuple[str, ...] = ("P7D", "P1D")
+    # How many proxies (load balancers) in front of the web app set X-Forwarded-* headers;
+    # 0 trusts none. Behind them, the app takes the scheme and host from those headers.
+    proxy_count: int = 0
     instance_dir: Path = INSTANCE_DIR
     locales_dir: Path = LOCALES_DIR
     flows_dir: Path = FLOWS_DIR
@@ -104,6 +120,51 @@ def _pairs(text: str) -> dict[str, str]:
             raise ValueError(f"expected language=value pairs separated by commas, not {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def _recipients(text: str, name: str) -> tuple[str, ...]:
+    """Parse `telegram:123,sms:+447700900123` into ("telegram:123", "sms:+447700900123")."""
+    items = tuple(filter(None, (part.strip() for part in text.split(","))))
+    for item in items:
+        channel, sep, address = item.partition(":")
+        if not sep or channel not in ("sms", "whatsapp", "telegram") or not address.strip():
+            raise ValueError(f"{name} items look like telegram:123 or sms:+447700900123")
+    return items
+
+
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+_SHORT_DURATION = re.compile(r"^(\d+)\s*([dhm])$")
+
+
+def parse_offset(text: str) -> timedelta:
+    """Read a reminder offset: an ISO 8601 duration (P7D, PT12H, P1DT6H) or 7d, 12h, 30m."""
+    cleaned = text.strip().upper()
+    short = _SHORT_DURATION.match(cleaned.lower())
+    if short:
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[short.group(2)]
+        return timedelta(**{unit: int(short.group(1))})
+    full = _DURATION.match(cleaned)
+    if full is None or cleaned in ("P", "PT") or cleaned.endswith("T"):
+        raise ValueError(f"KOTHA_REMINDER_OFFSETS items look like P7D, PT12H or 7d, not {text!r}")
+    days, hours, minutes = (int(part or 0) for part in full.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def iso_offset(offset: timedelta) -> str:
+    """Write an offset as the ISO 8601 duration used in reminders' dedupe keys: P7D, PT12H."""
+    minutes = int(offset.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    time_part = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
+
+
+def _offsets(text: str) -> tuple[str, ...]:
+    """Parse `P7D,P1D` (or `7d,1d`) into ISO durations, longest first, each once."""
+    offsets = {parse_offset(item) for item in text.split(",") if item.strip()}
+    if not offsets or min(offsets) <= timedelta(0):
+        raise ValueError("KOTHA_REMINDER_OFFSETS needs at least one duration above zero")
+    return tuple(iso_offset(offset) for offset in sorted(offsets, reverse=True))
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,10 +199,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         sms_per_second=int(get("KOTHA_SMS_PER_SECOND") or defaults.sms_per_second),
         whatsapp_per_second=int(get("KOTHA_WHATSAPP_PER_SECOND") or defaults.whatsapp_per_second),
         telegram_per_second=int(get("KOTHA_TELEGRAM_PER_SECOND") or defaults.telegram_per_second),
+        sms_segment_price=Decimal(get("KOTHA_SMS_SEGMENT_PRICE") or defaults.sms_segment_price),
         max_send_attempts=int(get("KOTHA_MAX_SEND_ATTEMPTS") or defaults.max_send_attempts),
         retry_base_seconds=float(get("KOTHA_RETRY_BASE_SECONDS") or defaults.retry_base_seconds),
         sweep_seconds=float(get("KOTHA_SWEEP_SECONDS") or defaults.sweep_seconds),
         whatsapp_templates=_pairs(get("KOTHA_WHATSAPP_TEMPLATES") or ""),
+        response_working_days=int(
+            get("KOTHA_RESPONSE_WORKING_DAYS") or defaults.response_working_days
+        ),
+        safeguarding_alert_to=_recipients(
+            get("KOTHA_SAFEGUARDING_ALERT_TO") or "", "KOTHA_SAFEGUARDING_ALERT_TO"
+        ),
+        digest_to=_recipients(get("KOTHA_DIGEST_TO") or "", "KOTHA_DIGEST_TO"),
+        reminder_offsets=_offsets(get("KOTHA_REMINDER_OFFSETS") or "P7D,P1D"),
+        proxy_count=int(get("KOTHA_PROXY_COUNT") or defaults.proxy_count),
         instance_dir=instance_dir,
         locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
         flows_dir=Path(get("KOTHA_FLOWS_DIR") or FLOWS_DIR),

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +50,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+class Transaction:
+    """Core statements on `connection`; `session` for ORM objects, in the same transaction.
+
+    Hot paths pay nothing for the session unless they use it: it is made on first use, and
+    what it holds is flushed before the commit.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session(bind=self.connection, expire_on_commit=False)
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
 class Database:
     """One engine and its session factory; `session()` is a transaction committed on success."""
 
@@ -59,12 +85,11 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # One statement that is atomic by itself needs no BEGIN and COMMIT round trips on
         # PostgreSQL. SQLite keeps its transaction: there it is what takes the write lock.
-        single = (
+        self._single = (
             self.engine.execution_options(isolation_level="AUTOCOMMIT")
             if self.engine.dialect.name == "postgresql"
             else self.engine
         )
-        self.single_statements = sessionmaker(single, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -76,10 +101,21 @@ class Database:
             yield session
 
     @contextmanager
-    def single_statement(self) -> Iterator[Session]:
-        """A session for one statement that needs no transaction around it (autocommit)."""
-        with self.single_statements.begin() as session:
-            yield session
+    def single_statement(self) -> Iterator[Connection]:
+        """A connection for one statement that needs no transaction around it (autocommit)."""
+        with self._single.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A transaction on one connection, committed on success (see Transaction)."""
+        with self.engine.begin() as connection:
+            transaction = Transaction(connection)
+            try:
+                yield transaction
+                transaction.flush()
+            finally:
+                transaction.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

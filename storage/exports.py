@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Feedback, Interest, SurveyResponse
+from storage.models import Event, Feedback, Interest, Rsvp, SurveyResponse
 
 
 def _plain(value: Any) -> Any:
@@ -36,7 +37,50 @@ def feedback_rows(session: Session) -> Iterator[dict[str, Any]]:
             "channel": f.channel,
             "acknowledge_by": _plain(f.acknowledge_by),
             "created_at": _plain(f.created_at),
+            **_lifecycle(f),
         }
+
+
+def _lifecycle(f: Feedback) -> dict[str, Any]:
+    """A case's deadlines, the first time it reached each step, and its outcome."""
+    return {
+        "respond_by": _plain(f.respond_by),
+        "acknowledged_at": _plain(f.acknowledged_at),
+        "in_progress_at": _plain(f.in_progress_at),
+        "decided_at": _plain(f.decided_at),
+        "closed_at": _plain(f.closed_at),
+        "outcome": f.outcome,
+        "outcome_change": f.outcome_change,
+    }
+
+
+def _in_time(done: datetime | None, deadline: date | None, zone: ZoneInfo) -> str:
+    """Say "yes" or "no" once a deadline was met or missed; empty while it is still owed."""
+    if deadline is None or done is None:
+        return ""
+    return "yes" if done.astimezone(zone).date() <= deadline else "no"
+
+
+def case_row(f: Feedback, zone: ZoneInfo) -> dict[str, Any]:
+    """One case for the complaints annual report: deadlines, lifecycle times and outcome.
+
+    What the person wrote is left out; the report counts and times cases.
+    """
+    responded = f.decided_at or f.closed_at
+    return {
+        "reference": f.reference,
+        "kind": f.kind,
+        "status": f.status,
+        "service": f.service,
+        "topic": f.topic,
+        "language": f.language,
+        "channel": f.channel,
+        "created_at": _plain(f.created_at),
+        "acknowledge_by": _plain(f.acknowledge_by),
+        **_lifecycle(f),
+        "acknowledged_in_time": _in_time(f.acknowledged_at, f.acknowledge_by, zone),
+        "responded_in_time": _in_time(responded, f.respond_by, zone),
+    }
 
 
 def survey_rows(session: Session) -> Iterator[dict[str, Any]]:
@@ -65,4 +109,39 @@ def interest_rows(session: Session) -> Iterator[dict[str, Any]]:
         }
 
 
-EXPORTS = {"feedback": feedback_rows, "surveys": survey_rows, "interests": interest_rows}
+def event_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """Every event with its details and how many said they will come, or will not."""
+    answers: dict[int, dict[str, int]] = {}
+    for event_id, answer, number in session.execute(
+        select(Rsvp.event_id, Rsvp.answer, func.count()).group_by(Rsvp.event_id, Rsvp.answer)
+    ):
+        answers.setdefault(event_id, {})[answer] = number
+    for e in session.scalars(select(Event).order_by(Event.start_at, Event.id)):
+        yield {
+            "id": e.id,
+            "title": e.titles.get("en") or next(iter(e.titles.values()), ""),
+            "titles": e.titles,
+            "start_at": _plain(e.start_at),
+            "end_at": _plain(e.end_at),
+            "place": e.place,
+            "step_free": e.step_free,
+            "hearing_loop": e.hearing_loop,
+            "parking": e.parking,
+            "access_notes": e.access_notes,
+            "languages": e.languages,
+            "interpreters": e.interpreters,
+            "topic": e.topic,
+            "capacity": e.capacity,
+            "status": e.status,
+            "sequence": e.sequence,
+            "attending": answers.get(e.id, {}).get("yes", 0),
+            "not_attending": answers.get(e.id, {}).get("no", 0),
+        }
+
+
+EXPORTS = {
+    "feedback": feedback_rows,
+    "surveys": survey_rows,
+    "interests": interest_rows,
+    "events": event_rows,
+}

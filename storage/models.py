@@ -35,6 +35,16 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    # A moderator hides a contact who is abusive: their conversations leave the inbox and
+    # queue for everyone but moderators and admins. Nothing they said is deleted.
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hidden_reason: Mapped[str | None] = mapped_column(ExactText)
+    # A council colleague who receives alerts and digests (on-call moderators), not a
+    # member of the public: never in the inbox, a broadcast or the statistics.
+    staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The secret in the address of this person's own iCalendar feed of events.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     addresses: Mapped[list[Address]] = relationship(back_populates="contact")
 
@@ -97,6 +107,30 @@ class Message(Base):
         Index("ix_messages_channel_provider_id", "channel", "provider_id"),
         Index("ix_messages_address_id_id", "address_id", "id"),
         Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        # A broadcast, reminder or notice reaches each address at most once, however often
+        # the fan-out that writes it is interrupted and run again.
+        Index("uq_messages_address_id_dedupe_key", "address_id", "dedupe_key", unique=True),
+        Index("ix_messages_broadcast_id_status", "broadcast_id", "status"),
+        # The console's word search (ILIKE '%word%') over what people wrote: trigram GIN
+        # indexes on PostgreSQL (pg_trgm, created by migration 0004). SQLite has no such
+        # index and scans; an empty partial index (WHERE 0) stands in there, so the schema
+        # still matches these models on both databases.
+        Index(
+            "ix_messages_body_trgm",
+            "body",
+            postgresql_using="gin",
+            postgresql_ops={"body": "gin_trgm_ops"},
+            postgresql_where=text("direction = 'in'"),
+            sqlite_where=text("0"),
+        ),
+        Index(
+            "ix_messages_redacted_body_trgm",
+            "redacted_body",
+            postgresql_using="gin",
+            postgresql_ops={"redacted_body": "gin_trgm_ops"},
+            postgresql_where=text("redacted_body IS NOT NULL"),
+            sqlite_where=text("0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +154,14 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"))
+    # The body with personal details replaced by a moderator; the original stays in `body`,
+    # shown only to moderators and admins.
+    redacted_body: Mapped[str | None] = mapped_column(ExactText)
+    # The staff account that wrote an outbound reply by hand (None for the bot's own words).
+    sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    # e.g. "broadcast:12", "event:5:reminder:P7D": unique per address when set.
+    dedupe_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
@@ -129,6 +171,22 @@ class Feedback(Base):
     """A complaint, comment or compliment, with the reference the person can quote."""
 
     __tablename__ = "feedback"
+    __table_args__ = (
+        # The statutory clock: cases still owing an acknowledgement or a response, by their
+        # deadline, so the overdue and due-soon cases are found without reading every case.
+        Index(
+            "ix_feedback_acknowledge_pending",
+            "acknowledge_by",
+            postgresql_where=text("acknowledged_at IS NULL"),
+            sqlite_where=text("acknowledged_at IS NULL"),
+        ),
+        Index(
+            "ix_feedback_respond_pending",
+            "respond_by",
+            postgresql_where=text("decided_at IS NULL AND closed_at IS NULL"),
+            sqlite_where=text("decided_at IS NULL AND closed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
@@ -147,7 +205,23 @@ class Feedback(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
     acknowledge_by: Mapped[date | None] = mapped_column(Date)
+    # The statutory clock: a response is due by this working day (complaints only).
+    respond_by: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # When the case first reached each step of its lifecycle (case_events has every change).
+    acknowledged_at: Mapped[datetime | None]
+    in_progress_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]  # resolved or not upheld
+    closed_at: Mapped[datetime | None]
+    # What changed because the person spoke up: change_planned | change_made | no_change.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_change: Mapped[str | None] = mapped_column(ExactText)
+    # Moderation: free text waits for review; tags and redactions are set by a moderator.
+    topic: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(index=True)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    redacted_text: Mapped[str | None] = mapped_column(ExactText)
+    redacted_desired_outcome: Mapped[str | None] = mapped_column(ExactText)
 
 
 class SurveyResponse(Base):
@@ -209,3 +283,159 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(ExactText)
+
+
+class CaseEvent(Base):
+    """One change to a case: its status, who made it, when, and whether the person was told."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id"), index=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(ExactText)
+    # The outbound message that told the person, when staff chose to notify them.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+
+class SafeguardingFlag(Base):
+    """A sign that someone may be at risk of harm, raised by the word lists or a moderator.
+
+    Open flags put the person's conversation at the top of the queue marked urgent; a
+    moderator clears a false positive with a reason or escalates a real concern.
+    """
+
+    __tablename__ = "safeguarding_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"), index=True)
+    # Which kinds of harm (self_harm, suicide, abuse, neglect, violence, exploitation).
+    categories: Mapped[list[Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))  # automatic | moderator
+    raised_at: Mapped[datetime] = mapped_column(index=True)
+    raised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    alerted_at: Mapped[datetime | None]
+    # open -> cleared (a false positive, with a reason) | escalated (a real concern).
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution_note: Mapped[str | None] = mapped_column(ExactText)
+
+
+class Broadcast(Base):
+    """One message to many people, written in every language, sent now or at a set time.
+
+    Fan-out writes one outbound row per recipient in batches, resuming after the last
+    address it wrote (`fanout_after`), so a killed worker neither skips nor repeats anyone.
+    """
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(ExactText)  # staff's own label, never sent
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> text
+    # Who receives it: {"kind": "all"} or e.g. {"service": "home_care", "language": "bn"}.
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON)
+    survey: Mapped[str | None] = mapped_column(String(64))  # a survey flow to walk them through
+    # draft -> scheduled -> sending -> sent, or cancelled at any point before the end.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    send_at: Mapped[datetime | None] = mapped_column(index=True)
+    fanout_after: Mapped[int] = mapped_column(Integer, default=0)  # last address id written
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class YouSaidItem(Base):
+    """ "You said, we did": a theme people raised and what the council did or plans to do."""
+
+    __tablename__ = "you_said_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme: Mapped[str] = mapped_column(ExactText)  # staff's own label
+    # language -> {"said": ..., "did": ...}
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    change: Mapped[str] = mapped_column(String(16))  # change_planned | change_made
+    change_date: Mapped[date | None] = mapped_column(Date)
+    # A quote shown on the public page only once a moderator approved it anonymised.
+    quote: Mapped[str | None] = mapped_column(ExactText)
+    quote_approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # draft | published
+    published_at: Mapped[datetime | None]
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class YouSaidLink(Base):
+    """A feedback record that a "you said, we did" item answers."""
+
+    __tablename__ = "you_said_links"
+    __table_args__ = (UniqueConstraint("item_id", "feedback_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("you_said_items.id"))
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id"), index=True)
+
+
+class Event(Base):
+    """A consultation event on the calendar, described in every language."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    titles: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> title
+    descriptions: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> description
+    start_at: Mapped[datetime] = mapped_column(index=True)
+    end_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(ExactText)
+    step_free: Mapped[bool] = mapped_column(Boolean, default=False)
+    hearing_loop: Mapped[bool] = mapped_column(Boolean, default=False)
+    parking: Mapped[bool] = mapped_column(Boolean, default=False)
+    access_notes: Mapped[str | None] = mapped_column(ExactText)
+    languages: Mapped[list[Any]] = mapped_column(JSON)  # spoken at the event
+    interpreters: Mapped[list[Any]] = mapped_column(JSON)  # interpreters available
+    topic: Mapped[str | None] = mapped_column(String(64), index=True)
+    capacity: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16))  # scheduled | cancelled
+    # Goes up with every change, for iCalendar's SEQUENCE and the change notices' dedupe keys.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EventSubscription(Base):
+    """A person who wants reminders of events, on one address, for one topic or all."""
+
+    __tablename__ = "event_subscriptions"
+    __table_args__ = (UniqueConstraint("address_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
+    topic: Mapped[str | None] = mapped_column(String(64))  # None: every topic
+    created_at: Mapped[datetime]
+
+
+class Rsvp(Base):
+    """A person's answer to "will you come?": yes or no, the latest one counts."""
+
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("event_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
+    answer: Mapped[str] = mapped_column(String(8))  # yes | no
+    answered_at: Mapped[datetime]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from storage.models import Address, Feedback, Interest, SurveyResponse
@@ -15,7 +15,20 @@ from storage.models import Address, Feedback, Interest, SurveyResponse
 KIND_PREFIX = {"complaint": "C", "comment": "M", "compliment": "P"}
 
 
-def new_reference(session: Session, kind: str) -> str:
+class Owner(Protocol):
+    """Whose record it is: an Address, or anything with its id, contact and channel."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def contact_id(self) -> int: ...
+
+    @property
+    def channel(self) -> str: ...
+
+
+def new_reference(session: Session | Connection, kind: str) -> str:
     """Return an unused reference like C-482173: a letter for the kind and six digits.
 
     Digits, because they are the same in every language and easy to read out on the phone.
@@ -37,9 +50,33 @@ def create_feedback(
     complete: bool,
     now: datetime,
     acknowledge_by: date | None,
+    respond_by: date | None = None,
 ) -> Feedback:
+    """Add a feedback record; a complaint carries its statutory deadlines (bot/cases.py)."""
+    reference = new_reference(session, kind)
     feedback = Feedback(
-        reference=new_reference(session, kind),
+        **feedback_values(
+            reference, address, language, kind, answers, complete, now, acknowledge_by, respond_by
+        )
+    )
+    session.add(feedback)
+    return feedback
+
+
+def feedback_values(
+    reference: str,
+    address: Owner,
+    language: str,
+    kind: str,
+    answers: Mapping[str, Any],
+    complete: bool,
+    now: datetime,
+    acknowledge_by: date | None,
+    respond_by: date | None = None,
+) -> dict[str, Any]:
+    """The columns of a feedback record, for the ORM or a Core INSERT (the runner's step)."""
+    return dict(
+        reference=reference,
         kind=kind,
         status="received" if complete else "incomplete",
         complete=complete,
@@ -55,10 +92,9 @@ def create_feedback(
         contact_id=address.contact_id,
         address_id=address.id,
         acknowledge_by=acknowledge_by,
+        respond_by=respond_by,
         created_at=now,
     )
-    session.add(feedback)
-    return feedback
 
 
 def create_survey_response(
@@ -71,6 +107,22 @@ def create_survey_response(
     now: datetime,
 ) -> SurveyResponse:
     response = SurveyResponse(
+        **survey_response_values(address, language, survey, answers, complete, now)
+    )
+    session.add(response)
+    return response
+
+
+def survey_response_values(
+    address: Owner,
+    language: str,
+    survey: str,
+    answers: Mapping[str, Any],
+    complete: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a survey response, for the ORM or a Core INSERT."""
+    return dict(
         survey=survey,
         answers=dict(answers),
         complete=complete,
@@ -80,8 +132,6 @@ def create_survey_response(
         address_id=address.id,
         created_at=now,
     )
-    session.add(response)
-    return response
 
 
 def create_interest(
@@ -91,7 +141,16 @@ def create_interest(
     answers: Mapping[str, Any],
     now: datetime,
 ) -> Interest:
-    interest = Interest(
+    interest = Interest(**interest_values(address, language, answers, now))
+    session.add(interest)
+    return interest
+
+
+def interest_values(
+    address: Owner, language: str, answers: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The columns of an interest, for the ORM or a Core INSERT."""
+    return dict(
         opportunity=answers.get("opportunity") or "unspecified",
         contact_how=answers.get("contact_how"),
         contact_when=answers.get("contact_when"),
@@ -101,5 +160,3 @@ def create_interest(
         address_id=address.id,
         created_at=now,
     )
-    session.add(interest)
-    return interest
