@@ -32,6 +32,10 @@ def test_updating_feedback_tells_the_person_or_says_why_not(tmp_path: Path) -> N
     assert updated.stdout.strip() == f"{record['reference']}: resolved; update failed (no-sender)"
     [after] = json.loads(kotha(env, "export", "feedback", "--format", "json").stdout)
     assert after["status"] == "resolved"
+    # The export carries the lifecycle: resolving reached the acknowledgement and the decision.
+    assert after["acknowledged_at"] == after["decided_at"] is not None
+    assert after["in_progress_at"] is None and after["closed_at"] is None
+    assert after["respond_by"] > after["acknowledge_by"] > after["created_at"][:10]
     failed = kotha(env, "messages", "failed").stdout.splitlines()
     assert len(failed) == 2 and failed[1].split()[1:3] == ["sms", "failed"]
     assert "no-sender" in failed[1] and "+44" not in "".join(failed)
@@ -50,3 +54,5 @@ def test_bad_reference_and_status_are_refused_clearly(tmp_path: Path) -> None:
     [record] = json.loads(kotha(env, "export", "feedback", "--format", "json").stdout)
     wrong = kotha(env, "feedback", "update", record["reference"], "--status", "done")
     assert wrong.returncode == 2 and "status must be one of" in wrong.stderr
+    same = kotha(env, "feedback", "update", record["reference"], "--status", "received")
+    assert same.returncode == 2 and "is already received" in same.stderr

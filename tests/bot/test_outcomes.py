@@ -12,9 +12,16 @@ from functools import cache
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.cases import (
+    KIND_TEXT,
+    STATUS_TEXT,
+    UPDATE,
+    UPDATE_WITH_NOTE,
+    CaseError,
+    UnknownFeedback,
+)
+from bot.cases import update_status as apply_update
 from bot.i18n import load_languages
-from bot.outcomes import KIND_TEXT, STATUS_TEXT, UPDATE, UPDATE_WITH_NOTE, UnknownFeedback
-from bot.outcomes import update_status as apply_update
 from bot.services import Services
 from bot.settings import LOCALES_DIR
 from bot.sms import is_gsm7, sms_cost
@@ -171,11 +178,11 @@ def test_staff_update_checks_its_status_and_reference(wired: Services) -> None:
     with wired.database.session() as session:
         with pytest.raises(UnknownFeedback):
             apply_update(session, "C-000000", "resolved", None, wired.dispatcher.clock())
-        with pytest.raises(ValueError, match="status must be one of"):
+        with pytest.raises(CaseError, match="status must be one of"):
             apply_update(session, "C-000000", "lost", None, wired.dispatcher.clock())
 
 
-def test_back_to_received_tells_nobody(
+def test_back_to_received_needs_a_reason_and_tells_nobody(
     wired: Services, twilio: FakeTwilio, telegram: FakeTelegram
 ) -> None:
     person = Person(wired, twilio, telegram, "sms", "+447700900123")
@@ -184,7 +191,11 @@ def test_back_to_received_tells_nobody(
     reference = person.feedback()
     person.staff_update(reference, "in_progress")
     with wired.database.session() as session:
-        assert apply_update(session, f" {reference} ", "received", None, person.now()) is None
+        with pytest.raises(CaseError, match="give a note saying why"):
+            apply_update(session, reference, "received", None, person.now())
+    with wired.database.session() as session:
+        moved = apply_update(session, f" {reference} ", "received", "Wrong case.", person.now())
+        assert moved is None
     with wired.database.session() as session:
         status = session.query(Feedback.status).filter_by(reference=reference).scalar()
     assert status == "received"

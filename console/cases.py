@@ -1,0 +1,475 @@
+"""Cases: feedback as staff work it, overdue and due-soon first; one case; the CSV for the report.
+
+The list is ordered in the database (bot/cases.py `ordered`): cases whose acknowledgement or
+response is overdue come first, then those due within two working days, each by the nearest
+deadline, then the rest newest first. Every change goes through bot/cases.py, is audited,
+and the message telling the person (when staff tick the box) is queued after the commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+from werkzeug.routing import BuildError
+
+from bot.accounts import record_audit
+from bot.cases import (
+    OUTCOME_LABELS,
+    OUTCOMES,
+    STATUS_LABELS,
+    CaseError,
+    UnknownFeedback,
+    allowed_statuses,
+    change_status,
+    clock_of,
+    find,
+    ordered_page,
+    record_outcome,
+)
+from bot.services import services
+from console.auth import blueprint, role_required
+from storage.exports import case_row
+from storage.models import CaseEvent, Feedback, Message, User
+
+PAGE_SIZE = 50
+ROLES = ("staff", "admin")
+# Moderators and admins see what people wrote before a moderator redacted it; staff never do.
+SEE_ORIGINAL_ROLES = ("moderator", "admin")
+KINDS = ("complaint", "comment", "compliment")
+CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
+# such cells get a leading apostrophe, which spreadsheets show as text. Tab and carriage
+# return are on OWASP's list too, for the same reason.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_CHUNK = 64 * 1024
+CSV_BATCH = 500
+
+
+# --- The list --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """The list's filters as given in the query string; unknown values are ignored."""
+
+    kind: str
+    status: str
+    service: str
+    page: int
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> CaseFilters:
+        kind = args.get("kind", "")
+        status = args.get("status", "")
+        page_text = args.get("page", "")
+        return cls(
+            kind=kind if kind in KINDS else "",
+            status=status if status in STATUS_LABELS else "",
+            service=args.get("service", "").strip()[:32],
+            page=max(int(page_text), 1) if page_text.isdigit() else 1,
+        )
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.kind:
+            query = query.where(Feedback.kind == self.kind)
+        if self.status:
+            query = query.where(Feedback.status == self.status)
+        if self.service:
+            query = query.where(Feedback.service == self.service)
+        return query
+
+    def as_args(self) -> dict[str, str]:
+        shown = {"kind": self.kind, "status": self.status, "service": self.service}
+        return {key: value for key, value in shown.items() if value}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case in the list."""
+
+    reference: str
+    kind: str
+    service: str | None
+    status: str
+    acknowledge_by: date | None
+    acknowledge_state: str | None
+    respond_by: date | None
+    respond_state: str | None
+    created_at: datetime
+
+
+@blueprint.get("/cases")
+@role_required(*ROLES)
+def cases() -> Any:
+    """Every case, overdue and due soon first, filtered by kind, status and service; 50 a page."""
+    filters = CaseFilters.from_args(request.args)
+    today = _today()
+    with services().database.session() as db:
+        total = db.scalar(filters.apply(select(func.count()).select_from(Feedback))) or 0
+        found = ordered_page(
+            db, filters.apply(select(Feedback)), today, (filters.page - 1) * PAGE_SIZE, PAGE_SIZE
+        )
+        rows = [_row(feedback, today) for feedback in found]
+        service_names = [
+            name
+            for name in db.scalars(select(Feedback.service).distinct().order_by(Feedback.service))
+            if name
+        ]
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    args: dict[str, Any] = filters.as_args()
+    page = filters.page
+    return render_template(
+        "console/cases.html",
+        rows=rows,
+        total=total,
+        filters=filters,
+        kinds=KINDS,
+        statuses=STATUS_LABELS,
+        services=service_names,
+        previous=url_for("console.cases", page=page - 1, **args) if page > 1 else None,
+        next=url_for("console.cases", page=page + 1, **args) if page < pages else None,
+        csv_url=url_for("console.cases_csv", **args),
+        zone=_zone(),
+    )
+
+
+def _row(feedback: Feedback, today: date) -> Row:
+    clock = clock_of(feedback, today)
+    return Row(
+        reference=feedback.reference,
+        kind=feedback.kind,
+        service=feedback.service,
+        status=feedback.status,
+        acknowledge_by=feedback.acknowledge_by,
+        acknowledge_state=clock.acknowledge,
+        respond_by=feedback.respond_by,
+        respond_state=clock.respond,
+        created_at=feedback.created_at,
+    )
+
+
+# --- The CSV for the complaints annual report ------------------------------------------------
+
+
+def csv_safe(value: Any) -> Any:
+    """Return a cell a spreadsheet shows as text: formulas are defused with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_chunks(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> Iterator[str]:
+    """The CSV text of these rows, header first, in pieces of about 64 kB, formulas defused."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: csv_safe(value) for key, value in row.items()})
+        if buffer.tell() > CSV_CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@blueprint.get("/cases.csv")
+@role_required(*ROLES)
+def cases_csv() -> Any:
+    """The cases as the list filters them, oldest first, with every deadline, time and outcome.
+
+    Streamed as it is read, CSV_BATCH cases to a short transaction each (on SQLite every
+    transaction holds the write lock, so a slow download must not keep one open). What
+    people wrote is left out: the annual report counts and times cases, and the words may
+    hold personal details a moderator has not yet redacted.
+    """
+    filters = CaseFilters.from_args(request.args)
+    today = _today()
+    zone = _zone()
+    with services().database.session() as db:
+        record_audit(db, current_user.id, "cases.exported", None, None, filters.as_args() or None)
+    # The columns, named by an empty record, so an empty export still has its header.
+    columns = list(case_row(Feedback(), zone))
+    database = services().database
+
+    def rows() -> Iterator[dict[str, Any]]:
+        after = 0
+        while True:
+            with database.session() as db:
+                batch = [
+                    (feedback.id, case_row(feedback, zone))
+                    for feedback in db.scalars(
+                        filters.apply(select(Feedback))
+                        .where(Feedback.id > after)
+                        .order_by(Feedback.id)
+                        .limit(CSV_BATCH)
+                    )
+                ]
+            for _, row in batch:
+                yield row
+            if len(batch) < CSV_BATCH:
+                return
+            after = batch[-1][0]
+
+    return Response(
+        stream_with_context(csv_chunks(rows(), columns)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="cases-{today.isoformat()}.csv"'},
+    )
+
+
+# --- One case --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One change in a case's history, as staff read it."""
+
+    at: datetime
+    who: str
+    from_status: str | None
+    to_status: str
+    note: str | None
+    told: bool
+
+
+def _see_original() -> bool:
+    return bool(current_user.role in SEE_ORIGINAL_ROLES)
+
+
+def conversation_url(address_id: int) -> str:
+    """The conversation page for this address: by its endpoint when the console has one."""
+    if "console.conversation" in current_app.view_functions:
+        try:
+            return url_for("console.conversation", address_id=address_id)
+        except BuildError:
+            pass
+    return f"/console/conversations/{address_id}"
+
+
+@dataclass(frozen=True)
+class Readable:
+    """Words a person wrote as this role may read them: redacted, and the original if allowed."""
+
+    text: str | None
+    original: str | None  # only for moderators and admins, when a moderator redacted it
+    redacted: bool
+
+
+def _readable(text: str | None, redacted: str | None, see_original: bool) -> Readable:
+    if redacted is None:
+        return Readable(text, None, False)
+    return Readable(redacted, text if see_original else None, True)
+
+
+def _case_page(
+    reference: str,
+    errors: dict[str, str] | None = None,
+    form: Mapping[str, str] | None = None,
+) -> Any:
+    see_original = _see_original()
+    today = _today()
+    with services().database.session() as db:
+        try:
+            feedback = find(db, reference)
+        except UnknownFeedback:
+            abort(404)
+        events = db.execute(
+            select(CaseEvent, User.email)
+            .outerjoin(User, User.id == CaseEvent.user_id)
+            .where(CaseEvent.feedback_id == feedback.id)
+            .order_by(CaseEvent.at, CaseEvent.id)
+        ).all()
+        history = [
+            HistoryLine(
+                at=event.at,
+                who=email or ("Command line" if event.user_id is None else "Deleted account"),
+                from_status=event.from_status,
+                to_status=event.to_status,
+                note=event.note,
+                told=event.message_id is not None,
+            )
+            for event, email in events
+        ]
+        # Staff read a moderator's redacted words when there are some, never the original.
+        shown = {
+            "text": _readable(feedback.text, feedback.redacted_text, see_original),
+            "desired_outcome": _readable(
+                feedback.desired_outcome, feedback.redacted_desired_outcome, see_original
+            ),
+        }
+        record_audit(db, current_user.id, "case.viewed", "feedback", feedback.reference)
+        details = {
+            "reference": feedback.reference,
+            "kind": feedback.kind,
+            "status": feedback.status,
+            "service": feedback.service,
+            "topic": feedback.topic,
+            "language": feedback.language,
+            "channel": feedback.channel,
+            "created_at": feedback.created_at,
+            "acknowledge_by": feedback.acknowledge_by,
+            "respond_by": feedback.respond_by,
+            "acknowledged_at": feedback.acknowledged_at,
+            "in_progress_at": feedback.in_progress_at,
+            "decided_at": feedback.decided_at,
+            "closed_at": feedback.closed_at,
+            "outcome": feedback.outcome,
+            "outcome_change": feedback.outcome_change,
+            "wants_callback": feedback.wants_callback,
+            "address_id": feedback.address_id,
+        }
+        clock = clock_of(feedback, today)
+        moves = allowed_statuses(feedback)
+    return render_template(
+        "console/case.html",
+        case=details,
+        shown=shown,
+        clock=clock,
+        history=history,
+        moves=moves,
+        statuses=STATUS_LABELS,
+        outcomes=OUTCOME_LABELS,
+        outcome_keys=OUTCOMES,
+        conversation_url=conversation_url(feedback.address_id),
+        channels=CHANNEL_NAMES,
+        language_names={code: lang.name for code, lang in services().i18n.languages.items()},
+        errors=errors or {},
+        form=form or {},
+        zone=_zone(),
+    ), (400 if errors else 200)
+
+
+@blueprint.get("/cases/<reference>")
+@role_required(*ROLES)
+def case(reference: str) -> Any:
+    """One case: what the person said, its deadlines, its history, and the forms to move it on."""
+    return _case_page(reference)
+
+
+@blueprint.post("/cases/<reference>/status")
+@role_required(*ROLES)
+def case_status(reference: str) -> Any:
+    """Change a case's status, noting why, and tell the person if staff ticked the box."""
+    status = request.form.get("status", "")
+    note = request.form.get("note", "")
+    tell = request.form.get("tell") == "yes"
+    if not status:
+        return _case_page(reference, {"status": "Choose the new status"}, request.form)
+    now = services().runner.clock()
+    try:
+        with services().database.session() as db:
+            feedback = find(db, reference, lock=True)
+            before = feedback.status
+            change = change_status(
+                db, feedback, status, user_id=current_user.id, note=note, tell=tell, now=now
+            )
+            message_id = change.message.id if change.message else None
+            record_audit(
+                db,
+                current_user.id,
+                "case.status_changed",
+                "feedback",
+                feedback.reference,
+                {"from": before, "to": status, "told": message_id is not None},
+                reason=change.event.note,
+                now=now,
+            )
+            reference = feedback.reference
+    except UnknownFeedback:
+        abort(404)
+    except CaseError as error:
+        message = _sentence(str(error))
+        return _case_page(reference, {_field(message): message}, request.form)
+    told = _queue(message_id)
+    flash(f"Status changed to {STATUS_LABELS[status].lower()}.{told}")
+    return redirect(url_for("console.case", reference=reference))
+
+
+@blueprint.post("/cases/<reference>/outcome")
+@role_required(*ROLES)
+def case_outcome(reference: str) -> Any:
+    """Record what changed because of this feedback, and tell the person if staff ticked the box."""
+    outcome = request.form.get("outcome", "")
+    change = request.form.get("change", "")
+    tell = request.form.get("tell_outcome") == "yes"
+    if outcome not in OUTCOMES:
+        return _case_page(reference, {"outcome": "Choose what changed"}, request.form)
+    now = services().runner.clock()
+    try:
+        with services().database.session() as db:
+            feedback = find(db, reference, lock=True)
+            recorded = record_outcome(
+                db, feedback, outcome, change, user_id=current_user.id, tell=tell, now=now
+            )
+            message_id = recorded.message.id if recorded.message else None
+            record_audit(
+                db,
+                current_user.id,
+                "case.outcome_recorded",
+                "feedback",
+                feedback.reference,
+                {"outcome": outcome, "told": message_id is not None},
+                reason=feedback.outcome_change,
+                now=now,
+            )
+            reference = feedback.reference
+    except UnknownFeedback:
+        abort(404)
+    except CaseError as error:
+        return _case_page(reference, {"change": _sentence(str(error))}, request.form)
+    told = _queue(message_id)
+    flash(f"Outcome recorded: {OUTCOME_LABELS[outcome].lower()}.{told}")
+    return redirect(url_for("console.case", reference=reference))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _field(error: str) -> str:
+    """The form field a lifecycle error belongs to."""
+    return "note" if "note" in error else "status"
+
+
+def _queue(message_id: int | None) -> str:
+    """Queue the message telling the person, after the commit; say what became of it."""
+    if message_id is None:
+        return ""
+    services().queue.enqueue([message_id])
+    with services().database.session() as db:
+        sent = db.get_one(Message, message_id)
+        status, reason = sent.status, sent.reason
+    if status == "held":
+        return f" The message to the person is held ({reason})."
+    if status == "failed":
+        return f" The message to the person could not be sent ({reason})."
+    if status == "queued":
+        return " The message to the person is queued to send."
+    return f" The message to the person is {status}."
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(services().settings.timezone)
+
+
+def _today() -> date:
+    return services().runner.clock().astimezone(_zone()).date()
