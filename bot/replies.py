@@ -1,0 +1,101 @@
+"""Staff replies to a person: saved replies in every language, or staff's own words as written.
+
+A saved reply is a catalog message, so it exists in every supported language and is
+rendered in the person's language when it is sent. Free text is sent exactly as staff
+wrote it. Either way the reply is an outbound row like any other, so the dispatcher
+decides whether it may go now (quiet hours, opt-out, the WhatsApp window) and records why
+it is held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.sms import sms_cost
+from flows.engine import N_
+from storage.models import Address, Message
+
+# Key -> catalog message id. Keys are what the console's form posts; the texts are what
+# the person reads (reworded in the English catalog, translated in the others).
+SAVED_REPLIES: dict[str, str] = {
+    "looking_into_it": N_("Thank you. We are looking into this and will tell you what happens."),
+    # Tower Hamlets Adult Social Care's contact line. The digits stay Latin in every
+    # language: they are dialled on a keypad.
+    "call_us": N_("Please call us on 020 7364 5005, Monday to Friday, 9am to 5pm."),
+    "thank_you": N_("Thank you for telling us. What you say helps us improve care."),
+}
+# A reply counts as an answer to someone who is talking to us now when they wrote within
+# this long. Such a reply goes even in quiet hours (they are awake and waiting); any later
+# reply is a message out of the blue and waits for the morning like other updates.
+REPLY_WINDOW = timedelta(minutes=10)
+# Longer free text is refused: ten SMS segments is already a letter, better sent as one.
+MAX_FREE_TEXT = 1_600
+
+
+class ReplyError(ValueError):
+    """A reply cannot be sent as asked; the message says why, for staff to read."""
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What staff asked to send: a saved reply's key or their own words (exactly one)."""
+
+    saved: str | None = None
+    text: str | None = None
+
+    def checked(self) -> ReplyRequest:
+        """Return the request with text trimmed, or raise ReplyError saying what is wrong."""
+        text = (self.text or "").strip()
+        saved = (self.saved or "").strip() or None
+        if saved and text:
+            raise ReplyError("Choose a saved reply or write your own, not both")
+        if saved is None and not text:
+            raise ReplyError("Choose a saved reply or write your reply")
+        if saved is not None and saved not in SAVED_REPLIES:
+            raise ReplyError("Choose one of the saved replies")
+        if len(text) > MAX_FREE_TEXT:
+            raise ReplyError(f"Your reply must be {MAX_FREE_TEXT:,} characters or fewer")
+        return ReplyRequest(saved, text or None)
+
+
+def last_inbound_at(session: Session, address_id: int) -> datetime | None:
+    """When the person last wrote on this address, from their newest inbound message."""
+    return session.scalar(
+        select(Message.created_at)
+        .where(Message.address_id == address_id, Message.direction == "in")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def queue_reply(
+    session: Session, address: Address, request: ReplyRequest, user_id: int, now: datetime
+) -> Message:
+    """Write the reply as a queued outbound row (the caller queues it after commit)."""
+    request = request.checked()
+    wrote = last_inbound_at(session, address.id)
+    row = Message(
+        address_id=address.id,
+        channel=address.channel,
+        direction="out",
+        status="queued",
+        is_reply=wrote is not None and now - wrote <= REPLY_WINDOW,
+        sent_by=user_id,
+        choices=[],
+        created_at=now,
+    )
+    if request.saved is not None:
+        # Rendered when sent, in the person's language then (they may change it meanwhile).
+        row.template = SAVED_REPLIES[request.saved]
+        row.params = {}
+    else:
+        text = request.text or ""
+        cost = sms_cost(text)
+        row.body, row.encoding, row.segments = text, cost.encoding, cost.segments
+    session.add(row)
+    session.flush()
+    return row
