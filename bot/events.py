@@ -1,0 +1,486 @@
+"""Consultation events: scheduling, change notices, reminders, answers and chat requests.
+
+Staff schedule, change and cancel events in the console. Everyone who said they will come
+hears of a change or a cancellation; subscribers of an event's topic (or of every topic) get
+a reminder at each offset before it (KOTHA_REMINDER_OFFSETS), asking "will you come?". Every
+message is an outbound row with a dedupe key ("event:5:reminder:P7D", "event:5:change:3"),
+so it reaches each address once however often the job that writes it runs, and it goes
+through the pipeline like any other: in the person's language, on their channel, held in
+quiet hours.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.settings import parse_offset
+from flows.engine import N_, NO, YES, Say
+from flows.library import RSVP_FLOW
+from storage.db import Database
+from storage.models import Address, Contact, Event, EventSubscription, Message, Rsvp
+
+log = logging.getLogger(__name__)
+
+REMINDER = N_("Reminder: {title}, {when}, at {place}. Will you come?")
+# For someone half-way through telling us something: the reminder asks nothing of them.
+REMINDER_ONLY = N_("Reminder: {title}, {when}, at {place}.")
+CHANGED = N_("Change to an event: {title} is now {when}, at {place}.")
+CANCELLED = N_("Sorry, {title} on {when} is cancelled.")
+NO_EVENTS = N_("There are no events planned yet.")
+# How many events "next events" lists: two fit one text in every language.
+UPCOMING = 2
+# Where links in chat point when KOTHA_PUBLIC_URL is unset: `kotha run`'s own address.
+LOCAL_URL = "http://127.0.0.1:5000"
+# The topic of a subscription to every event.
+ALL_TOPICS = "all"
+
+
+class EventNotFound(LookupError):
+    """No event has that id."""
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """What staff write about an event; times are UTC."""
+
+    titles: Mapping[str, str]
+    start_at: datetime
+    end_at: datetime
+    place: str
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    step_free: bool = False
+    hearing_loop: bool = False
+    parking: bool = False
+    access_notes: str | None = None
+    languages: Sequence[str] = ()
+    interpreters: Sequence[str] = ()
+    topic: str | None = None
+    capacity: int | None = None
+
+    def apply(self, event: Event) -> None:
+        event.titles = {code: text for code, text in self.titles.items() if text}
+        event.descriptions = {code: text for code, text in self.descriptions.items() if text}
+        event.start_at, event.end_at = self.start_at, self.end_at
+        event.place = self.place
+        event.step_free, event.hearing_loop, event.parking = (
+            self.step_free,
+            self.hearing_loop,
+            self.parking,
+        )
+        event.access_notes = self.access_notes or None
+        event.languages, event.interpreters = list(self.languages), list(self.interpreters)
+        event.topic, event.capacity = self.topic or None, self.capacity
+
+
+def create_event(
+    session: Session, details: EventDetails, user_id: int | None, now: datetime
+) -> Event:
+    """Put a new event on the calendar."""
+    event = Event(status="scheduled", sequence=0, created_by=user_id, created_at=now)
+    details.apply(event)
+    event.updated_at = now
+    session.add(event)
+    session.flush()
+    return event
+
+
+def get_event(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise EventNotFound(event_id)
+    return event
+
+
+def update_event(
+    session: Session, event: Event, details: EventDetails, now: datetime, zone: ZoneInfo
+) -> list[Message]:
+    """Change an event; tell everyone who said they will come when its time or place moved.
+
+    Returns the notices written (queue them after commit).
+    """
+    moved = (event.start_at, event.end_at, event.place) != (
+        details.start_at,
+        details.end_at,
+        details.place,
+    )
+    details.apply(event)
+    event.sequence += 1
+    event.updated_at = now
+    if not moved or event.status != "scheduled":
+        return []
+    return _tell_those_coming(
+        session, event, CHANGED, f"event:{event.id}:change:{event.sequence}", now, zone
+    )
+
+
+def cancel_event(session: Session, event: Event, now: datetime, zone: ZoneInfo) -> list[Message]:
+    """Cancel an event and tell everyone who said they will come; returns the notices."""
+    if event.status == "cancelled":
+        return []
+    event.status = "cancelled"
+    event.sequence += 1
+    event.updated_at = now
+    return _tell_those_coming(session, event, CANCELLED, f"event:{event.id}:cancel", now, zone)
+
+
+def event_params(event: Event, zone: ZoneInfo) -> dict[str, Any]:
+    """The parameters of a message about an event, rendered in each reader's language."""
+    return {
+        "title": {"by_language": dict(event.titles)},
+        "when": {"datetime": event.start_at.astimezone(zone).isoformat()},
+        "place": event.place,
+    }
+
+
+def _tell_those_coming(
+    session: Session, event: Event, template: str, key: str, now: datetime, zone: ZoneInfo
+) -> list[Message]:
+    addresses = session.scalars(
+        select(Address)
+        .join(Rsvp, Rsvp.address_id == Address.id)
+        .where(
+            Rsvp.event_id == event.id,
+            Rsvp.answer == "yes",
+            ~exists().where(Message.address_id == Address.id, Message.dedupe_key == key),
+        )
+        .order_by(Address.id)
+    ).all()
+    rows = [
+        Message(
+            address_id=address.id,
+            channel=address.channel,
+            direction="out",
+            status="queued",
+            # Not a reply: it waits for the morning in quiet hours, like any notice.
+            is_reply=False,
+            template=template,
+            params=event_params(event, zone),
+            choices=[],
+            dedupe_key=key,
+            created_at=now,
+        )
+        for address in addresses
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def upcoming(session: Session, now: datetime, limit: int | None = None) -> list[Event]:
+    """The scheduled events that have not ended, soonest first."""
+    query = (
+        select(Event)
+        .where(Event.status == "scheduled", Event.end_at > now)
+        .order_by(Event.start_at, Event.id)
+    )
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def in_month(session: Session, first: datetime, after: datetime) -> list[Event]:
+    """Every event (cancelled too) starting from `first` up to `after`, in order."""
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.start_at >= first, Event.start_at < after)
+            .order_by(Event.start_at, Event.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One answer to "will you come?", as staff see it: never a whole phone number."""
+
+    answer: str
+    who: str
+    channel: str
+    answered_at: datetime
+
+
+def mask(address: str) -> str:
+    """Show enough of an address to tell people apart on a list, not to contact them."""
+    digits = address.removeprefix("sim:")
+    return f"ending {digits[-3:]}" if len(digits) > 3 else "hidden"
+
+
+def attendance(session: Session, event_id: int) -> list[Attendee]:
+    """Who answered, yes first, then by when they answered."""
+    rows = session.execute(
+        select(Rsvp, Address)
+        .join(Address, Address.id == Rsvp.address_id)
+        .where(Rsvp.event_id == event_id)
+        .order_by(Rsvp.answer.desc(), Rsvp.answered_at, Rsvp.id)
+    ).all()
+    return [
+        Attendee(
+            rsvp.answer,
+            f"Contact {rsvp.contact_id}, {address.channel} {mask(address.address)}",
+            address.channel,
+            rsvp.answered_at,
+        )
+        for rsvp, address in rows
+    ]
+
+
+def answer_counts(session: Session, event_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Yes and no answers per event."""
+    counts: dict[int, dict[str, int]] = {}
+    ids = list(event_ids)
+    if not ids:
+        return counts
+    for event_id, answer, number in session.execute(
+        select(Rsvp.event_id, Rsvp.answer, func.count())
+        .where(Rsvp.event_id.in_(ids))
+        .group_by(Rsvp.event_id, Rsvp.answer)
+    ):
+        counts.setdefault(event_id, {"yes": 0, "no": 0})[answer] = number
+    return counts
+
+
+def record_answer(
+    session: Session, event_id: int, address: Address, coming: bool, now: datetime
+) -> Rsvp | None:
+    """Record a yes or no to an event (the latest answer counts); None if it has gone."""
+    if session.get(Event, event_id) is None:
+        return None
+    rsvp = session.scalar(
+        select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == address.contact_id)
+    )
+    if rsvp is None:
+        rsvp = Rsvp(event_id=event_id, contact_id=address.contact_id)
+        session.add(rsvp)
+    rsvp.address_id = address.id
+    rsvp.answer = "yes" if coming else "no"
+    rsvp.answered_at = now
+    session.flush()
+    return rsvp
+
+
+def subscribe(session: Session, address: Address, topic: str | None, now: datetime) -> None:
+    """Remember that this address wants reminders of a topic's events (None: every event)."""
+    found = session.scalar(
+        select(EventSubscription.id).where(
+            EventSubscription.address_id == address.id,
+            EventSubscription.topic.is_(None)
+            if topic is None
+            else EventSubscription.topic == topic,
+        )
+    )
+    if found is None:
+        session.add(
+            EventSubscription(
+                contact_id=address.contact_id, address_id=address.id, topic=topic, created_at=now
+            )
+        )
+        session.flush()
+
+
+def calendar_token(session: Session, contact: Contact) -> str:
+    """Return the secret in the address of this person's calendar feed, made on first ask."""
+    if contact.calendar_token is None:
+        # 128 random bits: short enough for a text message, beyond guessing.
+        contact.calendar_token = secrets.token_urlsafe(16)
+        session.flush()
+    return contact.calendar_token
+
+
+def events_for_contact(session: Session, contact: Contact, now: datetime) -> list[Event]:
+    """A person's own feed: events for everyone, of the topics they follow, and those they
+    said yes to.
+
+    Someone who follows no topic, or every topic, sees every event. Cancelled events stay in
+    the feed (with their status), so a phone that has them removes them.
+    """
+    topics = set(
+        session.scalars(
+            select(EventSubscription.topic).where(EventSubscription.contact_id == contact.id)
+        )
+    )
+    since = now - timedelta(days=90)
+    query = select(Event).where(Event.end_at > since)
+    if topics and None not in topics:
+        coming = select(Rsvp.event_id).where(Rsvp.contact_id == contact.id, Rsvp.answer == "yes")
+        query = query.where(
+            or_(Event.topic.is_(None), Event.topic.in_(topics), Event.id.in_(coming))
+        )
+    return list(session.scalars(query.order_by(Event.start_at, Event.id)))
+
+
+def public_events(session: Session, now: datetime) -> list[Event]:
+    """The public calendar: the last 90 days and everything ahead, cancelled ones marked."""
+    since = now - timedelta(days=90)
+    return list(
+        session.scalars(
+            select(Event).where(Event.end_at > since).order_by(Event.start_at, Event.id)
+        )
+    )
+
+
+class ChatRecords:
+    """What the events and rsvp flows' `submit` nodes do, as the runner's record hooks."""
+
+    def __init__(self, zone: ZoneInfo, public_url: str | None) -> None:
+        self.zone = zone
+        self.base_url = (public_url or LOCAL_URL).rstrip("/")
+
+    def hooks(
+        self,
+    ) -> dict[str, Callable[[Session, Address, Mapping[str, Any], datetime], dict[str, Any]]]:
+        return {
+            "subscription": self.subscription,
+            "events": self.events,
+            "calendar": self.calendar,
+            "rsvp": self.rsvp,
+        }
+
+    def subscription(
+        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        topic = answers.get("topic")
+        subscribe(session, address, None if topic in (None, ALL_TOPICS) else str(topic), now)
+        return {}
+
+    def events(
+        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        found = upcoming(session, now, UPCOMING)
+        if not found:
+            return {"events": {"lines": [[{"msgid": NO_EVENTS}]]}}
+        lines = [
+            [
+                {"datetime": event.start_at.astimezone(self.zone).isoformat()},
+                {"by_language": dict(event.titles)},
+            ]
+            for event in found
+        ]
+        return {"events": {"lines": lines}}
+
+    def calendar(
+        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        token = calendar_token(session, address.contact)
+        return {"link": f"{self.base_url}/events/{token}.ics"}
+
+    def rsvp(
+        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        event_id = answers.get("_event")
+        if isinstance(event_id, int) and isinstance(answers.get("answer"), bool):
+            record_answer(session, event_id, address, answers["answer"], now)
+        return {}
+
+
+class Prompter(Protocol):
+    """The runner's side of a reminder: write it and wait for the answer."""
+
+    def prompt(
+        self,
+        address_id: int,
+        flow_id: str,
+        context: Mapping[str, Any],
+        say: Say,
+        instead: Say,
+        dedupe_key: str,
+    ) -> list[int]: ...
+
+
+class Reminders:
+    """The periodic job that writes event reminders when they fall due.
+
+    For each scheduled event ahead, the nearest offset already reached is the reminder due
+    now: an event scheduled two days ahead gets the one-day reminder, not also a late
+    seven-day one. Each subscriber gets it once (its dedupe key), unless they said no.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        runner: Prompter,
+        clock: Callable[[], datetime],
+        offsets: Sequence[str],
+        zone: ZoneInfo,
+    ) -> None:
+        self.database = database
+        self.runner = runner
+        self.clock = clock
+        self.offsets = sorted(
+            ((label, parse_offset(label)) for label in offsets), key=lambda item: -item[1]
+        )
+        self.zone = zone
+
+    def run(self) -> int:
+        """Write every reminder due now; return how many messages were written."""
+        now = self.clock()
+        if not self.offsets:
+            return 0
+        horizon = self.offsets[0][1]
+        with self.database.session() as session:
+            events = session.scalars(
+                select(Event).where(
+                    Event.status == "scheduled",
+                    Event.start_at > now,
+                    Event.start_at <= now + horizon,
+                )
+            ).all()
+            due = [
+                (event.id, label, event_params(event, self.zone), event.topic)
+                for event in events
+                if (label := self._due(event.start_at, now)) is not None
+            ]
+        written = 0
+        for event_id, label, params, topic in due:
+            key = f"event:{event_id}:reminder:{label}"
+            ask = Say(REMINDER, params, choices=(YES, NO))
+            only = Say(REMINDER_ONLY, params)
+            for address_id in self._recipients(event_id, topic, key):
+                context = {"_event": event_id}
+                written += len(self.runner.prompt(address_id, RSVP_FLOW, context, ask, only, key))
+        if written:
+            log.info("wrote %d event reminders", written)
+        return written
+
+    def _due(self, start_at: datetime, now: datetime) -> str | None:
+        reached = [label for label, offset in self.offsets if start_at - offset <= now]
+        return reached[-1] if reached else None
+
+    def _recipients(self, event_id: int, topic: str | None, key: str) -> list[int]:
+        # An event for every topic reaches every subscriber; a topic's, those who follow
+        # that topic or every topic.
+        topic_matches: ColumnElement[bool] = true()
+        if topic is not None:
+            topic_matches = or_(EventSubscription.topic.is_(None), EventSubscription.topic == topic)
+        with self.database.session() as session:
+            return list(
+                session.scalars(
+                    select(Address.id)
+                    .join(EventSubscription, EventSubscription.address_id == Address.id)
+                    .join(Contact, Contact.id == Address.contact_id)
+                    .where(
+                        topic_matches,
+                        Address.stopped_at.is_(None),
+                        Contact.staff.is_(False),
+                        ~exists().where(
+                            Message.address_id == Address.id, Message.dedupe_key == key
+                        ),
+                        ~exists().where(
+                            and_(
+                                Rsvp.event_id == event_id,
+                                Rsvp.contact_id == Address.contact_id,
+                                Rsvp.answer == "no",
+                            )
+                        ),
+                    )
+                    .distinct()
+                    .order_by(Address.id)
+                )
+            )
