@@ -10,9 +10,10 @@ Both apps run the same way, `gunicorn -w 2` (sync workers), in this one run:
 A load generator in this process (threads, http.client connections kept open when the
 server allows) sends form-encoded, signed SMS and WhatsApp webhooks from many people, each
 person's messages in order, as conversations: greeting, language, menu choices, stories.
-First each server is driven flat out (closed loop) to find its requests per second; then
-Kotha gets an open-loop paced load at half its maximum, and the latency of each request is
-timed from the moment it was due to be sent (so a late start counts against it).
+First the two servers are driven flat out (closed loop), taking turns (`--rounds`) so a
+busy host slows both alike, to find their requests per second; then Kotha gets an open-loop
+paced load at half its maximum, and the latency of each request is timed from the moment it
+was due to be sent (so a late start counts against it).
 
 Run `python bench/webhooks.py --help`. It cleans up: the schema is dropped, Kotha's Redis
 keys deleted, the servers stopped.
@@ -231,6 +232,30 @@ def flat_out(port: int, people: list[Person], threads: int, warmup: float, secon
     return tally
 
 
+def alternating(
+    ports: dict[str, int],
+    people: list[Person],
+    threads: int,
+    warmup: float,
+    seconds: float,
+    rounds: int,
+) -> dict[str, Tally]:
+    """Drive each server flat out in turns, `rounds` times, and add up what each answered.
+
+    Taking turns means whatever else the host runs slows both apps alike, so their ratio
+    holds even when the rates do not.
+    """
+    for port in ports.values():
+        flat_out(port, people, threads, warmup, 0.0)
+    tallies = {name: Tally() for name in ports}
+    for _ in range(rounds):
+        for name, port in ports.items():
+            part = flat_out(port, people, threads, 0.0, seconds / rounds)
+            tallies[name].ok += part.ok
+            tallies[name].failed += part.failed
+    return tallies
+
+
 def paced(port: int, people: list[Person], threads: int, rate: float, seconds: float) -> Tally:
     """Send at `rate` requests a second on a fixed schedule; time each from when it was due."""
     tally = Tally()
@@ -371,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=8.0, help="each measured phase")
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="turns each app takes in the flat-out phase"
+    )
     args = parser.parse_args(argv)
 
     server = (
@@ -413,8 +441,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         people = crowd(args.people, seed=1)
 
-        bare = flat_out(bare_port, people, args.threads, args.warmup, args.seconds)
-        kotha = flat_out(kotha_port, people, args.threads, args.warmup, args.seconds)
+        tallies = alternating(
+            {"bare": bare_port, "kotha": kotha_port},
+            people,
+            args.threads,
+            args.warmup,
+            args.seconds,
+            args.rounds,
+        )
+        bare, kotha = tallies["bare"], tallies["kotha"]
         bare_rate, kotha_rate = bare.ok / args.seconds, kotha.ok / args.seconds
         ratio = kotha_rate / bare_rate if bare_rate else 0.0
         half = kotha_rate / 2

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
+from bot.runner import Runner
 from bot.services import Services
-from bot.types import InboundMessage
-from storage.models import Contact, Conversation, Feedback, Message
+from bot.types import InboundMessage, Media
+from storage.models import Address, Contact, Conversation, Feedback, Message
 from tests.conftest import Bot, FrozenClock
 
 PERSON = "+447700900123"
@@ -130,3 +131,67 @@ def test_the_sweep_steps_a_message_whose_job_was_lost(
 
     [greeting] = services.sender.sent  # type: ignore[attr-defined]
     assert "1 English" in greeting.text
+
+
+def test_a_process_meeting_a_known_address_stores_under_it_and_still_dedupes(
+    services: Services,
+) -> None:
+    services.runner.after_store = lambda address_id: None
+    services.runner.receive(InboundMessage("sms", PERSON, "hi", provider_id="SM-a"))
+    # Another web worker: it has not met this address, which is in the database already.
+    other = Runner(
+        services.database,
+        services.flows,
+        clock=services.runner.clock,
+        after_store=lambda address_id: None,
+    )
+    stored = other.receive(InboundMessage("sms", PERSON, "1", provider_id="SM-b"))
+    again = other.receive(InboundMessage("sms", PERSON, "1", provider_id="SM-b"))
+    new = other.receive(InboundMessage("whatsapp", PERSON, "hello", provider_id="SM-c"))
+    with services.database.session() as session:
+        rows = session.execute(
+            select(Message.id, Message.address_id, Message.status, Message.body).order_by(
+                Message.id
+            )
+        ).all()
+        addresses = session.scalars(select(Address.channel).order_by(Address.id)).all()
+    assert addresses == ["sms", "whatsapp"]
+    assert [(row.status, row.body) for row in rows] == [
+        ("received", "hi"),
+        ("received", "1"),
+        ("received", "hello"),
+    ]
+    assert rows[0].address_id == rows[1].address_id != rows[2].address_id
+    assert not stored.duplicate and stored.message_id == rows[1].id
+    assert again.duplicate and again.message_id == stored.message_id
+    assert new.message_id == rows[2].id
+
+
+def test_columns_a_message_does_not_use_are_sql_null_not_json_null(bot: Bot) -> None:
+    bot.receive(PERSON, "hello")
+    bot.receive(PERSON, "1", media=(Media("https://example.org/m/1", "audio/ogg"),))
+    with bot.services.database.session() as session:
+
+        def count(*where: ColumnElement[bool]) -> int:
+            return session.scalar(select(func.count(Message.id)).where(*where)) or 0
+
+        inbound, outbound = Message.direction == "in", Message.direction == "out"
+        assert count(inbound, Message.params.is_(None), Message.choices.is_(None)) == 2
+        assert count(inbound, Message.media.is_(None)) == 1
+        assert count(outbound, Message.media.is_(None)) == count(outbound) > 0
+
+
+def test_a_message_stepped_at_once_waits_for_older_ones_still_waiting(
+    services: Services,
+) -> None:
+    services.runner.after_store = lambda address_id: None  # a step job that never ran
+    services.runner.receive(InboundMessage("sms", PERSON, "hi"))
+    services.runner.after_store = None
+    received = services.runner.receive(InboundMessage("sms", PERSON, "1"))
+    replies = services.sender.sent  # type: ignore[attr-defined]
+    # "hi" first (the language menu), then "1" (English: the main menu).
+    assert len(replies) == 2 and "1 English" in replies[0].text
+    assert len(received.outbound_ids) == 2
+    with services.database.session() as session:
+        statuses = session.scalars(select(Message.status).where(Message.direction == "in")).all()
+    assert statuses == ["processed", "processed"]
