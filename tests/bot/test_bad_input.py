@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,8 +18,8 @@ from bot.runner import Received, Runner
 from bot.services import Services
 from bot.settings import FLOWS_DIR, LOCALES_DIR
 from bot.types import Channel, InboundMessage
-from flows.engine import Event, State, idle, step
-from flows.library import MENU_FLOW, load_flows
+from flows.engine import Event, Say, State, idle, prompt, step
+from flows.library import RSVP_FLOW, load_flows
 from flows.model import Flow, Node
 from storage.models import Address, Contact, Conversation, Feedback, Message, SurveyResponse
 from tests.conftest import Bot
@@ -66,18 +66,36 @@ def replies_that_move(node: Node) -> list[str]:
     return [str(number) for number in range(1, count + 1)]
 
 
-def shortest_paths() -> dict[tuple[str, str], tuple[str, ...]]:
-    """Find, from the menu, the fewest replies that reach each node of each flow."""
-    found: dict[tuple[str, str], tuple[str, ...]] = {(MENU_FLOW, "main"): ()}
-    queue: deque[tuple[State, tuple[str, ...]]] = deque([(idle(), ())])
+class Route(NamedTuple):
+    """How a person reaches a node: where they start, then the replies they send."""
+
+    start: State
+    replies: tuple[str, ...]
+
+
+# Where a person can start: at rest, in the menu, or where a question the bot asks first
+# leaves them (an event reminder asks "will you come?"; bot/events.py).
+STARTS = (
+    idle(),
+    prompt(FLOWS, idle(), RSVP_FLOW, {"_event": 0}, Say("Will you come?"), Say("Reminder")).state,
+)
+
+
+def shortest_paths() -> dict[tuple[str, str], Route]:
+    """Find, from each start, the fewest replies that reach each node of each flow."""
+    found: dict[tuple[str, str], Route] = {}
+    queue: deque[tuple[State, Route]] = deque()
+    for start in STARTS:
+        found[(start.flow, start.node)] = Route(start, ())
+        queue.append((start, Route(start, ())))
     while queue:
-        state, path = queue.popleft()
+        state, route = queue.popleft()
         for text in replies_that_move(FLOWS[state.flow].nodes[state.node]):
             reached = step(FLOWS, state, Event(text=text, language="en")).state
             key = (reached.flow, reached.node)
             if key not in found:
-                found[key] = (*path, text)
-                queue.append((reached, (*path, text)))
+                found[key] = Route(route.start, (*route.replies, text))
+                queue.append((reached, found[key]))
     return found
 
 
@@ -181,9 +199,13 @@ def sweep_node(services: Services, key: tuple[str, str]) -> None:
     flow = FLOWS[key[0]]
     node = flow.nodes[key[1]]
     person = Person(services)
-    for text in (*TO_THE_MENU, *PATHS[key]):
+    route = PATHS[key]
+    for text in TO_THE_MENU:
         person.send(text)
     address_id = person.address_id()
+    put_back(services, address_id, route.start)
+    for text in route.replies:
+        person.send(text)
     with services.database.session() as session:
         walked = state_of(session, address_id)
     assert (walked.flow, walked.node) == key
@@ -231,7 +253,9 @@ def test_a_nasty_first_message_is_kept_and_answered(bot: Bot) -> None:
 @pytest.mark.parametrize("channel", ["whatsapp", "telegram"])
 def test_other_channels_keep_nasty_text_too(bot: Bot, channel: str) -> None:
     address = "123456789" if channel == "telegram" else new_address()
-    bot.conversation(address, *TO_THE_MENU, *PATHS[("complaint", "what_happened")], channel=channel)
+    bot.conversation(
+        address, *TO_THE_MENU, *PATHS[("complaint", "what_happened")].replies, channel=channel
+    )
     text = NASTY["NUL"] + NASTY["lone low surrogate inside"] + NASTY["Syloti Nagri"]
     assert bot.receive(address, text, channel)
     assert bot.receive(address, "stop", channel)
@@ -245,9 +269,9 @@ def test_other_channels_keep_nasty_text_too(bot: Bot, channel: str) -> None:
 # -- any text at all, anywhere ---------------------------------------------------------------
 
 
-def walk(path: tuple[str, ...]) -> State:
-    state = idle()
-    for text in path:
+def walk(route: Route) -> State:
+    state = route.start
+    for text in route.replies:
         state = step(FLOWS, state, Event(text=text, language="en")).state
     return state
 
