@@ -27,7 +27,19 @@ console/static/govuk/.version-$(GOVUK_FRONTEND):
 	  > console/static/govuk/govuk-frontend.min.css
 	touch $@
 
-console-assets: console/static/govuk/.version-$(GOVUK_FRONTEND)
+# Noto fonts for Bengali and Syloti Nagri text in the console, from Debian's fonts-noto-core
+# (console/static/kotha.css declares them, each limited to its script's characters).
+NOTO := /usr/share/fonts/truetype/noto
+CONSOLE_FONTS := NotoSansBengali-Regular.ttf NotoSansBengali-Bold.ttf NotoSansSylotiNagri-Regular.ttf
+console/static/fonts/.installed:
+	@test -f $(NOTO)/NotoSansSylotiNagri-Regular.ttf || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq fonts-noto-core >/dev/null; \
+	  else echo "the console's fonts need Debian's fonts-noto-core: sudo apt-get install fonts-noto-core"; exit 1; fi; }
+	mkdir -p console/static/fonts
+	cp $(addprefix $(NOTO)/,$(CONSOLE_FONTS)) console/static/fonts/
+	touch $@
+
+console-assets: console/static/govuk/.version-$(GOVUK_FRONTEND) console/static/fonts/.installed
 
 setup: $(STAMP) catalogs console-assets
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import settings as settings_module
 from bot.services import Services, build_services
@@ -25,6 +26,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # `kotha worker`: sending inside the webhook request would hold it for the rate limit.
         services = build_services(settings, queue="inline" if settings.testing else "huey")
     app = Flask(__name__, static_folder=None)
+    # A public HTTPS URL, or a load balancer in front (which terminates TLS), means production.
+    secure = (services.settings.public_url or "").startswith("https://") or bool(
+        services.settings.proxy_count
+    )
     app.config.update(
         SECRET_KEY=services.settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
@@ -34,11 +39,27 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # embedded default on 127.0.0.1, tests) a Secure cookie would never come back.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=(services.settings.public_url or "").startswith("https://"),
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
     )
+    if services.settings.proxy_count:
+        # Behind a load balancer: trust its X-Forwarded-For/-Proto/-Host/-Port/-Prefix (that
+        # many hops), so url_for builds https URLs and the login limiter sees real addresses.
+        hops = services.settings.proxy_count
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     app.extensions["kotha"] = services
 
     from console import auth
+    from console import broadcasts as _broadcasts  # noqa: F401 - registers its routes
+    from console import calendar as _calendar  # registers its console routes
+    from console import cases as _cases  # noqa: F401 - registers its routes
+    from console import conversations as _conversations  # noqa: F401 - registers its routes
+    from console import moderation as _moderation  # noqa: F401 - registers its routes
+    from console import yousaid as _yousaid  # registers its console routes
     from console.simulator import blueprint as simulator
     from console.views import blueprint as console
     from webhooks.telegram import blueprint as telegram
@@ -47,6 +68,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(twilio)
     app.register_blueprint(telegram)
     app.register_blueprint(simulator)
+    app.register_blueprint(_calendar.public)  # /events and its iCalendar feeds: no sign-in
+    app.register_blueprint(_yousaid.public)  # /you-said-we-did: no sign-in
     app.register_blueprint(console)
     auth.init_app(app)
     # Every form carries a CSRF token, except where providers post (they sign their

@@ -9,9 +9,12 @@ import holidays
 
 
 @lru_cache(maxsize=8)
-def _bank_holidays(year: int) -> holidays.HolidayBase:
+def _bank_holidays(year: int) -> frozenset[date]:
     # England and Wales share their bank holidays; Scotland and Northern Ireland differ.
-    return holidays.country_holidays("GB", subdiv="ENG", years=[year - 1, year, year + 1])
+    # A plain set: looking a date up in the library's own mapping costs tens of microseconds,
+    # and a complaint's deadlines look up a month of days inside the runner's step.
+    found = holidays.country_holidays("GB", subdiv="ENG", years=[year - 1, year, year + 1])
+    return frozenset(found.keys())
 
 
 def is_working_day(day: date) -> bool:

@@ -95,7 +95,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_update(args: argparse.Namespace) -> int:
-    from bot.outcomes import UnknownFeedback, update_status
+    """Change a case's status as no signed-in user, and tell the person (bot/cases.py)."""
+    from bot.cases import CaseError, UnknownFeedback, update_status
 
     services = _services(queue="huey" if args.queue else "inline")
     try:
@@ -107,7 +108,7 @@ def cmd_feedback_update(args: argparse.Namespace) -> int:
     except UnknownFeedback:
         print(f"no feedback with reference {args.reference}", file=sys.stderr)
         return 1
-    except ValueError as error:
+    except CaseError as error:
         print(error, file=sys.stderr)
         return 2
     if row_id is not None:
@@ -121,6 +122,26 @@ def cmd_feedback_update(args: argparse.Namespace) -> int:
     else:
         print(f"{args.reference}: {args.status}")
     services.close()
+    return 0
+
+
+def cmd_cases_digest(args: argparse.Namespace) -> int:
+    """Print today's digest of overdue and due-soon cases; with --send, send it to staff too."""
+    from bot.digest import CaseDigest
+
+    services = _services()
+    try:
+        digest = CaseDigest(services.database, services.settings, services.runner.clock)
+        today = digest.today()
+        print(digest.text(today))
+        if args.send:
+            if not services.settings.digest_to:
+                print("set KOTHA_DIGEST_TO first", file=sys.stderr)
+                return 2
+            sent = digest.send(services.queue.enqueue, today)
+            print(f"sent to {len(sent)} of {len(services.settings.digest_to)} (once a day each)")
+    finally:
+        services.close()
     return 0
 
 
@@ -275,6 +296,17 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    from bot.broadcast_cli import run
+
+    # Sent from here, the rows go to the queue for `kotha worker` (or `kotha run`) to send.
+    services = _services(queue="huey")
+    try:
+        return run(services, args)
+    finally:
+        services.close()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="kotha", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -303,6 +335,15 @@ def parser() -> argparse.ArgumentParser:
         "--queue", action="store_true", help="hand the update to the worker instead of sending now"
     )
     update.set_defaults(handler=cmd_feedback_update)
+
+    cases = commands.add_parser("cases", help="complaints and other cases").add_subparsers(
+        dest="cases", required=True
+    )
+    digest = cases.add_parser("digest", help="today's overdue and due-soon cases, for staff")
+    digest.add_argument(
+        "--send", action="store_true", help="also send it to KOTHA_DIGEST_TO now (once a day)"
+    )
+    digest.set_defaults(handler=cmd_cases_digest)
 
     telegram = commands.add_parser("telegram", help="Telegram set-up").add_subparsers(
         dest="telegram", required=True
@@ -337,6 +378,10 @@ def parser() -> argparse.ArgumentParser:
     messages.add_parser("failed", help="failed and held messages with their reasons").set_defaults(
         handler=cmd_messages_failed
     )
+
+    from bot.broadcast_cli import add_parser as add_broadcast_parser
+
+    add_broadcast_parser(commands).set_defaults(handler=cmd_broadcast)
 
     users = commands.add_parser("users", help="console accounts").add_subparsers(
         dest="users", required=True

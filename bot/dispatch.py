@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, false, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.broadcasts import enter_survey
 from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
 from bot.channels.base import TransientError as TransientSendError
 from bot.hold import Decision, decide
@@ -24,9 +25,9 @@ from bot.i18n import I18n, Rendered
 from bot.ratelimit import SendLimits
 from bot.settings import Settings
 from bot.sms import sms_cost
-from bot.types import OutboundMessage
+from bot.types import OutboundMessage, SendReceipt
 from storage.db import Database
-from storage.models import Address, Feedback, Message
+from storage.models import Address, Broadcast, Feedback, Message
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ SENDING_LEASE = timedelta(minutes=2)
 # A queued row that no job has picked up after this long is queued again by the sweep.
 QUEUED_GRACE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 600.0
+# Looking up an in-doubt row at the provider starts this long before its claim (clock skew).
+IN_DOUBT_MARGIN = timedelta(minutes=1)
 SIMULATED_PREFIX = "sim:"
 
 
@@ -66,6 +69,7 @@ def render_row(i18n: I18n, row: Message, language: str | None) -> Rendered:
     lead = params.pop("_lead", None)
     raw_choices = bool(params.pop("_raw_choices", False))
     params.pop("_even_if_stopped", None)
+    params.pop("_urgent", None)
     return i18n.render(language, row.template, params, lead, tuple(row.choices or ()), raw_choices)
 
 
@@ -73,6 +77,8 @@ def render_row(i18n: I18n, row: Message, language: str | None) -> Rendered:
 class _Claimed:
     outbound: OutboundMessage
     units: int
+    # Set when a dead worker had claimed this row: it may have reached the provider already.
+    in_doubt_since: datetime | None = None
 
 
 class Dispatcher:
@@ -108,10 +114,11 @@ class Dispatcher:
         sender = sender or self.senders.get(outbound.channel)
         if sender is None:
             return self._finish_failed(message_id, "no-sender")
-        if self.limits is not None and not simulated:
+        receipt = self._already_sent(sender, claimed)
+        if receipt is None and self.limits is not None and not simulated:
             self.limits.acquire(outbound.channel, outbound.address, claimed.units)
         try:
-            receipt = sender.send(outbound)
+            receipt = receipt or sender.send(outbound)
         except SendError as error:
             return self._after_error(message_id, error)
         with self.database.session() as session:
@@ -141,9 +148,18 @@ class Dispatcher:
             row.updated_at = self.clock()
             return True
 
-    def due(self) -> list[int]:
-        """Return rows to queue again: lost jobs, due retries, quiet hours over, dead workers."""
+    def due(self, lost: bool = True) -> list[int]:
+        """Return rows to queue again: lost jobs, due retries, quiet hours over, dead workers.
+
+        With `lost` False, rows still waiting for their first job are left alone: the queue
+        is busy, and a broadcast's rows may wait there far longer than QUEUED_GRACE.
+        """
         now = self.clock()
+        waiting_long = (
+            (Message.next_attempt_at.is_(None)) & (Message.created_at <= now - QUEUED_GRACE)
+            if lost
+            else false()
+        )
         with self.database.session() as session:
             # Quiet hours are over for these: they go back in the queue.
             session.execute(
@@ -166,11 +182,7 @@ class Dispatcher:
                     .where(
                         Message.direction == "out",
                         Message.status == "queued",
-                        or_(
-                            Message.next_attempt_at <= now,
-                            (Message.next_attempt_at.is_(None))
-                            & (Message.created_at <= now - QUEUED_GRACE),
-                        ),
+                        or_(Message.next_attempt_at <= now, waiting_long),
                     )
                     .order_by(Message.id)
                 )
@@ -188,11 +200,13 @@ class Dispatcher:
                 return Outcome(row.status, row.reason)
             if row.next_attempt_at is not None and row.next_attempt_at > now:
                 return Outcome(row.status, retry_in=(row.next_attempt_at - now).total_seconds())
+            in_doubt = row.updated_at if row.reason == "requeued-after-lease" else None
             address = session.get_one(Address, row.address_id)
             language = row.language or address.contact.language or self.i18n.default
             decision = decide(
                 channel=row.channel,
                 is_reply=row.is_reply,
+                urgent=bool((row.params or {}).get("_urgent")),
                 even_if_stopped=bool((row.params or {}).get("_even_if_stopped")),
                 stopped=address.stopped_at is not None,
                 last_inbound_at=address.last_inbound_at,
@@ -214,12 +228,23 @@ class Dispatcher:
                 return Outcome("held", decision.reason)
             claimed = session.execute(
                 update(Message)
-                .where(Message.id == message_id, Message.status == "queued")
+                .where(
+                    Message.id == message_id,
+                    Message.status == "queued",
+                    # In the same statement as the claim: a broadcast cancelled a moment
+                    # ago never goes to anyone not already being sent it.
+                    ~exists().where(
+                        Broadcast.id == Message.broadcast_id, Broadcast.status == "cancelled"
+                    ),
+                )
                 .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return Outcome("sending")
+                return self._not_claimed(session, row, now)
+            survey = (row.params or {}).get("_survey")
+            if survey:  # a survey sent as a broadcast: their reply answers its first question
+                enter_survey(session, address.id, survey, (row.params or {})["_survey_node"], now)
             rendered = render_row(self.i18n, row, language)
             if row.body is None:
                 cost = sms_cost(rendered.text)
@@ -234,7 +259,46 @@ class Dispatcher:
                 template=decision.template,
             )
             units = (row.segments or 1) if row.channel == "sms" else 1
-            return _Claimed(outbound, units)
+            return _Claimed(outbound, units, in_doubt)
+
+    def _already_sent(self, sender: Sender, claimed: _Claimed) -> SendReceipt | None:
+        """For a row a dead worker had claimed, ask the provider whether it went out.
+
+        Only providers that can list what they sent (Twilio) are asked; elsewhere (Telegram)
+        such a row is sent again, the rare duplicate being better than a silent loss.
+        """
+        find = getattr(sender, "find_sent", None)
+        if claimed.in_doubt_since is None or find is None:
+            return None
+        try:
+            found: SendReceipt | None = find(
+                claimed.outbound, claimed.in_doubt_since - IN_DOUBT_MARGIN
+            )
+        except SendError as error:
+            log.warning("could not look up message %d: %s", claimed.outbound.id, error.reason)
+            return None
+        if found is not None:
+            log.info(
+                "message %d had reached the provider before its worker died", claimed.outbound.id
+            )
+        return found
+
+    def _not_claimed(self, session: Session, row: Message, now: datetime) -> Outcome:
+        """Another worker claimed the row, or its broadcast was cancelled: say which."""
+        cancelled = (
+            row.broadcast_id is not None
+            and session.scalar(select(Broadcast.status).where(Broadcast.id == row.broadcast_id))
+            == "cancelled"
+        )
+        if not cancelled:
+            return Outcome("sending")
+        session.execute(
+            update(Message)
+            .where(Message.id == row.id, Message.status.in_(("queued", "held")))
+            .values(status="cancelled", reason="broadcast-cancelled", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return Outcome("cancelled", "broadcast-cancelled")
 
     def _sms_instead(self, session: Session, whatsapp: Address, now: datetime) -> Address | None:
         """The SMS address of a WhatsApp user who agreed to be contacted, if we may text it."""

@@ -42,11 +42,15 @@ def decide(
     quiet: QuietHours,
     zone: ZoneInfo,
     whatsapp_templates: dict[str, str],
+    urgent: bool = False,
 ) -> Decision:
-    """Decide about one outbound message. Replies to someone who just wrote are never quiet."""
+    """Decide about one outbound message. Replies to someone who just wrote are never quiet.
+
+    Nor are urgent messages: a safeguarding alert to the on-call moderators goes at 23:00.
+    """
     if stopped and not even_if_stopped:
         return Decision("opted-out")
-    if not is_reply and quiet.contains(now.astimezone(zone).time()):
+    if not (is_reply or urgent) and quiet.contains(now.astimezone(zone).time()):
         return Decision("quiet-hours", until=end_of_quiet_hours(now, quiet, zone))
     if channel == "whatsapp" and (
         last_inbound_at is None or now - last_inbound_at > WHATSAPP_WINDOW

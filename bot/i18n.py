@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +91,40 @@ class I18n:
         return self.catalog(self.language(code).code).gettext(message)
 
     def format_param(self, language: Language, value: Any) -> str:
-        """Format one parameter: {"date": ISO} as a local date, {"msgid": text} translated."""
+        """Format one parameter: {"date": ISO} as a local date, {"msgid": text} translated.
+
+        Also {"datetime": ISO with its UTC offset} as the local day and time,
+        {"by_language": {code: text}} as the text in the reader's language (along the
+        fallback chain), and {"lines": [[part, ...], ...]} as lines of parts, each part
+        formatted like a parameter and each line ending with a line break (the next few
+        events, one a line).
+        """
         if isinstance(value, Mapping) and "msgid" in value:
             return self.gettext(language.code, value["msgid"])
         if isinstance(value, Mapping) and "date" in value:
             day = date.fromisoformat(value["date"])
             return language.digits_of(format_date(day, "EEEE d MMMM", locale=language.locale))
+        if isinstance(value, Mapping) and "datetime" in value:
+            moment = datetime.fromisoformat(value["datetime"])
+            shown = format_date(moment.date(), "EEEE d MMMM", locale=language.locale)
+            return language.digits_of(f"{shown}, {moment:%H:%M}")
+        if isinstance(value, Mapping) and "by_language" in value:
+            return self.in_language(language.code, value["by_language"])
+        if isinstance(value, Mapping) and "lines" in value:
+            return "".join(
+                ", ".join(self.format_param(language, part) for part in line) + "\n"
+                for line in value["lines"]
+            )
         return str(value)
+
+    def in_language(self, code: str | None, texts: Mapping[str, str]) -> str:
+        """Pick the text for `code` from texts written per language, following the fallbacks."""
+        language: Language | None = self.language(code)
+        while language is not None:
+            if texts.get(language.code):
+                return texts[language.code]
+            language = self.languages.get(language.fallback) if language.fallback else None
+        return next((text for text in texts.values() if text), "")
 
     def render(
         self,

@@ -31,6 +31,10 @@ class Queue(Protocol):
 
     def enqueue_step(self, address_id: int) -> None: ...
 
+    def pending(self) -> int:
+        """How many jobs wait in the queue (0 when work is done at once)."""
+        ...
+
 
 class InlineQueue:
     """Does the work at once in the calling thread: for tests, `kotha chat`, the simulator.
@@ -50,6 +54,9 @@ class InlineQueue:
 
     def enqueue_step(self, address_id: int) -> None:
         self.process(address_id)
+
+    def pending(self) -> int:
+        return 0
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -81,6 +88,10 @@ class HueyQueue:
     def enqueue_step(self, address_id: int) -> None:
         self._step(address_id)
 
+    def pending(self) -> int:
+        count: int = self.huey.pending_count()
+        return count
+
     def _run_send(self, message_id: int) -> None:
         outcome = self.deliver(message_id)
         if outcome.retry_in is not None and outcome.status == "queued":
@@ -102,6 +113,9 @@ class Sweeper:
         self.pending = pending
         self.expire = expire
         self.every = dispatcher.settings.sweep_seconds
+        # More periodic work each sweep does (starting scheduled broadcasts, resuming
+        # interrupted fan-outs); each returns how much it did.
+        self.also: list[Callable[[], object]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -109,9 +123,14 @@ class Sweeper:
     def run(self) -> int:
         for address_id in self.pending(STEP_GRACE):
             self.queue.enqueue_step(address_id)
-        due = self.dispatcher.due()
+        # A row still queued after QUEUED_GRACE has lost its job only if the queue is empty:
+        # while it holds jobs (a broadcast's thousands, paced by the rate limit) they are
+        # on their way, and queueing them all again each sweep would flood it.
+        due = self.dispatcher.due(lost=self.queue.pending() == 0)
         self.queue.enqueue(due)
         self.expire()
+        for work in self.also:
+            work()
         if due:
             log.info("sweep queued %d outbound messages again", len(due))
         return len(due)

@@ -26,8 +26,16 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from bot.cases import (
+    KIND_TEXT,
+    OUTCOME_TEXT,
+    OUTCOME_UPDATE,
+    OUTCOME_UPDATE_WITH_CHANGE,
+    STATUS_TEXT,
+    UPDATE,
+    UPDATE_WITH_NOTE,
+)
 from bot.i18n import DOMAIN, I18n, Language
-from bot.outcomes import KIND_TEXT, STATUS_TEXT, UPDATE, UPDATE_WITH_NOTE
 from bot.settings import FLOWS_DIR
 from bot.sms import SmsCost, sms_cost
 from flows.engine import MEDIA_RECEIVED, Event, Say, State, idle, step
@@ -42,7 +50,22 @@ COMMENT_TAGS = ("TRANSLATORS:",)
 GREETING_SEGMENTS = 2
 # The longest values the runner passes: a reference and a complaint's reply-by date
 # (a Wednesday in September is the longest English weekday and month pair).
-SAMPLE_PARAMS: Mapping[str, Any] = {"reference": "C-482173", "deadline": {"date": "2026-09-30"}}
+SAMPLE_PARAMS: Mapping[str, Any] = {
+    "reference": "C-482173",
+    "deadline": {"date": "2026-09-30"},
+    # Events (bot/events.py): staff write the titles and places, so these are typical
+    # lengths, not the longest; the next events are listed two at most.
+    "title": {"by_language": {"en": "Carers forum", "bn": "কেয়ারার ফোরাম"}},
+    "when": {"datetime": "2026-09-30T10:00:00+01:00"},
+    "place": "Town Hall, 160 Whitechapel Road",
+    "events": {
+        "lines": [
+            [{"datetime": "2026-09-30T10:00:00+01:00"}, {"by_language": {"en": "Carers forum"}}]
+        ]
+        * 2
+    },
+    "link": "https://kotha.towerhamlets.gov.uk/events/0123456789abcdefghijkl.ics",
+}
 SKIPPED_DIRS = {"node_modules", "tests", "instance", "bench", "locales"}
 HEADER = """\
 # Kotha: the texts people read, for translation.
@@ -283,8 +306,9 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
     """Return (template, params, detail) for each message whose parameters are other messages.
 
     A status update names the kind of feedback and its new status, each a message of its
-    own; every pair is rendered. A staff note is free text of any length, so only the
-    fixed part of a message with a note has a budget.
+    own; every pair is rendered, and so is every kind with every outcome. A staff note or
+    the words saying what changed are free text of any length, so only the fixed part of
+    a message carrying them has a budget.
     """
     samples = []
     for kind in KIND_TEXT.values():
@@ -297,6 +321,16 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
             detail = f"{kind}: {_short(status, 24)}"
             samples.append((UPDATE, params, detail))
             samples.append((UPDATE_WITH_NOTE, {**params, "note": ""}, f"{detail}, no note"))
+        for outcome in OUTCOME_TEXT.values():
+            params = {
+                "kind": {"msgid": kind},
+                "reference": SAMPLE_PARAMS["reference"],
+                "outcome": {"msgid": outcome},
+            }
+            detail = f"{kind}: {_short(outcome, 24)}"
+            samples.append((OUTCOME_UPDATE, params, detail))
+            with_change = {**params, "change": ""}
+            samples.append((OUTCOME_UPDATE_WITH_CHANGE, with_change, f"{detail}, no change text"))
     return samples
 
 

@@ -6,17 +6,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from huey import Huey
+from huey import Huey, crontab
 
+from bot.broadcasts import Broadcasts
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
+from bot.digest import CaseDigest
 from bot.dispatch import Dispatcher
+from bot.events import ChatRecords, Reminders
 from bot.i18n import I18n
 from bot.jobs import HueyQueue, InlineQueue, Queue, Sweeper, make_huey
 from bot.ratelimit import SendLimits
 from bot.runner import Runner
+from bot.safeguarding import Lexicon, Safeguarding
 from bot.senders import close_senders, senders_from_settings
 from bot.settings import Settings
 from flows.library import Flows, load_flows
@@ -41,6 +46,10 @@ class Services:
     sweeper: Sweeper
     senders: dict[str, Sender]
     huey: Huey | None = None
+    # Writes event reminders when due: a Huey periodic task, or called directly.
+    reminders: Reminders | None = None
+    # Fans broadcasts out; the sweep starts scheduled ones and resumes interrupted ones.
+    broadcasts: Broadcasts | None = None
 
     @property
     def delivery(self) -> Dispatcher:
@@ -91,10 +100,15 @@ def build_services(
         flows,
         timezone=settings.timezone,
         expiry=timedelta(hours=settings.conversation_expiry_hours),
+        response_working_days=settings.response_working_days,
         clock=clock,
         after_commit=after_commit,
         # Embedded without a queue, a message is stepped as soon as it is stored.
         after_store=after_store if huey is not None else None,
+        safeguarding=Safeguarding(
+            Lexicon.load(), settings.safeguarding_alert_to, settings.public_url
+        ),
+        records=ChatRecords(ZoneInfo(settings.timezone), settings.public_url).hooks(),
     )
     job_queue: Queue = (
         HueyQueue(huey, dispatcher.deliver, runner.process)
@@ -102,10 +116,36 @@ def build_services(
         else InlineQueue(dispatcher.deliver, runner.process)
     )
     sweeper = Sweeper(dispatcher, job_queue, runner.pending, runner.expire_stale)
+    broadcasts = Broadcasts(database, i18n, flows, settings, clock, job_queue.enqueue)
+    sweeper.also.append(broadcasts.run_due)
     if huey is not None:
         sweeper.register(huey)
+    reminders = Reminders(
+        database, runner, clock, settings.reminder_offsets, ZoneInfo(settings.timezone)
+    )
+    if huey is not None:
+        # Once a minute is the finest a Huey periodic task runs; a reminder a minute late is
+        # on time. Each consumer runs it: the reminders' dedupe keys make that harmless.
+        huey.periodic_task(crontab(), name="kotha.event_reminders")(reminders.run)
+        # The daily case digest: each consumer checks every minute whether it is due (08:00
+        # local); its dedupe keys send it once a day whatever the number of consumers.
+        digest = CaseDigest(database, settings, clock)
+        huey.periodic_task(crontab(), name="kotha.case_digest")(
+            lambda: digest.send_if_due(job_queue.enqueue)
+        )
     return Services(
-        settings, database, i18n, flows, runner, dispatcher, job_queue, sweeper, chosen, huey
+        settings,
+        database,
+        i18n,
+        flows,
+        runner,
+        dispatcher,
+        job_queue,
+        sweeper,
+        chosen,
+        huey,
+        reminders=reminders,
+        broadcasts=broadcasts,
     )
 
 

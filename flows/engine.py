@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flows.library import LANGUAGE_FLOW, MENU_FLOW, Flows
+from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.model import Flow, Node, Option
 from flows.textnorm import detect_script, match_key, parse_number
 
@@ -163,8 +163,9 @@ def _abandon(flows: Flows, state: State | None) -> tuple[Effect, ...]:
     if state is None or not state.answers or state.flow not in flows.flows:
         return ()
     submit = _submit_node(flows[state.flow])
-    # Interest counts only once the person has said yes and how to reach them.
-    if submit is None or submit.record == "interest":
+    # Interest counts only once the person has said yes and how to reach them; nor is half
+    # an answer about events anything to keep.
+    if submit is None or submit.record not in ("feedback", "survey"):
         return ()
     return (_submit_effect(flows[state.flow], submit, state.answers, complete=False),)
 
@@ -191,7 +192,30 @@ def _menu(flows: Flows, lead: str | None = None) -> Transition:
 
 
 def _expire(flows: Flows, state: State | None) -> Transition:
+    if state is not None and state.flow == RSVP_FLOW:
+        # Not answering a reminder is an answer too: nothing to close, nothing to say.
+        return Transition(idle())
     return Transition(idle(), (Say(EXPIRED),), _abandon(flows, state))
+
+
+def prompt(
+    flows: Flows,
+    state: State | None,
+    flow_id: str,
+    context: Mapping[str, Any],
+    say: Say,
+    instead: Say,
+) -> Transition:
+    """The bot speaks first (an event reminder) and waits at `flow_id`'s first question.
+
+    `context` goes into the answers (keys starting "_" are the bot's, not the person's).
+    Someone half-way through another flow is not interrupted: they get `instead`, which asks
+    nothing, and stay where they were.
+    """
+    if state is not None and not is_idle(state) and state.flow != flow_id:
+        return Transition(state, (instead,))
+    flow = flows[flow_id]
+    return Transition(State(flow.id, flow.start, dict(context)), (say,))
 
 
 def _start_again(

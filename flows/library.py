@@ -16,6 +16,8 @@ KEYWORDS_FILE = Path(__file__).resolve().parent / "keywords.yaml"
 ANSWER_WORDS = ("yes", "no", "skip")
 MENU_FLOW = "menu"
 LANGUAGE_FLOW = "language"
+# The question an event reminder asks ("will you come?"); only the bot starts it.
+RSVP_FLOW = "rsvp"
 
 
 @dataclass(frozen=True)

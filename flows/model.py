@@ -11,10 +11,20 @@ from typing import Any
 import yaml
 
 NODE_TYPES = ("choice", "scale", "yesno", "text", "language", "submit")
-RECORDS = ("feedback", "survey", "interest")
+# feedback, survey and interest are what people tell us; the others are about events:
+# subscribe to reminders, hear the next events, get a calendar link, answer "will you come?".
+RECORDS = ("feedback", "survey", "interest", "subscription", "events", "calendar", "rsvp")
 # The parameters a `submit` node's message may use: what the runner learns when it stores
 # the record.
-SUBMIT_PARAMS = {"feedback": {"reference", "deadline"}, "survey": set(), "interest": set()}
+SUBMIT_PARAMS = {
+    "feedback": {"reference", "deadline"},
+    "survey": set(),
+    "interest": set(),
+    "subscription": set(),
+    "events": {"events"},
+    "calendar": {"link"},
+    "rsvp": set(),
+}
 COMMANDS = ("help", "menu", "language", "stop", "start")
 # A `next` may name this instead of a node: the flow ends and the main menu is shown.
 MENU = "menu"

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -137,6 +138,31 @@ class TwilioSender(ClosingSender):
             raise TransientError("Twilio accepted the message but gave no SID")
         log.debug("twilio sent message %s as %s", message.id, created.sid)
         return SendReceipt(provider_id=created.sid)
+
+    def find_sent(self, message: OutboundMessage, since: datetime) -> SendReceipt | None:
+        """Ask Twilio whether this message already went out (a worker died mid-send).
+
+        Twilio has no idempotency key for messages, so a row whose worker died between
+        Twilio's answer and recording it is looked up by number, sender and text among the
+        messages sent since its claim. None when Twilio has no such message (or for a
+        template, whose text Twilio stores differently): the row is then sent.
+        """
+        if message.template is not None:
+            return None
+        to, sender = self._route(message)
+        filters: dict[str, Any] = {"to": to, "date_sent_after": since, "limit": 50}
+        if not sender.startswith(MESSAGING_SERVICE_PREFIX):
+            filters["from_"] = sender
+        try:
+            found = self._messages.list(**filters)
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise self._mapped(error.status, error.code) from None
+        except requests.RequestException as error:
+            raise TransientError(f"Twilio unreachable: {type(error).__name__}") from error
+        for listed in found:
+            if listed.body == message.text and listed.sid:
+                return SendReceipt(provider_id=listed.sid)
+        return None
 
     def close(self) -> None:
         """Close the pooled connections."""

@@ -66,7 +66,7 @@ WORDS = {
         survey="Meetings near Whitechapel, with a Sylheti interpreter  ",
     ),
     "bn": Words(
-        complaint="কেয়ারার দেরিতে এসেছে 😡 \"আবার\"\tআমার মা একা ছিলেন ",
+        complaint='কেয়ারার দেরিতে এসেছে 😡 "আবার"\tআমার মা একা ছিলেন ',
         outcome="  ক্ষমা চাই এবং সময়মতো আসুক\t\t",
         comment="ডে সেন্টারের খাবার ভালো 🍛 কিন্তু 'বাস' দেরি করে",
         compliment="রুকসানা আপাকে ধন্যবাদ জানাই 🌸 তিনি খুব যত্নশীল।  ",

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from bot.cases import update_status
 from bot.channels.base import (
     MisconfiguredError,
     RejectedError,
@@ -26,7 +27,6 @@ from bot.channels.console import RecordingSender
 from bot.channels.twilio import TwilioSender
 from bot.dispatch import SENDING_LEASE, STATUS_RANK, Dispatcher, Outcome
 from bot.jobs import HueyQueue
-from bot.outcomes import update_status
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.types import OutboundMessage, SendReceipt

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.cases import update_status
 from bot.channels.base import SendError
 from bot.channels.twilio import TwilioSender
-from bot.outcomes import update_status
 from bot.ratelimit import SendLimits
 from bot.services import Services, build_services
 from bot.settings import Settings

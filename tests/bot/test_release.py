@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.cases import update_status
 from bot.channels.base import RecipientStoppedError
-from bot.outcomes import update_status
 from bot.services import Services
 from bot.types import InboundMessage, OutboundMessage, SendReceipt
 from storage.models import Address, Feedback, Message

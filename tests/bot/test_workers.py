@@ -26,8 +26,8 @@ import redis
 from sqlalchemy import func, select, text
 
 from bot import settings as settings_module
+from bot.cases import update_status
 from bot.dispatch import QUEUED_GRACE, SENDING_LEASE
-from bot.outcomes import update_status
 from bot.services import Services, build_services
 from storage.migrate import upgrade
 from storage.models import Address, Base, Contact, Feedback, Message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -14,12 +14,23 @@ from sqlalchemy import select
 from bot import accounts
 from bot.accounts import ROLES, create_user, record_audit
 from bot.app import create_app
+from bot.events import EventDetails, create_event
 from bot.services import Services, build_services
-from storage.models import AuditEvent, User
+from storage.models import (
+    Address,
+    AuditEvent,
+    Broadcast,
+    Contact,
+    SafeguardingFlag,
+    User,
+    YouSaidItem,
+)
+from storage.records import create_feedback
 from tests.conftest import Bot
 
 PASSWORD = "correct horse battery"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+NONCE = re.compile(r' nonce="[^"]+"')
 SCRIPT = "<script>alert(1)</script>"
 
 # Who may open each console page: a route missing here, or open to a role not listed,
@@ -29,8 +40,66 @@ ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     "console.audit": ("GET", frozenset({"admin"})),
     "console.users": ("GET", frozenset({"admin"})),
     "console.logout": ("POST", frozenset(ROLES)),
+    "console.inbox": ("GET", frozenset(ROLES)),
+    "console.conversation": ("GET", frozenset(ROLES)),
+    "console.conversation_reply": ("POST", frozenset({"staff", "admin"})),
+    "console.cases": ("GET", frozenset({"staff", "admin"})),
+    "console.cases_csv": ("GET", frozenset({"staff", "admin"})),
+    "console.case": ("GET", frozenset({"staff", "admin"})),
+    "console.case_status": ("POST", frozenset({"staff", "admin"})),
+    "console.case_outcome": ("POST", frozenset({"staff", "admin"})),
+    "console.calendar": ("GET", frozenset({"staff", "admin"})),
+    "console.event": ("GET", frozenset({"staff", "admin"})),
+    "console.event_new": ("GET", frozenset({"staff", "admin"})),
+    "console.event_edit": ("GET", frozenset({"staff", "admin"})),
+    "console.event_cancel": ("POST", frozenset({"staff", "admin"})),
+    "console.moderation": ("GET", frozenset({"moderator", "admin"})),
+    "console.review": ("GET", frozenset({"moderator", "admin"})),
+    "console.redact": ("POST", frozenset({"moderator", "admin"})),
+    "console.tag": ("POST", frozenset({"moderator", "admin"})),
+    "console.mark_reviewed": ("POST", frozenset({"moderator", "admin"})),
+    "console.hide_contact": ("POST", frozenset({"moderator", "admin"})),
+    "console.raise_flag": ("POST", frozenset({"moderator", "admin"})),
+    "console.safeguarding": ("GET", frozenset({"moderator", "admin"})),
+    "console.resolve_flag": ("POST", frozenset({"moderator", "admin"})),
+    "console.broadcasts": ("GET", frozenset({"staff", "admin"})),
+    "console.broadcast_new": ("GET", frozenset({"staff", "admin"})),
+    "console.broadcast": ("GET", frozenset({"staff", "admin"})),
+    "console.broadcast_progress": ("GET", frozenset({"staff", "admin"})),
+    "console.broadcast_cancel": ("POST", frozenset({"staff", "admin"})),
+    "console.you_said": ("GET", frozenset({"staff", "admin"})),
+    "console.you_said_new": ("GET", frozenset({"staff", "admin"})),
+    "console.you_said_item": ("GET", frozenset({"staff", "admin"})),
+    "console.you_said_publish": ("POST", frozenset({"staff", "admin"})),
+    "console.you_said_quotes": ("GET", frozenset({"moderator", "admin"})),
+    "console.you_said_approve": ("POST", frozenset({"moderator", "admin"})),
 }
 OPEN = {"console.login", "console.static"}
+# Routes with arguments are walked at these paths, which the `app` fixture's records answer.
+EXAMPLE_REFERENCE = "C-100001"
+EXAMPLE_PATHS = {
+    "console.conversation": "/console/conversations/1",
+    "console.conversation_reply": "/console/conversations/1/reply",
+    "console.case": f"/console/cases/{EXAMPLE_REFERENCE}",
+    "console.case_status": f"/console/cases/{EXAMPLE_REFERENCE}/status",
+    "console.case_outcome": f"/console/cases/{EXAMPLE_REFERENCE}/outcome",
+    "console.event": "/console/calendar/events/1",
+    "console.event_edit": "/console/calendar/events/1/edit",
+    "console.event_cancel": "/console/calendar/events/1/cancel",
+    "console.review": "/console/moderation/1",
+    "console.redact": "/console/moderation/1/redaction",
+    "console.tag": "/console/moderation/1/tags",
+    "console.mark_reviewed": "/console/moderation/1/reviewed",
+    "console.hide_contact": "/console/moderation/1/hide",
+    "console.raise_flag": "/console/moderation/1/flag",
+    "console.resolve_flag": "/console/safeguarding/1",
+    "console.broadcast": "/console/broadcasts/1",
+    "console.broadcast_progress": "/console/broadcasts/1/progress",
+    "console.broadcast_cancel": "/console/broadcasts/1/cancel",
+    "console.you_said_item": "/console/you-said/1",
+    "console.you_said_publish": "/console/you-said/1/publish",
+    "console.you_said_approve": "/console/you-said/1/approve-quote",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -42,15 +111,72 @@ def _quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def same_page(first: str, second: str) -> bool:
-    """Say whether two pages are the same but for their CSRF tokens (signed with the time)."""
-    return TOKEN.sub("", first) == TOKEN.sub("", second)
+    """Say whether two pages are the same but for their CSRF tokens and script nonces.
+
+    Tokens are signed with the time; each response's Content-Security-Policy has a new nonce.
+    """
+    return _unique_parts_removed(first) == _unique_parts_removed(second)
+
+
+def _unique_parts_removed(page: str) -> str:
+    return NONCE.sub("", TOKEN.sub("", page))
 
 
 @pytest.fixture
 def app(services: Services) -> Flask:
+    now = services.runner.clock()
     with services.database.session() as session:
         for role in ROLES:
             create_user(session, f"{role}@example.org", role, PASSWORD)
+        # One person with one complaint, for the pages about one record.
+        address = Address(
+            contact=Contact(language="en", created_at=now),
+            channel="sms",
+            address="+447700900100",
+            created_at=now,
+        )
+        session.add(address)
+        session.flush()
+        complaint = create_feedback(session, address, "en", "complaint", {}, True, now, None)
+        complaint.reference = EXAMPLE_REFERENCE
+        session.flush()
+        # One open safeguarding flag on that person, for the page that resolves flags.
+        session.add(
+            SafeguardingFlag(
+                contact_id=address.contact_id,
+                feedback_id=complaint.id,
+                categories=["neglect"],
+                source="automatic",
+                raised_at=now,
+                status="open",
+            )
+        )
+        # One event on the calendar, for the pages about one event.
+        start = now + timedelta(days=10)
+        create_event(
+            session,
+            EventDetails({"en": "Forum"}, start, start + timedelta(hours=1), "Hall"),
+            None,
+            now,
+        )
+        # A draft broadcast and a "you said, we did" item with no text yet (so publishing
+        # it is refused, and sends nothing), for the pages about one of each.
+        session.add(
+            Broadcast(
+                title="Draft",
+                texts={"en": "Hello"},
+                segment={"kind": "all"},
+                status="draft",
+                fanout_after=0,
+                recipients=0,
+                created_at=now,
+            )
+        )
+        session.add(
+            YouSaidItem(
+                theme="Theme", texts={}, change="change_made", status="draft", created_at=now
+            )
+        )
     return create_app(services=services)
 
 
@@ -95,7 +221,7 @@ def test_every_console_route_checks_the_role(app: Flask) -> None:
         if role is not None:
             assert sign_in(client, f"{role}@example.org") == 302
         for endpoint, (method, allowed) in ALLOWED.items():
-            path = rules[endpoint].rule
+            path = EXAMPLE_PATHS.get(endpoint, rules[endpoint].rule)
             if method == "GET":
                 response = client.get(path)
             else:
@@ -110,9 +236,13 @@ def test_every_console_route_checks_the_role(app: Flask) -> None:
                 assert "You do not have access to this page" in response.text, where
             elif method == "GET":
                 assert response.status_code == 200, where
-            else:
+            elif endpoint == "console.logout":
                 assert response.status_code == 302, where
                 assert sign_in(client, f"{role}@example.org") == 302  # after signing out
+            else:
+                # A form sent empty is refused for what it lacks, never for who sent it.
+                assert response.status_code in (302, 400), where
+                assert "You do not have access" not in response.text, where
 
 
 def test_signing_in_goes_to_the_page_asked_for_and_is_audited(

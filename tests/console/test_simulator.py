@@ -48,9 +48,7 @@ def fresh_address(client: FlaskClient, channel: str = "sms") -> str:
 
 def say(client: FlaskClient, address: str, text: str, channel: str = "sms") -> str:
     """Send one message from the simulator's form; return the page the browser lands on."""
-    response = client.post(
-        "/simulator", data={"channel": channel, "as": address, "text": text}
-    )
+    response = client.post("/simulator", data={"channel": channel, "as": address, "text": text})
     assert response.status_code == 302
     page = client.get(response.headers["Location"])
     assert page.status_code == 200

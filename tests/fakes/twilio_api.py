@@ -6,7 +6,8 @@
         ...
         assert fake.sent_to("+447700900123")[0].body == "Hello"
 
-It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio: HTTP basic auth with
+It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio (and `GET` on it, to
+list what was sent, filtered by To, From and DateSent>): HTTP basic auth with
 the account SID and auth token (401 and error 20003 otherwise), a 201 with the message
 resource as JSON, and Twilio's error bodies (`{"code", "message", "more_info", "status"}`)
 for the checks it makes (To, From, Body, numbers that texted STOP). Faults can be scripted
@@ -25,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from types import TracebackType
@@ -101,6 +102,8 @@ class SentMessage:
     status_callback: str | None
     num_segments: int
     at: float  # time.monotonic() when it was accepted
+    # Wall-clock time it was accepted, for the list API's DateSent filter.
+    accepted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def channel(self) -> str:
@@ -234,7 +237,7 @@ class FakeTwilio:
         match = _MESSAGES_PATH.match(request.path)
         if match is None:
             return _error(404, 20404, f"The requested resource {request.path} was not found")
-        if request.method != "POST":
+        if request.method not in ("POST", "GET"):
             return _error(405, 20004, "Method not allowed")
         auth = request.authorization
         if (
@@ -248,6 +251,8 @@ class FakeTwilio:
             return response
         if match["sid"] != self.account_sid:
             return _error(404, 20404, f"The requested resource {request.path} was not found")
+        if request.method == "GET":
+            return self._list(request)
         with self._lock:
             self._attempts += 1
             fault = self._next_fault()
@@ -311,7 +316,36 @@ class FakeTwilio:
             self._sent.append(message)
         return _json(201, self._resource(message))
 
-    def _resource(self, message: SentMessage) -> dict[str, Any]:
+    def _list(self, request: Request) -> Response:
+        """List messages like `GET .../Messages.json?To=&From=&DateSent>=` (one page)."""
+        to, sender = request.args.get("To"), request.args.get("From")
+        after_text = request.args.get("DateSent>")
+        after = datetime.fromisoformat(after_text.replace("Z", "+00:00")) if after_text else None
+        with self._lock:
+            found = [
+                message
+                for message in self._sent
+                if (to is None or message.to == to)
+                and (sender is None or message.from_ == sender)
+                and (after is None or message.accepted_at >= after)
+            ]
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return _json(
+            200,
+            {
+                "messages": [self._resource(message, listed=True) for message in found],
+                "page": 0,
+                "page_size": 50,
+                "start": 0,
+                "end": max(len(found) - 1, 0),
+                "uri": path,
+                "first_page_uri": path,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+            },
+        )
+
+    def _resource(self, message: SentMessage, listed: bool = False) -> dict[str, Any]:
         now = format_datetime(datetime.now(UTC))
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}"
         return {
@@ -319,7 +353,7 @@ class FakeTwilio:
             "api_version": "2010-04-01",
             "body": message.body,
             "date_created": now,
-            "date_sent": None,
+            "date_sent": format_datetime(message.accepted_at) if listed else None,
             "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,
