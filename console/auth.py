@@ -33,6 +33,7 @@ from limits.strategies import MovingWindowRateLimiter
 from bot.accounts import ROLES, authenticate, normalise_email, record_audit
 from bot.services import services
 from console.navigation import NAVIGATION
+from console.wording import people, text_lang
 from storage.models import User
 
 blueprint = Blueprint(
@@ -228,7 +229,15 @@ def _csrf_failed(_error: Exception) -> tuple[str, int]:
 @blueprint.app_context_processor
 def _console_context() -> dict[str, Any]:
     # cspNonce: the name GOV.UK Frontend's page template gives its inline script's nonce.
-    return {"roles_can_see": _roles_can_see, "navigation": NAVIGATION, "cspNonce": csp_nonce()}
+    # text_lang: the lang attribute of anything a person wrote, so it is read and drawn right.
+    # people: "1 person", "2 people".
+    return {
+        "roles_can_see": _roles_can_see,
+        "navigation": NAVIGATION,
+        "cspNonce": csp_nonce(),
+        "text_lang": text_lang,
+        "people": people,
+    }
 
 
 def csp_nonce() -> str:

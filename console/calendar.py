@@ -38,6 +38,7 @@ from bot.festivals import clashes, describe
 from bot.ical import feed
 from bot.services import Services, services
 from console.auth import blueprint, role_required
+from console.wording import people
 from storage.models import Contact, Event
 
 public = Blueprint("events", __name__, template_folder="templates")
@@ -343,10 +344,10 @@ def _save(event_id: int | None) -> Any:
         detail = {"festivals": warnings} if warnings else None
         record_audit(db, current_user.id, action, "event", saved_id, detail, now=now)
     _services().queue.enqueue(written)
-    told = (
-        f" {len(written)} people who said they will come are told of the change." if written else ""
-    )
-    flash(("Event scheduled." if event_id is None else "Event changed.") + told)
+    said = "Event scheduled." if event_id is None else "Event changed."
+    if written:
+        said += f" {people(len(written))} who said they will come are told of the change."
+    flash(said)
     return redirect(url_for("console.event", event_id=saved_id))
 
 
@@ -382,7 +383,7 @@ def event_cancel(event_id: int) -> Any:
         written = [row.id for row in cancel_event(db, found, now, _zone())]
         record_audit(db, current_user.id, "event.cancelled", "event", event_id, now=now)
     _services().queue.enqueue(written)
-    flash(f"Event cancelled. {len(written)} people who said they will come are told.")
+    flash(f"Event cancelled. {people(len(written))} who said they will come are told.")
     return redirect(url_for("console.event", event_id=event_id))
 
 

@@ -28,6 +28,7 @@ from bot.dispatch import render_row
 from bot.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_reply
 from bot.services import services
 from console.auth import blueprint, role_required
+from console.wording import text_lang
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, User
 
 PAGE_SIZE = 50
@@ -47,9 +48,6 @@ KINDS = ("complaint", "comment", "compliment")
 REFERENCE = re.compile(r"([A-Z])-?(\d{6})")
 PHONE_CHARACTERS = re.compile(r"\+?[\d\s().-]{7,20}")
 WHATSAPP_PREFIX = "whatsapp:"
-SYLOTI_NAGRI = re.compile("[\ua800-\ua82f]")
-BENGALI_SCRIPT = re.compile("[\u0980-\u09ff]")
-LATIN_LETTER = re.compile("[A-Za-z]")
 # Why an outbound message did not go, in words staff can act on.
 REASONS = {
     "opted-out": "the person asked for no more messages (they sent STOP or blocked us)",
@@ -405,22 +403,6 @@ def _readable(body: str | None, redacted: str | None, see_original: bool) -> str
     return body or ""
 
 
-def text_lang(text: str, language: str | None) -> str:
-    """The BCP 47 tag for a message's text, so screen readers and fonts read it right.
-
-    The person's language, unless the script says otherwise: Syloti Nagri is Sylheti,
-    Bengali script from someone with an English setting is taken as Bengali, and Latin
-    letters from a Bengali or Sylheti reader are their language romanised.
-    """
-    if SYLOTI_NAGRI.search(text):
-        return "syl-Sylo"
-    if BENGALI_SCRIPT.search(text):
-        return language if language in ("bn", "syl") else "bn"
-    if LATIN_LETTER.search(text) and language in ("bn", "syl"):
-        return f"{language}-Latn"
-    return language or "en"
-
-
 # --- Pages -----------------------------------------------------------------------------------
 
 
@@ -497,7 +479,6 @@ def inbox() -> Any:
         previous=url_for("console.inbox", page=page - 1, **args) if page > 1 else None,
         next=url_for("console.inbox", page=page + 1, **args) if more else None,
         zone=_zone(),
-        text_lang=text_lang,
         case_url=case_url,
         see_original=see_original,
     )
@@ -619,7 +600,6 @@ def _conversation_page(
         zone=zone,
         reason_text=reason_text,
         case_url=case_url,
-        text_lang=text_lang,
     ), (400 if errors else 200)
 
 

@@ -13,8 +13,9 @@ from playwright.sync_api import Page, expect
 
 from bot.accounts import create_user
 from storage.models import Address, Contact, Feedback
+from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
-from tests.console.test_calendar_browser import assert_accessible, press_button, tab_to, type_into
+from tests.console.test_calendar_browser import press_button, tab_to, type_into
 from tests.console.test_calendar_browser import sign_in as calendar_sign_in
 
 pytestmark = pytest.mark.browser

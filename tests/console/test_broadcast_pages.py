@@ -134,7 +134,7 @@ def test_an_item_is_written_linked_published_and_shown_publicly(
     assert saved.status_code == 302
     item_page = staff.get(saved.location)
     assert "Not written in বাংলা, সিলেটি, Sylheti (Latin)" in item_page.text
-    assert "0 of the 1 people it would reach" in item_page.text and SCRIPT not in item_page.text
+    assert "0 of the 1 person it would reach" in item_page.text and SCRIPT not in item_page.text
     published = staff.post(
         f"{saved.location}/publish", data={"csrf_token": token(staff, saved.location)}
     )

@@ -228,7 +228,7 @@ def test_changing_and_cancelling_tell_those_coming(staff: FlaskClient, services:
     )
     assert response.status_code == 302
     page = staff.get(response.location).text
-    assert "1 people who said they will come are told of the change." in page
+    assert "1 person who said they will come are told of the change." in page
     cancelled = staff.post(f"/console/calendar/events/{event_id}/cancel", data={"csrf_token": csrf})
     assert cancelled.status_code == 302
     page = staff.get(cancelled.location).text

@@ -4,12 +4,11 @@ and every calendar page checked by axe against WCAG 2.2 A and AA."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from bot.accounts import create_user
+from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
-from tests.console.test_simulator_browser import WCAG_A_AA, describe
 
 pytestmark = pytest.mark.browser
 
@@ -54,16 +53,6 @@ def sign_in(page: Page, server: LiveServer, email: str) -> None:
     type_into(page, "email", email)
     type_into(page, "password", PASSWORD)
     press_button(page, "Sign in")
-
-
-def assert_accessible(page: Page, *checked: str) -> None:
-    """No WCAG 2.2 A or AA violation, and the rules that matter on this page did run."""
-    options = {"runOnly": {"type": "tag", "values": WCAG_A_AA}, "resultTypes": ["violations"]}
-    results = Axe().run(page, options=options).response
-    ran = {rule["id"] for rule in results["passes"]}
-    assert {"color-contrast", "html-lang-valid", "link-name", *checked} <= ran
-    violations = [v for v in results["violations"] if set(v["tags"]) & set(WCAG_A_AA)]
-    assert violations == [], describe(violations)
 
 
 def test_an_event_scheduled_by_keyboard_next_to_christmas(

@@ -12,10 +12,8 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Dialog, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -28,8 +26,9 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Address, Contact
 from storage.records import create_feedback
+from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
-from tests.console.test_simulator_browser import WCAG_A_AA, describe, focused
+from tests.console.test_simulator_browser import focused
 from tests.fakes.twilio_api import FakeTwilio
 
 pytestmark = pytest.mark.browser
@@ -80,21 +79,6 @@ def server(
         services.close()
 
 
-def wcag_violations(page: Page) -> list[dict[str, Any]]:
-    """axe's WCAG 2.2 A and AA violations on this page (the same tags as the simulator's test).
-
-    Not every page has a form field or a lang attribute of its own, so only the rules every
-    page has must be seen to have run.
-    """
-    options = {"runOnly": {"type": "tag", "values": WCAG_A_AA}, "resultTypes": ["violations"]}
-    results = Axe().run(page, options=options).response
-    assert {"color-contrast", "html-lang-valid", "document-title"} <= {
-        rule["id"] for rule in results["passes"]
-    }
-    found: list[dict[str, Any]] = results["violations"]
-    return found
-
-
 def staff_account(server: LiveServer) -> str:
     email = f"a-staff-{secrets.token_hex(4)}@example.org"
     with server.services.database.session() as session:
@@ -123,7 +107,7 @@ def complaint(server: LiveServer, number: str, text: str, language: str = "bn") 
 
 def sign_in_by_keyboard(page: Page, server: LiveServer, email: str) -> None:
     page.goto(f"{server.url}/console/login")
-    assert (violations := wcag_violations(page)) == [], describe(violations)
+    assert_accessible(page)
     tab_to(page, "input#email")
     page.keyboard.type(email)
     page.keyboard.press("Tab")
@@ -187,14 +171,14 @@ def test_acknowledge_a_complaint_and_tell_the_person_by_keyboard(
 
     follow_by_keyboard(page, "/console/cases")
     assert page.locator("h1").inner_text() == "Cases"
-    assert (violations := wcag_violations(page)) == [], describe(violations)
+    assert_accessible(page)
 
     follow_by_keyboard(page, f"/console/cases/{reference}")
     assert page.locator("h1").inner_text() == reference
     said = page.locator(".kotha-message").first
     assert said.inner_text() == "আমার মায়ের কেয়ারার আসেনি <b>দুবার</b>"
     assert said.get_attribute("lang") == "bn"
-    assert (violations := wcag_violations(page)) == [], describe(violations)
+    assert_accessible(page)
 
     # The first status offered is "Acknowledged": Space chooses it, Tab moves on.
     tab_to(page, "input#status")
@@ -218,7 +202,7 @@ def test_acknowledge_a_complaint_and_tell_the_person_by_keyboard(
     assert sent.body.endswith("We will call you on Friday.")
     history = page.locator("table").last.inner_text()
     assert "Received to Acknowledged" in history and "We will call you on Friday." in history
-    assert (violations := wcag_violations(page)) == [], describe(violations)
+    assert_accessible(page)
     assert dialogs == []
 
 
@@ -244,7 +228,7 @@ def test_a_correction_without_a_reason_is_explained_and_fixed_by_keyboard(
 
     summary = page.locator(".govuk-error-summary")
     assert "give a note saying why" in summary.inner_text()
-    assert (violations := wcag_violations(page)) == [], describe(violations)
+    assert_accessible(page)
     # The summary's link takes the keyboard to the note.
     summary.locator("a").first.focus()
     page.keyboard.press("Enter")

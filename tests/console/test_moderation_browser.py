@@ -11,14 +11,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 from sqlalchemy import select
 
 from bot.accounts import create_user
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
+from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
-from tests.console.test_simulator_browser import WCAG_A_AA, describe, focused
+from tests.console.test_simulator_browser import focused
 
 pytestmark = pytest.mark.browser
 
@@ -92,19 +92,6 @@ def sign_in(page: Page, server: LiveServer, email: str) -> None:
         page.click("button:has-text('Sign in')")
 
 
-def assert_accessible(page: Page, forms: bool = True) -> None:
-    """axe finds no WCAG 2.2 A or AA violation, having checked the rules this page needs."""
-    options = {"runOnly": {"type": "tag", "values": WCAG_A_AA}, "resultTypes": ["violations"]}
-    results = Axe().run(page, options=options).response
-    # A run that checked nothing would pass too: the main rules must have looked at the page.
-    needed = {"color-contrast", "html-lang-valid", *(["label"] if forms else [])}
-    if page.locator("main [lang]").count():
-        needed.add("valid-lang")  # what people wrote is marked with its language
-    assert needed <= {rule["id"] for rule in results["passes"]}
-    violations = [v for v in results["violations"] if set(v["tags"]) & set(WCAG_A_AA)]
-    assert violations == [], describe(violations)
-
-
 def tab_until(page: Page, wanted: Callable[[list[str]], bool], limit: int = 150) -> list[str]:
     """Press Tab until the focused element is the one wanted (as a keyboard user would)."""
     for _ in range(limit):
@@ -149,7 +136,7 @@ def test_moderator_works_the_queue(page: Page, live_server: LiveServer) -> None:
     hrefs = [href for _, href in rows]
     assert hrefs.index(f"/console/moderation/{urgent}") < hrefs.index(f"/console/moderation/{calm}")
     assert rows[hrefs.index(f"/console/moderation/{urgent}")][0] is True
-    assert_accessible(page, forms=False)
+    assert_accessible(page)
 
     # Keyboard alone: from the queue, open the urgent item and clear its flag with a reason.
     page.locator("body").focus()
