@@ -48,7 +48,7 @@ from bot.cases import (
 from bot.services import services
 from console.auth import blueprint, role_required
 from storage.exports import case_row
-from storage.models import CaseEvent, Feedback, Message, User
+from storage.models import CaseEvent, Contact, Feedback, Message, User
 
 PAGE_SIZE = 50
 ROLES = ("staff", "admin")
@@ -336,6 +336,10 @@ def _case_page(
             "outcome_change": feedback.outcome_change,
             "wants_callback": feedback.wants_callback,
             "address_id": feedback.address_id,
+            # A moderator hid the person for abuse: staff answer the case without the chat.
+            "conversation_hidden": not see_original
+            and db.scalar(select(Contact.hidden_at).where(Contact.id == feedback.contact_id))
+            is not None,
         }
         clock = clock_of(feedback, today)
         moves = allowed_statuses(feedback)

@@ -38,6 +38,11 @@ RECENTLY_RESOLVED = 50
 MAX_REASON = 2000
 TOO_LONG = f"The reason must be {MAX_REASON} characters or less"
 DECISIONS = {"cleared": "Cleared as a false positive", "escalated": "Escalated"}
+# Hiding keeps abuse from staff, not a complaint from its answer: the cases list keeps it.
+HIDDEN_NOTICE = (
+    "Staff can no longer see this person's conversations. Their complaints stay on the cases "
+    "list, so they are still answered on time."
+)
 
 
 @cache
@@ -398,10 +403,10 @@ def hide_contact(feedback_id: int) -> Any:
         if contact.hidden_at is None:
             contact.hidden_at, contact.hidden_by = now, current_user.id
             contact.hidden_reason = reason
-            action, done = "contact.hidden", "The contact is hidden from staff."
+            action, done = "contact.hidden", HIDDEN_NOTICE
         else:
             contact.hidden_at = contact.hidden_by = contact.hidden_reason = None
-            action, done = "contact.unhidden", "The contact is shown to staff again."
+            action, done = "contact.unhidden", "Staff can see this person's conversations again."
         record_audit(
             db, current_user.id, action, "contact", contact.id, {"feedback": feedback.reference},
             reason=reason, now=now,

@@ -148,6 +148,27 @@ def test_staff_read_the_redacted_words_and_admins_the_original_too(
     assert viewed == ["C-400001", "C-400001"]
 
 
+def test_a_hidden_persons_case_stays_listed_without_their_conversation(
+    client: FlaskClient, services: Services, clock: FrozenClock
+) -> None:
+    add(services, "C-400002", clock.now)
+    with services.database.session() as session:
+        address = session.scalars(select(Address).where(Address.address == PERSON)).one()
+        address.contact.hidden_at, address.contact.hidden_reason = clock.now, "Abusive"
+        address_id = address.id
+    conversation = f'href="/console/conversations/{address_id}"'
+    assert sign_in(client, "staff@example.org") == 302
+    assert "C-400002" in listed(client)  # the complaint is still answered on time
+    staff_page = client.get("/console/cases/C-400002").text
+    assert "Hidden by a moderator" in staff_page and conversation not in staff_page
+    assert client.get(f"/console/conversations/{address_id}").status_code == 404
+
+    admin = client.application.test_client()
+    assert sign_in(admin, "admin@example.org") == 302
+    admin_page = admin.get("/console/cases/C-400002").text
+    assert conversation in admin_page and "Hidden by a moderator" not in admin_page
+
+
 def test_changing_the_status_tells_the_person_and_is_audited(
     client: FlaskClient, services: Services, clock: FrozenClock
 ) -> None:
