@@ -52,6 +52,11 @@ class Services:
     broadcasts: Broadcasts | None = None
 
     @property
+    def zone(self) -> ZoneInfo:
+        """The council's local time zone (KOTHA_TIMEZONE), for dates people and staff read."""
+        return ZoneInfo(self.settings.timezone)
+
+    @property
     def delivery(self) -> Dispatcher:
         """The part the status webhooks speak to."""
         return self.dispatcher

@@ -30,7 +30,7 @@ from bot.broadcasts import (
     progress,
     surveys,
 )
-from bot.services import Services, services
+from bot.services import services
 from console.auth import blueprint, role_required
 from storage.models import Broadcast
 
@@ -38,18 +38,11 @@ SENDERS = ("staff", "admin")
 PAGE_SIZE = 50
 
 
-def _services() -> Services:
-    return services()
-
-
-def _broadcasts() -> Broadcasts:
-    found = _services().broadcasts
+def wired_broadcasts() -> Broadcasts:
+    """This process's broadcasts service (build_services always wires one)."""
+    found = services().broadcasts
     assert found is not None, "build_services wires the broadcasts"
     return found
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(_services().settings.timezone)
 
 
 @dataclass(frozen=True)
@@ -99,9 +92,9 @@ class ComposeForm:
 @role_required(*SENDERS)
 def broadcasts() -> Any:
     """Every broadcast, newest first."""
-    with _services().database.session() as db:
+    with services().database.session() as db:
         rows = db.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(PAGE_SIZE)).all()
-    return render_template("console/broadcasts.html", broadcasts=rows, zone=_zone())
+    return render_template("console/broadcasts.html", broadcasts=rows, zone=services().zone)
 
 
 @blueprint.route("/broadcasts/new", methods=["GET", "POST"])
@@ -114,12 +107,12 @@ def broadcast_new() -> Any:
     errors: dict[str, str] = {}
     if not form.title:
         errors["title"] = "Enter a title (only staff see it)"
-    zone = _zone()
+    zone = services().zone
     send_at = form.send_at(zone, errors)
-    now = _broadcasts().clock()
+    now = wired_broadcasts().clock()
     if send_at is not None and send_at <= now:
         errors["send_at"] = "The time to send it must be in the future"
-    services_ = _services()
+    services_ = services()
     try:
         with services_.database.session() as db:
             shown = preview(
@@ -145,9 +138,9 @@ def broadcast_new() -> Any:
 
 
 def _send(form: ComposeForm, send_at: datetime | None) -> Any:
-    service = _broadcasts()
-    languages = list(_services().i18n.languages)
-    with _services().database.session() as db:
+    service = wired_broadcasts()
+    languages = list(services().i18n.languages)
+    with services().database.session() as db:
         created = service.create(
             db,
             title=form.title,
@@ -173,7 +166,7 @@ def _send(form: ComposeForm, send_at: datetime | None) -> Any:
 
 
 def _compose(form: ComposeForm, errors: dict[str, str], shown: Preview | None) -> str:
-    services_ = _services()
+    services_ = services()
     return render_template(
         "console/broadcast_new.html",
         form=form,
@@ -188,7 +181,7 @@ def _compose(form: ComposeForm, errors: dict[str, str], shown: Preview | None) -
 
 
 def _load(broadcast_id: int) -> Broadcast:
-    with _services().database.session() as db:
+    with services().database.session() as db:
         found = db.get(Broadcast, broadcast_id)
     if found is None:
         abort(404)
@@ -199,7 +192,7 @@ def _load(broadcast_id: int) -> Broadcast:
 @role_required(*SENDERS)
 def broadcast(broadcast_id: int) -> Any:
     """One broadcast: its texts, who it reaches, and its progress, live."""
-    services_ = _services()
+    services_ = services()
     with services_.database.session() as db:
         found = db.get(Broadcast, broadcast_id)
         if found is None:
@@ -211,7 +204,7 @@ def broadcast(broadcast_id: int) -> Any:
         progress=state,
         segment=describe_segment(found.segment),
         languages={code: lang.name for code, lang in services_.i18n.languages.items()},
-        zone=_zone(),
+        zone=services().zone,
     )
 
 
@@ -219,7 +212,7 @@ def broadcast(broadcast_id: int) -> Any:
 @role_required(*SENDERS)
 def broadcast_progress(broadcast_id: int) -> Any:
     """The broadcast's counts as JSON, for the page's progress script."""
-    with _services().database.session() as db:
+    with services().database.session() as db:
         found = db.get(Broadcast, broadcast_id)
         if found is None:
             abort(404)
@@ -231,8 +224,8 @@ def broadcast_progress(broadcast_id: int) -> Any:
 def broadcast_cancel(broadcast_id: int) -> Any:
     """Cancel a broadcast: nobody not yet sent it receives it."""
     _load(broadcast_id)
-    stopped = _broadcasts().cancel(broadcast_id, current_user.id)
-    with _services().database.session() as db:
+    stopped = wired_broadcasts().cancel(broadcast_id, current_user.id)
+    with services().database.session() as db:
         detail = {"stopped": stopped}
         record_audit(db, current_user.id, "broadcast.cancelled", "broadcast", broadcast_id, detail)
     flash(f"Broadcast cancelled. {stopped} messages not yet sent were stopped.")

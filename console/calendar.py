@@ -36,7 +36,7 @@ from bot.events import (
 )
 from bot.festivals import clashes, describe
 from bot.ical import feed
-from bot.services import Services, services
+from bot.services import services
 from console.auth import blueprint, role_required
 from console.wording import people
 from storage.models import Contact, Event
@@ -52,26 +52,18 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 MAX_TEXT = 2000
 
 
-def _services() -> Services:
-    return services()
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(_services().settings.timezone)
-
-
 def _now() -> datetime:
-    return _services().runner.clock()
+    return services().runner.clock()
 
 
 def topics() -> dict[str, str]:
     """Event topics: those people can ask reminders of in chat (the events flow), by code."""
-    node = _services().flows["events"].nodes["topic"]
+    node = services().flows["events"].nodes["topic"]
     return {str(o.value): o.label for o in node.options if o.value != "all"}
 
 
 def language_names() -> dict[str, str]:
-    return {code: lang.name for code, lang in _services().i18n.languages.items()}
+    return {code: lang.name for code, lang in services().i18n.languages.items()}
 
 
 # -- the month --------------------------------------------------------------------------------
@@ -109,7 +101,7 @@ def _month_events(first: date, zone: ZoneInfo) -> list[Event]:
     # From the Monday before to the Sunday after, the squares the table shows.
     start = datetime.combine(first - timedelta(days=7), time(), zone).astimezone(UTC)
     end = datetime.combine(after + timedelta(days=7), time(), zone).astimezone(UTC)
-    with _services().database.session() as db:
+    with services().database.session() as db:
         found = in_month(db, start, end)
         db.expunge_all()
     return found
@@ -119,7 +111,7 @@ def _month_events(first: date, zone: ZoneInfo) -> list[Event]:
 @role_required(*EDITORS)
 def calendar() -> Any:
     """A month of events as a table, days of the week as its column headers."""
-    zone = _zone()
+    zone = services().zone
     first = _month_arg(request.args.get("month", ""), _now().astimezone(zone).date())
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
@@ -140,7 +132,7 @@ def calendar() -> Any:
 
 
 def _load(event_id: int) -> Event:
-    with _services().database.session() as db:
+    with services().database.session() as db:
         try:
             event = get_event(db, event_id)
         except EventNotFound:
@@ -159,8 +151,8 @@ def festival_warnings(event_start: datetime, event_end: datetime, zone: ZoneInfo
 def event(event_id: int) -> Any:
     """An event, its festival warnings, and who said they will come."""
     found = _load(event_id)
-    zone = _zone()
-    with _services().database.session() as db:
+    zone = services().zone
+    with services().database.session() as db:
         answers = attendance(db, event_id)
         counts = answer_counts(db, [event_id]).get(event_id, {"yes": 0, "no": 0})
     return render_template(
@@ -318,8 +310,8 @@ def _confirm_key(details: EventDetails) -> str:
 
 
 def _save(event_id: int | None) -> Any:
-    zone = _zone()
-    codes = list(_services().i18n.languages)
+    zone = services().zone
+    codes = list(services().i18n.languages)
     form = EventForm.parse(request.form, codes, zone)
     event = _load(event_id) if event_id is not None else None
     if form.details is None:
@@ -332,7 +324,7 @@ def _save(event_id: int | None) -> Any:
         return _render_form(form, event, warnings)
     now = _now()
     written: list[int] = []
-    with _services().database.session() as db:
+    with services().database.session() as db:
         if event_id is None:
             saved = create_event(db, details, current_user.id, now)
             action = "event.created"
@@ -343,7 +335,7 @@ def _save(event_id: int | None) -> Any:
         saved_id = saved.id
         detail = {"festivals": warnings} if warnings else None
         record_audit(db, current_user.id, action, "event", saved_id, detail, now=now)
-    _services().queue.enqueue(written)
+    services().queue.enqueue(written)
     said = "Event scheduled." if event_id is None else "Event changed."
     if written:
         said += f" {people(len(written))} who said they will come are told of the change."
@@ -366,7 +358,7 @@ def event_edit(event_id: int) -> Any:
     """Change an event; those who said they will come hear of a new time or place."""
     if request.method == "GET":
         found = _load(event_id)
-        return _render_form(EventForm.of(found, _zone()), found, [])
+        return _render_form(EventForm.of(found, services().zone), found, [])
     return _save(event_id)
 
 
@@ -375,14 +367,14 @@ def event_edit(event_id: int) -> Any:
 def event_cancel(event_id: int) -> Any:
     """Cancel an event and tell those who said they will come."""
     now = _now()
-    with _services().database.session() as db:
+    with services().database.session() as db:
         try:
             found = get_event(db, event_id)
         except EventNotFound:
             abort(404)
-        written = [row.id for row in cancel_event(db, found, now, _zone())]
+        written = [row.id for row in cancel_event(db, found, now, services().zone)]
         record_audit(db, current_user.id, "event.cancelled", "event", event_id, now=now)
-    _services().queue.enqueue(written)
+    services().queue.enqueue(written)
     flash(f"Event cancelled. {people(len(written))} who said they will come are told.")
     return redirect(url_for("console.event", event_id=event_id))
 
@@ -393,9 +385,9 @@ def event_cancel(event_id: int) -> Any:
 @public.get("/events")
 def public_calendar() -> Any:
     """The public calendar: what is coming up, with access details; no personal data."""
-    zone = _zone()
+    zone = services().zone
     now = _now()
-    with _services().database.session() as db:
+    with services().database.session() as db:
         found = [e for e in public_events(db, now) if e.end_at > now]
         db.expunge_all()
     return render_template(
@@ -406,7 +398,7 @@ def public_calendar() -> Any:
         spoken=SPOKEN,
         interpreters=INTERPRETERS,
         access=ACCESS,
-        i18n=_services().i18n,
+        i18n=services().i18n,
     )
 
 
@@ -421,12 +413,12 @@ def _ical(body: bytes, filename: str) -> Response:
 def public_feed() -> Response:
     """Every event as an iCalendar feed, for anyone's calendar app."""
     now = _now()
-    with _services().database.session() as db:
+    with services().database.session() as db:
         body = feed(
             public_events(db, now),
             name="Tower Hamlets adult social care: have your say",
-            zone=_zone(),
-            i18n=_services().i18n,
+            zone=services().zone,
+            i18n=services().i18n,
             now=now,
             url=url_for("events.public_feed", _external=True),
         )
@@ -437,15 +429,15 @@ def public_feed() -> Response:
 def personal_feed(token: str) -> Response:
     """One person's feed, in their language: the address's token is its only key."""
     now = _now()
-    with _services().database.session() as db:
+    with services().database.session() as db:
         contact = db.scalar(select(Contact).where(Contact.calendar_token == token))
         if contact is None or not token:
             abort(404)
         body = feed(
             events_for_contact(db, contact, now),
             name="Kotha: your events",
-            zone=_zone(),
-            i18n=_services().i18n,
+            zone=services().zone,
+            i18n=services().i18n,
             now=now,
             language=contact.language,
         )

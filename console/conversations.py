@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -406,10 +405,6 @@ def _readable(body: str | None, redacted: str | None, see_original: bool) -> str
 # --- Pages -----------------------------------------------------------------------------------
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(services().settings.timezone)
-
-
 def _see_original() -> bool:
     return bool(current_user.role in SEE_ORIGINAL_ROLES)
 
@@ -478,7 +473,7 @@ def inbox() -> Any:
         pages=pages,
         previous=url_for("console.inbox", page=page - 1, **args) if page > 1 else None,
         next=url_for("console.inbox", page=page + 1, **args) if more else None,
-        zone=_zone(),
+        zone=services().zone,
         case_url=case_url,
         see_original=see_original,
     )
@@ -552,7 +547,7 @@ def _conversation_page(
     address_id: int, errors: dict[str, str] | None = None, form: Mapping[str, str] | None = None
 ) -> Any:
     see_original = _see_original()
-    zone = _zone()
+    zone = services().zone
     with services().database.session() as db:
         address = db.get(Address, address_id)
         if address is None:

@@ -14,7 +14,6 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -205,7 +204,7 @@ def moderation() -> Any:
         "console/moderation.html",
         items=items,
         urgent=sum(item.urgent for item in items),
-        zone=_zone(),
+        zone=services().zone,
     )
 
 
@@ -264,7 +263,7 @@ def _review_page(
             decisions=DECISIONS,
             errors=dict(errors or {}),
             values=dict(values or {}),
-            zone=_zone(),
+            zone=services().zone,
         )
     return page, status
 
@@ -497,7 +496,7 @@ def _safeguarding_page(
             decisions=DECISIONS,
             errors=dict(errors or {}),
             values=dict(values or {}),
-            zone=_zone(),
+            zone=services().zone,
         )
     return page, status
 
@@ -552,7 +551,3 @@ def _conversation_href(address_id: int) -> str | None:
 
 def _emails(db: Session) -> dict[int, str]:
     return {row.id: row.email for row in db.execute(select(User.id, User.email))}
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(services().settings.timezone)

@@ -9,15 +9,14 @@ from __future__ import annotations
 import threading
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from bot.accounts import record_audit
-from bot.broadcasts import CHANNEL_NAMES, Broadcasts, count_by_language
-from bot.services import Services, services
+from bot.broadcasts import CHANNEL_NAMES, count_by_language
+from bot.services import services
 from bot.yousaid import (
     CHANGE_NAMES,
     ItemFields,
@@ -33,6 +32,7 @@ from bot.yousaid import (
     segment_of,
 )
 from console.auth import blueprint, role_required
+from console.broadcasts import wired_broadcasts
 from storage.models import YouSaidItem
 
 EDITORS = ("staff", "admin")
@@ -41,33 +41,21 @@ APPROVERS = ("moderator", "admin")
 public = Blueprint("you_said_public", __name__, template_folder="templates")
 
 
-def _services() -> Services:
-    return services()
-
-
-def _broadcasts() -> Broadcasts:
-    found = _services().broadcasts
-    assert found is not None, "build_services wires the broadcasts"
-    return found
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(_services().settings.timezone)
-
-
 def _languages() -> dict[str, str]:
-    return {code: lang.name for code, lang in _services().i18n.languages.items()}
+    return {code: lang.name for code, lang in services().i18n.languages.items()}
 
 
 @blueprint.get("/you-said")
 @role_required(*EDITORS)
 def you_said() -> Any:
     """Every item, drafts first."""
-    with _services().database.session() as db:
+    with services().database.session() as db:
         items = db.scalars(
             select(YouSaidItem).order_by(YouSaidItem.status, YouSaidItem.id.desc())
         ).all()
-    return render_template("console/you_said.html", items=items, changes=CHANGE_NAMES, zone=_zone())
+    return render_template(
+        "console/you_said.html", items=items, changes=CHANGE_NAMES, zone=services().zone
+    )
 
 
 def _fields(form: Any, languages: list[str]) -> tuple[ItemFields, dict[str, str]]:
@@ -121,7 +109,7 @@ def you_said_new() -> Any:
 @role_required(*EDITORS)
 def you_said_item(item_id: int) -> Any:
     """Change an item and its linked feedback; publish it from here."""
-    with _services().database.session() as db:
+    with services().database.session() as db:
         item = db.get(YouSaidItem, item_id)
         if item is None:
             abort(404)
@@ -134,14 +122,14 @@ def you_said_item(item_id: int) -> Any:
 
 
 def _save(item_id: int | None) -> Any:
-    services_ = _services()
+    services_ = services()
     languages = list(services_.i18n.languages)
     fields, errors = _fields(request.form, languages)
     errors.update(fields.errors(services_.i18n))
     values = {k: str(v) for k, v in request.form.items() if k != "csrf_token"}
     if errors:
         return _form(_item_or_none(item_id), values, errors), 400
-    now = _broadcasts().clock()
+    now = wired_broadcasts().clock()
     try:
         with services_.database.session() as db:
             item = db.get(YouSaidItem, item_id) if item_id is not None else None
@@ -167,12 +155,12 @@ class _Refused(Exception):
 def _item_or_none(item_id: int | None) -> YouSaidItem | None:
     if item_id is None:
         return None
-    with _services().database.session() as db:
+    with services().database.session() as db:
         return db.get(YouSaidItem, item_id)
 
 
 def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, str]) -> str:
-    services_ = _services()
+    services_ = services()
     missing: list[str] = []
     fallback = 0
     linked = 0
@@ -200,7 +188,7 @@ def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, st
 @role_required(*EDITORS)
 def you_said_publish(item_id: int) -> Any:
     """Publish the item: the public page lists it and its broadcast goes out."""
-    service = _broadcasts()
+    service = wired_broadcasts()
     now = service.clock()
     also_keys = ("language", "channel", "service", "topic", "opportunity")
     chosen = {key: request.form.get(key, "").strip() for key in also_keys}
@@ -208,7 +196,7 @@ def you_said_publish(item_id: int) -> Any:
     if request.form.get("everyone") == "yes":
         also = {**(also or {}), "kind": "all"}
     try:
-        with _services().database.session() as db:
+        with services().database.session() as db:
             item = db.get(YouSaidItem, item_id)
             if item is None:
                 abort(404)
@@ -234,7 +222,7 @@ def you_said_publish(item_id: int) -> Any:
 @role_required(*APPROVERS)
 def you_said_quotes() -> Any:
     """Quotes waiting for a moderator to confirm they are anonymised."""
-    with _services().database.session() as db:
+    with services().database.session() as db:
         items = db.scalars(
             select(YouSaidItem)
             .where(YouSaidItem.quote.is_not(None), YouSaidItem.quote_approved_by.is_(None))
@@ -247,8 +235,8 @@ def you_said_quotes() -> Any:
 @role_required(*APPROVERS)
 def you_said_approve(item_id: int) -> Any:
     """A moderator confirms a quote holds no personal details: the public page may show it."""
-    now = _broadcasts().clock()
-    with _services().database.session() as db:
+    now = wired_broadcasts().clock()
+    with services().database.session() as db:
         item = db.get(YouSaidItem, item_id)
         if item is None:
             abort(404)
@@ -268,15 +256,15 @@ def public_page() -> Any:
     """Published items for everyone: no personal data, quotes only once approved."""
     languages = _languages()
     chosen = request.args.get("lang", "")
-    code = chosen if chosen in languages else _services().i18n.default
-    with _services().database.session() as db:
+    code = chosen if chosen in languages else services().i18n.default
+    with services().database.session() as db:
         items = published(db)
     return render_template(
         "you_said/public.html",
         items=items,
         code=code,
-        default=_services().i18n.default,
+        default=services().i18n.default,
         languages=languages,
         changes=CHANGE_NAMES,
-        zone=_zone(),
+        zone=services().zone,
     )
