@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Request, jsonify
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -16,6 +17,20 @@ from bot.settings import Settings
 # Providers send small requests (an SMS body is at most 1,600 characters); anything far
 # larger is refused with 413 before it is read.
 MAX_REQUEST_BYTES = 256 * 1024
+
+
+class _NoWebhookSessions(SecureCookieSessionInterface):
+    """Cookie sessions for people's browsers; none for providers' webhooks.
+
+    Twilio and Telegram send no cookies and must never be given one: their requests get
+    Flask's null session (read-only, empty), which also saves building a cookie signer on
+    every webhook.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/webhooks/"):
+            return None
+        return super().open_session(app, request)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -51,6 +66,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
+    app.session_interface = _NoWebhookSessions()
     app.extensions["kotha"] = services
 
     from console import auth

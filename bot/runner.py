@@ -532,7 +532,9 @@ class Runner:
     ) -> _Stored:
         """Insert the message by itself, unless a provider retry already did."""
         key = (message.channel, message.address)
-        if self._sql.returning and key not in self._address_ids and status == "received":
+        if self._sql.returning and status == "received":
+            # One statement finds the address and inserts: cheaper than inserting a full
+            # row for a remembered address id (0.12 against 0.19 ms of CPU, bench/README).
             stored = self._store_by_address(message)
             if stored is not None:
                 self._remember(key, stored.address_id)

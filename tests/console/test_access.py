@@ -376,6 +376,20 @@ def test_the_session_cookie_is_httponly_and_samesite(client: FlaskClient) -> Non
     assert not cookie.secure  # served over http here; Secure when KOTHA_PUBLIC_URL is https
 
 
+def test_webhooks_never_open_or_set_a_session(client: FlaskClient) -> None:
+    client.get("/console/login")
+    browser_cookie = client.get_cookie("session")
+    assert browser_cookie is not None
+    # A cookie sent to a webhook is not read: the request has Flask's null session.
+    webhook = client.post("/webhooks/twilio/messages", data={"Body": "hi"})
+    assert webhook.status_code == 403
+    assert "Set-Cookie" not in webhook.headers
+    assert "Cookie" not in webhook.headers.get("Vary", "")
+    # The browser's own session is left exactly as it was.
+    assert client.get_cookie("session") == browser_cookie
+    assert client.get("/console/login").status_code == 200
+
+
 def test_the_cookie_is_secure_behind_https(services: Services) -> None:
     settings = services.settings.with_overrides(public_url="https://kotha.example")
     app = create_app(services=build_services(settings, database=services.database))
