@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         instance_dir=instance,
         testing=True,
     )
+    with serve(settings) as server:
+        yield server
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[LiveServer]:
+    """Serve the real app for `settings` on a free port in a thread, its database migrated."""
     database = Database(settings.database_url)
     upgrade(database)
     services = build_services(settings, database=database)
@@ -91,7 +99,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-        database.dispose()
+        services.close()
 
 
 @pytest.fixture(scope="session")

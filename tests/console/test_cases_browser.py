@@ -8,27 +8,21 @@ axe (WCAG 2.2 A and AA) checks every page visited.
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.accounts import create_user
-from bot.app import create_app
 from bot.cases import STATUS_TEXT
-from bot.services import build_services
 from bot.settings import QuietHours, Settings
-from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Address, Contact
 from storage.records import create_feedback
 from tests.console.axe import assert_accessible
-from tests.console.conftest import LiveServer
-from tests.console.test_simulator_browser import focused
+from tests.console.conftest import LiveServer, serve
+from tests.console.keyboard import focused, tab_to
 from tests.fakes.twilio_api import FakeTwilio
 
 pytestmark = pytest.mark.browser
@@ -62,21 +56,8 @@ def server(
         sms_from=SMS_FROM,
         twilio_api_url=fake_twilio.url,
     )
-    database = Database(settings.database_url)
-    upgrade(database)
-    services = build_services(settings, database=database)
-    served: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, create_app(services=services), threaded=True
-    )
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(f"http://127.0.0.1:{served.server_port}", services)
-    finally:
-        served.shutdown()
-        served.server_close()
-        thread.join(timeout=5)
-        services.close()
+    with serve(settings) as served:
+        yield served
 
 
 def staff_account(server: LiveServer) -> str:
@@ -115,15 +96,6 @@ def sign_in_by_keyboard(page: Page, server: LiveServer, email: str) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url.endswith("/console/"), page.url
-
-
-def tab_to(page: Page, target: str, limit: int = 80) -> None:
-    """Press Tab until the element described as `target` has focus, as a keyboard user does."""
-    for _ in range(limit):
-        if focused(page) == target:
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"{target} never took focus; ended on {focused(page)}")
 
 
 def follow_by_keyboard(page: Page, href: str) -> None:

@@ -17,7 +17,7 @@ from bot.replies import SAVED_REPLIES
 from storage.models import Address, Contact, Feedback, Message
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
-from tests.console.test_simulator_browser import focused
+from tests.console.keyboard import tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -89,15 +89,6 @@ def sign_in(page: Page, server: LiveServer, email: str) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url.endswith("/console/"), page.url
-
-
-def tab_to(page: Page, target: str, limit: int = 80) -> None:
-    """Press Tab until the element described as `target` has focus, as a keyboard user does."""
-    for _ in range(limit):
-        if focused(page) == target:
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"{target} never took focus; ended on {focused(page)}")
 
 
 def record_dialogs(page: Page) -> list[str]:

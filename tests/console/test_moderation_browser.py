@@ -18,7 +18,7 @@ from bot.accounts import create_user
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
-from tests.console.test_simulator_browser import focused
+from tests.console.keyboard import focused
 
 pytestmark = pytest.mark.browser
 

@@ -10,18 +10,13 @@ from playwright.sync_api import Dialog, Page
 
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
+from tests.console.keyboard import focused
 
 pytestmark = pytest.mark.browser
 
 SIMULATED = re.compile(r"[?&]as=sim(:|%3A)[0-9a-f]{8}")
 BENGALI = re.compile("[\u0980-\u09ff]")
 SCREENSHOT = "/tmp/simulator.png"
-
-FOCUSED = """() => {
-  const element = document.activeElement;
-  return element.tagName.toLowerCase() + (element.id ? '#' + element.id : '')
-    + (element.tagName === 'BUTTON' ? ':' + element.textContent.trim() : '');
-}"""
 
 
 @pytest.fixture
@@ -35,11 +30,6 @@ def dialogs(page: Page) -> Iterator[list[str]]:
 
     page.on("dialog", dismiss)
     yield opened
-
-
-def focused(page: Page) -> str:
-    described: str = page.evaluate(FOCUSED)
-    return described
 
 
 def open_simulator(page: Page, server: LiveServer, channel: str = "sms") -> None:
