@@ -30,7 +30,26 @@ CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get(
     "KOTHA_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("KOTHA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_url_of_this_worker(url: str) -> str:
+    """A Redis database for this pytest-xdist worker alone: 15, 14, ... from the given one.
+
+    Keys shared by every process of a deployment (the pacer's slots, Huey's queue) would
+    otherwise be shared by tests running at the same moment in two workers, and they
+    would pace each other.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    base, _, number = url.rpartition("/")
+    if not number.isdigit():
+        return url
+    return f"{base}/{(int(number) - index) % 16}"
+
+
+REDIS_URL = redis_url_of_this_worker(
+    os.environ.get("KOTHA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+)
 
 
 def reachable(host: str, port: int) -> bool:
