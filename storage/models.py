@@ -106,6 +106,16 @@ class Message(Base):
         ),
         Index("ix_messages_channel_provider_id", "channel", "provider_id"),
         Index("ix_messages_address_id_id", "address_id", "id"),
+        # Inbound messages stored but not yet stepped: every step asks whether the person
+        # has any, and the sweep looks for old ones. Only those rows are in the index, so
+        # the answer costs the same however long a person's history.
+        Index(
+            "ix_messages_waiting",
+            "address_id",
+            "id",
+            sqlite_where=text("direction = 'in' AND status = 'received'"),
+            postgresql_where=text("direction = 'in' AND status = 'received'"),
+        ),
         Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
         # A broadcast, reminder or notice reaches each address at most once, however often
         # the fan-out that writes it is interrupted and run again.
