@@ -23,7 +23,7 @@ from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.settings import parse_offset
+from bot.settings import QuietHours, parse_offset
 from flows.engine import N_, NO, YES, Say
 from flows.library import RSVP_FLOW
 from storage.db import Database
@@ -409,6 +409,7 @@ class Reminders:
         clock: Callable[[], datetime],
         offsets: Sequence[str],
         zone: ZoneInfo,
+        quiet: QuietHours | None = None,
     ) -> None:
         self.database = database
         self.runner = runner
@@ -417,11 +418,18 @@ class Reminders:
             ((label, parse_offset(label)) for label in offsets), key=lambda item: -item[1]
         )
         self.zone = zone
+        self.quiet = quiet
 
     def run(self) -> int:
         """Write every reminder due now; return how many messages were written."""
         now = self.clock()
         if not self.offsets:
+            return 0
+        if self.quiet is not None and self.quiet.contains(now.astimezone(self.zone).time()):
+            # A reminder asks a question and waits at it. Written at night, it would wait
+            # for morning while the person's own messages meanwhile were taken as answers
+            # to a question they had not seen; so reminders falling due in quiet hours are
+            # written, and sent, when the quiet hours end (the nearest one still due).
             return 0
         horizon = self.offsets[0][1]
         with self.database.session() as session:

@@ -126,7 +126,12 @@ def build_services(
     if huey is not None:
         sweeper.register(huey)
     reminders = Reminders(
-        database, runner, clock, settings.reminder_offsets, ZoneInfo(settings.timezone)
+        database,
+        runner,
+        clock,
+        settings.reminder_offsets,
+        ZoneInfo(settings.timezone),
+        settings.quiet_hours,
     )
     if huey is not None:
         # Once a minute is the finest a Huey periodic task runs; a reminder a minute late is

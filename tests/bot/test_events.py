@@ -104,7 +104,11 @@ def late(
 def test_a_reminder_set_for_22_00_goes_out_at_08_00(
     late: Services, clock: FrozenClock, twilio: FakeTwilio
 ) -> None:
-    """Must show: through the pipeline to the fake Twilio, held in quiet hours until 08:00."""
+    """Must show: through the pipeline to the fake Twilio, waiting out quiet hours until 08:00.
+
+    A reminder asks a question, so it is written when it can be sent: what the person writes
+    in the night is not taken as the answer to a question they have not seen.
+    """
     clock.now = local(2026, 11, 20, 15, 0)
     say(late, PHONE, "events")
     say(late, PHONE, "2")  # get reminders
@@ -117,32 +121,58 @@ def test_a_reminder_set_for_22_00_goes_out_at_08_00(
     clock.now = local(2026, 11, 25, 21, 59)
     assert late.reminders.run() == 0  # not yet due
     clock.now = local(2026, 11, 25, 22, 0)
-    assert late.reminders.run() == 1
-    assert late.reminders.run() == 0  # each address once, however often the job runs
-    with late.database.session() as session:
-        row = session.scalars(select(Message).where(Message.dedupe_key.is_not(None))).one()
-        assert (row.status, row.reason, row.dedupe_key) == (
-            "held",
-            "quiet-hours",
-            "event:1:reminder:PT12H",
-        )
-        assert row.next_attempt_at == local(2026, 11, 26, 8, 0)
+    assert late.reminders.run() == 0  # due, but in quiet hours: nothing is written yet
     late.sweeper.run()
     assert len(twilio.sent_to(PHONE)) == before
 
     clock.now = local(2026, 11, 26, 7, 59)
-    late.sweeper.run()
-    assert len(twilio.sent_to(PHONE)) == before
+    assert late.reminders.run() == 0
     clock.now = local(2026, 11, 26, 8, 0)
+    assert late.reminders.run() == 1
+    assert late.reminders.run() == 0  # each address once, however often the job runs
     late.sweeper.run()
     [reminder] = twilio.sent_to(PHONE)[before:]
     assert reminder.body == (
         "Reminder: Carers forum, Thursday 26 November, 10:00, at Town Hall, 160 Whitechapel "
         "Road. Will you come?\n1 Yes\n2 No"
     )
+    with late.database.session() as session:
+        row = session.scalars(select(Message).where(Message.dedupe_key.is_not(None))).one()
+        assert (row.status, row.dedupe_key) == ("sent", "event:1:reminder:PT12H")
+        assert row.created_at == local(2026, 11, 26, 8, 0)
     say(late, PHONE, "yes")
     assert rsvps(late.database) == [(1, "yes")]
     assert "we look forward to seeing you" in twilio.sent_to(PHONE)[-1].body
+
+
+def test_what_a_person_writes_in_the_night_is_not_taken_as_an_rsvp(
+    late: Services, clock: FrozenClock, twilio: FakeTwilio
+) -> None:
+    clock.now = local(2026, 11, 20, 15, 0)
+    say(late, PHONE, "events")
+    say(late, PHONE, "2")  # get reminders
+    say(late, PHONE, "1")  # of every event
+    schedule(late, local(2026, 11, 26, 10, 0))
+    assert late.reminders is not None
+    clock.now = local(2026, 11, 25, 22, 0)
+    late.reminders.run()
+
+    # At 23:00 they choose 1 from the menu, a complaint: not a yes to an unseen question.
+    clock.now = local(2026, 11, 25, 23, 0)
+    say(late, PHONE, "1")
+    assert rsvps(late.database) == []
+    assert "Which service is it about?" in twilio.sent_to(PHONE)[-1].body
+
+    # In the morning they are half-way through that complaint: the reminder does not
+    # interrupt it with a question, it only tells them.
+    before = len(twilio.sent_to(PHONE))
+    clock.now = local(2026, 11, 26, 8, 0)
+    assert late.reminders.run() == 1
+    late.sweeper.run()
+    [reminder] = twilio.sent_to(PHONE)[before:]
+    assert reminder.body == (
+        "Reminder: Carers forum, Thursday 26 November, 10:00, at Town Hall, 160 Whitechapel Road."
+    )
 
 
 def test_a_yes_in_bengali_digits_is_an_rsvp(
