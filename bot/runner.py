@@ -897,7 +897,10 @@ class Runner:
             row["dedupe_key"] = dedupe_key
         outbound = [*writes.released, *self._write_rows(connection, writes.rows)]
         self._write_person(connection, person)
-        self._save_state(tx, person, transition.state, now)
+        if transition.state != person.state:
+            # Someone half-way through a conversation is only told: their conversation is
+            # left as it was, its expiry counted from their last message, not from this.
+            self._save_state(tx, person, transition.state, now)
         return outbound
 
     def _write_rows(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:

@@ -173,6 +173,13 @@ def test_what_a_person_writes_in_the_night_is_not_taken_as_an_rsvp(
     assert reminder.body == (
         "Reminder: Carers forum, Thursday 26 November, 10:00, at Town Hall, 160 Whitechapel Road."
     )
+    # Their complaint is left where it was: it still expires counting from 23:00.
+    with late.database.session() as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert (conversation.flow, conversation.updated_at) == (
+            "complaint",
+            local(2026, 11, 25, 23, 0),
+        )
 
 
 def test_a_yes_in_bengali_digits_is_an_rsvp(
