@@ -301,10 +301,14 @@ class Dispatcher:
         return Outcome("cancelled", "broadcast-cancelled")
 
     def _sms_instead(self, session: Session, whatsapp: Address, now: datetime) -> Address | None:
-        """The SMS address of a WhatsApp user who agreed to be contacted, if we may text it."""
+        """The SMS address of a WhatsApp user who agreed to be contacted, if we may text it.
+
+        A colleague (a safeguarding alert or digest recipient) gave their number in the
+        settings to be told: an alert must not wait for them to write on WhatsApp first.
+        """
         if "sms" not in self.senders:
             return None
-        consented = session.scalar(
+        consented = whatsapp.contact.staff or session.scalar(
             select(Feedback.id)
             .where(
                 Feedback.contact_id == whatsapp.contact_id,
@@ -312,7 +316,7 @@ class Dispatcher:
             )
             .limit(1)
         )
-        if consented is None:
+        if not consented:
             return None
         # WhatsApp addresses are phone numbers: the same number takes SMS.
         sms = session.scalar(

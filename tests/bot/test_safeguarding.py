@@ -206,6 +206,28 @@ def test_the_alert_is_not_held_at_23_00(alerting: Bot, clock: FrozenClock) -> No
     assert (outcome.status, outcome.reason) == ("held", "quiet-hours")
 
 
+def test_an_alert_to_a_colleague_on_whatsapp_goes_by_sms_outside_the_window(
+    settings: Settings, database: Database, clock: FrozenClock
+) -> None:
+    # The colleague has never written to the bot on WhatsApp, and no template is set up:
+    # WhatsApp would refuse the alert, so it goes to the same number by SMS at once.
+    sender = RecordingSender()
+    built = build_services(
+        settings.with_overrides(safeguarding_alert_to=("whatsapp:+447700900777",)),
+        senders={c: sender for c in CHANNELS},
+        clock=clock,
+        database=database,
+    )
+    alerting = Bot(built, sender)
+    alerting.receive(PERSON, "I want to end my life")
+    alert = alerting.sender.sent[-1]
+    assert (alert.channel, alert.address) == ("sms", "+447700900777")
+    assert alert.text.startswith("Kotha safeguarding alert")
+    with database.session() as session:
+        row = session.scalars(select(Message).where(Message.body.like("Kotha safeguarding%"))).one()
+        assert (row.channel, row.status, row.reason) == ("sms", "delivered", None)
+
+
 def test_repeated_worrying_messages_flag_each_but_alert_once(
     alerting: Bot, clock: FrozenClock
 ) -> None:
