@@ -92,7 +92,7 @@ def _service(services: Services) -> Broadcasts:
 
 
 def send(services: Services, args: argparse.Namespace, out: TextIO) -> int:
-    zone = ZoneInfo(services.settings.timezone)
+    zone = services.settings.zone
     texts = parse_texts(args.text)
     segment = parse_segment(args.segment)
     at = parse_at(args.at, zone)

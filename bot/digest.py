@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -76,7 +75,7 @@ class CaseDigest:
     ) -> None:
         self.database = database
         self.recipients = settings.digest_to
-        self.zone = ZoneInfo(settings.timezone)
+        self.zone = settings.zone
         self.clock = clock
 
     def today(self) -> date:

@@ -12,7 +12,6 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, false, or_, select, update
 from sqlalchemy.orm import Session
@@ -101,7 +100,7 @@ class Dispatcher:
         self.settings = settings
         self.limits = limits
         self.local_sender = local_sender
-        self.zone = ZoneInfo(settings.timezone)
+        self.zone = settings.zone
 
     def deliver(self, message_id: int) -> Outcome:
         """Send one row if it is due and not yet sent; return what happened."""

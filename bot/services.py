@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from huey import Huey, crontab
@@ -50,11 +49,6 @@ class Services:
     reminders: Reminders | None = None
     # Fans broadcasts out; the sweep starts scheduled ones and resumes interrupted ones.
     broadcasts: Broadcasts | None = None
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The council's local time zone (KOTHA_TIMEZONE), for dates people and staff read."""
-        return ZoneInfo(self.settings.timezone)
 
     @property
     def delivery(self) -> Dispatcher:
@@ -113,7 +107,7 @@ def build_services(
         safeguarding=Safeguarding(
             Lexicon.load(), settings.safeguarding_alert_to, settings.public_url
         ),
-        records=ChatRecords(ZoneInfo(settings.timezone), settings.public_url).hooks(),
+        records=ChatRecords(settings.zone, settings.public_url).hooks(),
     )
     job_queue: Queue = (
         HueyQueue(huey, dispatcher.deliver, runner.process)
@@ -130,7 +124,7 @@ def build_services(
         runner,
         clock,
         settings.reminder_offsets,
-        ZoneInfo(settings.timezone),
+        settings.zone,
         settings.quiet_hours,
     )
     if huey is not None:

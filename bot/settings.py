@@ -11,6 +11,7 @@ from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = REPO_ROOT / "instance"
@@ -97,6 +98,11 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The council's local time zone (KOTHA_TIMEZONE), for dates people and staff read."""
+        return ZoneInfo(self.timezone)
 
 
 def _secret_key(instance_dir: Path) -> str:

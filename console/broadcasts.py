@@ -94,7 +94,9 @@ def broadcasts() -> Any:
     """Every broadcast, newest first."""
     with services().database.session() as db:
         rows = db.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(PAGE_SIZE)).all()
-    return render_template("console/broadcasts.html", broadcasts=rows, zone=services().zone)
+    return render_template(
+        "console/broadcasts.html", broadcasts=rows, zone=services().settings.zone
+    )
 
 
 @blueprint.route("/broadcasts/new", methods=["GET", "POST"])
@@ -107,7 +109,7 @@ def broadcast_new() -> Any:
     errors: dict[str, str] = {}
     if not form.title:
         errors["title"] = "Enter a title (only staff see it)"
-    zone = services().zone
+    zone = services().settings.zone
     send_at = form.send_at(zone, errors)
     now = wired_broadcasts().clock()
     if send_at is not None and send_at <= now:
@@ -204,7 +206,7 @@ def broadcast(broadcast_id: int) -> Any:
         progress=state,
         segment=describe_segment(found.segment),
         languages={code: lang.name for code, lang in services_.i18n.languages.items()},
-        zone=services().zone,
+        zone=services_.settings.zone,
     )
 
 

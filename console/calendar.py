@@ -111,7 +111,7 @@ def _month_events(first: date, zone: ZoneInfo) -> list[Event]:
 @role_required(*EDITORS)
 def calendar() -> Any:
     """A month of events as a table, days of the week as its column headers."""
-    zone = services().zone
+    zone = services().settings.zone
     first = _month_arg(request.args.get("month", ""), _now().astimezone(zone).date())
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
@@ -151,7 +151,7 @@ def festival_warnings(event_start: datetime, event_end: datetime, zone: ZoneInfo
 def event(event_id: int) -> Any:
     """An event, its festival warnings, and who said they will come."""
     found = _load(event_id)
-    zone = services().zone
+    zone = services().settings.zone
     with services().database.session() as db:
         answers = attendance(db, event_id)
         counts = answer_counts(db, [event_id]).get(event_id, {"yes": 0, "no": 0})
@@ -310,7 +310,7 @@ def _confirm_key(details: EventDetails) -> str:
 
 
 def _save(event_id: int | None) -> Any:
-    zone = services().zone
+    zone = services().settings.zone
     codes = list(services().i18n.languages)
     form = EventForm.parse(request.form, codes, zone)
     event = _load(event_id) if event_id is not None else None
@@ -358,7 +358,7 @@ def event_edit(event_id: int) -> Any:
     """Change an event; those who said they will come hear of a new time or place."""
     if request.method == "GET":
         found = _load(event_id)
-        return _render_form(EventForm.of(found, services().zone), found, [])
+        return _render_form(EventForm.of(found, services().settings.zone), found, [])
     return _save(event_id)
 
 
@@ -372,7 +372,7 @@ def event_cancel(event_id: int) -> Any:
             found = get_event(db, event_id)
         except EventNotFound:
             abort(404)
-        written = [row.id for row in cancel_event(db, found, now, services().zone)]
+        written = [row.id for row in cancel_event(db, found, now, services().settings.zone)]
         record_audit(db, current_user.id, "event.cancelled", "event", event_id, now=now)
     services().queue.enqueue(written)
     flash(f"Event cancelled. {people(len(written))} who said they will come are told.")
@@ -385,7 +385,7 @@ def event_cancel(event_id: int) -> Any:
 @public.get("/events")
 def public_calendar() -> Any:
     """The public calendar: what is coming up, with access details; no personal data."""
-    zone = services().zone
+    zone = services().settings.zone
     now = _now()
     with services().database.session() as db:
         found = [e for e in public_events(db, now) if e.end_at > now]
@@ -417,7 +417,7 @@ def public_feed() -> Response:
         body = feed(
             public_events(db, now),
             name="Tower Hamlets adult social care: have your say",
-            zone=services().zone,
+            zone=services().settings.zone,
             i18n=services().i18n,
             now=now,
             url=url_for("events.public_feed", _external=True),
@@ -436,7 +436,7 @@ def personal_feed(token: str) -> Response:
         body = feed(
             events_for_contact(db, contact, now),
             name="Kotha: your events",
-            zone=services().zone,
+            zone=services().settings.zone,
             i18n=services().i18n,
             now=now,
             language=contact.language,

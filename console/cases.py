@@ -147,7 +147,7 @@ def cases() -> Any:
         previous=url_for("console.cases", page=page - 1, **args) if page > 1 else None,
         next=url_for("console.cases", page=page + 1, **args) if page < pages else None,
         csv_url=url_for("console.cases_csv", **args),
-        zone=services().zone,
+        zone=services().settings.zone,
     )
 
 
@@ -202,7 +202,7 @@ def cases_csv() -> Any:
     """
     filters = CaseFilters.from_args(request.args)
     today = _today()
-    zone = services().zone
+    zone = services().settings.zone
     with services().database.session() as db:
         record_audit(db, current_user.id, "cases.exported", None, None, filters.as_args() or None)
     # The columns, named by an empty record, so an empty export still has its header.
@@ -357,7 +357,7 @@ def _case_page(
         language_names={code: lang.name for code, lang in services().i18n.languages.items()},
         errors=errors or {},
         form=form or {},
-        zone=services().zone,
+        zone=services().settings.zone,
     ), (400 if errors else 200)
 
 
@@ -471,4 +471,4 @@ def _queue(message_id: int | None) -> str:
 
 
 def _today() -> date:
-    return services().runner.clock().astimezone(services().zone).date()
+    return services().runner.clock().astimezone(services().settings.zone).date()

@@ -473,7 +473,7 @@ def inbox() -> Any:
         pages=pages,
         previous=url_for("console.inbox", page=page - 1, **args) if page > 1 else None,
         next=url_for("console.inbox", page=page + 1, **args) if more else None,
-        zone=services().zone,
+        zone=services().settings.zone,
         case_url=case_url,
         see_original=see_original,
     )
@@ -547,7 +547,7 @@ def _conversation_page(
     address_id: int, errors: dict[str, str] | None = None, form: Mapping[str, str] | None = None
 ) -> Any:
     see_original = _see_original()
-    zone = services().zone
+    zone = services().settings.zone
     with services().database.session() as db:
         address = db.get(Address, address_id)
         if address is None:

@@ -204,7 +204,7 @@ def moderation() -> Any:
         "console/moderation.html",
         items=items,
         urgent=sum(item.urgent for item in items),
-        zone=services().zone,
+        zone=services().settings.zone,
     )
 
 
@@ -263,7 +263,7 @@ def _review_page(
             decisions=DECISIONS,
             errors=dict(errors or {}),
             values=dict(values or {}),
-            zone=services().zone,
+            zone=services().settings.zone,
         )
     return page, status
 
@@ -496,7 +496,7 @@ def _safeguarding_page(
             decisions=DECISIONS,
             errors=dict(errors or {}),
             values=dict(values or {}),
-            zone=services().zone,
+            zone=services().settings.zone,
         )
     return page, status
 

@@ -112,7 +112,7 @@ def users() -> Any:
     """Every account, newest first."""
     with services().database.session() as db:
         rows = db.scalars(select(User).order_by(User.created_at.desc(), User.id.desc())).all()
-    return render_template("console/users.html", users=rows, zone=services().zone)
+    return render_template("console/users.html", users=rows, zone=services().settings.zone)
 
 
 @blueprint.get("/audit")
@@ -122,7 +122,7 @@ def audit() -> Any:
     filters = AuditFilters.from_args(request.args)
     page_text = request.args.get("page", "")
     page = max(int(page_text), 1) if page_text.isdigit() else 1
-    zone = services().zone
+    zone = services().settings.zone
     with services().database.session() as db:
         total = db.scalar(filters.apply(select(func.count()).select_from(AuditEvent), zone)) or 0
         events = db.scalars(

@@ -54,7 +54,7 @@ def you_said() -> Any:
             select(YouSaidItem).order_by(YouSaidItem.status, YouSaidItem.id.desc())
         ).all()
     return render_template(
-        "console/you_said.html", items=items, changes=CHANGE_NAMES, zone=services().zone
+        "console/you_said.html", items=items, changes=CHANGE_NAMES, zone=services().settings.zone
     )
 
 
@@ -266,5 +266,5 @@ def public_page() -> Any:
         default=services().i18n.default,
         languages=languages,
         changes=CHANGE_NAMES,
-        zone=services().zone,
+        zone=services().settings.zone,
     )
