@@ -4,8 +4,10 @@ Both apps run the same way, `gunicorn -w 2` (sync workers), in this one run:
 
 - bare: a Flask endpoint that checks the signature with twilio's RequestValidator and
   answers empty TwiML, nothing else: the ceiling for any Python webhook on this machine;
-- Kotha: `bot.app:create_app()` on a fresh PostgreSQL schema, with KOTHA_REDIS_URL so the
-  replies go to the Redis queue (no worker runs: they wait there and are removed after).
+- Kotha: `bot.app:create_app()` on a fresh PostgreSQL schema, with KOTHA_REDIS_URL as in
+  production. Each webhook stores its message in one statement, and PostgreSQL announces it
+  as it commits; a listener here counts the announcements, standing in for the `kotha
+  worker` that would queue the steps (no worker runs: stepping is not a webhook's work).
 
 A load generator in this process (threads, http.client connections kept open when the
 server allows) sends form-encoded, signed SMS and WhatsApp webhooks from many people, each
@@ -48,6 +50,7 @@ from twilio.request_validator import RequestValidator
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Message
+from storage.notify import received_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -345,6 +348,35 @@ def postgres_schema(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
+def announcements_counted(url: str) -> Iterator[Callable[[], int]]:
+    """Listen to the schema's announcements of received messages, as a worker would; count them."""
+    database = Database(url)
+    count = 0
+    listening = threading.Event()
+    stop = threading.Event()
+
+    def listen() -> None:
+        nonlocal count
+        with received_messages(database) as announced:
+            if announced is None:
+                raise SystemExit("another process listens to this schema")
+            listening.set()
+            while not stop.is_set():
+                count += sum(1 for _ in announced.within(0.2))
+
+    thread = threading.Thread(target=listen, name="announcements")
+    thread.start()
+    if not listening.wait(10):
+        raise SystemExit("could not listen for PostgreSQL's announcements")
+    try:
+        yield lambda: count
+    finally:
+        stop.set()
+        thread.join()
+        database.dispose()
+
+
+@contextmanager
 def redis_emptied(url: str) -> Iterator[redis.Redis]:
     """Remove Kotha's queue and rate-limit keys from this Redis database before and after."""
     client = redis.Redis.from_url(url)
@@ -419,7 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kotha-bench-")))
         url = stack.enter_context(postgres_schema(args.postgres_url))
-        queue = stack.enter_context(redis_emptied(args.redis_url))
+        stack.enter_context(redis_emptied(args.redis_url))
+        announced = stack.enter_context(announcements_counted(url))
         kotha_env = {
             **base_env,
             "KOTHA_DATABASE_URL": url,
@@ -455,7 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         half = kotha_rate / 2
         light = paced(kotha_port, people, args.threads, half, args.seconds)
         stored = messages_by_direction(url)
-        queued = sum(queue.llen(key) for key in queue.scan_iter(match="huey.redis.kotha"))
+        time.sleep(0.5)  # the last announcements on their way
+        heard = announced()
         if light.failed + kotha.failed + bare.failed:
             print(f"gunicorn log: {log.read_text()[-2000:]}")
 
@@ -471,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"stored: {stored.get('in', 0)} inbound, {stored.get('out', 0)} outbound rows; "
-        f"{queued} step jobs waiting in Redis (no worker ran: each webhook stores, a worker steps)"
+        f"{heard} announced to the listener (no worker ran: each webhook stores, a worker steps)"
     )
     met = ratio >= RATIO_TARGET and p99 < P99_TARGET_MS and not (light.failed + kotha.failed)
     print(f"targets: {'met' if met else 'MISSED'}")

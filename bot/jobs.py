@@ -1,4 +1,5 @@
-"""The job queue: Huey tasks that step conversations and deliver outbound rows; the sweep.
+"""The job queue: Huey tasks that step conversations and deliver outbound rows; the sweep;
+on PostgreSQL, the waker that queues the steps of the messages the database announces.
 
 Embedded, Huey keeps its queue in SQLite under instance/; with KOTHA_REDIS_URL it uses
 Redis, so many `kotha worker` processes share one queue. The queue only ever holds row ids:
@@ -17,9 +18,16 @@ from huey import Huey, RedisHuey, SqliteHuey
 
 from bot.dispatch import Dispatcher, Outcome
 from bot.settings import Settings
+from storage.db import Database
+from storage.notify import received_messages
 
 # An inbound message whose step job has not run after this long is stepped by the sweep.
 STEP_GRACE = timedelta(seconds=30)
+# A consumer that is not the listener tries to become it this often; so does a listener
+# whose connection failed. The messages of the gap wait at most this long plus a step.
+LISTEN_RETRY_SECONDS = 5.0
+# How long a listener waits for announcements before checking whether it should stop.
+LISTEN_TURN_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -160,3 +168,63 @@ class Sweeper:
             except Exception:
                 log.exception("sweep failed; trying again in %g s", self.every)
             self._stop.wait(self.every)
+
+
+class Waker:
+    """On PostgreSQL: queue each received message's step as soon as its row commits.
+
+    The database announces every received message (storage/notify.py), so a webhook makes
+    one round trip, to the database, and its worker is free again. One consumer listens at
+    a time; the others try to take over every LISTEN_RETRY_SECONDS, and whoever starts
+    listening first queues a step for every message already waiting (those announced while
+    nobody listened). A step queued twice finds nothing the second time.
+    """
+
+    def __init__(
+        self, database: Database, queue: Queue, waiting: Callable[[], Iterable[int]]
+    ) -> None:
+        self.database = database
+        self.queue = queue
+        self.waiting = waiting
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def register(self, huey: Huey) -> None:
+        """Listen from each consumer of this queue, for as long as it runs."""
+        huey.on_startup("kotha.waker")(self.start)
+        huey.on_shutdown("kotha.waker")(self._stop.set)
+
+    def start(self) -> None:
+        """Start the listening thread unless it runs already (each worker thread calls this)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="kotha-waker", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.listen()
+            except Exception:
+                log.exception("listening for received messages failed; again in a moment")
+            self._stop.wait(LISTEN_RETRY_SECONDS)
+
+    def listen(self) -> bool:
+        """Queue the steps of received messages until stopped; False if another listens."""
+        with received_messages(self.database) as announced:
+            if announced is None:
+                return False
+            for address_id in self.waiting():
+                self.queue.enqueue_step(address_id)
+            while not self._stop.is_set():
+                for address_id in announced.within(LISTEN_TURN_SECONDS):
+                    self.queue.enqueue_step(address_id)
+        return True

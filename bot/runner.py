@@ -34,7 +34,7 @@ from bot.safeguarding import Safeguarding
 from bot.types import InboundMessage
 from flows.engine import Effect, Event, Say, State, Transition, is_idle, prompt, step
 from flows.library import Flows
-from storage.db import Database, Transaction
+from storage.db import Database, DriverStatement, Transaction
 from storage.models import (
     Address,
     Contact,
@@ -344,7 +344,8 @@ class Runner:
 
     Embedded (no `after_store`), `receive` stores a message and steps it in one transaction.
     With a queue, `receive` only stores (one short statement) and hands the address to
-    `after_store`; `process` then steps every unprocessed message from that address, oldest
+    `after_store` (which, on PostgreSQL, leaves it to the database's announcement: see
+    bot/jobs.Waker); `process` then steps every unprocessed message from that address, oldest
     first, each in its own transaction under the address's row lock, so messages that arrive
     together are answered in the order they came, whichever worker runs them.
     """
@@ -375,6 +376,11 @@ class Runner:
         self.records = dict(records or {})
         self.safeguarding = safeguarding
         self._sql = _Statements(database.dialect)
+        # PostgreSQL: a received message is stored straight through the driver, the whole
+        # of a webhook's work (storage/db.py DriverStatement).
+        self._store_received = (
+            database.driver_statement(self._sql.inbound_by_address) if self._sql.returning else None
+        )
         # Reading the bank holiday tables takes a few hundred milliseconds: a process pays
         # that when it starts, rather than the first person to complain after it started.
         complaint_deadlines(clock(), self.zone, response_working_days)
@@ -532,10 +538,10 @@ class Runner:
     ) -> _Stored:
         """Insert the message by itself, unless a provider retry already did."""
         key = (message.channel, message.address)
-        if self._sql.returning and status == "received":
+        if self._store_received is not None and status == "received":
             # One statement finds the address and inserts: cheaper than inserting a full
             # row for a remembered address id (0.12 against 0.19 ms of CPU, bench/README).
-            stored = self._store_by_address(message)
+            stored = self._store_by_address(self._store_received, message)
             if stored is not None:
                 self._remember(key, stored.address_id)
                 return stored
@@ -555,27 +561,28 @@ class Runner:
             return _Stored(self._seen(message), address_id, duplicate=True)
         raise RuntimeError("could not store an inbound message after several attempts")
 
-    def _store_by_address(self, message: InboundMessage) -> _Stored | None:
+    def _store_by_address(
+        self, statement: DriverStatement, message: InboundMessage
+    ) -> _Stored | None:
         """Store a message from a known address in one statement; None if new or a repeat."""
         media = [{"url": m.url, "content_type": m.content_type} for m in message.media]
-        with self.database.single_statement() as connection:
-            written = connection.execute(
-                self._sql.inbound_by_address,
-                {
-                    "find_channel": message.channel,
-                    "find_value": message.address,
-                    "in_status": "received",
-                    "in_body": message.text,
-                    "in_provider_id": message.provider_id,
-                    # The language the person's app says they use, if any.
-                    "in_language": message.language_hint,
-                    "in_media": media or None,
-                    "in_created_at": message.received_at or self.clock(),
-                },
-            ).first()
+        written = statement.first(
+            {
+                "find_channel": message.channel,
+                "find_value": message.address,
+                "in_status": "received",
+                "in_body": message.text,
+                "in_provider_id": message.provider_id,
+                # The language the person's app says they use, if any.
+                "in_language": message.language_hint,
+                "in_media": media or None,
+                "in_created_at": message.received_at or self.clock(),
+            }
+        )
         if written is None:
             return None
-        return _Stored(written.id, written.address_id)
+        message_id, address_id = written
+        return _Stored(message_id, address_id)
 
     def _store_transaction(self, known: int | None) -> AbstractContextManager[Connection]:
         # From an address this process knows, storing is one statement, with no transaction

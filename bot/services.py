@@ -17,7 +17,7 @@ from bot.digest import CaseDigest
 from bot.dispatch import Dispatcher
 from bot.events import ChatRecords, Reminders
 from bot.i18n import I18n
-from bot.jobs import HueyQueue, InlineQueue, Queue, Sweeper, make_huey
+from bot.jobs import HueyQueue, InlineQueue, Queue, Sweeper, Waker, make_huey
 from bot.ratelimit import SendLimits
 from bot.runner import Runner
 from bot.safeguarding import Lexicon, Safeguarding
@@ -91,8 +91,13 @@ def build_services(
     def after_commit(ids: Iterable[int]) -> None:
         job_queue.enqueue(ids)
 
+    # On PostgreSQL the database announces a stored message to the consumers (the Waker
+    # below), so a webhook does not talk to the queue at all.
+    announced = database.dialect == "postgresql"
+
     def after_store(address_id: int) -> None:
-        job_queue.enqueue_step(address_id)
+        if not announced:
+            job_queue.enqueue_step(address_id)
 
     runner = Runner(
         database,
@@ -119,6 +124,8 @@ def build_services(
     sweeper.also.append(broadcasts.run_due)
     if huey is not None:
         sweeper.register(huey)
+        if announced:
+            Waker(database, job_queue, lambda: runner.pending(timedelta(0))).register(huey)
     reminders = Reminders(
         database,
         runner,

@@ -9,6 +9,7 @@ those); the sweep itself runs every second here (KOTHA_SWEEP_SECONDS).
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,8 +25,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 from sqlalchemy import func, select, text
+from twilio.request_validator import RequestValidator
 
 from bot import settings as settings_module
+from bot.app import create_app
 from bot.cases import update_status
 from bot.dispatch import QUEUED_GRACE, SENDING_LEASE
 from bot.services import Services, build_services
@@ -286,7 +289,57 @@ if POSTGRES and REDIS:
                 assert rate >= 0.8 * limit
                 assert set(by_worker) == {"+447700900901", "+447700900902"}
             finally:
-                tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-                with services.database.engine.begin() as connection:
-                    connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-                services.close()
+                truncate_and_close(services)
+
+    @pytest.mark.postgres
+    def test_a_webhook_reaches_a_worker_through_postgresql(
+        _postgres_url: str, tmp_path: Path
+    ) -> None:
+        """A message stored while no worker runs is stepped when one starts; later ones at once.
+
+        The web app talks to PostgreSQL only: the database announces each message to the
+        worker listening. The sweep waits an hour here, so it is not what steps them.
+        """
+        with FakeTwilio() as fake, redis_to_ourselves() as client:
+            env = worker_env(
+                fake,
+                KOTHA_INSTANCE_DIR=str(tmp_path / "instance"),
+                KOTHA_DATABASE_URL=_postgres_url,
+                KOTHA_REDIS_URL=REDIS_URL,
+                KOTHA_SWEEP_SECONDS="3600",
+            )
+            services = build_services(settings_module.load(env), queue="huey")
+            web = create_app(services=services).test_client()
+            validator = RequestValidator(fake.auth_token)
+
+            def webhook(number: str, text: str) -> None:
+                form = {"MessageSid": f"SM{secrets.token_hex(16)}", "From": number, "Body": text}
+                form |= {"To": SMS_FROM, "NumMedia": "0", "AccountSid": fake.account_sid}
+                url = "http://localhost/webhooks/twilio/messages"
+                signature = validator.compute_signature(url, form)
+                answer = web.post(url, data=form, headers={"X-Twilio-Signature": signature})
+                assert answer.status_code == 200
+
+            def replies_to(number: str) -> list[str]:
+                return [message.body for message in fake.sent if message.to == number]
+
+            try:
+                webhook("+447700900001", "hello")  # nobody listens yet
+                assert client.llen("huey.redis.kotha") == 0  # the web app queued nothing
+                with worker(env, tmp_path / "worker.log"):
+                    wait_for(lambda: len(replies_to("+447700900001")) == 1, 30, "the first reply")
+                    webhook("+447700900002", "hi")
+                    wait_for(lambda: len(replies_to("+447700900002")) == 1, 10, "the second reply")
+                    webhook("+447700900001", "1")
+                    wait_for(lambda: len(replies_to("+447700900001")) == 2, 10, "the third reply")
+                assert "1 English" in replies_to("+447700900002")[0]
+                assert "1 English" not in replies_to("+447700900001")[1]  # English was chosen
+            finally:
+                truncate_and_close(services)
+
+
+def truncate_and_close(services: Services) -> None:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with services.database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    services.close()

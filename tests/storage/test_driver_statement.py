@@ -1,0 +1,116 @@
+"""A statement run through the driver stores exactly what `Connection.execute` would."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import JSON, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database, DriverStatement
+from storage.models import Address, Contact, Message
+
+MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+_numbers = itertools.count()
+PER_EXAMPLE = settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def inbound(database: Database) -> DriverStatement:
+    """An INSERT of an inbound message whose values all pass through their column types."""
+    statement = (
+        insert(Message)
+        .values(
+            address_id=bindparam("address_id"),
+            channel="sms",
+            direction="in",
+            status="received",
+            body=bindparam("body"),
+            provider_id=bindparam("provider_id"),
+            media=bindparam("media", type_=JSON(none_as_null=True)),
+            created_at=bindparam("created_at"),
+            is_reply=False,
+            attempts=0,
+        )
+        .returning(Message.id)
+    )
+    return database.driver_statement(statement)
+
+
+def new_address(database: Database) -> int:
+    with database.session() as session:
+        address = Address(
+            contact=Contact(created_at=MOMENT),
+            channel="sms",
+            address=f"+4477009{next(_numbers):05d}",
+            created_at=MOMENT,
+        )
+        session.add(address)
+        session.flush()
+        return address.id
+
+
+def store(database: Database, **values: Any) -> int:
+    row = inbound(database).first(
+        {
+            "address_id": new_address(database),
+            "body": "hello",
+            "provider_id": f"SM{next(_numbers)}",
+            "media": None,
+            "created_at": MOMENT,
+            **values,
+        }
+    )
+    assert row is not None
+    return int(row[0])
+
+
+def read(database: Database, message_id: int) -> Message:
+    with database.session() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        session.expunge(message)
+        return message
+
+
+@PER_EXAMPLE
+@given(body=st.text(max_size=300))
+def test_any_text_is_stored_as_sent(database: Database, body: str) -> None:
+    # NUL and lone surrogates included: ExactText's escaping applies on this path too.
+    assert read(database, store(database, body=body)).body == body
+
+
+def test_json_and_moments_pass_through_their_types(database: Database) -> None:
+    media = [{"url": "https://example.org/m/১", "content_type": "audio/ogg"}]
+    dhaka = datetime(2026, 11, 18, 16, 0, tzinfo=timezone(timedelta(hours=6)))
+    message = read(database, store(database, media=media, created_at=dhaka))
+    assert message.media == media
+    assert message.created_at == MOMENT and message.created_at.tzinfo is not None
+    # No media is SQL NULL, as Core writes it, not the JSON null.
+    with database.session() as session:
+        none = store(database, media=None)
+        assert session.scalar(select(Message.id).where(Message.media.is_(None))) == none
+
+
+def test_a_statement_leaving_python_defaults_to_core_is_refused(database: Database) -> None:
+    # Core fills `is_reply` and `attempts` in just before executing; here they would be NULL.
+    statement = insert(Message).values(address_id=bindparam("address_id"), channel="sms")
+    with pytest.raises(ValueError, match="Python-side default"):
+        database.driver_statement(statement)
+
+
+def test_a_driver_error_is_sqlalchemys_and_quotes_no_values(database: Database) -> None:
+    secret = "the words someone wrote"
+    address_id = new_address(database)
+    values = {"body": secret, "provider_id": None, "media": None, "created_at": MOMENT}
+    with pytest.raises(IntegrityError) as raised:
+        inbound(database).first({**values, "address_id": address_id + 1000})  # no such address
+    assert secret not in str(raised.value)
+    # The connection the error came from was dropped: the next statement works.
+    assert read(database, store(database, body=secret)).body == secret

@@ -1,0 +1,81 @@
+"""PostgreSQL announces received messages as they commit, to one listener per schema."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert
+
+from storage.db import Database
+from storage.models import Address, Contact, Message
+from storage.notify import received_messages
+from tests.conftest import POSTGRES
+
+# Under CI=true POSTGRES is always true: an absent server fails these tests.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not POSTGRES, reason="PostgreSQL is not running here"),
+    pytest.mark.parametrize("database", ["postgresql"], indirect=True),
+]
+
+MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+_numbers = itertools.count()
+
+
+def new_address(database: Database) -> int:
+    with database.session() as session:
+        address = Address(
+            contact=Contact(created_at=MOMENT),
+            channel="sms",
+            address=f"+4477009{next(_numbers):05d}",
+            created_at=MOMENT,
+        )
+        session.add(address)
+        session.flush()
+        return address.id
+
+
+def message(address_id: int, direction: str = "in", status: str = "received") -> dict[str, object]:
+    return {
+        "address_id": address_id,
+        "channel": "sms",
+        "direction": direction,
+        "status": status,
+        "body": "hello",
+        "created_at": MOMENT,
+    }
+
+
+def test_a_received_message_is_announced_when_it_commits(database: Database) -> None:
+    first, second = new_address(database), new_address(database)
+    with received_messages(database) as announced:
+        assert announced is not None
+        with database.engine.connect() as connection:
+            connection.execute(insert(Message), [message(first)])
+            assert list(announced.within(0.3)) == []  # not yet committed
+            connection.commit()
+        assert list(announced.within(1.0)) == [first]
+
+        with database.engine.connect() as connection:
+            connection.execute(insert(Message), [message(second)])
+            connection.rollback()
+        with database.session() as session:
+            session.execute(insert(Message), [message(second, "out", "queued")])
+            session.execute(insert(Message), [message(second, "in", "processed")])
+        assert list(announced.within(0.5)) == []  # rolled back, outbound, already stepped
+
+
+def test_one_listener_per_schema_and_the_next_takes_over(database: Database) -> None:
+    address_id = new_address(database)
+    with received_messages(database) as first:
+        assert first is not None
+        with received_messages(database) as second:
+            assert second is None
+    # The first listener's connection is closed, and its lock with it.
+    with received_messages(database) as next_one:
+        assert next_one is not None
+        with database.session() as session:
+            session.execute(insert(Message), [message(address_id)])
+        assert list(next_one.within(1.0)) == [address_id]
