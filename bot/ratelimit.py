@@ -2,13 +2,15 @@
 
 Two layers. A pacer spaces sends evenly at a little under the limit: each send reserves the
 next free slot and waits for it. A moving window (the `limits` library) then caps every
-one-second window at the limit itself. The pacer is our own because `limits` counts whole
-seconds: it would let each second's sends out in one burst, and a request that reaches the
-provider a few milliseconds late then lands in the next second beside the next burst.
+one-second window a little under the limit too, for sends that leave late and bunched.
+The pacer is our own because `limits` counts whole seconds: it would let each second's
+sends out in one burst, and a request that reaches the provider a few milliseconds late
+then lands in the next second beside the next burst.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +51,18 @@ def pace_spacing(rate: int) -> float:
     return (1 + JITTER_SECONDS) / max(rate - 1, 1)
 
 
+def window_cap(rate: int) -> int:
+    """The most sends any one second may let go: the limit, less what lateness can add.
+
+    Sent on time, paced sends never put more than `rate` into a second at the provider.
+    A thread that wakes late for its slot lets sends leave bunched, though; capping each
+    second this far under the limit leaves room for the JITTER_SECONDS' worth of sends that
+    uneven arrival can then still push into a second there (97 of a limit of 100, which
+    paced sends on time never reach).
+    """
+    return max(1, rate - math.ceil(rate * JITTER_SECONDS))
+
+
 class Pacer:
     """Hands out evenly spaced send slots per key: in this process, or shared through Redis."""
 
@@ -87,7 +101,10 @@ class SendLimits:
             "whatsapp": settings.whatsapp_per_second,
             "telegram": settings.telegram_per_second,
         }
-        self.caps = {channel: RateLimitItemPerSecond(rate) for channel, rate in self.rates.items()}
+        self.caps = {
+            channel: RateLimitItemPerSecond(window_cap(rate))
+            for channel, rate in self.rates.items()
+        }
         self.per_chat_rate = settings.telegram_per_chat_per_second
         self.per_chat = RateLimitItemPerSecond(self.per_chat_rate)
 

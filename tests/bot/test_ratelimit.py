@@ -7,6 +7,7 @@ make the check pass or fail wrongly.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from limits.storage import MemoryStorage, RedisStorage
 
-from bot.ratelimit import JITTER_SECONDS, SendLimits, pace_spacing
+from bot.ratelimit import JITTER_SECONDS, SendLimits, pace_spacing, window_cap
 from bot.settings import Settings
 from tests.conftest import CI, REDIS_URL, reachable
 
@@ -178,6 +179,16 @@ def test_spacing_keeps_any_second_at_the_limit_with_room_for_late_arrivals() -> 
         # Evenly spaced sends, any of them up to JITTER_SECONDS late: at most `rate` in 1 s.
         assert int((1 + JITTER_SECONDS) / spacing) + 1 <= max(rate, 2)
     assert 1 / pace_spacing(100) >= 95  # the dispatch benchmark's target
+
+
+def test_each_second_is_capped_below_the_limit_by_what_lateness_can_add() -> None:
+    for rate in (1, 2, 10, 20, 30, 100, 1000):
+        spacing = pace_spacing(rate)
+        # Sends on time never meet the cap: it only stops late ones leaving bunched...
+        assert int(1 / spacing) + 1 <= window_cap(rate)
+        # ...and leaves room for a JITTER_SECONDS' worth of them arriving unevenly.
+        assert window_cap(rate) + math.ceil(rate * JITTER_SECONDS) <= max(rate, 2)
+    assert window_cap(100) == 97
 
 
 def test_a_text_longer_than_the_limit_still_goes_and_fills_its_second() -> None:
