@@ -7,9 +7,12 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, select
 
 from bot.runner import Runner
-from bot.services import Services
+from bot.services import Services, build_services
+from bot.settings import Settings
 from bot.types import InboundMessage, Media
+from storage.db import Database
 from storage.models import Address, Contact, Conversation, Feedback, Message
+from storage.notify import received_messages
 from tests.conftest import Bot, FrozenClock
 
 PERSON = "+447700900123"
@@ -117,6 +120,27 @@ def test_with_a_queue_receive_only_stores_and_the_step_answers_in_order(
     assert [r.text.splitlines()[0] for r in replies][-1] == "Which service is it about?"
     assert len(replies) == 3
     assert runner.process(queued[0]) == []  # nothing left: a second job is harmless
+
+
+def test_with_huey_the_step_is_queued_by_the_web_process_or_announced_by_postgresql(
+    settings: Settings, database: Database, clock: FrozenClock
+) -> None:
+    services = build_services(settings, database=database, clock=clock, queue="huey")
+    assert services.huey is not None
+    try:
+        if database.dialect == "sqlite":
+            services.runner.receive(InboundMessage("sms", PERSON, "hi"))
+            assert services.huey.pending_count() == 1  # the step job
+            return
+        with received_messages(database) as announced:
+            assert announced is not None
+            services.runner.receive(InboundMessage("sms", PERSON, "hi"))
+            assert services.huey.pending_count() == 0  # the web process queued nothing
+            waiting = services.runner.pending(timedelta(0))  # this person's address
+            assert list(announced.within(1.0)) == waiting
+    finally:
+        services.huey.storage.close()
+        services.close()
 
 
 def test_the_sweep_steps_a_message_whose_job_was_lost(
