@@ -106,8 +106,61 @@ class HueyQueue:
             self.enqueue([message_id], delay=outcome.retry_in)
 
 
-class Sweeper:
-    """The periodic sweep: step lost inbound messages, requeue due rows, end expired chats."""
+class ConsumerThread:
+    """Work a consumer process does beside its worker threads, in one thread of its own.
+
+    Each of the consumer's worker threads calls `start` as it starts; the first one starts
+    the thread. It runs `work`, and again `pause` seconds after each return or failure,
+    until the consumer shuts down.
+    """
+
+    def __init__(self, name: str, pause: float) -> None:
+        self.name = name
+        self.pause = pause
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+    def register(self, huey: Huey) -> None:
+        """Run in each consumer of this queue, from its start to its shutdown."""
+        huey.on_startup(self.name)(self.start)
+        huey.on_shutdown(self.name)(self._stop.set)
+
+    def start(self) -> None:
+        """Start the thread unless it runs already."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name=self.name.replace(".", "-"), daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.work()
+            except Exception:
+                log.exception("%s failed; trying again in %g s", self.name, self.pause)
+            self._stop.wait(self.pause)
+
+
+class Sweeper(ConsumerThread):
+    """The periodic sweep: step lost inbound messages, requeue due rows, end expired chats.
+
+    It sweeps in each consumer, at its start and then every `sweep_seconds`: a thread of the
+    consumer, not a Huey periodic task, because crontab cannot run more often than once a
+    minute, and a sweep queued as a task waits behind any backlog of sends.
+    """
 
     def __init__(
         self,
@@ -116,17 +169,17 @@ class Sweeper:
         pending: Callable[[timedelta], list[int]],
         expire: Callable[[], int],
     ) -> None:
+        super().__init__("kotha.sweep", dispatcher.settings.sweep_seconds)
         self.dispatcher = dispatcher
         self.queue = queue
         self.pending = pending
         self.expire = expire
-        self.every = dispatcher.settings.sweep_seconds
         # More periodic work each sweep does (starting scheduled broadcasts, resuming
         # interrupted fan-outs); each returns how much it did.
         self.also: list[Callable[[], object]] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+
+    def work(self) -> None:
+        self.run()
 
     def run(self) -> int:
         for address_id in self.pending(STEP_GRACE):
@@ -143,34 +196,8 @@ class Sweeper:
             log.info("sweep queued %d outbound messages again", len(due))
         return len(due)
 
-    def register(self, huey: Huey) -> None:
-        """Sweep in each consumer of this queue: at its start, then every `sweep_seconds`.
 
-        A thread of the consumer, not a Huey periodic task: crontab cannot run more often
-        than once a minute, and a sweep queued as a task waits behind any backlog of sends.
-        """
-        huey.on_startup("kotha.sweep")(self.start)
-        huey.on_shutdown("kotha.sweep")(self._stop.set)
-
-    def start(self) -> None:
-        """Start the sweeping thread unless it runs already (each worker thread calls this)."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="kotha-sweep", daemon=True)
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run()
-            except Exception:
-                log.exception("sweep failed; trying again in %g s", self.every)
-            self._stop.wait(self.every)
-
-
-class Waker:
+class Waker(ConsumerThread):
     """On PostgreSQL: queue each received message's step as soon as its row commits.
 
     The database announces every received message (storage/notify.py), so a webhook makes
@@ -183,39 +210,13 @@ class Waker:
     def __init__(
         self, database: Database, queue: Queue, waiting: Callable[[], Iterable[int]]
     ) -> None:
+        super().__init__("kotha.waker", LISTEN_RETRY_SECONDS)
         self.database = database
         self.queue = queue
         self.waiting = waiting
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def register(self, huey: Huey) -> None:
-        """Listen from each consumer of this queue, for as long as it runs."""
-        huey.on_startup("kotha.waker")(self.start)
-        huey.on_shutdown("kotha.waker")(self._stop.set)
-
-    def start(self) -> None:
-        """Start the listening thread unless it runs already (each worker thread calls this)."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="kotha-waker", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.listen()
-            except Exception:
-                log.exception("listening for received messages failed; again in a moment")
-            self._stop.wait(LISTEN_RETRY_SECONDS)
+    def work(self) -> None:
+        self.listen()
 
     def listen(self) -> bool:
         """Queue the steps of received messages until stopped; False if another listens."""

@@ -66,6 +66,16 @@ POSTGRES = CI or reachable("127.0.0.1", 5432)
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES else [])]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without PostgreSQL here (never under CI=true), tests marked `postgres` are deselected."""
+    if POSTGRES:
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _catalogs() -> None:
     compile_catalogs(LOCALES_DIR)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -13,9 +13,9 @@ from sqlalchemy import JSON, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database, DriverStatement
-from storage.models import Address, Contact, Message
+from storage.models import Message
+from tests.storage.rows import MOMENT, new_address
 
-MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 _numbers = itertools.count()
 PER_EXAMPLE = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -41,19 +41,6 @@ def inbound(database: Database) -> DriverStatement:
         .returning(Message.id)
     )
     return database.driver_statement(statement)
-
-
-def new_address(database: Database) -> int:
-    with database.session() as session:
-        address = Address(
-            contact=Contact(created_at=MOMENT),
-            channel="sms",
-            address=f"+4477009{next(_numbers):05d}",
-            created_at=MOMENT,
-        )
-        session.add(address)
-        session.flush()
-        return address.id
 
 
 def store(database: Database, **values: Any) -> int:

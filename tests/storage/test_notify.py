@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy import insert
 
 from storage.db import Database
-from storage.models import Address, Contact, Message
+from storage.models import Message
 from storage.notify import received_messages
-from tests.conftest import POSTGRES
+from tests.storage.rows import MOMENT, new_address
 
-# Under CI=true POSTGRES is always true: an absent server fails these tests.
+# Deselected where PostgreSQL is absent (tests/conftest.py), never under CI=true: there an
+# absent server fails these tests.
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not POSTGRES, reason="PostgreSQL is not running here"),
     pytest.mark.parametrize("database", ["postgresql"], indirect=True),
 ]
-
-MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-_numbers = itertools.count()
-
-
-def new_address(database: Database) -> int:
-    with database.session() as session:
-        address = Address(
-            contact=Contact(created_at=MOMENT),
-            channel="sms",
-            address=f"+4477009{next(_numbers):05d}",
-            created_at=MOMENT,
-        )
-        session.add(address)
-        session.flush()
-        return address.id
 
 
 def message(address_id: int, direction: str = "in", status: str = "received") -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,30 +13,16 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from storage.db import Database
-from storage.models import Address, Contact, Conversation, Message
+from storage.models import Contact, Conversation, Message
 from storage.types import ExactText
+from tests.storage.rows import MOMENT, new_address
 
-MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 MARK = "\x1bkotha-b64:"
-_numbers = itertools.count()
 
 # Function-scoped `database` with @given: every example writes its own rows and reads only them.
 PER_EXAMPLE = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-def new_address(database: Database) -> int:
-    with database.session() as session:
-        address = Address(
-            contact=Contact(created_at=MOMENT),
-            channel="sms",
-            address=f"+4477009{next(_numbers):05d}",
-            created_at=MOMENT,
-        )
-        session.add(address)
-        session.flush()
-        return address.id
 
 
 def store_body(database: Database, body: str, address_id: int | None = None) -> int:

@@ -1,0 +1,26 @@
+"""Rows the storage tests write before the one they are about."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from storage.db import Database
+from storage.models import Address, Contact
+
+MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+_numbers = itertools.count()
+
+
+def new_address(database: Database) -> int:
+    """Store a new person with one SMS number of their own; return the address id."""
+    with database.session() as session:
+        address = Address(
+            contact=Contact(created_at=MOMENT),
+            channel="sms",
+            address=f"+4477009{next(_numbers):05d}",
+            created_at=MOMENT,
+        )
+        session.add(address)
+        session.flush()
+        return address.id
