@@ -35,8 +35,8 @@ from urllib.parse import quote, urlencode
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from bot.accounts import create_user
 from bot.app import create_app
+from bot.casework.accounts import create_user
 from bot.channels.console import RecordingSender
 from bot.services import build_services
 from bot.settings import Settings

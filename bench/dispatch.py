@@ -11,8 +11,8 @@ Twilio API that runs in a process of its own and stamps each message as it arriv
 It prints the rate reached as a share of the limit (target at least 95%), the most messages
 in any one-second sliding window at the fake (must not pass the limit), the total time, and
 in threads mode how long each message took from leaving the limiter to reaching the fake.
-`--jitter` replaces bot.ratelimit.JITTER_SECONDS, the lateness the pacing allows for, to see
-how much room it needs.
+`--jitter` replaces bot.pipeline.ratelimit.JITTER_SECONDS, the lateness the pacing allows
+for, to see how much room it needs.
 Run `python bench/dispatch.py --help`.
 """
 
@@ -39,8 +39,8 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy import func, select
 
-from bot import ratelimit
 from bot import settings as settings_module
+from bot.pipeline import ratelimit
 from bot.services import Services, build_services
 from storage.migrate import upgrade
 from storage.models import Address, Contact, Message
@@ -305,7 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="sending threads (per worker)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (workers mode)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--jitter", type=float, help="replace bot.ratelimit.JITTER_SECONDS")
+    parser.add_argument(
+        "--jitter", type=float, help="replace bot.pipeline.ratelimit.JITTER_SECONDS"
+    )
     args = parser.parse_args(argv)
     if args.jitter is not None and args.mode != "threads":
         parser.error("--jitter works in threads mode only (workers read the module's value)")

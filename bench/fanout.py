@@ -44,8 +44,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.broadcasts import BATCH_SIZE, Broadcasts  # noqa: E402
 from bot.i18n import I18n  # noqa: E402
+from bot.outreach.broadcasts import BATCH_SIZE, Broadcasts  # noqa: E402
 from bot.settings import FLOWS_DIR, LOCALES_DIR, Settings  # noqa: E402
 from flows.library import load_flows  # noqa: E402
 from storage.db import Database  # noqa: E402

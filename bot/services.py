@@ -10,18 +10,18 @@ from typing import Literal
 from flask import current_app
 from huey import Huey, crontab
 
-from bot.broadcasts import Broadcasts
+from bot.casework.digest import CaseDigest
+from bot.casework.safeguarding import Lexicon, Safeguarding
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
-from bot.digest import CaseDigest
-from bot.dispatch import Dispatcher
-from bot.events import ChatRecords, Reminders
+from bot.channels.registry import close_senders, senders_from_settings
 from bot.i18n import I18n
-from bot.jobs import HueyQueue, InlineQueue, Queue, Sweeper, Waker, make_huey
-from bot.ratelimit import SendLimits
-from bot.runner import Runner
-from bot.safeguarding import Lexicon, Safeguarding
-from bot.senders import close_senders, senders_from_settings
+from bot.outreach.broadcasts import Broadcasts
+from bot.outreach.consultations import ChatRecords, Reminders
+from bot.pipeline.dispatch import Dispatcher
+from bot.pipeline.jobs import HueyQueue, InlineQueue, Queue, Sweeper, Waker, make_huey
+from bot.pipeline.ratelimit import SendLimits
+from bot.pipeline.runner import Runner
 from bot.settings import Settings
 from flows.library import Flows, load_flows
 from storage.db import Database

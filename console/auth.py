@@ -30,7 +30,7 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from bot.accounts import ROLES, authenticate, normalise_email, record_audit
+from bot.casework.accounts import ROLES, authenticate, normalise_email, record_audit
 from bot.services import services
 from console.navigation import NAVIGATION
 from console.wording import people, text_lang

@@ -18,8 +18,8 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.accounts import record_audit
-from bot.broadcasts import (
+from bot.casework.accounts import record_audit
+from bot.outreach.broadcasts import (
     CHANNEL_NAMES,
     SEGMENT_KEYS,
     BroadcastError,

@@ -2,7 +2,7 @@
 
 Console pages (staff and admins): a month at a time as a table, an event's page with who
 answered "will you come?", and one form to schedule or change an event, which warns when
-the day is on or next to a religious or cultural festival (bot/festivals.py) and asks
+the day is on or next to a religious or cultural festival (bot/outreach/festivals.py) and asks
 again before scheduling it. The public blueprint needs no sign-in: the calendar page,
 `/events.ics`, and each subscriber's own feed at `/events/<token>.ics`.
 """
@@ -20,8 +20,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.accounts import record_audit
-from bot.events import (
+from bot.casework.accounts import record_audit
+from bot.outreach.consultations import (
     EventDetails,
     EventNotFound,
     answer_counts,
@@ -34,8 +34,8 @@ from bot.events import (
     public_events,
     update_event,
 )
-from bot.festivals import clashes, describe
-from bot.ical import feed
+from bot.outreach.festivals import clashes, describe
+from bot.outreach.ical import feed
 from bot.services import services
 from console.auth import blueprint, role_required
 from console.wording import people

@@ -1,9 +1,10 @@
 """Cases: feedback as staff work it, overdue and due-soon first; one case; the CSV for the report.
 
-The list is ordered in the database (bot/cases.py `ordered`): cases whose acknowledgement or
-response is overdue come first, then those due within two working days, each by the nearest
-deadline, then the rest newest first. Every change goes through bot/cases.py, is audited,
-and the message telling the person (when staff tick the box) is queued after the commit.
+The list is ordered in the database (bot/casework/cases.py `ordered`): cases whose
+acknowledgement or response is overdue come first, then those due within two working days,
+each by the nearest deadline, then the rest newest first. Every change goes through
+bot/casework/cases.py, is audited, and the message telling the person (when staff tick the
+box) is queued after the commit.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 from werkzeug.routing import BuildError
 
-from bot.accounts import record_audit
-from bot.cases import (
+from bot.casework.accounts import record_audit
+from bot.casework.cases import (
     OUTCOME_LABELS,
     OUTCOMES,
     STATUS_LABELS,

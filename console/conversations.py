@@ -22,9 +22,9 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.accounts import record_audit
-from bot.dispatch import render_row
-from bot.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_reply
+from bot.casework.accounts import record_audit
+from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_reply
+from bot.pipeline.dispatch import render_row
 from bot.services import services
 from console.auth import blueprint, role_required
 from console.wording import text_lang

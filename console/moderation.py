@@ -22,9 +22,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
-from bot.accounts import record_audit
-from bot.redaction import suggest
-from bot.safeguarding import CATEGORIES, CATEGORY_LABELS
+from bot.casework.accounts import record_audit
+from bot.casework.redaction import suggest
+from bot.casework.safeguarding import CATEGORIES, CATEGORY_LABELS
 from bot.services import services, utc_now
 from console.auth import blueprint, role_required
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, User

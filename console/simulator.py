@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from bot.dispatch import SIMULATED_PREFIX
+from bot.pipeline.dispatch import SIMULATED_PREFIX
 from bot.services import services
 from bot.types import CHANNELS, InboundMessage
 from storage.models import Address, Message

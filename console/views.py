@@ -11,7 +11,7 @@ from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
-from bot.accounts import ROLES
+from bot.casework.accounts import ROLES
 from bot.services import services
 from console.auth import blueprint as blueprint
 from console.auth import role_required

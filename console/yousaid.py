@@ -14,10 +14,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.accounts import record_audit
-from bot.broadcasts import CHANNEL_NAMES, count_by_language
-from bot.services import services
-from bot.yousaid import (
+from bot.casework.accounts import record_audit
+from bot.outreach.broadcasts import CHANNEL_NAMES, count_by_language
+from bot.outreach.yousaid import (
     CHANGE_NAMES,
     ItemFields,
     YouSaidError,
@@ -31,6 +30,7 @@ from bot.yousaid import (
     save_item,
     segment_of,
 )
+from bot.services import services
 from console.auth import blueprint, role_required
 from console.broadcasts import wired_broadcasts
 from storage.models import YouSaidItem

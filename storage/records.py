@@ -52,7 +52,7 @@ def create_feedback(
     acknowledge_by: date | None,
     respond_by: date | None = None,
 ) -> Feedback:
-    """Add a feedback record; a complaint carries its statutory deadlines (bot/cases.py)."""
+    """Add a feedback record; a complaint carries its statutory deadlines (bot/casework)."""
     reference = new_reference(session, kind)
     feedback = Feedback(
         **feedback_values(

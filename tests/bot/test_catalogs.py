@@ -13,8 +13,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import I18n, Language, load_languages
-from bot.messages_cli import (
+from bot.cli.messages import (
     GREETING_SEGMENTS,
     Rendering,
     compile_catalogs,
@@ -28,6 +27,7 @@ from bot.messages_cli import (
     unsampled,
     update_catalogs,
 )
+from bot.i18n import I18n, Language, load_languages
 from bot.settings import FLOWS_DIR, LOCALES_DIR, REPO_ROOT
 from bot.sms import is_gsm7, sms_cost
 from flows.engine import (

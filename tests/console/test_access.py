@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot import accounts
-from bot.accounts import ROLES, create_user, record_audit
 from bot.app import create_app
-from bot.events import EventDetails, create_event
+from bot.casework import accounts
+from bot.casework.accounts import ROLES, create_user, record_audit
+from bot.outreach.consultations import EventDetails, create_event
 from bot.services import Services, build_services
 from storage.models import (
     Address,
@@ -104,7 +104,7 @@ EXAMPLE_PATHS = {
 
 @pytest.fixture(autouse=True)
 def _quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Real argon2 parameters take 0.1 s a hash; tests/bot/test_accounts.py checks those.
+    # Real argon2 parameters take 0.1 s a hash; tests/bot/casework/test_accounts.py checks those.
     quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", quick)
     monkeypatch.setattr(accounts, "_DUMMY_HASH", quick.hash("not a password anyone has"))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from bot.accounts import create_user
+from bot.casework.accounts import create_user
 from storage.models import Address, Contact, Feedback
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer

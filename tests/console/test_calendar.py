@@ -14,9 +14,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.accounts import create_user
 from bot.app import create_app
-from bot.events import EventDetails, calendar_token, create_event, record_answer, subscribe
+from bot.casework.accounts import create_user
+from bot.outreach.consultations import (
+    EventDetails,
+    calendar_token,
+    create_event,
+    record_answer,
+    subscribe,
+)
 from bot.services import Services
 from storage.models import Address, AuditEvent, Contact, Event, Message
 from tests.console.test_access import PASSWORD, SCRIPT, sign_in, token

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from bot.accounts import create_user
+from bot.casework.accounts import create_user
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
 

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.cases import STATUS_TEXT, complaint_deadlines
+from bot.casework.cases import STATUS_TEXT, complaint_deadlines
 from bot.services import Services
 from console import cases as console_cases
 from storage.models import Address, AuditEvent, CaseEvent, Contact, Feedback, Message

@@ -1,7 +1,7 @@
 """Cases in a real browser: work a case by keyboard alone and see the text reach fake Twilio.
 
 The app is served wired to the fake Twilio (tests/fakes), so telling the person goes the whole
-way: the form, bot/cases.py, the outbound row, the dispatcher, the Twilio SDK, the fake.
+way: the form, bot/casework/cases.py, the outbound row, the dispatcher, the Twilio SDK, the fake.
 axe (WCAG 2.2 A and AA) checks every page visited.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
 
-from bot.accounts import create_user
-from bot.cases import STATUS_TEXT
+from bot.casework.accounts import create_user
+from bot.casework.cases import STATUS_TEXT
 from bot.settings import QuietHours, Settings
 from storage.models import Address, Contact
 from storage.records import create_feedback

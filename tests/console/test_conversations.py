@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import accounts
-from bot.accounts import ROLES, create_user
 from bot.app import create_app
-from bot.replies import REPLY_WINDOW, SAVED_REPLIES, ReplyError, ReplyRequest
+from bot.casework import accounts
+from bot.casework.accounts import ROLES, create_user
+from bot.casework.replies import REPLY_WINDOW, SAVED_REPLIES, ReplyError, ReplyRequest
 from bot.services import Services
 from console import conversations
 from console.conversations import normalise_phone, text_lang, understand

@@ -12,8 +12,8 @@ from jinja2 import Environment
 from jinja2.filters import do_truncate
 from playwright.sync_api import Browser, Dialog, Page
 
-from bot.accounts import create_user
-from bot.replies import SAVED_REPLIES
+from bot.casework.accounts import create_user
+from bot.casework.replies import SAVED_REPLIES
 from storage.models import Address, Contact, Feedback, Message
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import select
 
-from bot.accounts import create_user
-from bot.events import EventDetails, create_event
+from bot.casework.accounts import create_user
+from bot.outreach.consultations import EventDetails, create_event
 from storage.models import YouSaidItem
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot import accounts
-from bot.accounts import create_user
 from bot.app import create_app
+from bot.casework import accounts
+from bot.casework.accounts import create_user
 from bot.services import Services
 from storage.models import (
     Address,

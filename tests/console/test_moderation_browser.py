@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import select
 
-from bot.accounts import create_user
+from bot.casework.accounts import create_user
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer

@@ -67,8 +67,8 @@ def wired(
     twilio: FakeTwilio,
     telegram: FakeTelegram,
 ) -> Iterator[Services]:
-    # The limits themselves are proved in tests/bot/test_ratelimit.py; at Telegram's real one
-    # message a second per chat, a conversation here would spend most of its time waiting.
+    # The limits themselves are proved in tests/bot/pipeline/test_ratelimit.py; at Telegram's
+    # real one message a second per chat, a conversation here would spend most of its time waiting.
     services = wire(
         settings,
         clock,

@@ -87,7 +87,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('redacted_desired_outcome', storage.types.ExactText(), nullable=True))
         batch_op.create_index(batch_op.f('ix_feedback_reviewed_at'), ['reviewed_at'], unique=False)
         batch_op.create_foreign_key('fk_feedback_reviewed_by_users', 'users', ['reviewed_by'], ['id'])
-        # Cases still owing an acknowledgement or a response, by deadline (bot/cases.py).
+        # Cases still owing an acknowledgement or a response, by deadline (bot/casework/cases.py).
         batch_op.create_index(
             'ix_feedback_acknowledge_pending', ['acknowledge_by'], unique=False,
             postgresql_where=sa.text('acknowledged_at IS NULL'),

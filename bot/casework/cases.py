@@ -1,0 +1,421 @@
+"""The life of a case: status changes, outcomes, the statutory clock and telling the person.
+
+There is one way to change a case's status, `change_status` (the console and `kotha feedback
+update` both use it): it checks the move is allowed, writes a CaseEvent, stamps the first
+time the case reached that step, and can write the outbound message that tells the person,
+in the same transaction. The caller queues that message after the commit.
+
+The lifecycle moves forward:
+
+    received -> acknowledged -> in_progress -> resolved | not_upheld -> closed
+
+A move forward may skip steps (a compliment is acknowledged, then closed), and any step past
+"received" counts as the acknowledgement, because the person hears from us. Any other move is
+a correction: a step back, or one decision changed for the other. A correction must say why
+(its note), so the history explains itself. The first-time columns keep the first time each
+step was reached, because that is what the statutory clock and the annual report measure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.casework.working_days import add_working_days
+from flows.engine import N_
+from storage.models import CaseEvent, Feedback, Message
+
+# Working days to acknowledge a complaint (LASSNHSC (England) Regulations 2009, reg. 13(2)).
+ACKNOWLEDGE_WORKING_DAYS = 3
+# A deadline this many working days away, or nearer, is "due soon".
+DUE_SOON_WORKING_DAYS = 2
+
+# What each step tells the person when staff choose to tell them.
+STATUS_TEXT = {
+    "acknowledged": N_("we have received it and are looking into it."),
+    "in_progress": N_("we are working on it."),
+    "resolved": N_("we have finished looking into it and put things right."),
+    "not_upheld": N_("we have finished looking into it and did not find a fault."),
+    "closed": N_("it is now closed."),
+}
+STATUSES = ("received", *STATUS_TEXT)
+# Where each status stands in the lifecycle: a move to a higher rank is forward, any other
+# move corrects the record.
+RANK = {
+    "incomplete": 0,
+    "received": 0,
+    "acknowledged": 1,
+    "in_progress": 2,
+    "resolved": 3,
+    "not_upheld": 3,
+    "closed": 4,
+}
+# The first-time column each step stamps.
+STAMPS = {
+    "acknowledged": "acknowledged_at",
+    "in_progress": "in_progress_at",
+    "resolved": "decided_at",
+    "not_upheld": "decided_at",
+    "closed": "closed_at",
+}
+STATUS_LABELS = {
+    "incomplete": "Incomplete",
+    "received": "Received",
+    "acknowledged": "Acknowledged",
+    "in_progress": "In progress",
+    "resolved": "Resolved",
+    "not_upheld": "Not upheld",
+    "closed": "Closed",
+}
+
+KIND_TEXT = {
+    "complaint": N_("complaint"),
+    "comment": N_("comment"),
+    "compliment": N_("compliment"),
+}
+UPDATE = N_("Update on your {kind} {reference}: {status}")
+UPDATE_WITH_NOTE = N_("Update on your {kind} {reference}: {status} {note}")
+
+# What changed because the person spoke up, as the person reads it.
+OUTCOME_TEXT = {
+    "change_made": N_("we have made a change."),
+    "change_planned": N_("we plan to make a change."),
+    "no_change": N_("we are not making a change this time."),
+}
+OUTCOMES = tuple(OUTCOME_TEXT)
+OUTCOME_LABELS = {
+    "change_made": "Change made",
+    "change_planned": "Change planned",
+    "no_change": "No change",
+}
+OUTCOME_UPDATE = N_("What changed after your {kind} {reference}: {outcome}")
+OUTCOME_UPDATE_WITH_CHANGE = N_("What changed after your {kind} {reference}: {outcome} {change}")
+
+
+class UnknownFeedback(LookupError):
+    """No feedback has that reference."""
+
+
+class CaseError(ValueError):
+    """A change a case cannot take; the message says why, in words staff can act on."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one change did: its history entry and the message telling the person, if any."""
+
+    event: CaseEvent
+    message: Message | None
+
+
+def find(session: Session, reference: str, *, lock: bool = False) -> Feedback:
+    """Return the feedback with this reference (locked for a change when asked)."""
+    query = select(Feedback).where(Feedback.reference == reference.strip())
+    if lock:
+        # Two staff changing one case at once: the second waits and sees the first's status
+        # (PostgreSQL; SQLite serialises writers anyway).
+        query = query.with_for_update()
+    feedback = session.scalar(query)
+    if feedback is None:
+        raise UnknownFeedback(reference)
+    return feedback
+
+
+def is_correction(current: str, status: str) -> bool:
+    """Say whether moving from `current` to `status` corrects the record rather than advances it."""
+    return RANK[status] <= RANK.get(current, 0)
+
+
+def allowed_statuses(feedback: Feedback) -> list[tuple[str, bool]]:
+    """Every status this case may move to, each with whether the move is a correction."""
+    return [
+        (status, is_correction(feedback.status, status))
+        for status in STATUSES
+        if status != feedback.status
+    ]
+
+
+def change_status(
+    session: Session,
+    feedback: Feedback,
+    status: str,
+    *,
+    user_id: int | None,
+    note: str | None,
+    tell: bool,
+    now: datetime,
+) -> Change:
+    """Move a case to `status`, record who did it, and write the update to the person if asked.
+
+    `user_id` is None for the command line. Nothing is told for a move back to "received".
+    """
+    if status not in STATUSES:
+        raise CaseError(f"status must be one of {', '.join(STATUSES)}")
+    current = feedback.status
+    if status == current:
+        raise CaseError(f"{feedback.reference} is already {status}")
+    note = (note or "").strip() or None
+    if is_correction(current, status) and note is None:
+        raise CaseError(
+            f"moving {feedback.reference} from {current} to {status} corrects the record: "
+            "give a note saying why"
+        )
+    feedback.status = status
+    stamps = [STAMPS.get(status)]
+    if RANK[status] >= RANK["acknowledged"]:
+        stamps.append("acknowledged_at")
+    for stamp in filter(None, stamps):
+        if getattr(feedback, stamp) is None:
+            setattr(feedback, stamp, now)
+    message = None
+    if tell and status in STATUS_TEXT:
+        params: dict[str, object] = {
+            "kind": {"msgid": KIND_TEXT[feedback.kind]},
+            "reference": feedback.reference,
+            "status": {"msgid": STATUS_TEXT[status]},
+        }
+        if note:
+            params["note"] = note
+        message = _tell(session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, now)
+    event = CaseEvent(
+        feedback_id=feedback.id,
+        at=now,
+        user_id=user_id,
+        from_status=current,
+        to_status=status,
+        note=note,
+        message_id=message.id if message else None,
+    )
+    session.add(event)
+    session.flush()
+    return Change(event, message)
+
+
+def update_status(
+    session: Session, reference: str, status: str, note: str | None, now: datetime
+) -> Message | None:
+    """Change a case's status as no signed-in user (`kotha feedback update`), telling the person.
+
+    Returns the outbound row to queue after commit, or None when there is nothing to tell.
+    """
+    if status not in STATUSES:
+        raise CaseError(f"status must be one of {', '.join(STATUSES)}")
+    feedback = find(session, reference, lock=True)
+    return change_status(
+        session, feedback, status, user_id=None, note=note, tell=True, now=now
+    ).message
+
+
+def record_outcome(
+    session: Session,
+    feedback: Feedback,
+    outcome: str,
+    change: str | None,
+    *,
+    user_id: int | None,
+    tell: bool,
+    now: datetime,
+) -> Change:
+    """Record what changed because of this feedback, in the history too; tell the person if asked.
+
+    A change made or planned must say what the change is; "no change" may say why.
+    """
+    if outcome not in OUTCOMES:
+        raise CaseError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    change = (change or "").strip() or None
+    if outcome != "no_change" and change is None:
+        raise CaseError("say what the change is")
+    feedback.outcome, feedback.outcome_change = outcome, change
+    message = None
+    if tell:
+        params: dict[str, object] = {
+            "kind": {"msgid": KIND_TEXT[feedback.kind]},
+            "reference": feedback.reference,
+            "outcome": {"msgid": OUTCOME_TEXT[outcome]},
+        }
+        if change:
+            params["change"] = change
+        template = OUTCOME_UPDATE_WITH_CHANGE if change else OUTCOME_UPDATE
+        message = _tell(session, feedback, template, params, now)
+    label = f"Outcome: {OUTCOME_LABELS[outcome]}"
+    event = CaseEvent(
+        feedback_id=feedback.id,
+        at=now,
+        user_id=user_id,
+        from_status=feedback.status,
+        to_status=feedback.status,
+        note=f"{label}: {change}" if change else label,
+        message_id=message.id if message else None,
+    )
+    session.add(event)
+    session.flush()
+    return Change(event, message)
+
+
+def _tell(
+    session: Session, feedback: Feedback, template: str, params: dict[str, object], now: datetime
+) -> Message:
+    """Write the outbound row telling the person, on the channel they used, rendered at send."""
+    row = Message(
+        address_id=feedback.address_id,
+        channel=feedback.channel,
+        direction="out",
+        status="queued",
+        # Not a reply to someone who just wrote: it waits for morning in quiet hours.
+        is_reply=False,
+        template=template,
+        params=params,
+        choices=[],
+        feedback_id=feedback.id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- The statutory clock ---------------------------------------------------------------------
+
+
+def complaint_deadlines(now: datetime, zone: ZoneInfo, response_days: int) -> tuple[date, date]:
+    """Return (acknowledge by, respond by) for a complaint arriving at `now`.
+
+    Counted in working days in England and Wales from the local date it arrived: the day
+    itself does not count, weekends and bank holidays do not count.
+    """
+    today = now.astimezone(zone).date()
+    return (
+        add_working_days(today, ACKNOWLEDGE_WORKING_DAYS),
+        add_working_days(today, response_days),
+    )
+
+
+def due_soon_limit(today: date) -> date:
+    """The last day a deadline can fall on and count as due soon, seen from `today`."""
+    return add_working_days(today, DUE_SOON_WORKING_DAYS)
+
+
+def deadline_state(deadline: date | None, done: bool, today: date) -> str | None:
+    """Return "overdue", "due_soon" or None for one deadline seen from `today`."""
+    if deadline is None or done:
+        return None
+    if today > deadline:
+        return "overdue"
+    if deadline <= due_soon_limit(today):
+        return "due_soon"
+    return None
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where a case stands against its two deadlines today."""
+
+    acknowledge: str | None
+    respond: str | None
+
+    @property
+    def urgency(self) -> str | None:
+        """The more urgent of the two: "overdue", "due_soon" or None."""
+        states = {self.acknowledge, self.respond}
+        if "overdue" in states:
+            return "overdue"
+        return "due_soon" if "due_soon" in states else None
+
+
+def clock_of(feedback: Feedback, today: date) -> Clock:
+    """Acknowledgement is pending until acknowledged; the response until decided (or closed).
+
+    A correction back from a decision does not restart the clock: the response was given
+    when the case was first decided.
+    """
+    responded = feedback.decided_at is not None or feedback.closed_at is not None
+    return Clock(
+        acknowledge=deadline_state(
+            feedback.acknowledge_by, feedback.acknowledged_at is not None, today
+        ),
+        respond=deadline_state(feedback.respond_by, responded, today),
+    )
+
+
+def _pending() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Whether the acknowledgement, and the response, are still owed."""
+    acknowledgement = and_(Feedback.acknowledge_by.is_not(None), Feedback.acknowledged_at.is_(None))
+    response = and_(
+        Feedback.respond_by.is_not(None),
+        Feedback.decided_at.is_(None),
+        Feedback.closed_at.is_(None),
+    )
+    return acknowledgement, response
+
+
+def _due_by(day: date) -> ColumnElement[bool]:
+    """Whether a case still owes its acknowledgement or its response on or before `day`.
+
+    Written as plain conditions on the columns (no CASE), so PostgreSQL can answer it from
+    the indexes on the deadlines rather than by reading every case.
+    """
+    acknowledgement, response = _pending()
+    return or_(
+        and_(acknowledgement, Feedback.acknowledge_by <= day),
+        and_(response, Feedback.respond_by <= day),
+    )
+
+
+def is_urgent(today: date) -> ColumnElement[bool]:
+    """Whether a case is overdue or due soon on `today` (in SQL)."""
+    return _due_by(due_soon_limit(today))
+
+
+def urgency(today: date) -> ColumnElement[int]:
+    """0 for a case overdue today, 1 for one due soon, 2 for the rest (in SQL)."""
+    return case((_due_by(today - timedelta(days=1)), 0), (is_urgent(today), 1), else_=2)
+
+
+def ordered(query: Select[Any], today: date) -> Select[Any]:
+    """Order cases overdue first, then due soon (each nearest deadline first), then newest.
+
+    For a whole table this sorts every case; `ordered_page` reads a page of it faster.
+    """
+    acknowledgement, response = _pending()
+    rank = urgency(today)
+    # The acknowledgement always falls before the response, so it is the nearer one owed.
+    next_due = case(
+        (acknowledgement, Feedback.acknowledge_by), (response, Feedback.respond_by), else_=None
+    )
+    return query.order_by(
+        rank,
+        case((rank < 2, next_due), else_=None),
+        Feedback.created_at.desc(),
+        Feedback.id.desc(),
+    )
+
+
+def ordered_page(
+    session: Session, query: Select[Any], today: date, offset: int, limit: int
+) -> list[Feedback]:
+    """Read `limit` cases from `offset` in the order of `ordered`, without sorting them all.
+
+    The urgent cases (overdue or due soon: few, in a service that keeps up) are sorted by
+    themselves; the rest follow newest first, which the index on created_at answers.
+    """
+    urgent = query.where(is_urgent(today))
+    found = list(session.scalars(ordered(urgent, today).offset(offset).limit(limit)))
+    if len(found) == limit:
+        return found
+    urgent_count = (
+        offset + len(found)
+        if found
+        else session.scalar(select(func.count()).select_from(urgent.subquery())) or 0
+    )
+    rest = (
+        query.where(~is_urgent(today))
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .offset(max(offset - urgent_count, 0))
+        .limit(limit - len(found))
+    )
+    return found + list(session.scalars(rest))

@@ -1,0 +1,142 @@
+"""The daily digest of overdue and due-soon cases: printed by `kotha cases digest`, sent at 08:00.
+
+Staff named in KOTHA_DIGEST_TO ("channel:address" items) get one short English text a day
+through the outbound pipeline, as staff contacts (never in the inbox). Each consumer of the
+queue checks once a minute whether today's digest is due; its dedupe key (one per address
+per local day) makes sure it goes once, however many consumers check, and a consumer that
+was down at 08:00 still sends it later that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.casework.cases import clock_of, is_urgent, ordered
+from bot.casework.safeguarding import staff_address
+from bot.settings import Settings
+from bot.sms import sms_cost
+from storage.db import Database
+from storage.models import Feedback, Message
+
+# Staff start work at 8; quiet hours end then too (KOTHA_QUIET_HOURS defaults to 21:00-08:00).
+DIGEST_AT = time(8, 0)
+# Two GSM-7 SMS segments: enough for the counts and a dozen or more references, and short
+# enough to read on a phone's lock screen. The full list is the console's cases page.
+MAX_CHARACTERS = 306
+
+
+@dataclass(frozen=True)
+class Urgent:
+    """The references overdue and due soon today, each most urgent first."""
+
+    overdue: tuple[str, ...]
+    due_soon: tuple[str, ...]
+
+
+def digest_text(today: date, urgent: Urgent, limit: int = MAX_CHARACTERS) -> str:
+    """Say how many cases are overdue and due soon, naming as many references as fit."""
+    day = f"{today:%a} {today.day} {today:%b}"
+    if not urgent.overdue and not urgent.due_soon:
+        return f"Kotha cases {day}: nothing overdue or due soon."
+    head = f"Kotha cases {day}: {len(urgent.overdue)} overdue, {len(urgent.due_soon)} due soon."
+    named = [
+        (label, reference)
+        for label, references in (("Overdue", urgent.overdue), ("Due soon", urgent.due_soon))
+        for reference in references
+    ]
+    for shown in range(len(named), -1, -1):
+        text = head + _listed(named[:shown])
+        left = len(named) - shown
+        if left:
+            text += f" +{left} more."
+        if len(text) <= limit:
+            return text
+    return head
+
+
+def _listed(named: list[tuple[str, str]]) -> str:
+    """ " Overdue: C-1, C-2. Due soon: C-3." for the references given, in their order."""
+    parts: dict[str, list[str]] = {}
+    for label, reference in named:
+        parts.setdefault(label, []).append(reference)
+    return "".join(f" {label}: {', '.join(refs)}." for label, refs in parts.items())
+
+
+class CaseDigest:
+    """Builds the digest from the cases and writes it to each staff recipient once a day."""
+
+    def __init__(
+        self, database: Database, settings: Settings, clock: Callable[[], datetime]
+    ) -> None:
+        self.database = database
+        self.recipients = settings.digest_to
+        self.zone = settings.zone
+        self.clock = clock
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.zone).date()
+
+    def urgent(self, today: date) -> Urgent:
+        """The cases overdue or due soon on `today`, most urgent first."""
+        with self.database.session() as session:
+            found = session.scalars(ordered(select(Feedback).where(is_urgent(today)), today)).all()
+            states = [(f.reference, clock_of(f, today).urgency) for f in found]
+        return Urgent(
+            overdue=tuple(ref for ref, state in states if state == "overdue"),
+            due_soon=tuple(ref for ref, state in states if state == "due_soon"),
+        )
+
+    def text(self, today: date | None = None) -> str:
+        today = today or self.today()
+        return digest_text(today, self.urgent(today))
+
+    def send_if_due(self, enqueue: Callable[[Iterable[int]], None]) -> list[int]:
+        """From 08:00 local time, send today's digest unless it has gone; return the new rows."""
+        local = self.clock().astimezone(self.zone)
+        if not self.recipients or local.time() < DIGEST_AT:
+            return []
+        return self.send(enqueue, local.date())
+
+    def send(self, enqueue: Callable[[Iterable[int]], None], today: date) -> list[int]:
+        """Write today's digest for each recipient who has not had it, then queue the rows."""
+        text = self.text(today)
+        key = f"digest:{today.isoformat()}"
+        cost = sms_cost(text)
+        written = []
+        for recipient in self.recipients:
+            now = self.clock()
+            try:
+                with self.database.session() as session:
+                    address = staff_address(session, recipient, now)
+                    sent = session.scalar(
+                        select(Message.id).where(
+                            Message.address_id == address.id, Message.dedupe_key == key
+                        )
+                    )
+                    if sent is not None:
+                        continue
+                    row = Message(
+                        address_id=address.id,
+                        channel=address.channel,
+                        direction="out",
+                        status="queued",
+                        body=text,
+                        language="en",
+                        encoding=cost.encoding,
+                        segments=cost.segments,
+                        is_reply=False,
+                        dedupe_key=key,
+                        created_at=now,
+                    )
+                    session.add(row)
+                    session.flush()
+                    written.append(row.id)
+            except IntegrityError:
+                continue  # another consumer wrote this recipient's digest at the same moment
+        enqueue(written)
+        return written

@@ -1,0 +1,367 @@
+"""Sending one outbound row: claim it, decide, render in the recipient's language, send, record.
+
+A row moves queued -> sending -> sent -> delivered (or read), or to held / failed with a
+reason. Claiming is one conditional UPDATE, so however often a row is queued, one worker
+sends it; a row left in `sending` by a killed worker is queued again after a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, false, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
+from bot.channels.base import TransientError as TransientSendError
+from bot.i18n import I18n, Rendered
+from bot.outreach.broadcasts import enter_survey
+from bot.pipeline.hold import Decision, decide
+from bot.pipeline.ratelimit import SendLimits
+from bot.settings import Settings
+from bot.sms import sms_cost
+from bot.types import OutboundMessage, SendReceipt
+from storage.db import Database
+from storage.models import Address, Broadcast, Feedback, Message
+
+log = logging.getLogger(__name__)
+
+# Provider statuses in the order they can happen; a callback never moves a row backwards.
+STATUS_RANK = {
+    "queued": 0,
+    "held": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+}
+# A row still `sending` after this long belonged to a worker that died: send it again.
+SENDING_LEASE = timedelta(minutes=2)
+# A queued row that no job has picked up after this long is queued again by the sweep.
+QUEUED_GRACE = timedelta(seconds=30)
+MAX_BACKOFF_SECONDS = 600.0
+# Looking up an in-doubt row at the provider starts this long before its claim (clock skew).
+IN_DOUBT_MARGIN = timedelta(minutes=1)
+SIMULATED_PREFIX = "sim:"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt did; `retry_in` asks the queue to try again later."""
+
+    status: str
+    reason: str | None = None
+    retry_in: float | None = None
+
+
+def render_row(i18n: I18n, row: Message, language: str | None) -> Rendered:
+    """Render an outbound row's message id and parameters in `language`."""
+    if row.template is None:  # written by staff, in the language they chose
+        return Rendered(row.body or "", (), row.language or i18n.default)
+    params = dict(row.params or {})
+    lead = params.pop("_lead", None)
+    raw_choices = bool(params.pop("_raw_choices", False))
+    params.pop("_even_if_stopped", None)
+    params.pop("_urgent", None)
+    return i18n.render(language, row.template, params, lead, tuple(row.choices or ()), raw_choices)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    outbound: OutboundMessage
+    units: int
+    # Set when a dead worker had claimed this row: it may have reached the provider already.
+    in_doubt_since: datetime | None = None
+
+
+class Dispatcher:
+    """Delivers outbound rows by id through the sender for each channel."""
+
+    def __init__(
+        self,
+        database: Database,
+        i18n: I18n,
+        senders: Mapping[str, Sender],
+        clock: Callable[[], datetime],
+        settings: Settings,
+        limits: SendLimits | None = None,
+        local_sender: Sender | None = None,
+    ) -> None:
+        self.database = database
+        self.i18n = i18n
+        self.senders = senders
+        self.clock = clock
+        self.settings = settings
+        self.limits = limits
+        self.local_sender = local_sender
+        self.zone = settings.zone
+
+    def deliver(self, message_id: int) -> Outcome:
+        """Send one row if it is due and not yet sent; return what happened."""
+        claimed = self._claim(message_id)
+        if isinstance(claimed, Outcome):
+            return claimed
+        outbound = claimed.outbound
+        simulated = outbound.address.startswith(SIMULATED_PREFIX)
+        sender = self.local_sender if simulated and self.local_sender else None
+        sender = sender or self.senders.get(outbound.channel)
+        if sender is None:
+            return self._finish_failed(message_id, "no-sender")
+        receipt = self._already_sent(sender, claimed)
+        if receipt is None and self.limits is not None and not simulated:
+            self.limits.acquire(outbound.channel, outbound.address, claimed.units)
+        try:
+            receipt = receipt or sender.send(outbound)
+        except SendError as error:
+            return self._after_error(message_id, error)
+        with self.database.session() as session:
+            row = session.get_one(Message, message_id)
+            row.provider_id = receipt.provider_id
+            row.status, row.reason = receipt.status, None
+            row.sent_at = row.updated_at = self.clock()
+        return Outcome(receipt.status)
+
+    def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool:
+        """Apply a provider's delivery report; return False when it would move backwards."""
+        if status not in STATUS_RANK:
+            return False
+        with self.database.session() as session:
+            row = session.scalar(
+                select(Message).where(
+                    Message.provider_id == provider_id,
+                    Message.direction == "out",
+                    Message.channel.in_(("sms", "whatsapp")),
+                )
+            )
+            if row is None or STATUS_RANK[status] <= STATUS_RANK.get(row.status, 0):
+                return False
+            row.status = status
+            if status in ("failed", "undelivered"):
+                row.reason = f"provider-error-{error_code}" if error_code else "provider-error"
+            row.updated_at = self.clock()
+            return True
+
+    def due(self, lost: bool = True) -> list[int]:
+        """Return rows to queue again: lost jobs, due retries, quiet hours over, dead workers.
+
+        With `lost` False, rows still waiting for their first job are left alone: the queue
+        is busy, and a broadcast's rows may wait there far longer than QUEUED_GRACE.
+        """
+        now = self.clock()
+        waiting_long = (
+            (Message.next_attempt_at.is_(None)) & (Message.created_at <= now - QUEUED_GRACE)
+            if lost
+            else false()
+        )
+        with self.database.session() as session:
+            # Quiet hours are over for these: they go back in the queue.
+            session.execute(
+                update(Message)
+                .where(
+                    Message.status == "held",
+                    Message.reason == "quiet-hours",
+                    Message.next_attempt_at <= now,
+                )
+                .values(status="queued", reason=None)
+            )
+            session.execute(
+                update(Message)
+                .where(Message.status == "sending", Message.updated_at < now - SENDING_LEASE)
+                .values(status="queued", reason="requeued-after-lease")
+            )
+            return list(
+                session.scalars(
+                    select(Message.id)
+                    .where(
+                        Message.direction == "out",
+                        Message.status == "queued",
+                        or_(Message.next_attempt_at <= now, waiting_long),
+                    )
+                    .order_by(Message.id)
+                )
+            )
+
+    # -- steps, each its own short transaction -----------------------------------------------
+
+    def _claim(self, message_id: int) -> _Claimed | Outcome:
+        now = self.clock()
+        with self.database.session() as session:
+            row = session.get(Message, message_id)
+            if row is None or row.direction != "out":
+                return Outcome("missing")
+            if row.status != "queued":
+                return Outcome(row.status, row.reason)
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                return Outcome(row.status, retry_in=(row.next_attempt_at - now).total_seconds())
+            in_doubt = row.updated_at if row.reason == "requeued-after-lease" else None
+            address = session.get_one(Address, row.address_id)
+            language = row.language or address.contact.language or self.i18n.default
+            decision = decide(
+                channel=row.channel,
+                is_reply=row.is_reply,
+                urgent=bool((row.params or {}).get("_urgent")),
+                even_if_stopped=bool((row.params or {}).get("_even_if_stopped")),
+                stopped=address.stopped_at is not None,
+                last_inbound_at=address.last_inbound_at,
+                language=language,
+                now=now,
+                quiet=self.settings.quiet_hours,
+                zone=self.zone,
+                whatsapp_templates=dict(self.settings.whatsapp_templates),
+            )
+            if decision.reason == "outside-whatsapp-window":
+                sms = self._sms_instead(session, address, now)
+                if sms is not None:
+                    # No template for their language: text the same phone, as they agreed.
+                    row.channel, row.address_id, address = "sms", sms.id, sms
+                    decision = Decision()
+            if decision.reason is not None:
+                row.status, row.reason = "held", decision.reason
+                row.next_attempt_at, row.updated_at = decision.until, now
+                return Outcome("held", decision.reason)
+            claimed = session.execute(
+                update(Message)
+                .where(
+                    Message.id == message_id,
+                    Message.status == "queued",
+                    # In the same statement as the claim: a broadcast cancelled a moment
+                    # ago never goes to anyone not already being sent it.
+                    ~exists().where(
+                        Broadcast.id == Message.broadcast_id, Broadcast.status == "cancelled"
+                    ),
+                )
+                .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return self._not_claimed(session, row, now)
+            survey = (row.params or {}).get("_survey")
+            if survey:  # a survey sent as a broadcast: their reply answers its first question
+                enter_survey(session, address.id, survey, (row.params or {})["_survey_node"], now)
+            rendered = render_row(self.i18n, row, language)
+            if row.body is None:
+                cost = sms_cost(rendered.text)
+                row.body, row.language = rendered.text, rendered.language
+                row.encoding, row.segments = cost.encoding, cost.segments
+            outbound = OutboundMessage(
+                id=row.id,
+                channel=row.channel,  # type: ignore[arg-type]
+                address=address.address,
+                text=row.body or "",
+                choices=rendered.choices,
+                template=decision.template,
+            )
+            units = (row.segments or 1) if row.channel == "sms" else 1
+            return _Claimed(outbound, units, in_doubt)
+
+    def _already_sent(self, sender: Sender, claimed: _Claimed) -> SendReceipt | None:
+        """For a row a dead worker had claimed, ask the provider whether it went out.
+
+        Only providers that can list what they sent (Twilio) are asked; elsewhere (Telegram)
+        such a row is sent again, the rare duplicate being better than a silent loss.
+        """
+        find = getattr(sender, "find_sent", None)
+        if claimed.in_doubt_since is None or find is None:
+            return None
+        try:
+            found: SendReceipt | None = find(
+                claimed.outbound, claimed.in_doubt_since - IN_DOUBT_MARGIN
+            )
+        except SendError as error:
+            log.warning("could not look up message %d: %s", claimed.outbound.id, error.reason)
+            return None
+        if found is not None:
+            log.info(
+                "message %d had reached the provider before its worker died", claimed.outbound.id
+            )
+        return found
+
+    def _not_claimed(self, session: Session, row: Message, now: datetime) -> Outcome:
+        """Another worker claimed the row, or its broadcast was cancelled: say which."""
+        cancelled = (
+            row.broadcast_id is not None
+            and session.scalar(select(Broadcast.status).where(Broadcast.id == row.broadcast_id))
+            == "cancelled"
+        )
+        if not cancelled:
+            return Outcome("sending")
+        session.execute(
+            update(Message)
+            .where(Message.id == row.id, Message.status.in_(("queued", "held")))
+            .values(status="cancelled", reason="broadcast-cancelled", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return Outcome("cancelled", "broadcast-cancelled")
+
+    def _sms_instead(self, session: Session, whatsapp: Address, now: datetime) -> Address | None:
+        """The SMS address of a WhatsApp user who agreed to be contacted, if we may text it.
+
+        A colleague (a safeguarding alert or digest recipient) gave their number in the
+        settings to be told: an alert must not wait for them to write on WhatsApp first.
+        """
+        if "sms" not in self.senders:
+            return None
+        consented = whatsapp.contact.staff or session.scalar(
+            select(Feedback.id)
+            .where(
+                Feedback.contact_id == whatsapp.contact_id,
+                Feedback.consent_to_contact.is_(True),
+            )
+            .limit(1)
+        )
+        if not consented:
+            return None
+        # WhatsApp addresses are phone numbers: the same number takes SMS.
+        sms = session.scalar(
+            select(Address).where(Address.channel == "sms", Address.address == whatsapp.address)
+        )
+        if sms is None:
+            sms = Address(
+                contact_id=whatsapp.contact_id,
+                channel="sms",
+                address=whatsapp.address,
+                created_at=now,
+            )
+            session.add(sms)
+            session.flush()
+        return None if sms.stopped_at is not None else sms
+
+    def _after_error(self, message_id: int, error: SendError) -> Outcome:
+        now = self.clock()
+        with self.database.session() as session:
+            row = session.get_one(Message, message_id)
+            row.updated_at = now
+            if isinstance(error, RecipientStoppedError):
+                address = session.get_one(Address, row.address_id)
+                if address.stopped_at is None:
+                    address.stopped_at, address.stopped_by = now, "provider"
+            retryable = isinstance(error, TransientSendError | ThrottledError)
+            if not retryable or row.attempts >= self.settings.max_send_attempts:
+                row.status, row.reason = "failed", error.reason
+                log.warning("message %d failed: %s", message_id, error.reason)
+                return Outcome("failed", error.reason)
+            delay = self._backoff(row.attempts, error)
+            row.status, row.reason = "queued", error.reason
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            return Outcome("queued", error.reason, retry_in=delay)
+
+    def _finish_failed(self, message_id: int, reason: str) -> Outcome:
+        with self.database.session() as session:
+            row = session.get_one(Message, message_id)
+            row.status, row.reason, row.updated_at = "failed", reason, self.clock()
+        return Outcome("failed", reason)
+
+    def _backoff(self, attempts: int, error: SendError) -> float:
+        base = self.settings.retry_base_seconds
+        delay: float = min(MAX_BACKOFF_SECONDS, base * 2.0 ** (attempts - 1))
+        # Jitter spreads retries so a provider outage does not end in a stampede.
+        delay *= random.uniform(0.5, 1.0)
+        if isinstance(error, ThrottledError) and error.retry_after:
+            delay = max(delay, error.retry_after)
+        return delay
