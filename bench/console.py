@@ -35,12 +35,12 @@ from urllib.parse import quote, urlencode
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from bot.app import create_app
 from bot.casework.accounts import create_user
 from bot.channels.console import RecordingSender
 from bot.services import build_services
 from bot.settings import Settings
 from bot.types import CHANNELS
+from kotha import create_app
 from storage.db import Database
 from storage.migrate import upgrade
 

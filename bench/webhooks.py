@@ -4,7 +4,7 @@ Both apps run the same way, `gunicorn -w 2` (sync workers), in this one run:
 
 - bare: a Flask endpoint that checks the signature with twilio's RequestValidator and
   answers empty TwiML, nothing else: the ceiling for any Python webhook on this machine;
-- Kotha: `bot.app:create_app()` on a fresh PostgreSQL schema, with KOTHA_REDIS_URL as in
+- Kotha: `kotha:create_app()` on a fresh PostgreSQL schema, with KOTHA_REDIS_URL as in
   production. Each webhook stores its message in one statement, and PostgreSQL announces it
   as it commits; a listener here counts the announcements, standing in for the `kotha
   worker` that would queue the steps (no worker runs: stepping is not a webhook's work).
@@ -470,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gunicorn("bench.webhooks:bare_app()", bare_env, log, args.workers, args.server_threads)
         )
         kotha_port = stack.enter_context(
-            gunicorn("bot.app:create_app()", kotha_env, log, args.workers, args.server_threads)
+            gunicorn("kotha:create_app()", kotha_env, log, args.workers, args.server_threads)
         )
         people = crowd(args.people, seed=1)
 

@@ -1,10 +1,12 @@
-"""The Flask app factory: one app with the webhook, console and simulator blueprints."""
+"""The Flask app factory: settings, sessions, CSRF and /healthz around the parts it is given."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Request, jsonify
+from flask import Blueprint, Flask, Request, jsonify
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
@@ -17,6 +19,17 @@ from bot.settings import Settings
 # Providers send small requests (an SMS body is at most 1,600 characters); anything far
 # larger is refused with 413 before it is read.
 MAX_REQUEST_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class WebPart:
+    """A blueprint the app serves, with what else it needs from the app."""
+
+    blueprint: Blueprint
+    # True where a form post carries no CSRF token, and the part says why in its PARTS.
+    csrf_exempt: bool = False
+    # Called once the blueprints are registered, e.g. to install sign-in.
+    setup: Callable[[Flask], None] | None = None
 
 
 class _NoWebhookSessions(SecureCookieSessionInterface):
@@ -33,11 +46,20 @@ class _NoWebhookSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
-    """Create the web app for the given settings (read from the environment when omitted)."""
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    *,
+    parts: Sequence[WebPart] = (),
+) -> Flask:
+    """Create the web app serving `parts`, for the given settings (from the environment if omitted).
+
+    The parts are the webhooks' and the console's blueprints: they use bot/, so bot/ is
+    given them rather than importing them (kotha.py puts the whole app together).
+    """
     if services is None:
         settings = settings or settings_module.load()
-        # A web process (gunicorn 'bot.app:create_app()') hands replies to the queue for
+        # A web process (gunicorn 'kotha:create_app()') hands replies to the queue for
         # `kotha worker`: sending inside the webhook request would hold it for the rate limit.
         services = build_services(settings, queue="inline" if settings.testing else "huey")
     app = Flask(__name__, static_folder=None)
@@ -69,30 +91,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.session_interface = _NoWebhookSessions()
     app.extensions["kotha"] = services
 
-    from console import auth
-    from console import broadcasts as _broadcasts  # noqa: F401 - registers its routes
-    from console import calendar as _calendar  # registers its console routes
-    from console import cases as _cases  # noqa: F401 - registers its routes
-    from console import conversations as _conversations  # noqa: F401 - registers its routes
-    from console import moderation as _moderation  # noqa: F401 - registers its routes
-    from console import yousaid as _yousaid  # registers its console routes
-    from console.simulator import blueprint as simulator
-    from console.views import blueprint as console
-    from webhooks.telegram import blueprint as telegram
-    from webhooks.twilio import blueprint as twilio
-
-    app.register_blueprint(twilio)
-    app.register_blueprint(telegram)
-    app.register_blueprint(simulator)
-    app.register_blueprint(_calendar.public)  # /events and its iCalendar feeds: no sign-in
-    app.register_blueprint(_yousaid.public)  # /you-said-we-did: no sign-in
-    app.register_blueprint(console)
-    auth.init_app(app)
-    # Every form carries a CSRF token, except where providers post (they sign their
-    # requests instead) and the simulator, which only ever talks to simulated phones.
+    for part in parts:
+        app.register_blueprint(part.blueprint)
+    for part in parts:
+        if part.setup is not None:
+            part.setup(app)
+    # Every form carries a CSRF token, except in the parts that say why they need none.
     csrf = CSRFProtect(app)
-    for exempt in (twilio, telegram, simulator):
-        csrf.exempt(exempt)
+    for part in parts:
+        if part.csrf_exempt:
+            csrf.exempt(part.blueprint)
 
     @app.get("/healthz")
     def healthz() -> Any:

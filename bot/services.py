@@ -17,11 +17,13 @@ from bot.channels.console import ConsoleSender
 from bot.channels.registry import close_senders, senders_from_settings
 from bot.i18n import I18n
 from bot.outreach.broadcasts import Broadcasts
-from bot.outreach.consultations import ChatRecords, Reminders
+from bot.outreach.consultations import ChatRecords
+from bot.outreach.reminders import Reminders
 from bot.pipeline.dispatch import Dispatcher
-from bot.pipeline.jobs import HueyQueue, InlineQueue, Queue, Sweeper, Waker, make_huey
+from bot.pipeline.queue import HueyQueue, InlineQueue, Queue, make_huey
 from bot.pipeline.ratelimit import SendLimits
 from bot.pipeline.runner import Runner
+from bot.pipeline.sweep import Sweeper, Waker
 from bot.settings import Settings
 from flows.library import Flows, load_flows
 from storage.db import Database

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.channels.console import RecordingSender
-from bot.cli.messages import compile_catalogs
+from bot.cli.catalogs import compile_catalogs
 from bot.services import Services, build_services
 from bot.settings import LOCALES_DIR, Settings
 from bot.types import CHANNELS, InboundMessage, Media

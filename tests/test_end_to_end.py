@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot.app import create_app
 from bot.services import Services
 from flows.engine import MEDIA_RECEIVED
+from kotha import create_app
 from storage.models import Feedback, Message
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_api import SentMessage as TelegramSent

@@ -42,8 +42,8 @@ from bot.channels.base import (
     ThrottledError,
     TransientError,
 )
+from bot.channels.telegram_updates import read_parsed
 from bot.types import InboundMessage, OutboundMessage, SendReceipt
-from webhooks.telegram import read_parsed
 
 # PTB 22 is migrating durations (RetryAfter.retry_after among them) from int seconds to
 # timedelta and emits a deprecation warning on every access until one opts in; RetryAfter's

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.cli.common import Commands, load_services
 from bot.outreach.broadcasts import (
     CHANNEL_NAMES,
     BroadcastError,
@@ -167,11 +168,19 @@ def run(services: Services, args: argparse.Namespace) -> int:
         return 2
 
 
-def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
-    """The `kotha broadcast` subcommands, for bot/cli/__init__.py."""
+def broadcast(args: argparse.Namespace) -> int:
+    # Sent from here, the rows go to the queue for `kotha worker` (or `kotha run`) to send.
+    services = load_services(queue="huey")
+    try:
+        return run(services, args)
+    finally:
+        services.close()
+
+
+def add_parsers(commands: Commands) -> None:
+    """The `kotha broadcast` subcommands."""
     parser = commands.add_parser("broadcast", help="send a message to many people")
+    parser.set_defaults(handler=broadcast)
     actions = parser.add_subparsers(dest="broadcast", required=True)
     send_parser = actions.add_parser("send", help="preview, then send now or schedule (--at)")
     send_parser.add_argument("--title", required=True, help="a label only staff see")
@@ -194,4 +203,3 @@ def add_parser(
     cancel_parser = actions.add_parser("cancel", help="stop a broadcast part-way")
     cancel_parser.add_argument("id", type=int)
     actions.add_parser("list", help="the latest broadcasts")
-    return parser

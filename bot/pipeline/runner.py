@@ -345,9 +345,10 @@ class Runner:
     Embedded (no `after_store`), `receive` stores a message and steps it in one transaction.
     With a queue, `receive` only stores (one short statement) and hands the address to
     `after_store` (which, on PostgreSQL, leaves it to the database's announcement: see
-    bot/jobs.Waker); `process` then steps every unprocessed message from that address, oldest
-    first, each in its own transaction under the address's row lock, so messages that arrive
-    together are answered in the order they came, whichever worker runs them.
+    bot/pipeline/sweep.py, Waker); `process` then steps every unprocessed message from that
+    address, oldest first, each in its own transaction under the address's row lock, so
+    messages that arrive together are answered in the order they came, whichever worker runs
+    them.
     """
 
     def __init__(

@@ -13,19 +13,16 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
+from bot.cli.catalogs import compile_catalogs, extract_template, po_path, update_catalogs
 from bot.cli.messages import (
     GREETING_SEGMENTS,
     Rendering,
-    compile_catalogs,
     cost_report,
     engine_says,
-    extract_template,
-    po_path,
     print_cost,
     renderings,
     template_ids,
     unsampled,
-    update_catalogs,
 )
 from bot.i18n import I18n, Language, load_languages
 from bot.settings import FLOWS_DIR, LOCALES_DIR, REPO_ROOT

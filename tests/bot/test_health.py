@@ -6,8 +6,8 @@ from pathlib import Path
 
 from huey import SqliteHuey
 
-from bot.app import create_app
 from bot.services import Services
+from kotha import create_app
 from storage.db import Database
 
 

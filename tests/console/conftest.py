@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from bot.app import create_app
 from bot.services import Services, build_services
 from bot.settings import Settings
+from kotha import create_app
 from storage.db import Database
 from storage.migrate import upgrade
 

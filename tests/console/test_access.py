@@ -11,11 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.casework import accounts
 from bot.casework.accounts import ROLES, create_user, record_audit
 from bot.outreach.consultations import EventDetails, create_event
 from bot.services import Services, build_services
+from kotha import create_app
 from storage.models import (
     Address,
     AuditEvent,

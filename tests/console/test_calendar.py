@@ -14,7 +14,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.casework.accounts import create_user
 from bot.outreach.consultations import (
     EventDetails,
@@ -24,6 +23,7 @@ from bot.outreach.consultations import (
     subscribe,
 )
 from bot.services import Services
+from kotha import create_app
 from storage.models import Address, AuditEvent, Contact, Event, Message
 from tests.console.test_access import PASSWORD, SCRIPT, sign_in, token
 

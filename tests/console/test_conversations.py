@@ -13,13 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.app import create_app
-from bot.casework import accounts
+from bot.casework import accounts, inbox
 from bot.casework.accounts import ROLES, create_user
+from bot.casework.inbox import normalise_phone, understand
 from bot.casework.replies import REPLY_WINDOW, SAVED_REPLIES, ReplyError, ReplyRequest
 from bot.services import Services
-from console import conversations
-from console.conversations import normalise_phone, text_lang, understand
+from console.wording import text_lang
+from kotha import create_app
 from storage.models import (
     Address,
     AuditEvent,
@@ -268,8 +268,8 @@ def test_many_matches_are_walked_newest_first_and_not_all_counted(
 ) -> None:
     # Past the count's cap the inbox finds conversations by walking messages newest first:
     # the same order and filters, without a total.
-    monkeypatch.setattr(conversations, "COUNT_CAP", 1)
-    monkeypatch.setattr(conversations, "PAGE_SIZE", 2)
+    monkeypatch.setattr(inbox, "COUNT_CAP", 1)
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 2)
     with services.database.session() as session:
         session.add(
             Message(
@@ -307,14 +307,14 @@ def test_a_word_search_reads_the_newest_matching_messages(
     page = staff.get("/console/conversations?q=late").text
     assert "Message found" in page and "late again" in page and "fine" not in page
     assert "2 conversations found" in page
-    monkeypatch.setattr(conversations, "WORD_HITS", 1)
+    monkeypatch.setattr(inbox, "WORD_HITS", 1)
     page = staff.get("/console/conversations?q=late").text
     assert "More than 1 conversations found" in page
     assert listed(staff, "?q=late") == [second.id]
     # Looked for among the newest message first: enough there, or everywhere after.
-    monkeypatch.setattr(conversations, "RECENT_MESSAGES", 1)
+    monkeypatch.setattr(inbox, "RECENT_MESSAGES", 1)
     assert listed(staff, "?q=late") == [second.id]
-    monkeypatch.setattr(conversations, "WORD_HITS", 5)
+    monkeypatch.setattr(inbox, "WORD_HITS", 5)
     assert listed(staff, "?q=late") == ids
 
 

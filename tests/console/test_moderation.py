@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.casework import accounts
 from bot.casework.accounts import create_user
 from bot.services import Services
+from kotha import create_app
 from storage.models import (
     Address,
     AuditEvent,

@@ -11,12 +11,12 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.channels.console import RecordingSender
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import CHANNELS
+from kotha import create_app
 from storage.db import Database
 from storage.models import Address, Message
 from tests.conftest import Bot, FrozenClock

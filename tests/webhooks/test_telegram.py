@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.channels.telegram_updates import UnreadableUpdate, parse_update
 from bot.settings import Settings
 from bot.types import InboundMessage, Media
 from webhooks import telegram
-from webhooks.telegram import UnreadableUpdate, parse_update
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "telegram"
 TOKEN = "123456:TEST-token"
@@ -177,7 +177,7 @@ HANDED_OVER = [
 ]
 
 IGNORED = [
-    "edited_message.json",  # see the comment in webhooks/telegram.py
+    "edited_message.json",  # see the comment in bot/channels/telegram_updates.py
     "my_chat_member.json",
     "group_text.json",  # Kotha only talks in private chats
     "sticker.json",  # nothing a flow can read

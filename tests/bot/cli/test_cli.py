@@ -199,7 +199,7 @@ def walk(flows: Flows, language: str) -> Conversation:
 
 def kotha_command() -> list[str]:
     script = Path(sys.executable).with_name("kotha")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kotha"]
 
 
 def kotha_env(instance: Path) -> dict[str, str]:

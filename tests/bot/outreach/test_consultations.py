@@ -12,16 +12,17 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import cli
+from bot.cli import export
 from bot.outreach.consultations import (
     CANCELLED,
     CHANGED,
     EventDetails,
-    Reminders,
     cancel_event,
     create_event,
     update_event,
 )
 from bot.outreach.festivals import clashes, describe, festivals_in
+from bot.outreach.reminders import Reminders
 from bot.services import Services, build_services
 from bot.settings import Settings, _offsets, iso_offset, load, parse_offset
 from bot.types import InboundMessage
@@ -441,7 +442,7 @@ def test_export_events_with_attendance(
                     answered_at=clock(),
                 )
             )
-    monkeypatch.setattr(cli, "_services", lambda **kwargs: services)
+    monkeypatch.setattr(export, "load_services", lambda **kwargs: services)
     assert cli.main(["export", "events", "--format", "json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["title"] == "Carers forum" and row["titles"]["bn"] == "কেয়ারার ফোরাম"

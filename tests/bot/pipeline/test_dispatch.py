@@ -26,7 +26,7 @@ from bot.channels.base import (
 from bot.channels.console import RecordingSender
 from bot.channels.twilio import TwilioSender
 from bot.pipeline.dispatch import SENDING_LEASE, STATUS_RANK, Dispatcher, Outcome
-from bot.pipeline.jobs import HueyQueue
+from bot.pipeline.queue import HueyQueue
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.types import OutboundMessage, SendReceipt

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.pipeline import jobs
-from bot.pipeline.jobs import Waker
+from bot.pipeline import sweep
+from bot.pipeline.sweep import Waker
 from bot.services import Services
 from bot.types import InboundMessage
 from storage.notify import received_messages
@@ -82,8 +82,8 @@ def listening(services: Services, steps: Steps) -> Iterator[Waker]:
 @pytest.fixture
 def queued_by_the_database(services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     services.runner.after_store = lambda address_id: None
-    monkeypatch.setattr(jobs, "LISTEN_RETRY_SECONDS", 0.1)
-    monkeypatch.setattr(jobs, "LISTEN_TURN_SECONDS", 0.1)
+    monkeypatch.setattr(sweep, "LISTEN_RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(sweep, "LISTEN_TURN_SECONDS", 0.1)
     return services
 
 

@@ -28,10 +28,10 @@ from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
 
 from bot import settings as settings_module
-from bot.app import create_app
 from bot.casework.cases import update_status
 from bot.pipeline.dispatch import QUEUED_GRACE, SENDING_LEASE
 from bot.services import Services, build_services
+from kotha import create_app
 from storage.migrate import upgrade
 from storage.models import Address, Base, Contact, Feedback, Message
 from tests.conftest import CI, POSTGRES, REDIS_URL, reachable

@@ -1,0 +1,27 @@
+"""What every `kotha` command shares: the services, built from the environment and migrated."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+from flask import Flask
+
+from bot import settings as settings_module
+from bot.services import Services, build_services
+from storage.migrate import upgrade
+
+# argparse's type for `commands.add_parser`, the object each command group adds itself to
+# (subscripted for the type checker only: argparse's class is not generic at run time).
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+# Makes the web app for some services: given to the command line by kotha.py, which alone
+# knows the webhooks' and the console's parts.
+WebApp = Callable[[Services], Flask]
+
+
+def load_services(**kwargs: Any) -> Services:
+    """Build the services from the environment's settings and bring the database up to date."""
+    services = build_services(settings_module.load(), **kwargs)
+    upgrade(services.database)
+    return services

@@ -1,0 +1,21 @@
+"""The console's parts of the web app: staff pages, public pages and the simulator."""
+
+from __future__ import annotations
+
+from bot.app import WebPart
+from console import auth, calendar, simulator, views, yousaid
+
+# Each of these modules adds its routes to the console blueprint (views.blueprint) as it is
+# imported.
+from console import broadcasts as _broadcasts  # noqa: F401
+from console import cases as _cases  # noqa: F401
+from console import conversations as _conversations  # noqa: F401
+from console import moderation as _moderation  # noqa: F401
+
+PARTS = (
+    # The simulator only ever talks to simulated phones.
+    WebPart(simulator.blueprint, csrf_exempt=True),
+    WebPart(calendar.public),  # /events and its iCalendar feeds: no sign-in
+    WebPart(yousaid.public),  # /you-said-we-did: no sign-in
+    WebPart(views.blueprint, setup=auth.init_app),
+)
