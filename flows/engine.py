@@ -1,4 +1,4 @@
-"""The conversation engine: a pure step from (flows, state, event) to the next state.
+"""The conversation engine: a pure step from (flows, state, input) to the next state.
 
 No I/O, no clock, no database. The runner loads the state, calls `step`, then applies the
 effects and writes the messages to say in one transaction.
@@ -10,32 +10,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.model import Flow, Node, Option
 from flows.textnorm import detect_script, match_key, parse_number
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated when rendered, not here."""
-    return message
-
-
-HELP = N_(
-    "Kotha lets you tell Tower Hamlets Council what you think. Send a number to choose, "
-    "0 for the menu, LANGUAGE to change language, STOP to end."
+from flows.texts import (
+    EMPTY_ANSWER,
+    EXPIRED,
+    HELP,
+    MEDIA_RECEIVED,
+    NO,
+    NOT_A_CHOICE,
+    NOT_YES_NO,
+    STOPPED,
+    WELCOME_BACK,
+    YES,
 )
-NOT_A_CHOICE = N_("Please send one number.")
-NOT_YES_NO = N_("Please send 1 for yes or 2 for no.")
-EMPTY_ANSWER = N_("Please write your answer, or send a voice note.")
-MEDIA_RECEIVED = N_("We have received your voice note or photo.")
-STOPPED = N_("You will get no more messages from Kotha. Send START to begin again.")
-WELCOME_BACK = N_("Welcome back to Kotha.")
-EXPIRED = N_(
-    "We closed this conversation because we had not heard from you. Anything you told us "
-    "is saved. Send 0 for the menu."
-)
-YES = N_("Yes")
-NO = N_("No")
 
 IDLE_NODE = "main"
 
@@ -50,8 +40,8 @@ class State:
 
 
 @dataclass(frozen=True)
-class Event:
-    """Something that happened to a conversation: a message, or its expiry."""
+class Input:
+    """What reaches a conversation: a message, or its expiry."""
 
     text: str = ""
     media: tuple[Mapping[str, str], ...] = ()
@@ -79,14 +69,6 @@ class Say:
 
 
 @dataclass(frozen=True)
-class Effect:
-    """A change for the runner to apply: set_language, opt_out, opt_in or submit."""
-
-    kind: Literal["set_language", "opt_out", "opt_in", "submit"]
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Transition:
     """The result of one step."""
 
@@ -104,53 +86,55 @@ def is_idle(state: State) -> bool:
     return state.flow == MENU_FLOW and state.node == IDLE_NODE and not state.answers
 
 
-def step(flows: Flows, state: State | None, event: Event) -> Transition:
-    """Return what happens when `event` reaches a conversation in `state` (None: first contact)."""
-    if event.kind == "expire":
+def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
+    """Return what `incoming` does to a conversation in `state` (None: first contact)."""
+    if incoming.kind == "expire":
         return _expire(flows, state)
-    meanings = flows.meanings(event.text)
+    meanings = flows.meanings(incoming.text)
     command = next((meaning for meaning, _ in meanings if meaning in _COMMANDS), None)
-    if event.opted_out:
+    if incoming.opted_out:
         if command != "start":
             return Transition(state or idle())
-        return _start_again(flows, state, event, meanings)
+        return _start_again(flows, state, incoming, meanings)
     if command is not None:
-        return _command(flows, command, state, event, meanings)
+        return _command(flows, command, state, incoming, meanings)
     target = next((m.removeprefix("flow:") for m, _ in meanings if m.startswith("flow:")), None)
     if target is not None:
-        return _enter_flow(flows, target, state, event, _language_effects(flows, event, meanings))
+        return _enter_flow(
+            flows, target, state, incoming, _language_effects(flows, incoming, meanings)
+        )
     if state is None:
-        return _first_contact(flows, event)
-    return _answer(flows, state, event)
+        return _first_contact(flows, incoming)
+    return _answer(flows, state, incoming)
 
 
 _COMMANDS = ("help", "menu", "language", "stop", "start")
 
 
 def _language_effects(
-    flows: Flows, event: Event, meanings: tuple[tuple[str, str], ...]
+    flows: Flows, incoming: Input, meanings: tuple[tuple[str, str], ...]
 ) -> tuple[Effect, ...]:
     """When we do not know the person's language yet, a keyword in one language tells us.
 
     A word several languages share (অভিযোগ is Bengali and Sylheti) leaves it to the script.
     """
-    if event.language is not None or not meanings:
+    if incoming.language is not None or not meanings:
         return ()
     languages = {language for _, language in meanings}
     if len(languages) > 1:
-        guess = _guess_language(flows, event)
+        guess = _guess_language(flows, incoming)
         languages = {guess} if guess in languages else set()
     if len(languages) == 1:
-        return (Effect("set_language", {"language": languages.pop()}),)
+        return (SetLanguage(languages.pop()),)
     return ()
 
 
-def _guess_language(flows: Flows, event: Event) -> str | None:
+def _guess_language(flows: Flows, incoming: Input) -> str | None:
     codes = {language.code for language in flows.languages}
-    hint = (event.language_hint or "").split("-")[0].lower()
+    hint = (incoming.language_hint or "").split("-")[0].lower()
     if hint in codes:
         return hint
-    script = detect_script(event.text)
+    script = detect_script(incoming.text)
     if script == "bengali" and "bn" in codes:
         return "bn"
     if script == "syloti_nagri" and "syl" in codes:
@@ -174,17 +158,9 @@ def _submit_node(flow: Flow) -> Node | None:
     return next((node for node in flow.nodes.values() if node.type == "submit"), None)
 
 
-def _submit_effect(flow: Flow, node: Node, answers: Mapping[str, Any], complete: bool) -> Effect:
-    return Effect(
-        "submit",
-        {
-            "record": node.record,
-            "flow": flow.id,
-            "fields": dict(node.fields),
-            "answers": dict(answers),
-            "complete": complete,
-        },
-    )
+def _submit_effect(flow: Flow, node: Node, answers: Mapping[str, Any], complete: bool) -> Submit:
+    assert node.record is not None  # flows/model.py checks every submit node names its record
+    return Submit(node.record, flow.id, dict(node.fields), dict(answers), complete)
 
 
 def _menu(flows: Flows, lead: str | None = None) -> Transition:
@@ -206,7 +182,7 @@ def prompt(
     say: Say,
     instead: Say,
 ) -> Transition:
-    """The bot speaks first (an event reminder) and waits at `flow_id`'s first question.
+    """The bot speaks first (an incoming reminder) and waits at `flow_id`'s first question.
 
     `context` goes into the answers (keys starting "_" are the bot's, not the person's).
     Someone half-way through another flow is not interrupted: they get `instead`, which asks
@@ -219,14 +195,14 @@ def prompt(
 
 
 def _start_again(
-    flows: Flows, state: State | None, event: Event, meanings: tuple[tuple[str, str], ...]
+    flows: Flows, state: State | None, incoming: Input, meanings: tuple[tuple[str, str], ...]
 ) -> Transition:
     effects = (
         *_abandon(flows, state),
-        Effect("opt_in"),
-        *_language_effects(flows, event, meanings),
+        OptIn(),
+        *_language_effects(flows, incoming, meanings),
     )
-    if event.language is None and not any(e.kind == "set_language" for e in effects):
+    if incoming.language is None and not any(isinstance(e, SetLanguage) for e in effects):
         language_flow = flows[LANGUAGE_FLOW]
         return Transition(
             State(LANGUAGE_FLOW, language_flow.start),
@@ -241,39 +217,39 @@ def _command(
     flows: Flows,
     command: str,
     state: State | None,
-    event: Event,
+    incoming: Input,
     meanings: tuple[tuple[str, str], ...],
 ) -> Transition:
-    language = _language_effects(flows, event, meanings)
+    language = _language_effects(flows, incoming, meanings)
     if command == "stop":
-        effects = (*_abandon(flows, state), Effect("opt_out"))
+        effects: tuple[Effect, ...] = (*_abandon(flows, state), OptOut())
         return Transition(idle(), (Say(STOPPED, even_if_stopped=True),), effects)
     if command == "start":
-        return _start_again(flows, state, event, meanings)
+        return _start_again(flows, state, incoming, meanings)
     if command == "help":
         return Transition(state or idle(), (Say(HELP),), language)
     if command == "language":
-        return _enter_flow(flows, LANGUAGE_FLOW, state, event, ())
-    if event.language is None and not language:
-        return _first_contact(flows, event)
+        return _enter_flow(flows, LANGUAGE_FLOW, state, incoming, ())
+    if incoming.language is None and not language:
+        return _first_contact(flows, incoming)
     menu = _menu(flows)
     return Transition(menu.state, menu.say, (*_abandon(flows, state), *language))
 
 
-def _first_contact(flows: Flows, event: Event) -> Transition:
-    if event.language is not None:
+def _first_contact(flows: Flows, incoming: Input) -> Transition:
+    if incoming.language is not None:
         return _menu(flows)
-    guess = _guess_language(flows, event)
+    guess = _guess_language(flows, incoming)
     if guess is not None:
         menu = _menu(flows)
-        return Transition(menu.state, menu.say, (Effect("set_language", {"language": guess}),))
+        return Transition(menu.state, menu.say, (SetLanguage(guess),))
     language_flow = flows[LANGUAGE_FLOW]
     node = language_flow.nodes[language_flow.start]
     return Transition(State(LANGUAGE_FLOW, node.id), (_ask(flows, node),))
 
 
 def _enter_flow(
-    flows: Flows, flow_id: str, state: State | None, event: Event, effects: tuple[Effect, ...]
+    flows: Flows, flow_id: str, state: State | None, incoming: Input, effects: tuple[Effect, ...]
 ) -> Transition:
     flow = flows[flow_id]
     left = _abandon(flows, state)
@@ -294,36 +270,38 @@ def _ask(flows: Flows, node: Node, lead: str | None = None) -> Say:
     return Say(node.ask or "", lead=lead, choices=choices, raw_choices=raw)
 
 
-def _answer(flows: Flows, state: State, event: Event) -> Transition:
+def _answer(flows: Flows, state: State, incoming: Input) -> Transition:
     flow = flows.flows.get(state.flow)
     node = flow.nodes.get(state.node) if flow is not None else None
     if flow is None or node is None:
         # The flow file changed under a live conversation: start again at the menu.
         return _menu(flows)
     if node.type == "text":
-        return _answer_text(flows, flow, node, state, event)
+        return _answer_text(flows, flow, node, state, incoming)
     if node.type == "yesno":
-        return _answer_yes_no(flows, flow, node, state, event)
-    return _answer_choice(flows, flow, node, state, event)
+        return _answer_yes_no(flows, flow, node, state, incoming)
+    return _answer_choice(flows, flow, node, state, incoming)
 
 
-def _answer_text(flows: Flows, flow: Flow, node: Node, state: State, event: Event) -> Transition:
-    has_text = bool(event.text.strip())
-    skipped = node.optional and any(m == "skip" for m, _ in flows.meanings(event.text))
-    if not has_text and not event.media:
+def _answer_text(flows: Flows, flow: Flow, node: Node, state: State, incoming: Input) -> Transition:
+    has_text = bool(incoming.text.strip())
+    skipped = node.optional and any(m == "skip" for m, _ in flows.meanings(incoming.text))
+    if not has_text and not incoming.media:
         return Transition(state, (_ask(flows, node, lead=EMPTY_ANSWER),))
     answers = dict(state.answers)
     if node.save and not skipped:
-        answers[node.save] = event.text
-        if event.media:
-            answers[f"{node.save}_media"] = [dict(item) for item in event.media]
-    lead = MEDIA_RECEIVED if event.media else None
+        answers[node.save] = incoming.text
+        if incoming.media:
+            answers[f"{node.save}_media"] = [dict(item) for item in incoming.media]
+    lead = MEDIA_RECEIVED if incoming.media else None
     return _advance(flows, flow, node, answers, None, lead)
 
 
-def _answer_yes_no(flows: Flows, flow: Flow, node: Node, state: State, event: Event) -> Transition:
-    number = parse_number(event.text)
-    words = {meaning for meaning, _ in flows.meanings(event.text)}
+def _answer_yes_no(
+    flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
+) -> Transition:
+    number = parse_number(incoming.text)
+    words = {meaning for meaning, _ in flows.meanings(incoming.text)}
     if number == 1 or (number is None and "yes" in words):
         value = True
     elif number == 2 or (number is None and "no" in words):
@@ -349,8 +327,10 @@ def _pick(flows: Flows, node: Node, text: str) -> int | None:
     return None
 
 
-def _answer_choice(flows: Flows, flow: Flow, node: Node, state: State, event: Event) -> Transition:
-    index = _pick(flows, node, event.text)
+def _answer_choice(
+    flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
+) -> Transition:
+    index = _pick(flows, node, incoming.text)
     if index is None:
         return Transition(state, (_ask(flows, node, lead=NOT_A_CHOICE),))
     if node.type == "language":
@@ -358,15 +338,15 @@ def _answer_choice(flows: Flows, flow: Flow, node: Node, state: State, event: Ev
         answers = dict(state.answers)
         if flow.id == LANGUAGE_FLOW:
             menu = _menu(flows)
-            return Transition(menu.state, menu.say, (Effect("set_language", {"language": code}),))
+            return Transition(menu.state, menu.say, (SetLanguage(code),))
         if node.save:
             answers[node.save] = code
         return _advance(flows, flow, node, answers, code, None)
     option: Option = node.options[index]
     if option.command is not None:
-        return _command(flows, option.command, state, event, ())
+        return _command(flows, option.command, state, incoming, ())
     if option.goto is not None:
-        return _enter_flow(flows, option.goto, state, event, ())
+        return _enter_flow(flows, option.goto, state, incoming, ())
     answers = dict(state.answers)
     if node.save:
         answers[node.save] = option.value

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot.services import Services
-from flows.engine import MEDIA_RECEIVED
+from flows.texts import MEDIA_RECEIVED
 from kotha import create_app
 from storage.models import Feedback, Message
 from tests.fakes.telegram_api import FakeTelegram

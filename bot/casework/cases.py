@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.casework.working_days import add_working_days
-from flows.engine import N_
+from flows.texts import N_
 from storage.models import CaseEvent, Feedback, Message
 
 # Working days to acknowledge a complaint (LASSNHSC (England) Regulations 2009, reg. 13(2)).

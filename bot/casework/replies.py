@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.sms import sms_cost
-from flows.engine import N_
+from flows.texts import N_
 from storage.models import Address, Message
 
 # Key -> catalog message id. Keys are what the console's form posts; the texts are what

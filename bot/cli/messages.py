@@ -33,9 +33,10 @@ from bot.i18n import I18n
 from bot.services import build_services
 from bot.settings import FLOWS_DIR
 from bot.sms import SmsCost, sms_cost
-from flows.engine import MEDIA_RECEIVED, Event, Say, State, idle, step
+from flows.engine import Input, Say, State, idle, step
 from flows.library import Flows, load_flows
 from flows.model import placeholders
+from flows.texts import MEDIA_RECEIVED
 from storage.models import Message
 
 # The first message a new person gets names every language in its own script, so it is
@@ -101,18 +102,18 @@ def _short(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 3].rstrip() + "..."
 
 
-def _probes(flows: Flows, state: State, language: str) -> Iterator[Event]:
+def _probes(flows: Flows, state: State, language: str) -> Iterator[Input]:
     """Yield one reply of each kind the engine tells apart at this node."""
     node = flows[state.flow].nodes[state.node]
     count = {"yesno": 2, "language": len(flows.languages), "text": 0}.get(
         node.type, len(node.options)
     )
     for number in range(1, count + 1):
-        yield Event(text=str(number), language=language)
-    yield Event(text="xyz", language=language)
-    yield Event(text="", language=language)
+        yield Input(text=str(number), language=language)
+    yield Input(text="xyz", language=language)
+    yield Input(text="", language=language)
     picture = {"url": "https://example.invalid/picture.jpg", "content_type": "image/jpeg"}
-    yield Event(text="", media=(picture,), language=language)
+    yield Input(text="", media=(picture,), language=language)
 
 
 def engine_says(flows: Flows) -> tuple[Say, list[Say]]:
@@ -123,7 +124,7 @@ def engine_says(flows: Flows) -> tuple[Say, list[Say]]:
     an apology, an option's description, "we have received your picture", "welcome back".
     """
     language = flows.languages[0].code
-    greeting = step(flows, None, Event(text="hello")).say[0]
+    greeting = step(flows, None, Input(text="hello")).say[0]
     says: dict[tuple[Any, ...], Say] = {}
 
     def keep(found: Iterable[Say]) -> None:
@@ -131,11 +132,11 @@ def engine_says(flows: Flows) -> tuple[Say, list[Say]]:
             says.setdefault((say.text, say.lead, say.choices, say.raw_choices), say)
 
     for state, event in (
-        (None, Event(text="hello", language=language)),
-        (idle(), Event(text="START", opted_out=True, language=language)),
-        (idle(), Event(text="help", language=language)),
-        (idle(), Event(text="stop", language=language)),
-        (idle(), Event(kind="expire")),
+        (None, Input(text="hello", language=language)),
+        (idle(), Input(text="START", opted_out=True, language=language)),
+        (idle(), Input(text="help", language=language)),
+        (idle(), Input(text="stop", language=language)),
+        (idle(), Input(kind="expire")),
     ):
         keep(step(flows, state, event).say)
     # A flow may end on a text question at any edit, so every closing message is also

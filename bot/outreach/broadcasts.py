@@ -41,8 +41,9 @@ from sqlalchemy.types import JSON, Boolean, Integer, String
 from bot.i18n import I18n
 from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
-from flows.engine import NO, YES, idle
+from flows.engine import idle
 from flows.library import Flows
+from flows.texts import NO, YES
 from storage.db import Database
 from storage.models import (
     Address,

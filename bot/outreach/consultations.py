@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from flows.engine import N_
+from flows.texts import N_
 from storage.models import Address, Contact, Event, EventSubscription, Message, Rsvp
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.outreach.consultations import event_params
 from bot.settings import QuietHours, parse_offset
-from flows.engine import N_, NO, YES, Say
+from flows.engine import Say
 from flows.library import RSVP_FLOW
+from flows.texts import N_, NO, YES
 from storage.db import Database
 from storage.models import Address, Contact, Event, EventSubscription, Message, Rsvp
 

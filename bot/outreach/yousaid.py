@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import I18n
 from bot.outreach.broadcasts import BroadcastError, Broadcasts
-from flows.engine import N_
+from flows.texts import N_
 from storage.models import Broadcast, Feedback, YouSaidItem, YouSaidLink
 
 # TRANSLATORS: starts a "you said, we did" message; what people told us follows.

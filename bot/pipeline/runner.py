@@ -32,7 +32,8 @@ from bot.casework.cases import complaint_deadlines
 from bot.casework.safeguarding import Safeguarding
 from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.types import InboundMessage
-from flows.engine import Effect, Event, Say, State, Transition, is_idle, prompt, step
+from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
+from flows.engine import Input, Say, State, Transition, is_idle, prompt, step
 from flows.library import Flows
 from storage.db import Database, DriverStatement, Transaction
 from storage.models import (
@@ -746,10 +747,10 @@ class Runner:
         transitions: list[Transition] = []
         if state is not None and person.updated_at is not None and not is_idle(state):
             if now - person.updated_at > self.expiry:
-                expired = step(self.flows, state, Event(kind="expire"))
+                expired = step(self.flows, state, Input(kind="expire"))
                 transitions.append(expired)
                 state = expired.state
-        event = Event(
+        event = Input(
             text=inbound.body or "",
             media=tuple(inbound.media or ()),
             language=person.language,
@@ -872,7 +873,7 @@ class Runner:
         if state is None or is_idle(state):
             return []
         now = self.clock()
-        transition = step(self.flows, state, Event(kind="expire"))
+        transition = step(self.flows, state, Input(kind="expire"))
         writes = self._apply(tx, person, transition, now, is_reply=False)
         outbound = [*writes.released, *self._write_rows(connection, writes.rows)]
         self._write_person(connection, person)
@@ -974,7 +975,7 @@ class Runner:
         for effect in transition.effects:
             outputs.update(self._effect(tx, person, effect, now))
         release = []
-        if any(effect.kind == "opt_in" for effect in transition.effects):
+        if any(isinstance(effect, OptIn) for effect in transition.effects):
             release.append("opted-out")
         if window_reopened:
             release.append("outside-whatsapp-window")  # they wrote: the window is open again
@@ -1004,32 +1005,32 @@ class Runner:
     def _effect(
         self, tx: Transaction, person: _Person, effect: Effect, now: datetime
     ) -> dict[str, Any]:
-        if effect.kind == "set_language":
-            person.language = effect.data["language"]
+        if isinstance(effect, SetLanguage):
+            person.language = effect.language
             person.contact_changes["language"] = person.language
-        elif effect.kind == "opt_out":
+        elif isinstance(effect, OptOut):
             person.change_address(stopped_at=now, stopped_by="person")
-        elif effect.kind == "opt_in":
+        elif isinstance(effect, OptIn):
             person.change_address(stopped_at=None, stopped_by=None)
-        elif effect.kind == "submit":
-            return self._submit(tx, person, effect.data, now)
+        elif isinstance(effect, Submit):
+            return self._submit(tx, person, effect, now)
         return {}
 
     def _submit(
-        self, tx: Transaction, person: _Person, data: Mapping[str, Any], now: datetime
+        self, tx: Transaction, person: _Person, data: Submit, now: datetime
     ) -> dict[str, Any]:
         language = person.language or "en"
-        answers = data["answers"]
-        complete = bool(data["complete"])
-        fields = data["fields"]
-        hook = self.records.get(data["record"])
+        answers = data.answers
+        complete = data.complete
+        fields = data.fields
+        hook = self.records.get(data.record)
         if hook is not None:
             return hook(tx.session, self._address_object(tx, person), answers, now)
         # The records of the core flows are written with Core statements, from the same
         # columns storage.records gives the ORM: no objects to load, track and flush.
         owner = _Owner(person.address_id, person.contact_id, person.channel)
         connection = tx.connection
-        if data["record"] == "feedback":
+        if data.record == "feedback":
             kind = fields["kind"]
             deadline = respond_by = None
             if kind == "complaint":
@@ -1045,7 +1046,7 @@ class Runner:
             if deadline is not None:
                 outputs["deadline"] = {"date": deadline.isoformat()}
             return outputs
-        if data["record"] == "survey":
+        if data.record == "survey":
             values = survey_response_values(
                 owner, language, fields["survey"], answers, complete, now
             )

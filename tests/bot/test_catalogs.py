@@ -27,17 +27,10 @@ from bot.cli.messages import (
 from bot.i18n import I18n, Language, load_languages
 from bot.settings import FLOWS_DIR, LOCALES_DIR, REPO_ROOT
 from bot.sms import is_gsm7, sms_cost
-from flows.engine import (
-    EMPTY_ANSWER,
-    MEDIA_RECEIVED,
-    NOT_A_CHOICE,
-    NOT_YES_NO,
-    WELCOME_BACK,
-    Event,
-    step,
-)
+from flows.engine import Input, step
 from flows.library import Flows, load_flows
 from flows.model import placeholders
+from flows.texts import EMPTY_ANSWER, MEDIA_RECEIVED, NOT_A_CHOICE, NOT_YES_NO, WELCOME_BACK
 
 LANGUAGES = load_languages(LOCALES_DIR)
 TRANSLATED = [language for language in LANGUAGES.values() if language.code != "en"]
@@ -185,7 +178,7 @@ def test_gsm7_languages_stay_gsm7_except_where_they_name_every_language(
 
 
 def test_the_first_greeting_is_at_most_two_segments(i18n: I18n, flows: Flows) -> None:
-    [say] = step(flows, None, Event(text="Hello")).say
+    [say] = step(flows, None, Input(text="Hello")).say
     rendered = i18n.render(None, say.text, say.params, say.lead, say.choices, say.raw_choices)
 
     assert sms_cost(rendered.text).segments <= GREETING_SEGMENTS
@@ -253,7 +246,7 @@ def test_a_new_language_is_a_catalog_and_one_line_of_configuration(
     assert "\n2 LEAVE A COMMENT\n" in rendered.text
     assert rendered.choices[labels.index("Help")] == i18n.gettext("bn", "Help") != "Help"
     with_xx = load_flows(FLOWS_DIR, i18n.choices)
-    [greeting] = step(with_xx, None, Event(text="Hello")).say
+    [greeting] = step(with_xx, None, Input(text="Hello")).say
     assert "Xxish" in greeting.choices
     reference = {"reference": "C-1", "deadline": {"date": "2026-09-30"}}
     done = flows["comment"].nodes["done"].say or ""

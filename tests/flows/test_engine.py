@@ -10,7 +10,10 @@ import yaml
 
 from bot.i18n import I18n
 from bot.settings import FLOWS_DIR, LOCALES_DIR
-from flows.engine import (
+from flows.effects import OptIn, OptOut, SetLanguage, Submit
+from flows.engine import Input, State, Transition, idle, step
+from flows.library import KEYWORDS_FILE, LANGUAGE_FLOW, MENU_FLOW, load_flows
+from flows.texts import (
     EMPTY_ANSWER,
     EXPIRED,
     HELP,
@@ -19,14 +22,7 @@ from flows.engine import (
     NOT_YES_NO,
     STOPPED,
     WELCOME_BACK,
-    Effect,
-    Event,
-    State,
-    Transition,
-    idle,
-    step,
 )
-from flows.library import KEYWORDS_FILE, LANGUAGE_FLOW, MENU_FLOW, load_flows
 
 FLOWS = load_flows(FLOWS_DIR, I18n(LOCALES_DIR).choices)
 # The base loader keeps every word as the text a person would type (no YAML booleans).
@@ -42,7 +38,7 @@ VOICE_NOTE = {"url": "https://media.example/1.ogg", "content_type": "audio/ogg"}
 
 
 def say(text: str, state: State | None = None, language: str | None = "en") -> Transition:
-    return step(FLOWS, state, Event(text=text, language=language))
+    return step(FLOWS, state, Input(text=text, language=language))
 
 
 def walk(state: State | None, *texts: str) -> list[Transition]:
@@ -66,7 +62,7 @@ def at(flow: str, *texts: str) -> State:
 
 
 def submits(transition: Transition) -> list[Mapping[str, Any]]:
-    return [effect.data for effect in transition.effects if effect.kind == "submit"]
+    return [effect for effect in transition.effects if isinstance(effect, Submit)]
 
 
 def every_asking_node() -> list[tuple[str, str]]:
@@ -99,7 +95,7 @@ def every_asking_node() -> list[tuple[str, str]]:
 def test_first_contact_guesses_the_language_or_asks(
     text: str, hint: str | None, language: str | None
 ) -> None:
-    transition = step(FLOWS, None, Event(text=text, language_hint=hint))
+    transition = step(FLOWS, None, Input(text=text, language_hint=hint))
     if language is None:
         assert transition.state == LANGUAGE_STATE
         assert transition.effects == ()
@@ -109,15 +105,15 @@ def test_first_contact_guesses_the_language_or_asks(
         )
     else:
         assert transition.state == idle()
-        assert transition.effects == (Effect("set_language", {"language": language}),)
+        assert transition.effects == (SetLanguage(language),)
         assert transition.say[0].text == MENU_ASK
 
 
 @pytest.mark.parametrize(("word", "language"), [("নালিশ", "syl"), ("nalish", "syl-Latn")])
 def test_a_keyword_of_one_language_sets_it_and_starts_its_flow(word: str, language: str) -> None:
-    transition = step(FLOWS, None, Event(text=word))
+    transition = step(FLOWS, None, Input(text=word))
     assert transition.state == State("complaint", "service")
-    assert transition.effects == (Effect("set_language", {"language": language}),)
+    assert transition.effects == (SetLanguage(language),)
 
 
 @pytest.mark.parametrize(
@@ -126,9 +122,9 @@ def test_a_keyword_of_one_language_sets_it_and_starts_its_flow(word: str, langua
 def test_a_bengali_script_keyword_sets_bengali(word: str, flow: str) -> None:
     # These words are Bengali and Sylheti alike; Sylheti content falls back to Bengali, so a
     # person who writes them should read Bengali rather than the English default.
-    transition = step(FLOWS, None, Event(text=word))
+    transition = step(FLOWS, None, Input(text=word))
     assert transition.state == State(flow, FLOWS[flow].start)
-    assert transition.effects == (Effect("set_language", {"language": "bn"}),)
+    assert transition.effects == (SetLanguage("bn"),)
 
 
 def test_a_keyword_does_not_change_a_language_already_chosen() -> None:
@@ -141,7 +137,7 @@ def test_the_language_question_accepts_a_number_or_a_name() -> None:
     for text, code in [("২", "bn"), ("3", "syl"), ("বাংলা", "bn"), ("English", "en")]:
         transition = say(text, LANGUAGE_STATE, language=None)
         assert transition.state == idle()
-        assert transition.effects == (Effect("set_language", {"language": code}),)
+        assert transition.effects == (SetLanguage(code),)
 
 
 # -- global commands -------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def test_global_commands_win_in_every_node_in_every_language(flow_id: str, node_
     for command, language, word in COMMAND_WORDS:
         for text in (word, word.upper(), f" {word}! "):
             transition = say(text, state, language=language)
-            kinds = [effect.kind for effect in transition.effects]
+            kinds = [type(effect) for effect in transition.effects]
             where = f"{word!r} ({command}, {language}) at {flow_id}/{node_id}"
             if command == "help":
                 assert transition.state == state, where
@@ -176,11 +172,11 @@ def test_global_commands_win_in_every_node_in_every_language(flow_id: str, node_
                 assert transition.state == idle(), where
                 assert [s.text for s in transition.say] == [STOPPED], where
                 assert transition.say[0].even_if_stopped, where
-                assert kinds[-1] == "opt_out", where
+                assert kinds[-1] is OptOut, where
             else:
                 assert transition.state == idle(), where
                 assert transition.say[0].lead == WELCOME_BACK, where
-                assert "opt_in" in kinds and set(kinds) <= {"opt_in", "submit"}, where
+                assert OptIn in kinds and set(kinds) <= {OptIn, Submit}, where
 
 
 def test_menu_option_commands_match_their_words() -> None:
@@ -251,7 +247,7 @@ def test_numbers_in_any_script_pick_options(text: str, service: str) -> None:
 def test_yes_and_no_in_words_or_numbers(text: str, value: bool) -> None:
     state = State("complaint", "consent", {"text": "t"})
     [effect] = say(text, state).effects
-    assert effect.data["answers"]["consent_to_contact"] is value
+    assert effect.answers["consent_to_contact"] is value
 
 
 @pytest.mark.parametrize(
@@ -301,7 +297,7 @@ def test_empty_text_in_a_text_node_asks_again(text: str) -> None:
 @pytest.mark.parametrize("caption", ["", "the broken lift"])
 def test_media_in_a_text_node_is_kept(caption: str) -> None:
     state = State("complaint", "what_happened", {"service": "home_care"})
-    transition = step(FLOWS, state, Event(text=caption, media=(VOICE_NOTE,), language="en"))
+    transition = step(FLOWS, state, Input(text=caption, media=(VOICE_NOTE,), language="en"))
     assert transition.state == State(
         "complaint",
         "wanted",
@@ -320,7 +316,7 @@ def test_free_text_is_kept_exactly_even_when_it_looks_like_a_number() -> None:
     state = State("comment", "what", {"service": "other"})
     for text in ("1", "  ২  ", "\x00\ud800", "yes"):
         [effect] = say(text, state).effects
-        assert effect.data["answers"]["text"] == text
+        assert effect.answers["text"] == text
 
 
 # -- finishing -------------------------------------------------------------------------------
@@ -331,11 +327,11 @@ def test_a_finished_complaint_submits_every_answer() -> None:
     *_, last = walk(idle(), "1", "1", words, "an apology", "1", "২", "1")
     assert last.state == idle()
     assert submits(last) == [
-        {
-            "record": "feedback",
-            "flow": "complaint",
-            "fields": {"kind": "complaint"},
-            "answers": {
+        Submit(
+            record="feedback",
+            flow="complaint",
+            fields={"kind": "complaint"},
+            answers={
                 "service": "home_care",
                 "text": words,
                 "desired_outcome": "an apology",
@@ -343,8 +339,8 @@ def test_a_finished_complaint_submits_every_answer() -> None:
                 "callback_language": "bn",
                 "consent_to_contact": True,
             },
-            "complete": True,
-        }
+            complete=True,
+        )
     ]
     assert "{reference}" in last.say[0].text and "{deadline}" in last.say[0].text
 
@@ -352,7 +348,7 @@ def test_a_finished_complaint_submits_every_answer() -> None:
 def test_a_complaint_without_a_call_back_skips_the_call_language() -> None:
     *_, last = walk(idle(), "1", "7", "noise", "skip", "2", "2")
     [data] = submits(last)
-    assert data["answers"] == {
+    assert data.answers == {
         "service": "other",
         "text": "noise",
         "wants_callback": False,
@@ -364,27 +360,27 @@ def test_a_complaint_without_a_call_back_skips_the_call_language() -> None:
 def test_comments_and_compliments_submit_their_kind(flow: str, kind: str) -> None:
     last = say("Kind staff", at(flow, "2"))
     assert submits(last) == [
-        {
-            "record": "feedback",
-            "flow": flow,
-            "fields": {"kind": kind},
-            "answers": {"service": "day_centre", "text": "Kind staff"},
-            "complete": True,
-        }
+        Submit(
+            record="feedback",
+            flow=flow,
+            fields={"kind": kind},
+            answers={"service": "day_centre", "text": "Kind staff"},
+            complete=True,
+        )
     ]
 
 
 def test_a_finished_survey_submits_its_answers() -> None:
     last = say("Bigger print", at(SURVEY, "1", "3", "2"))
     [data] = submits(last)
-    assert data["record"] == "survey" and data["fields"] == {"survey": "have-your-say"}
-    assert data["answers"] == {
+    assert data.record == "survey" and data.fields == {"survey": "have-your-say"}
+    assert data.answers == {
         "satisfaction": 5,
         "best_way": "in_person",
         "taken_part_before": False,
         "what_would_help": "Bigger print",
     }
-    assert data["complete"] is True
+    assert data.complete is True
 
 
 def test_involvement_describes_the_choice_then_registers_interest() -> None:
@@ -393,18 +389,18 @@ def test_involvement_describes_the_choice_then_registers_interest() -> None:
     assert described.say[0].lead == FLOWS["involve"].nodes["groups"].options[1].info
     last = say("5", at("involve", "1", "2", "1", "2"))
     assert submits(last) == [
-        {
-            "record": "interest",
-            "flow": "involve",
-            "fields": {},
-            "answers": {
+        Submit(
+            record="interest",
+            flow="involve",
+            fields={},
+            answers={
                 "area": "groups",
                 "opportunity": "focus_groups",
                 "contact_how": "sms",
                 "contact_when": "any_time",
             },
-            "complete": True,
-        }
+            complete=True,
+        )
     ]
 
 
@@ -435,7 +431,7 @@ OTHER_FLOW_WORD = {
 def leave(flow: str, how: str) -> Transition:
     state = PART_WAY[flow]
     if how == "expire":
-        return step(FLOWS, state, Event(kind="expire"))
+        return step(FLOWS, state, Input(kind="expire"))
     words = {
         "menu": "0",
         "menu word": "Menu",
@@ -459,12 +455,12 @@ def test_leaving_part_way_keeps_what_was_said_except_interest(flow: str, how: st
         assert submits(transition) == []
         return
     [data] = submits(transition)
-    assert data["complete"] is False and data["flow"] == flow
-    assert data["answers"] == dict(state.answers)
+    assert data.complete is False and data.flow == flow
+    assert data.answers == dict(state.answers)
 
 
 def test_expiry_says_why_and_returns_to_the_menu() -> None:
-    transition = step(FLOWS, PART_WAY["complaint"], Event(kind="expire"))
+    transition = step(FLOWS, PART_WAY["complaint"], Input(kind="expire"))
     assert transition.state == idle()
     assert [s.text for s in transition.say] == [EXPIRED]
 
@@ -473,7 +469,7 @@ def test_restarting_the_same_flow_part_way_keeps_what_was_said() -> None:
     state = PART_WAY["complaint"]
     transition = say("complaint", state)
     assert transition.state == State("complaint", "service")
-    assert [data["answers"] for data in submits(transition)] == [dict(state.answers)]
+    assert [data.answers for data in submits(transition)] == [dict(state.answers)]
 
 
 def test_help_part_way_keeps_the_place_and_the_answers() -> None:
@@ -491,21 +487,21 @@ def test_help_part_way_keeps_the_place_and_the_answers() -> None:
     ["STOP", "stop", "বন্ধ", "1", "hello", "help", "0", "language", "complaint", "অভিযোগ", ""],
 )
 def test_nothing_but_start_works_when_opted_out(state: State | None, text: str) -> None:
-    transition = step(FLOWS, state, Event(text=text, language="en", opted_out=True))
+    transition = step(FLOWS, state, Input(text=text, language="en", opted_out=True))
     assert transition == Transition(state or idle())
 
 
 @pytest.mark.parametrize("word", ["START", "start", "unstop", "শুরু", "huru"])
 def test_start_when_opted_out_opts_in_and_welcomes_back(word: str) -> None:
-    transition = step(FLOWS, idle(), Event(text=word, language="en", opted_out=True))
-    assert transition.effects[0] == Effect("opt_in")
+    transition = step(FLOWS, idle(), Input(text=word, language="en", opted_out=True))
+    assert transition.effects[0] == OptIn()
     assert transition.state == idle()
     assert transition.say[0].lead == WELCOME_BACK
 
 
 def test_start_without_a_language_asks_for_one() -> None:
-    transition = step(FLOWS, None, Event(text="START", opted_out=True))
-    assert transition.effects == (Effect("opt_in"),)
+    transition = step(FLOWS, None, Input(text="START", opted_out=True))
+    assert transition.effects == (OptIn(),)
     assert transition.state == LANGUAGE_STATE
 
 

@@ -6,8 +6,10 @@ import pytest
 
 from bot.i18n import I18n
 from bot.settings import FLOWS_DIR, LOCALES_DIR
-from flows.engine import EXPIRED, NO, YES, Event, Say, State, idle, prompt, step
+from flows.effects import Submit
+from flows.engine import Input, Say, State, idle, prompt, step
 from flows.library import RSVP_FLOW, Flows, load_flows
+from flows.texts import EXPIRED, NO, YES
 
 ASK = Say("Reminder", {"title": "Forum"}, choices=(YES, NO))
 ONLY = Say("Reminder only", {"title": "Forum"})
@@ -39,22 +41,22 @@ def test_yes_or_no_in_any_script_is_an_answer_about_the_event(
     flows: Flows, text: str, coming: bool
 ) -> None:
     waiting = State(RSVP_FLOW, "answer", {"_event": 5})
-    answered = step(flows, waiting, Event(text=text, language="bn"))
+    answered = step(flows, waiting, Input(text=text, language="bn"))
     [effect] = answered.effects
-    assert effect.kind == "submit" and effect.data["record"] == "rsvp"
-    assert effect.data["answers"] == {"_event": 5, "answer": coming}
+    assert isinstance(effect, Submit) and effect.record == "rsvp"
+    assert effect.answers == {"_event": 5, "answer": coming}
     assert answered.state == idle()
 
 
 def test_an_unanswered_reminder_expires_without_a_word(flows: Flows) -> None:
     waiting = State(RSVP_FLOW, "answer", {"_event": 5})
-    expired = step(flows, waiting, Event(kind="expire"))
+    expired = step(flows, waiting, Input(kind="expire"))
     assert (expired.state, expired.say, expired.effects) == (idle(), (), ())
     # Anything else left half-way still says why it closed.
-    assert step(flows, State("events", "topic"), Event(kind="expire")).say[0].text == EXPIRED
+    assert step(flows, State("events", "topic"), Input(kind="expire")).say[0].text == EXPIRED
 
 
 def test_leaving_the_events_flow_keeps_nothing_half_done(flows: Flows) -> None:
-    left = step(flows, State("events", "topic", {"action": "remind"}), Event(text="complaint"))
+    left = step(flows, State("events", "topic", {"action": "remind"}), Input(text="complaint"))
     assert left.effects == ()
     assert left.state.flow == "complaint"

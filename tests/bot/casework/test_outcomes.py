@@ -26,7 +26,7 @@ from bot.services import Services
 from bot.settings import LOCALES_DIR
 from bot.sms import is_gsm7, sms_cost
 from bot.types import Channel, InboundMessage
-from flows.engine import STOPPED
+from flows.texts import STOPPED
 from storage.models import Address, Feedback, Message
 from storage.records import create_feedback
 from tests.fakes.telegram_api import FakeTelegram

@@ -28,8 +28,8 @@ import pytest
 from bot.i18n import I18n
 from bot.settings import FLOWS_DIR, LOCALES_DIR, REPO_ROOT
 from bot.sms import is_gsm7
-from flows.engine import NO, YES
 from flows.library import Flows, load_flows
+from flows.texts import NO, YES
 from storage.db import Database
 from storage.migrate import upgrade
 

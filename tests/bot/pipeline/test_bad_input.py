@@ -18,7 +18,7 @@ from bot.pipeline.runner import Received, Runner
 from bot.services import Services
 from bot.settings import FLOWS_DIR, LOCALES_DIR
 from bot.types import Channel, InboundMessage
-from flows.engine import Event, Say, State, idle, prompt, step
+from flows.engine import Input, Say, State, idle, prompt, step
 from flows.library import RSVP_FLOW, load_flows
 from flows.model import Flow, Node
 from storage.models import Address, Contact, Conversation, Feedback, Message, SurveyResponse
@@ -91,7 +91,7 @@ def shortest_paths() -> dict[tuple[str, str], Route]:
     while queue:
         state, route = queue.popleft()
         for text in replies_that_move(FLOWS[state.flow].nodes[state.node]):
-            reached = step(FLOWS, state, Event(text=text, language="en")).state
+            reached = step(FLOWS, state, Input(text=text, language="en")).state
             key = (reached.flow, reached.node)
             if key not in found:
                 found[key] = Route(route.start, (*route.replies, text))
@@ -272,7 +272,7 @@ def test_other_channels_keep_nasty_text_too(bot: Bot, channel: str) -> None:
 def walk(route: Route) -> State:
     state = route.start
     for text in route.replies:
-        state = step(FLOWS, state, Event(text=text, language="en")).state
+        state = step(FLOWS, state, Input(text=text, language="en")).state
     return state
 
 
