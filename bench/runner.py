@@ -6,7 +6,7 @@ another from one thread, taking turns of 50 messages so a busy host slows them a
 
 - baseline: insert the inbound `messages` row (its address already exists) and commit,
   one transaction per message, through the same SQLAlchemy engine: the floor;
-- runner: `Runner.receive` with a no-op after-commit hook, so outbound rows stay queued;
+- runner: `Runner.receive` with no queue to hand its rows to, so outbound rows stay queued;
 - runner + delivery: the wiring `build_services` gives, which renders and "sends" every
   outbound row through a RecordingSender right after the commit.
 
@@ -41,6 +41,8 @@ from sqlalchemy import Engine, event, func, insert, select, text
 
 from bot.channels.base import Sender
 from bot.channels.console import RecordingSender
+from bot.pipeline.runner import Runner
+from bot.pipeline.step import Stepper
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.types import CHANNELS, Channel, InboundMessage
@@ -375,8 +377,13 @@ def runner_services(database: Database, workdir: Path) -> Services:
     return build_services(settings, senders=senders, database=database)
 
 
-def _no_op(_ids: object, delay: float | None = None) -> None:
-    return None
+def step_alone(services: Services) -> Runner:
+    """A runner that hands nothing on: what each step writes stays queued, unsent."""
+    stepper = services.runner.stepper
+    alone = Stepper(
+        stepper.flows, stepper.effects, expiry=stepper.expiry, watchers=stepper.watchers
+    )
+    return Runner(services.database, alone, None, clock=services.clock)
 
 
 @dataclass
@@ -443,11 +450,10 @@ def run_database(
 
         bare = stream(0)
         alone = runner_services(database, workdir)
-        alone.runner.after_commit = _no_op
         delivering = runner_services(database, workdir)
         lanes = [
             Lane("baseline", baseline_sender(database, bare), bare),
-            Lane("runner", alone.runner.receive, stream(1)),
+            Lane("runner", step_alone(alone).receive, stream(1)),
             Lane("runner + delivery", delivering.runner.receive, stream(2)),
         ]
         interleave(

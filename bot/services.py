@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -11,21 +11,26 @@ from flask import current_app
 from huey import Huey, crontab
 
 from bot.casework.digest import CaseDigest
+from bot.casework.intake import FeedbackRecords
 from bot.casework.safeguarding import Lexicon, Safeguarding
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
 from bot.channels.registry import close_senders, senders_from_settings
 from bot.i18n import I18n
+from bot.outreach import involvement
 from bot.outreach.broadcasts import Broadcasts
 from bot.outreach.consultations import ChatRecords
 from bot.outreach.reminders import Reminders
 from bot.pipeline.dispatch import Dispatcher
+from bot.pipeline.effects import Effects
 from bot.pipeline.queue import HueyQueue, InlineQueue, Queue, make_huey
 from bot.pipeline.ratelimit import SendLimits
-from bot.pipeline.runner import Runner
+from bot.pipeline.runner import Runner, Steps
+from bot.pipeline.step import Stepper
 from bot.pipeline.sweep import Sweeper, Waker
 from bot.settings import Settings
 from flows.library import Flows, load_flows
+from flows.model import RECORDS
 from storage.db import Database
 
 
@@ -38,6 +43,8 @@ class Services:
     """Everything a process needs, built once from its settings."""
 
     settings: Settings
+    # What time it is: the one clock every part of a process reads.
+    clock: Callable[[], datetime]
     database: Database
     i18n: I18n
     flows: Flows
@@ -88,39 +95,34 @@ def build_services(
         database, i18n, chosen, clock, settings, limits=limits, local_sender=ConsoleSender()
     )
     huey = make_huey(settings) if queue == "huey" else None
-
-    # The runner and the queue call each other: these late-bound steps close the loop.
-    def after_commit(ids: Iterable[int]) -> None:
-        job_queue.enqueue(ids)
-
-    # On PostgreSQL the database announces a stored message to the consumers (the Waker
-    # below), so a webhook does not talk to the queue at all.
-    announced = database.dialect == "postgresql"
-
-    def after_store(address_id: int) -> None:
-        if not announced:
-            job_queue.enqueue_step(address_id)
-
-    runner = Runner(
-        database,
+    job_queue: Queue = HueyQueue(huey, dispatcher) if huey is not None else InlineQueue(dispatcher)
+    chat_records = ChatRecords(settings.zone, settings.public_url)
+    effects = Effects(
+        {
+            "feedback": FeedbackRecords(settings.zone, settings.response_working_days, clock),
+            "survey": involvement.survey_response,
+            "interest": involvement.interest,
+            **chat_records.writers(),
+        }
+    )
+    missing = set(RECORDS) - set(effects.records)
+    if missing:
+        raise RuntimeError(f"no record writer for {sorted(missing)}")
+    safeguarding = Safeguarding(Lexicon.load(), settings.safeguarding_alert_to, settings.public_url)
+    stepper = Stepper(
         flows,
-        timezone=settings.timezone,
+        effects,
         expiry=timedelta(hours=settings.conversation_expiry_hours),
-        response_working_days=settings.response_working_days,
-        clock=clock,
-        after_commit=after_commit,
-        # Embedded without a queue, a message is stepped as soon as it is stored.
-        after_store=after_store if huey is not None else None,
-        safeguarding=Safeguarding(
-            Lexicon.load(), settings.safeguarding_alert_to, settings.public_url
-        ),
-        records=ChatRecords(settings.zone, settings.public_url).hooks(),
+        watchers=(safeguarding,),
+        dispatcher=dispatcher,
     )
-    job_queue: Queue = (
-        HueyQueue(huey, dispatcher.deliver, runner.process)
-        if huey is not None
-        else InlineQueue(dispatcher.deliver, runner.process)
-    )
+    # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
+    # web process stores it and queues its step; on PostgreSQL the database announces it to
+    # the consumers instead (the Waker below), so a webhook does not talk to the queue.
+    announced = database.dialect == "postgresql"
+    steps: Steps = "now" if huey is None else ("announced" if announced else "queued")
+    runner = Runner(database, stepper, job_queue, clock=clock, steps=steps)
+    job_queue.step_with(runner.process)
     sweeper = Sweeper(dispatcher, job_queue, runner.pending, runner.expire_stale)
     broadcasts = Broadcasts(database, i18n, flows, settings, clock, job_queue.enqueue)
     sweeper.also.append(broadcasts.run_due)
@@ -148,6 +150,7 @@ def build_services(
         )
     return Services(
         settings,
+        clock,
         database,
         i18n,
         flows,

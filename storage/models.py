@@ -156,9 +156,21 @@ class Message(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     template: Mapped[str | None] = mapped_column(ExactText)
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A short catalog message said before the template, in the same text (an apology).
+    lead: Mapped[str | None] = mapped_column(ExactText)
     choices: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The choices are names not to translate (each language written in itself).
+    raw_choices: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     language: Mapped[str | None] = mapped_column(String(16))
     is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Goes even in quiet hours (a safeguarding alert to the on-call moderator).
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Goes even to an address that sent STOP (the confirmation that they are stopped).
+    even_if_stopped: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # A survey's first question sent as a broadcast: as it goes, the person's conversation is
+    # put at `survey_node` of flow `survey`, so their reply answers it.
+    survey: Mapped[str | None] = mapped_column(String(64))
+    survey_node: Mapped[str | None] = mapped_column(String(64))
     encoding: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -26,6 +27,15 @@ class Owner(Protocol):
 
     @property
     def channel(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class AddressOwner:
+    """An Owner known by its ids alone, without loading the Address (a step's hot path)."""
+
+    id: int
+    contact_id: int
+    channel: str
 
 
 def new_reference(session: Session | Connection, kind: str) -> str:

@@ -27,6 +27,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.casework.working_days import add_working_days
+from bot.pipeline import outbox
+from bot.pipeline.outbox import Outbound
 from flows.texts import N_
 from storage.models import CaseEvent, Feedback, Message
 
@@ -261,22 +263,18 @@ def _tell(
     session: Session, feedback: Feedback, template: str, params: dict[str, object], now: datetime
 ) -> Message:
     """Write the outbound row telling the person, on the channel they used, rendered at send."""
-    row = Message(
-        address_id=feedback.address_id,
-        channel=feedback.channel,
-        direction="out",
-        status="queued",
+    return outbox.add(
+        session,
         # Not a reply to someone who just wrote: it waits for morning in quiet hours.
-        is_reply=False,
-        template=template,
-        params=params,
-        choices=[],
-        feedback_id=feedback.id,
-        created_at=now,
+        Outbound(
+            address_id=feedback.address_id,
+            channel=feedback.channel,
+            created_at=now,
+            template=template,
+            params=params,
+            feedback_id=feedback.id,
+        ),
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 # --- The statutory clock ---------------------------------------------------------------------

@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.casework.cases import clock_of, is_urgent, ordered
 from bot.casework.safeguarding import staff_address
+from bot.pipeline import outbox
+from bot.pipeline.outbox import Outbound
 from bot.settings import Settings
-from bot.sms import sms_cost
 from storage.db import Database
 from storage.models import Feedback, Message
 
@@ -106,7 +107,6 @@ class CaseDigest:
         """Write today's digest for each recipient who has not had it, then queue the rows."""
         text = self.text(today)
         key = f"digest:{today.isoformat()}"
-        cost = sms_cost(text)
         written = []
         for recipient in self.recipients:
             now = self.clock()
@@ -120,21 +120,17 @@ class CaseDigest:
                     )
                     if sent is not None:
                         continue
-                    row = Message(
-                        address_id=address.id,
-                        channel=address.channel,
-                        direction="out",
-                        status="queued",
-                        body=text,
-                        language="en",
-                        encoding=cost.encoding,
-                        segments=cost.segments,
-                        is_reply=False,
-                        dedupe_key=key,
-                        created_at=now,
+                    row = outbox.add(
+                        session,
+                        Outbound(
+                            address_id=address.id,
+                            channel=address.channel,
+                            created_at=now,
+                            body=text,
+                            language="en",
+                            dedupe_key=key,
+                        ),
                     )
-                    session.add(row)
-                    session.flush()
                     written.append(row.id)
             except IntegrityError:
                 continue  # another consumer wrote this recipient's digest at the same moment

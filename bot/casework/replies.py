@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.sms import sms_cost
+from bot.pipeline import outbox
+from bot.pipeline.outbox import Outbound
 from flows.texts import N_
 from storage.models import Address, Message
 
@@ -78,24 +79,15 @@ def queue_reply(
     """Write the reply as a queued outbound row (the caller queues it after commit)."""
     request = request.checked()
     wrote = last_inbound_at(session, address.id)
-    row = Message(
+    reply = Outbound(
         address_id=address.id,
         channel=address.channel,
-        direction="out",
-        status="queued",
+        created_at=now,
         is_reply=wrote is not None and now - wrote <= REPLY_WINDOW,
         sent_by=user_id,
-        choices=[],
-        created_at=now,
+        # A saved reply is rendered when sent, in the person's language then (they may
+        # change it meanwhile); staff's own words go as they wrote them.
+        template=SAVED_REPLIES[request.saved] if request.saved is not None else None,
+        body=None if request.saved is not None else request.text or "",
     )
-    if request.saved is not None:
-        # Rendered when sent, in the person's language then (they may change it meanwhile).
-        row.template = SAVED_REPLIES[request.saved]
-        row.params = {}
-    else:
-        text = request.text or ""
-        cost = sms_cost(text)
-        row.body, row.encoding, row.segments = text, cost.encoding, cost.segments
-    session.add(row)
-    session.flush()
-    return row
+    return outbox.add(session, reply)

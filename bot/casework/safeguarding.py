@@ -19,7 +19,9 @@ import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.sms import sms_cost
+from bot.pipeline import outbox
+from bot.pipeline.effects import StepContext
+from bot.pipeline.outbox import Outbound
 from flows.textnorm import match_key
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
 
@@ -132,21 +134,15 @@ def staff_address(session: Session, recipient: str, now: datetime) -> Address:
     return address
 
 
-def urgent_staff_message(address: Address, text: str, now: datetime) -> Message:
-    """An outbound row to a colleague that quiet hours never hold (params `_urgent`)."""
-    cost = sms_cost(text)
-    return Message(
+def urgent_staff_message(address: Address, text: str, now: datetime) -> Outbound:
+    """A message to a colleague that quiet hours never hold."""
+    return Outbound(
         address_id=address.id,
         channel=address.channel,
-        direction="out",
-        status="queued",
+        created_at=now,
         body=text,
         language="en",
-        params={"_urgent": True},
-        encoding=cost.encoding,
-        segments=cost.segments,
-        is_reply=False,
-        created_at=now,
+        urgent=True,
     )
 
 
@@ -157,6 +153,20 @@ class Safeguarding:
     lexicon: Lexicon
     alert_to: tuple[str, ...] = ()
     public_url: str | None = None
+
+    def watch(self, step: StepContext, message_id: int, text: str) -> list[int]:
+        """The step's watcher: flag the message if its words suggest harm; return alert ids.
+
+        Only a message whose words match costs the queries that load these rows.
+        """
+        if not self.lexicon.detect(text):
+            return []
+        session = step.session
+        alerts = self.flag_inbound(
+            session, step.address(), session.get_one(Message, message_id), step.now
+        )
+        session.flush()
+        return [row.id for row in alerts]
 
     def flag_inbound(
         self, session: Session, address: Address, inbound: Message, now: datetime
@@ -177,13 +187,15 @@ class Safeguarding:
         if not self.alert_to or _alerted_lately(session, address.contact_id, now):
             session.add(flag)
             return []
-        rows = [
-            urgent_staff_message(staff_address(session, recipient, now), self.text, now)
+        flag.alerted_at = now
+        session.add(flag)
+        return [
+            outbox.add(
+                session,
+                urgent_staff_message(staff_address(session, recipient, now), self.text, now),
+            )
             for recipient in self.alert_to
         ]
-        flag.alerted_at = now
-        session.add_all([flag, *rows])
-        return rows
 
     @property
     def text(self) -> str:

@@ -27,21 +27,18 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    null,
     or_,
     select,
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.types import JSON, Boolean, Integer, String
+from sqlalchemy.types import Integer, String
 
 from bot.i18n import I18n
+from bot.pipeline import outbox
 from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
-from flows.engine import idle
 from flows.library import Flows
 from flows.texts import NO, YES
 from storage.db import Database
@@ -49,7 +46,6 @@ from storage.models import (
     Address,
     Broadcast,
     Contact,
-    Conversation,
     Feedback,
     Interest,
     Message,
@@ -65,7 +61,6 @@ BATCH_SIZE = 5000
 SEGMENT_KEYS = ("language", "channel", "service", "topic", "opportunity")
 # Statuses of a broadcast's rows that have not left us: cancelling stops all of these.
 UNSENT = ("queued", "held")
-IDLE = idle()
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 
@@ -352,51 +347,6 @@ def progress(session: Session, broadcast: Broadcast) -> Progress:
     return Progress(broadcast.status, broadcast.recipients, counts)
 
 
-# -- a survey sent as a broadcast ----------------------------------------------------------
-
-
-def enter_survey(session: Session, address_id: int, survey: str, first: str, now: datetime) -> None:
-    """Put a person's conversation at a survey's first question, as its broadcast goes out.
-
-    Someone part-way through another flow (a complaint, say) is not interrupted: their
-    next message still answers what they were asked, and the survey's keyword starts it.
-    Two statements that never fail on a race: a conditional UPDATE of an idle conversation
-    (moving its version, so a step racing with this one tries again) and an INSERT that
-    does nothing when the conversation exists.
-    """
-    session.execute(
-        update(Conversation)
-        .where(
-            Conversation.address_id == address_id,
-            Conversation.flow == IDLE.flow,
-            Conversation.node == IDLE.node,
-        )
-        .values(
-            flow=survey,
-            node=first,
-            answers={},
-            version=Conversation.version + 1,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Conversation)
-        .values(
-            address_id=address_id,
-            flow=survey,
-            node=first,
-            answers={},
-            version=1,
-            started_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["address_id"])
-    )
-
-
 # -- the service ---------------------------------------------------------------------------
 
 
@@ -592,30 +542,23 @@ class Broadcasts:
                 else_=literal(value(default), type_),
             )
 
-        # The dispatcher sets the conversation to the survey's first question as it sends.
-        params = (
-            {"_survey": broadcast.survey, "_survey_node": self.flows[broadcast.survey].start}
-            if broadcast.survey
-            else None
-        )
         columns = {
             "address_id": Address.id,
             "channel": Address.channel,
-            "direction": literal("out", String),
-            "status": literal("queued", String),
             "body": by_language(lambda text: text.text, ExactText()),
             "language": by_language(lambda text: text.source, String),
             "encoding": by_language(lambda text: text.cost.encoding, String),
             "segments": by_language(lambda text: text.cost.segments, Integer),
-            "is_reply": literal(False, Boolean),
-            "attempts": literal(0, Integer),
-            "params": literal(params, JSON) if params else null(),
             "broadcast_id": literal(broadcast.id, Integer),
             "dedupe_key": literal(dedupe_key(broadcast.id), String),
             "created_at": literal(self.clock(), UtcDateTime()),
         }
-        rows = (
-            select(*columns.values())
+        if broadcast.survey:
+            # The dispatcher puts the conversation at the survey's first question as it sends.
+            columns["survey"] = literal(broadcast.survey, String)
+            columns["survey_node"] = literal(self.flows[broadcast.survey].start, String)
+        recipients = (
+            select(Address.id)
             .select_from(Address)
             .join(Contact, Contact.id == Address.contact_id)
             .where(
@@ -625,11 +568,4 @@ class Broadcasts:
             )
             .order_by(Address.id)
         )
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        return (
-            insert(Message)
-            .from_select(list(columns), rows, include_defaults=False)
-            .on_conflict_do_nothing(index_elements=["address_id", "dedupe_key"])
-            .returning(Message.id)
-        )
+        return outbox.fan_out(session.get_bind().dialect.name, columns, recipients)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.pipeline import outbox
+from bot.pipeline.effects import Outputs, RecordWriter, StepContext
+from bot.pipeline.outbox import Outbound
+from flows.effects import Submit
 from flows.texts import N_
 from storage.models import Address, Contact, Event, EventSubscription, Message, Rsvp
 
@@ -148,25 +152,21 @@ def _tell_those_coming(
         )
         .order_by(Address.id)
     ).all()
-    rows = [
-        Message(
-            address_id=address.id,
-            channel=address.channel,
-            direction="out",
-            status="queued",
-            # Not a reply: it waits for the morning in quiet hours, like any notice.
-            is_reply=False,
-            template=template,
-            params=event_params(event, zone),
-            choices=[],
-            dedupe_key=key,
-            created_at=now,
+    # Not a reply: it waits for the morning in quiet hours, like any notice.
+    return [
+        outbox.add(
+            session,
+            Outbound(
+                address_id=address.id,
+                channel=address.channel,
+                created_at=now,
+                template=template,
+                params=event_params(event, zone),
+                dedupe_key=key,
+            ),
         )
         for address in addresses
     ]
-    session.add_all(rows)
-    session.flush()
-    return rows
 
 
 def upcoming(session: Session, now: datetime, limit: int | None = None) -> list[Event]:
@@ -320,15 +320,13 @@ def public_events(session: Session, now: datetime) -> list[Event]:
 
 
 class ChatRecords:
-    """What the events and rsvp flows' `submit` nodes do, as the runner's record hooks."""
+    """What the events and rsvp flows' `submit` nodes keep: the step's record writers."""
 
     def __init__(self, zone: ZoneInfo, public_url: str | None) -> None:
         self.zone = zone
         self.base_url = (public_url or LOCAL_URL).rstrip("/")
 
-    def hooks(
-        self,
-    ) -> dict[str, Callable[[Session, Address, Mapping[str, Any], datetime], dict[str, Any]]]:
+    def writers(self) -> dict[str, RecordWriter]:
         return {
             "subscription": self.subscription,
             "events": self.events,
@@ -336,17 +334,14 @@ class ChatRecords:
             "rsvp": self.rsvp,
         }
 
-    def subscription(
-        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
-    ) -> dict[str, Any]:
-        topic = answers.get("topic")
-        subscribe(session, address, None if topic in (None, ALL_TOPICS) else str(topic), now)
+    def subscription(self, step: StepContext, submit: Submit) -> Outputs:
+        topic = submit.answers.get("topic")
+        chosen = None if topic in (None, ALL_TOPICS) else str(topic)
+        subscribe(step.session, step.address(), chosen, step.now)
         return {}
 
-    def events(
-        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
-    ) -> dict[str, Any]:
-        found = upcoming(session, now, UPCOMING)
+    def events(self, step: StepContext, submit: Submit) -> Outputs:
+        found = upcoming(step.session, step.now, UPCOMING)
         if not found:
             return {"events": {"lines": [[{"msgid": NO_EVENTS}]]}}
         lines = [
@@ -358,16 +353,13 @@ class ChatRecords:
         ]
         return {"events": {"lines": lines}}
 
-    def calendar(
-        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
-    ) -> dict[str, Any]:
-        token = calendar_token(session, address.contact)
+    def calendar(self, step: StepContext, submit: Submit) -> Outputs:
+        token = calendar_token(step.session, step.address().contact)
         return {"link": f"{self.base_url}/events/{token}.ics"}
 
-    def rsvp(
-        self, session: Session, address: Address, answers: Mapping[str, Any], now: datetime
-    ) -> dict[str, Any]:
-        event_id = answers.get("_event")
-        if isinstance(event_id, int) and isinstance(answers.get("answer"), bool):
-            record_answer(session, event_id, address, answers["answer"], now)
+    def rsvp(self, step: StepContext, submit: Submit) -> Outputs:
+        event_id = submit.answers.get("_event")
+        answer = submit.answers.get("answer")
+        if isinstance(event_id, int) and isinstance(answer, bool):
+            record_answer(step.session, event_id, step.address(), answer, step.now)
         return {}

@@ -10,17 +10,19 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, false, or_, select, update
+from sqlalchemy import bindparam, exists, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
 from bot.channels.base import TransientError as TransientSendError
 from bot.i18n import I18n, Rendered
-from bot.outreach.broadcasts import enter_survey
+from bot.pipeline.conversation import enter_survey
 from bot.pipeline.hold import Decision, decide
+from bot.pipeline.outbox import Outbound
 from bot.pipeline.ratelimit import SendLimits
 from bot.settings import Settings
 from bot.sms import sms_cost
@@ -51,6 +53,10 @@ IN_DOUBT_MARGIN = timedelta(minutes=1)
 SIMULATED_PREFIX = "sim:"
 
 
+# What a send records: one statement, no transaction around it on PostgreSQL.
+_SENT = update(Message).where(Message.id == bindparam("sent_id"))
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one delivery attempt did; `retry_in` asks the queue to try again later."""
@@ -64,20 +70,51 @@ def render_row(i18n: I18n, row: Message, language: str | None) -> Rendered:
     """Render an outbound row's message id and parameters in `language`."""
     if row.template is None:  # written by staff, in the language they chose
         return Rendered(row.body or "", (), row.language or i18n.default)
-    params = dict(row.params or {})
-    lead = params.pop("_lead", None)
-    raw_choices = bool(params.pop("_raw_choices", False))
-    params.pop("_even_if_stopped", None)
-    params.pop("_urgent", None)
-    return i18n.render(language, row.template, params, lead, tuple(row.choices or ()), raw_choices)
+    return i18n.render(
+        language,
+        row.template,
+        dict(row.params or {}),
+        row.lead,
+        tuple(row.choices or ()),
+        bool(row.raw_choices),
+    )
 
 
 @dataclass(frozen=True)
-class _Claimed:
+class Recipient:
+    """Who a message the step is writing goes to, as the step knows them after its effects."""
+
+    address: str
+    channel: str
+    language: str | None
+    stopped: bool
+    last_inbound_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbound row claimed for sending (`sending`), rendered, for one sender."""
+
     outbound: OutboundMessage
-    units: int
+    units: int  # what the rate limit counts: SMS segments, or one message
     # Set when a dead worker had claimed this row: it may have reached the provider already.
     in_doubt_since: datetime | None = None
+
+    @property
+    def id(self) -> int:
+        return self.outbound.id
+
+
+@dataclass(frozen=True)
+class NewClaim:
+    """A message claimed as it is written: the columns its row gets, and what to send."""
+
+    columns: Mapping[str, Any]
+    outbound: OutboundMessage
+    units: int
+
+    def with_id(self, message_id: int) -> Claimed:
+        return Claimed(replace(self.outbound, id=message_id), self.units)
 
 
 class Dispatcher:
@@ -107,7 +144,67 @@ class Dispatcher:
         claimed = self._claim(message_id)
         if isinstance(claimed, Outcome):
             return claimed
+        return self.send_claimed(claimed)
+
+    def claim_new(self, recipient: Recipient, message: Outbound, now: datetime) -> NewClaim | None:
+        """Claim a message as the step writes it, to send it once the step commits.
+
+        Only what may go now without a WhatsApp template is claimed, rendered in the
+        reader's language as it would be at the send; anything else (quiet hours, a stopped
+        address, a closed WhatsApp window) returns None and waits in the queue, where the
+        claim decides again and records why it is held.
+        """
+        language = message.language or recipient.language or self.i18n.default
+        decision = decide(
+            channel=message.channel,
+            is_reply=message.is_reply,
+            urgent=message.urgent,
+            even_if_stopped=message.even_if_stopped,
+            stopped=recipient.stopped,
+            last_inbound_at=recipient.last_inbound_at,
+            language=language,
+            now=now,
+            quiet=self.settings.quiet_hours,
+            zone=self.zone,
+            whatsapp_templates=self.settings.whatsapp_templates,
+        )
+        if decision != Decision():
+            return None
+        if message.template is None:
+            rendered = Rendered(message.body or "", (), language)
+        else:
+            rendered = self.i18n.render(
+                language,
+                message.template,
+                message.params,
+                message.lead,
+                message.choices,
+                message.raw_choices,
+            )
+        cost = sms_cost(rendered.text)
+        columns = {
+            "status": "sending",
+            "attempts": 1,
+            "updated_at": now,
+            "body": rendered.text,
+            "language": rendered.language,
+            "encoding": cost.encoding,
+            "segments": cost.segments,
+        }
+        outbound = OutboundMessage(
+            id=0,
+            channel=message.channel,  # type: ignore[arg-type]
+            address=recipient.address,
+            text=rendered.text,
+            choices=rendered.choices,
+        )
+        units = cost.segments if message.channel == "sms" else 1
+        return NewClaim(columns, outbound, units)
+
+    def send_claimed(self, claimed: Claimed) -> Outcome:
+        """Send a claimed row through its channel's sender and record what happened."""
         outbound = claimed.outbound
+        message_id = outbound.id
         simulated = outbound.address.startswith(SIMULATED_PREFIX)
         sender = self.local_sender if simulated and self.local_sender else None
         sender = sender or self.senders.get(outbound.channel)
@@ -120,11 +217,19 @@ class Dispatcher:
             receipt = receipt or sender.send(outbound)
         except SendError as error:
             return self._after_error(message_id, error)
-        with self.database.session() as session:
-            row = session.get_one(Message, message_id)
-            row.provider_id = receipt.provider_id
-            row.status, row.reason = receipt.status, None
-            row.sent_at = row.updated_at = self.clock()
+        now = self.clock()
+        with self.database.single_statement() as connection:
+            connection.execute(
+                _SENT,
+                {
+                    "sent_id": message_id,
+                    "provider_id": receipt.provider_id,
+                    "status": receipt.status,
+                    "reason": None,
+                    "sent_at": now,
+                    "updated_at": now,
+                },
+            )
         return Outcome(receipt.status)
 
     def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool:
@@ -189,7 +294,7 @@ class Dispatcher:
 
     # -- steps, each its own short transaction -----------------------------------------------
 
-    def _claim(self, message_id: int) -> _Claimed | Outcome:
+    def _claim(self, message_id: int) -> Claimed | Outcome:
         now = self.clock()
         with self.database.session() as session:
             row = session.get(Message, message_id)
@@ -205,15 +310,15 @@ class Dispatcher:
             decision = decide(
                 channel=row.channel,
                 is_reply=row.is_reply,
-                urgent=bool((row.params or {}).get("_urgent")),
-                even_if_stopped=bool((row.params or {}).get("_even_if_stopped")),
+                urgent=row.urgent,
+                even_if_stopped=row.even_if_stopped,
                 stopped=address.stopped_at is not None,
                 last_inbound_at=address.last_inbound_at,
                 language=language,
                 now=now,
                 quiet=self.settings.quiet_hours,
                 zone=self.zone,
-                whatsapp_templates=dict(self.settings.whatsapp_templates),
+                whatsapp_templates=self.settings.whatsapp_templates,
             )
             if decision.reason == "outside-whatsapp-window":
                 sms = self._sms_instead(session, address, now)
@@ -241,9 +346,9 @@ class Dispatcher:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return self._not_claimed(session, row, now)
-            survey = (row.params or {}).get("_survey")
-            if survey:  # a survey sent as a broadcast: their reply answers its first question
-                enter_survey(session, address.id, survey, (row.params or {})["_survey_node"], now)
+            if row.survey and row.survey_node:
+                # A survey sent as a broadcast: their reply answers its first question.
+                enter_survey(session, address.id, row.survey, row.survey_node, now)
             rendered = render_row(self.i18n, row, language)
             if row.body is None:
                 cost = sms_cost(rendered.text)
@@ -258,9 +363,9 @@ class Dispatcher:
                 template=decision.template,
             )
             units = (row.segments or 1) if row.channel == "sms" else 1
-            return _Claimed(outbound, units, in_doubt)
+            return Claimed(outbound, units, in_doubt)
 
-    def _already_sent(self, sender: Sender, claimed: _Claimed) -> SendReceipt | None:
+    def _already_sent(self, sender: Sender, claimed: Claimed) -> SendReceipt | None:
         """For a row a dead worker had claimed, ask the provider whether it went out.
 
         Only providers that can list what they sent (Twilio) are asked; elsewhere (Telegram)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -41,7 +42,7 @@ def decide(
     now: datetime,
     quiet: QuietHours,
     zone: ZoneInfo,
-    whatsapp_templates: dict[str, str],
+    whatsapp_templates: Mapping[str, str],
     urgent: bool = False,
 ) -> Decision:
     """Decide about one outbound message. Replies to someone who just wrote are never quiet.

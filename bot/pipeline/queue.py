@@ -7,21 +7,33 @@ the rows are the truth, so a lost queue loses nothing (the sweep queues them aga
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from bot.pipeline.dispatch import Outcome
+from bot.pipeline.dispatch import Claimed, Dispatcher, Outcome
 from bot.settings import Settings
 
 
 class Queue(Protocol):
-    """Where work goes once its transaction commits: outbound row ids, addresses to step."""
+    """Where work goes once its transaction commits: outbound rows, addresses to step."""
 
-    def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None: ...
+    def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None:
+        """Have these outbound rows delivered (after `delay` seconds: a retry)."""
+        ...
 
-    def enqueue_step(self, address_id: int) -> None: ...
+    def send_now(self, claimed: Sequence[Claimed]) -> None:
+        """Send rows this thread claimed as it wrote them, here and now, in order."""
+        ...
+
+    def enqueue_step(self, address_id: int) -> None:
+        """Have this address's waiting messages stepped."""
+        ...
+
+    def step_with(self, process: Callable[[int], object]) -> None:
+        """Give the queue the runner's `process`, which its step jobs call."""
+        ...
 
     def pending(self) -> int:
         """How many jobs wait in the queue (0 when work is done at once)."""
@@ -34,18 +46,25 @@ class InlineQueue:
     A retry is left to the sweep (`Sweeper.run`), which finds the row when it is due.
     """
 
-    def __init__(self, deliver: Callable[[int], Outcome], process: Callable[[int], Any]) -> None:
-        self.deliver = deliver
-        self.process = process
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.process: Callable[[int], object] = _no_runner
 
     def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None:
         if delay:
             return
         for message_id in ids:
-            self.deliver(message_id)
+            self.dispatcher.deliver(message_id)
+
+    def send_now(self, claimed: Sequence[Claimed]) -> None:
+        for claim in claimed:
+            self.dispatcher.send_claimed(claim)
 
     def enqueue_step(self, address_id: int) -> None:
         self.process(address_id)
+
+    def step_with(self, process: Callable[[int], object]) -> None:
+        self.process = process
 
     def pending(self) -> int:
         return 0
@@ -62,13 +81,12 @@ def make_huey(settings: Settings) -> Huey:
 class HueyQueue:
     """Queues row ids and addresses as Huey tasks; a consumer sends and steps them."""
 
-    def __init__(
-        self, huey: Huey, deliver: Callable[[int], Outcome], process: Callable[[int], Any]
-    ) -> None:
+    def __init__(self, huey: Huey, dispatcher: Dispatcher) -> None:
         self.huey = huey
-        self.deliver = deliver
+        self.dispatcher = dispatcher
+        self.process: Callable[[int], object] = _no_runner
         self._send: Any = huey.task(name="kotha.send")(self._run_send)
-        self._step: Any = huey.task(name="kotha.step")(lambda address_id: process(address_id))
+        self._step: Any = huey.task(name="kotha.step")(lambda address_id: self.process(address_id))
 
     def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None:
         for message_id in ids:
@@ -77,14 +95,29 @@ class HueyQueue:
             else:
                 self._send(message_id)
 
+    def send_now(self, claimed: Sequence[Claimed]) -> None:
+        # The worker that stepped the conversation sends its replies itself: no job, no
+        # second claim, and they leave in the order the step wrote them.
+        for claim in claimed:
+            self._retry_if_asked(claim.id, self.dispatcher.send_claimed(claim))
+
     def enqueue_step(self, address_id: int) -> None:
         self._step(address_id)
+
+    def step_with(self, process: Callable[[int], object]) -> None:
+        self.process = process
 
     def pending(self) -> int:
         count: int = self.huey.pending_count()
         return count
 
     def _run_send(self, message_id: int) -> None:
-        outcome = self.deliver(message_id)
+        self._retry_if_asked(message_id, self.dispatcher.deliver(message_id))
+
+    def _retry_if_asked(self, message_id: int, outcome: Outcome) -> None:
         if outcome.retry_in is not None and outcome.status == "queued":
             self.enqueue([message_id], delay=outcome.retry_in)
+
+
+def _no_runner(address_id: int) -> object:
+    raise RuntimeError("the queue was given no runner to step conversations with")

@@ -124,7 +124,7 @@ def _unique_parts_removed(page: str) -> str:
 
 @pytest.fixture
 def app(services: Services) -> Flask:
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         for role in ROLES:
             create_user(session, f"{role}@example.org", role, PASSWORD)

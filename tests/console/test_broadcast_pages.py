@@ -35,7 +35,7 @@ def staff(client: FlaskClient) -> FlaskClient:
 
 
 def people(services: Services) -> None:
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         for number, language in (("+447700900301", "bn"), ("+447700900302", "en")):
             contact = Contact(language=language, created_at=now)
@@ -156,7 +156,7 @@ def test_an_item_is_written_linked_published_and_shown_publicly(
 def test_a_moderator_approves_a_quote_for_the_public_page(
     client: FlaskClient, services: Services
 ) -> None:
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         item = YouSaidItem(
             theme="Transport",

@@ -58,16 +58,16 @@ def add_event(services: Services, start: datetime, **changes: Any) -> int:
         **changes,
     }
     with services.database.session() as session:
-        return create_event(session, EventDetails(**values), None, services.runner.clock()).id
+        return create_event(session, EventDetails(**values), None, services.clock()).id
 
 
 def person(services: Services, phone: str, language: str = "en") -> int:
     with services.database.session() as session:
         address = Address(
-            contact=Contact(language=language, created_at=services.runner.clock()),
+            contact=Contact(language=language, created_at=services.clock()),
             channel="sms",
             address=phone,
-            created_at=services.runner.clock(),
+            created_at=services.clock(),
         )
         session.add(address)
         session.flush()
@@ -222,9 +222,7 @@ def test_changing_and_cancelling_tell_those_coming(staff: FlaskClient, services:
     coming = person(services, "+447700900111")
     person(services, "+447700900222")
     with services.database.session() as session:
-        record_answer(
-            session, event_id, session.get_one(Address, coming), True, services.runner.clock()
-        )
+        record_answer(session, event_id, session.get_one(Address, coming), True, services.clock())
     edit = staff.get(f"/console/calendar/events/{event_id}/edit").text
     assert 'value="25"' in edit and 'value="10:00"' in edit
     csrf = token(staff, f"/console/calendar/events/{event_id}/edit")
@@ -257,7 +255,7 @@ def test_the_event_page_lists_who_answered_without_their_numbers(
     staff: FlaskClient, services: Services
 ) -> None:
     event_id = add_event(services, local(2026, 11, 25, 10, 0), capacity=30)
-    now = services.runner.clock()
+    now = services.clock()
     answers = [
         (person(services, phone), coming)
         for phone, coming in (
@@ -303,7 +301,7 @@ def test_the_public_calendar_needs_no_sign_in_and_shows_no_one(
     add_event(services, local(2026, 10, 1, 10, 0), titles={"en": "Over already"})
     with services.database.session() as session:
         address = session.get_one(Address, person(services, "+447700900111"))
-        record_answer(session, event_id, address, True, services.runner.clock())
+        record_answer(session, event_id, address, True, services.clock())
     page = app.test_client().get("/events")
     assert page.status_code == 200
     text = page.text
@@ -370,7 +368,7 @@ def test_each_person_has_their_own_feed_in_their_language(app: Flask, services: 
     october_events(services)
     add_event(services, local(2026, 12, 2, 10, 0), topic="home_care")
     cancelled = add_event(services, local(2026, 12, 3, 10, 0), topic="carers_support")
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         address = session.get_one(Address, person(services, "+447700900111", language="bn"))
         subscribe(session, address, "carers_support", now)

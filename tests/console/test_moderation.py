@@ -68,7 +68,7 @@ def moderator(app: Flask) -> FlaskClient:
 
 def person(services: Services, number: str, language: str = "en") -> int:
     """Store a person with an SMS address; return the address id."""
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         address = Address(
             contact=Contact(language=language, created_at=now),
@@ -85,7 +85,7 @@ def feedback(
     services: Services, address_id: int, text: str | None, outcome: str | None = None
 ) -> int:
     """Store a complaint with these words, and the inbound messages that carried them."""
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         address = session.get_one(Address, address_id)
         for body in filter(None, (text, outcome)):
@@ -106,7 +106,7 @@ def feedback(
 
 
 def flag(services: Services, address_id: int, categories: list[str]) -> int:
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         address = session.get_one(Address, address_id)
         raised = SafeguardingFlag(

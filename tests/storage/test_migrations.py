@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -11,7 +19,8 @@ from sqlalchemy import select, text
 
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
-from storage.models import Base, Contact
+from storage.models import Base, Contact, Message
+from tests.conftest import BACKENDS, POSTGRES_URL, _run_admin
 
 
 def differences(database: Database) -> list[object]:
@@ -42,3 +51,77 @@ def test_upgrading_again_changes_nothing_and_keeps_the_data(database: Database) 
 def test_the_migrations_have_one_head() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert len(script.get_heads()) == 1
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with no tables at all, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    schema = f"kotha_migration_{os.getpid()}_{secrets.token_hex(3)}"
+    _run_admin(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        _run_admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_0008_moves_the_flags_out_of_params_into_their_columns(empty_url: str) -> None:
+    database = Database(empty_url)
+    config = alembic_config(empty_url)
+    try:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0007")
+        flagged = {
+            "reference": "C-1",
+            "_lead": "Sorry",
+            "_raw_choices": True,
+            "_even_if_stopped": True,
+            "_urgent": True,
+            "_survey": "survey-x",
+            "_survey_node": "q1",
+        }
+        with database.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO contacts (id, created_at, staff) VALUES (1, :t, false)"),
+                {"t": "2026-11-18 10:00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO addresses (id, contact_id, channel, address, created_at) "
+                    "VALUES (1, 1, 'sms', '+447700900123', :t)"
+                ),
+                {"t": "2026-11-18 10:00:00"},
+            )
+            for message_id, params in ((1, flagged), (2, {"n": 3}), (3, None)):
+                connection.execute(
+                    text(
+                        "INSERT INTO messages (id, address_id, channel, direction, status, "
+                        "params, is_reply, attempts, created_at) "
+                        "VALUES (:id, 1, 'sms', 'out', 'queued', :params, false, 0, :t)"
+                    ),
+                    {
+                        "id": message_id,
+                        "params": None if params is None else json.dumps(params),
+                        "t": "2026-11-18 10:00:00",
+                    },
+                )
+        upgrade(database)
+        with database.session() as session:
+            rows = {row.id: row for row in session.scalars(select(Message))}
+        moved = rows[1]
+        assert moved.params == {"reference": "C-1"}
+        assert (moved.lead, moved.raw_choices, moved.even_if_stopped, moved.urgent) == (
+            "Sorry",
+            True,
+            True,
+            True,
+        )
+        assert (moved.survey, moved.survey_node) == ("survey-x", "q1")
+        assert rows[2].params == {"n": 3} and rows[2].lead is None and not rows[2].urgent
+        assert rows[3].params is None and not rows[3].raw_choices
+    finally:
+        database.dispose()

@@ -41,7 +41,7 @@ COMPLAINT = ("hi", "1", "1", "1", "The carer did not come.", "SKIP", "2", "2")
 
 def add_case(services: Services, kind: str = "complaint", language: str = "en") -> int:
     """A feedback record from a person who wrote on SMS; return its id."""
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         address = session.scalar(select(Address).where(Address.address == PERSON))
         if address is None:
@@ -78,7 +78,7 @@ def move(
             user_id=user_id,
             note=note,
             tell=tell,
-            now=services.runner.clock(),
+            now=services.clock(),
         )
         return change.event.id, change.message.id if change.message else None
 
@@ -227,7 +227,7 @@ def test_an_outcome_is_recorded_in_the_history_and_told(services: Services) -> N
             "Carers will phone if they are running late.",
             user_id=None,
             tell=True,
-            now=services.runner.clock(),
+            now=services.clock(),
         )
         assert change.message is not None
         assert change.message.template == OUTCOME_UPDATE_WITH_CHANGE

@@ -17,7 +17,7 @@ from bot.casework.safeguarding import (
     alert_text,
 )
 from bot.channels.console import RecordingSender
-from bot.pipeline.runner import Runner
+from bot.pipeline import conversation
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.sms import sms_cost
@@ -188,7 +188,7 @@ def test_the_alert_is_not_held_at_23_00(alerting: Bot, clock: FrozenClock) -> No
             )
         ).all()
         assert (alert.status, alert.reason, alert.is_reply) == ("delivered", None, False)
-        assert alert.params == {"_urgent": True}
+        assert alert.urgent and alert.params is None
         # A message to the same colleague that is not urgent waits for the morning.
         ordinary = Message(
             address_id=alert.address_id,
@@ -266,7 +266,7 @@ def test_a_failed_step_leaves_neither_flag_nor_alert(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug after the flag was written")
 
-    monkeypatch.setattr(Runner, "_save_state", broken)
+    monkeypatch.setattr(conversation, "save", broken)
     alerting.receive(PERSON, "He beat me")
     assert flags(alerting.services) == []
     with alerting.services.database.session() as session:
@@ -285,8 +285,8 @@ def test_an_address_already_known_becomes_staff(alerting: Bot) -> None:
 
 
 def test_every_deployment_checks_messages_even_without_recipients(services: Services) -> None:
-    assert isinstance(services.runner.safeguarding, Safeguarding)
-    assert services.runner.safeguarding.alert_to == ()
+    [watcher] = services.runner.stepper.watchers
+    assert isinstance(watcher, Safeguarding) and watcher.alert_to == ()
 
 
 def test_urgent_messages_skip_quiet_hours_but_not_an_opt_out() -> None:

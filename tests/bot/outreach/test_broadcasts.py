@@ -36,7 +36,7 @@ def person(
     stopped: bool = False,
 ) -> int:
     """Add a contact with one address; return the address id."""
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         contact = Contact(language=language, staff=staff, created_at=now)
         row = Address(contact=contact, channel=channel, address=address, created_at=now)
@@ -58,7 +58,7 @@ def feedback(services: Services, address_id: int, reference: str, **fields: str)
             channel=address.channel,
             contact_id=address.contact_id,
             address_id=address_id,
-            created_at=services.runner.clock(),
+            created_at=services.clock(),
             **fields,
         )
         session.add(row)
@@ -83,7 +83,7 @@ def held_back(services: Services, batch_size: int = 3) -> tuple[Broadcasts, Coll
         services.i18n,
         services.flows,
         services.settings,
-        services.runner.clock,
+        services.clock,
         queue,
         batch_size=batch_size,
     )
@@ -154,7 +154,7 @@ def test_segments_by_language_channel_topic_service_and_opportunity(services: Se
                 channel="sms",
                 contact_id=address.contact_id,
                 address_id=interested,
-                created_at=services.runner.clock(),
+                created_at=services.clock(),
             )
         )
     broadcasts, _ = held_back(services)

@@ -65,7 +65,7 @@ def details(start: datetime, **changes: object) -> EventDetails:
 
 def schedule(services: Services, start: datetime, **changes: object) -> int:
     with services.database.session() as session:
-        return create_event(session, details(start, **changes), None, services.runner.clock()).id
+        return create_event(session, details(start, **changes), None, services.clock()).id
 
 
 def say(services: Services, address: str, text: str, channel: str = "sms") -> None:
@@ -211,7 +211,7 @@ def test_a_yes_in_bengali_digits_is_an_rsvp(
 
 
 def test_changes_and_cancellations_reach_those_coming_once(bot: Bot, services: Services) -> None:
-    clock = services.runner.clock
+    clock = services.clock
     event_id = schedule(services, clock() + timedelta(days=3))
     coming, not_coming = "+447700900001", "+447700900002"
     for phone in (coming, not_coming):
@@ -259,7 +259,7 @@ def test_the_next_events_and_the_calendar_link(bot: Bot, services: Services) -> 
     assert bot.conversation(PHONE, "events", "1")[-1] == (
         "There are no events planned yet.\nSend 0 for the menu."
     )
-    clock = services.runner.clock
+    clock = services.clock
     for days in (5, 2, 9):
         schedule(services, clock() + timedelta(days=days), titles={"en": f"Forum in {days} days"})
     assert bot.conversation(PHONE, "events", "1")[-1] == (
@@ -283,7 +283,7 @@ def test_the_next_events_and_the_calendar_link(bot: Bot, services: Services) -> 
 def test_a_reminder_does_not_interrupt_someone_half_way(bot: Bot, services: Services) -> None:
     bot.conversation(PHONE, "events", "2", "1")
     bot.conversation(PHONE, "complaint", "1")  # half-way through a complaint
-    schedule(services, services.runner.clock() + timedelta(hours=20))
+    schedule(services, services.clock() + timedelta(hours=20))
     assert services.reminders is not None and services.reminders.run() == 1
     assert bot.replies[-1] == (
         "Reminder: Carers forum, Thursday 19 November, 06:00, at Town Hall, 160 Whitechapel Road."
@@ -297,7 +297,7 @@ def test_a_reminder_does_not_interrupt_someone_half_way(bot: Bot, services: Serv
 
 
 def test_an_unanswered_reminder_ends_quietly(bot: Bot, services: Services) -> None:
-    clock: FrozenClock = services.runner.clock  # type: ignore[assignment]
+    clock: FrozenClock = services.clock  # type: ignore[assignment]
     bot.conversation(PHONE, "events", "2", "1")
     schedule(services, clock() + timedelta(days=6))
     assert services.reminders is not None and services.reminders.run() == 1
@@ -313,7 +313,7 @@ def test_an_unanswered_reminder_ends_quietly(bot: Bot, services: Services) -> No
 def test_no_reminders_for_people_who_said_no_stopped_or_follow_another_topic(
     bot: Bot, services: Services
 ) -> None:
-    clock = services.runner.clock
+    clock = services.clock
     event_id = schedule(services, clock() + timedelta(days=3), topic="home_care")
     bot.conversation("+447700900001", "events", "2", "2")  # home care: reminded
     bot.conversation("+447700900002", "events", "2", "3")  # day centre: not
@@ -425,7 +425,7 @@ def test_festivals_next_to_a_day_are_named() -> None:
 def test_export_events_with_attendance(
     services: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clock = services.runner.clock
+    clock = services.clock
     event_id = schedule(services, clock() + timedelta(days=3), capacity=40)
     with services.database.session() as session:
         for number, answer in enumerate(("yes", "yes", "no")):

@@ -45,7 +45,7 @@ FIELDS = ItemFields(
 def person_with_feedback(
     services: Services, channel: str, address: str, language: str, reference: str
 ) -> None:
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         contact = Contact(language=language, created_at=now)
         row = Address(contact=contact, channel=channel, address=address, created_at=now)
@@ -75,7 +75,7 @@ def test_an_item_reaches_each_linked_person_in_their_language_and_not_who_stoppe
     wired.runner.receive(InboundMessage(channel="sms", address=STOPPED_SMS, text="STOP"))
     stop_confirmation = len(twilio.sent_to(STOPPED_SMS))
     assert wired.broadcasts is not None
-    now = wired.runner.clock()
+    now = wired.clock()
     with wired.database.session() as session:
         item = save_item(session, wired.i18n, None, FIELDS, None, now)
         assert link(session, item, parse_references("c-100001, C-100002\nC-100003")) == []
@@ -98,7 +98,7 @@ def test_an_item_reaches_each_linked_person_in_their_language_and_not_who_stoppe
 def test_unknown_references_are_named_and_nothing_is_linked(services: Services) -> None:
     person_with_feedback(services, "sms", BENGALI_SMS, "bn", "C-100001")
     with services.database.session() as session:
-        item = save_item(session, services.i18n, None, FIELDS, None, services.runner.clock())
+        item = save_item(session, services.i18n, None, FIELDS, None, services.clock())
         assert link(session, item, ["C-100001", "C-999999"]) == ["C-999999"]
         assert linked_references(session, item.id) == []
         assert link(session, item, ["C-100001"]) == []
@@ -106,7 +106,7 @@ def test_unknown_references_are_named_and_nothing_is_linked(services: Services) 
 
 
 def test_missing_languages_fall_back_and_english_is_required(services: Services) -> None:
-    now = services.runner.clock()
+    now = services.clock()
     with services.database.session() as session:
         item = save_item(session, services.i18n, None, FIELDS, None, now)
         assert missing_languages(services.i18n, item) == ["syl", "syl-Latn"]
@@ -123,7 +123,7 @@ def test_missing_languages_fall_back_and_english_is_required(services: Services)
 
 
 def test_a_changed_quote_needs_approval_again(services: Services) -> None:
-    now = services.runner.clock()
+    now = services.clock()
     fields = ItemFields(FIELDS.theme, FIELDS.texts, "change_planned", None, "Too early for us.")
     with services.database.session() as session:
         moderator = create_user(session, "mod@example.org", "moderator", "a long passphrase").id

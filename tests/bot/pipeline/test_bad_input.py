@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import I18n
 from bot.pipeline.runner import Received, Runner
+from bot.pipeline.step import Stepper
 from bot.services import Services
 from bot.settings import FLOWS_DIR, LOCALES_DIR
 from bot.types import Channel, InboundMessage
@@ -168,15 +169,11 @@ class Person:
     """
 
     def __init__(self, services: Services, channel: Channel = "sms") -> None:
-        old = services.runner
+        old = services.runner.stepper
         self.services = services
-        self.runner = Runner(
-            services.database,
-            services.flows,
-            timezone=services.settings.timezone,
-            expiry=old.expiry,
-            clock=old.clock,
-        )
+        # No dispatcher to claim replies, no queue to hand them to: they stay queued rows.
+        stepper = Stepper(services.flows, old.effects, expiry=old.expiry, watchers=old.watchers)
+        self.runner = Runner(services.database, stepper, None, clock=services.clock)
         self.channel = channel
         self.address = new_address()
 
@@ -300,7 +297,7 @@ def place(bot: Bot, address: str, channel: str, state: State | None) -> None:
                 node=state.node,
                 answers=dict(state.answers),
                 started_at=MOMENT,
-                updated_at=bot.services.runner.clock(),
+                updated_at=bot.services.clock(),
             )
         )
 

@@ -45,7 +45,7 @@ class TickingClock:
 
 @pytest.fixture
 def services(services: Services) -> Services:
-    services.runner.clock = TickingClock(services.runner.clock())
+    services.clock = TickingClock(services.clock())
     return services
 
 

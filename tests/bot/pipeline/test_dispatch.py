@@ -486,7 +486,7 @@ def test_huey_queue_delivers_and_schedules_a_retry(
 ) -> None:
     sender = ScriptedSender(None, TransientError("HTTP 502"))
     huey = MemoryHuey("kotha-test", immediate=True, results=False)
-    queue = HueyQueue(huey, dispatcher(services, sender, clock).deliver, services.runner.process)
+    queue = HueyQueue(huey, dispatcher(services, sender, clock))
     address_id = add_address(database, clock.now)
     ok, flaky = (add_outbound(database, address_id, clock.now, body=b) for b in ("a", "b"))
 

@@ -27,7 +27,7 @@ def _complain(bot: Bot, channel: str, consent: str = "2") -> str:
 
 def _update(services: Services, reference: str) -> Message:
     with services.database.session() as session:
-        row = update_status(session, reference, "in_progress", None, services.runner.clock())
+        row = update_status(session, reference, "in_progress", None, services.clock())
         assert row is not None
         row_id = row.id
     services.queue.enqueue([row_id])

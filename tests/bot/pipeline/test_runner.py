@@ -165,9 +165,10 @@ def test_a_process_meeting_a_known_address_stores_under_it_and_still_dedupes(
     # Another web worker: it has not met this address, which is in the database already.
     other = Runner(
         services.database,
-        services.flows,
-        clock=services.runner.clock,
-        after_store=lambda address_id: None,
+        services.runner.stepper,
+        services.queue,
+        clock=services.clock,
+        steps="announced",
     )
     stored = other.receive(InboundMessage("sms", PERSON, "1", provider_id="SM-b"))
     again = other.receive(InboundMessage("sms", PERSON, "1", provider_id="SM-b"))

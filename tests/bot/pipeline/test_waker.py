@@ -54,7 +54,7 @@ def store(services: Services, number: str) -> int:
 
 
 def address_of(services: Services, number: str) -> int:
-    return services.runner._address_ids[("sms", number)]
+    return services.runner.store._address_ids[("sms", number)]
 
 
 def waker(services: Services, steps: Steps) -> Waker:

@@ -1,0 +1,265 @@
+"""One step of a person's conversation, inside one transaction: the heart of the pipeline.
+
+A step reads the person (bot/pipeline/conversation.py), asks the pure engine what the
+message does (flows/engine.py), applies the effects (bot/pipeline/effects.py), writes the
+messages to say through the outbox, lets the watchers look at what the person wrote
+(safeguarding), and saves the conversation. The replies it can send at once are claimed
+as they are written (bot/pipeline/dispatch.py `Dispatcher.claim_new`), so that once the
+transaction commits they go out without another round of reads and claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from bot.pipeline import conversation, outbox
+from bot.pipeline.conversation import Person
+from bot.pipeline.dispatch import Claimed, Dispatcher, Recipient
+from bot.pipeline.effects import Effects, InboundWatcher, StepContext
+from bot.pipeline.hold import WHATSAPP_WINDOW
+from bot.pipeline.outbox import Outbound
+from flows.engine import Input, Say, Transition, is_idle, prompt, step
+from flows.library import Flows
+from storage.db import Transaction
+from storage.models import Message
+
+
+@dataclass
+class Inbound:
+    """The message a step answers: stored already (an id), or to be stored with its replies."""
+
+    body: str | None
+    media: list[Any] | None
+    language: str | None
+    id: int | None = None
+    channel: str = ""
+    provider_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class Written:
+    """What a step wrote, in order: rows to queue after the commit (ids), and replies it
+    claimed to send at once (Claimed)."""
+
+    rows: list[int | Claimed] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        return [row if isinstance(row, int) else row.id for row in self.rows]
+
+    def extend(self, other: Written | list[int]) -> None:
+        self.rows.extend(other.rows if isinstance(other, Written) else other)
+
+
+# Marks a stored message stepped, in the step's transaction.
+_PROCESSED = update(Message).where(Message.id == bindparam("inbound_id")).values(status="processed")
+
+
+class Duplicate(Exception):
+    """A provider's retry of a message already stored: its step is rolled back."""
+
+
+class Stepper:
+    """Steps conversations inside the transactions the runner opens."""
+
+    def __init__(
+        self,
+        flows: Flows,
+        effects: Effects,
+        *,
+        expiry: timedelta,
+        watchers: Sequence[InboundWatcher] = (),
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
+        self.flows = flows
+        self.effects = effects
+        self.expiry = expiry
+        self.watchers = tuple(watchers)
+        # Claims the step's own messages to send at once after the commit; None leaves them
+        # queued, for the queue to deliver (a benchmark measuring the step alone).
+        self.dispatcher = dispatcher
+
+    def advance(self, tx: Transaction, person: Person, inbound: Inbound, now: datetime) -> Written:
+        """Step the conversation through one inbound message and write everything it causes."""
+        context = StepContext(tx, person, now)
+        if person.channel == "whatsapp":
+            last = person.last_inbound_at
+            if last is None or now - last > WHATSAPP_WINDOW:
+                # They wrote: the window is open again for what waited for it.
+                context.releases.add("outside-whatsapp-window")
+            person.change_address(last_inbound_at=now)
+        if person.stopped_by == "provider" and person.channel == "telegram":
+            # Telegram only delivers messages from people who have not blocked the bot: the
+            # block that stopped this address has been lifted.
+            person.change_address(stopped_at=None, stopped_by=None)
+        state = person.state
+        transitions: list[Transition] = []
+        if state is not None and person.updated_at is not None and not is_idle(state):
+            if now - person.updated_at > self.expiry:
+                expired = step(self.flows, state, Input(kind="expire"))
+                transitions.append(expired)
+                state = expired.state
+        incoming = Input(
+            text=inbound.body or "",
+            media=tuple(inbound.media or ()),
+            language=person.language,
+            language_hint=inbound.language,
+            opted_out=person.stopped_at is not None,
+        )
+        transitions.append(step(self.flows, state, incoming))
+        messages = [
+            message
+            for transition in transitions
+            for message in self._apply(context, transition, is_reply=True)
+        ]
+        written = Written(list(context.release_held()))
+        written.extend(self._write(context, messages, inbound))
+        assert inbound.id is not None  # written with its replies, or Duplicate was raised
+        for watcher in self.watchers:
+            written.extend(watcher.watch(context, inbound.id, inbound.body or ""))
+        conversation.write_changes(tx.connection, person)
+        conversation.save(tx.connection, person, transitions[-1].state, now)
+        return written
+
+    def expire(self, tx: Transaction, person: Person, cutoff: datetime, now: datetime) -> Written:
+        """End a conversation left half-way since before `cutoff`; nothing if it moved since."""
+        state = person.state
+        if person.updated_at is None or person.updated_at >= cutoff:
+            return Written()
+        if state is None or is_idle(state):
+            return Written()
+        context = StepContext(tx, person, now)
+        transition = step(self.flows, state, Input(kind="expire"))
+        messages = self._apply(context, transition, is_reply=False)
+        written = Written(list(context.release_held()))
+        written.extend(self._write(context, messages))
+        conversation.write_changes(tx.connection, person)
+        conversation.save(tx.connection, person, transition.state, now)
+        return written
+
+    def prompt(
+        self,
+        tx: Transaction,
+        person: Person,
+        flow_id: str,
+        context_answers: Mapping[str, Any],
+        say: Say,
+        instead: Say,
+        dedupe_key: str,
+        now: datetime,
+    ) -> Written:
+        """Say what the bot starts (a reminder) once per `dedupe_key`; wait at `flow_id`."""
+        written_before = tx.connection.scalar(
+            select(Message.id).where(
+                Message.address_id == person.address_id, Message.dedupe_key == dedupe_key
+            )
+        )
+        if written_before is not None:
+            return Written()
+        context = StepContext(tx, person, now)
+        transition = prompt(self.flows, person.state, flow_id, context_answers, say, instead)
+        messages = self._apply(context, transition, is_reply=False, dedupe_key=dedupe_key)
+        written = Written(list(context.release_held()))
+        written.extend(self._write(context, messages))
+        conversation.write_changes(tx.connection, person)
+        if transition.state != person.state:
+            # Someone half-way through a conversation is only told: their conversation is
+            # left as it was, its expiry counted from their last message, not from this.
+            conversation.save(tx.connection, person, transition.state, now)
+        return written
+
+    # -- inside the step -------------------------------------------------------------------
+
+    def _apply(
+        self,
+        context: StepContext,
+        transition: Transition,
+        *,
+        is_reply: bool,
+        dedupe_key: str | None = None,
+    ) -> list[Outbound]:
+        """Apply a transition's effects; return its messages with what the effects gave them."""
+        outputs: dict[str, Any] = {}
+        for effect in transition.effects:
+            outputs.update(self.effects.apply(context, effect))
+        person = context.person
+        return [
+            outbox.from_say(
+                say,
+                person.address_id,
+                person.channel,
+                context.now,
+                outputs=outputs,
+                is_reply=is_reply,
+                dedupe_key=dedupe_key,
+            )
+            for say in transition.say
+        ]
+
+    def _write(
+        self, context: StepContext, messages: list[Outbound], inbound: Inbound | None = None
+    ) -> Written:
+        """Insert the messages, claiming those that may go at once, with the inbound message
+        when it is new (in the same statement, its id before theirs).
+
+        Raises Duplicate when a provider's retry stored the inbound message first.
+        """
+        person = context.person
+        recipient = Recipient(
+            address=person.address,
+            channel=person.channel,
+            language=person.language,
+            stopped=person.stopped_at is not None,
+            last_inbound_at=person.last_inbound_at,
+        )
+        rows: list[dict[str, Any]] = []
+        claims = []
+        for message in messages:
+            row = message.row()
+            claim = None
+            if self.dispatcher is not None:
+                claim = self.dispatcher.claim_new(recipient, message, context.now)
+            if claim is not None:
+                row.update(claim.columns)
+            rows.append(row)
+            claims.append(claim)
+        if inbound is not None and inbound.id is None:
+            rows.insert(0, _inbound_row(person, inbound))
+        elif inbound is not None:
+            context.connection.execute(_PROCESSED, {"inbound_id": inbound.id})
+        written = outbox.insert_rows(context.connection, rows)
+        if inbound is not None and inbound.id is None:
+            stored = [row_id for row_id, direction in written if direction == "in"]
+            if not stored:
+                raise Duplicate()
+            inbound.id = stored[0]
+        ids = sorted(row_id for row_id, direction in written if direction == "out")
+        return Written(
+            [
+                row_id if claim is None else claim.with_id(row_id)
+                for row_id, claim in zip(ids, claims, strict=True)
+            ]
+        )
+
+
+def _inbound_row(person: Person, inbound: Inbound) -> dict[str, Any]:
+    """A new inbound message's row, written already processed: it is being stepped now."""
+    return {
+        **outbox.ROW_DEFAULTS,
+        "address_id": person.address_id,
+        "channel": inbound.channel,
+        "direction": "in",
+        "status": "processed",
+        "body": inbound.body,
+        "provider_id": inbound.provider_id,
+        # The language the person's app says they use, if any.
+        "language": inbound.language,
+        "media": inbound.media,
+        "created_at": inbound.created_at,
+    }
