@@ -315,7 +315,13 @@ def signed_in_client(url: str, tmp: Path) -> tuple[FlaskClient, Any]:
     sender = RecordingSender()
     services = build_services(settings, senders={c: sender for c in CHANNELS})
     with services.database.session() as session:
-        create_user(session, "bench-staff@example.org", "staff", PASSWORD)
+        create_user(
+            session,
+            "bench-staff@example.org",
+            "staff",
+            PASSWORD,
+            now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
+        )
     app = create_app(services=services)
     client = app.test_client()
     login = client.get("/console/login")

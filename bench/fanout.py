@@ -5,7 +5,7 @@ stored (mixed languages and channels, a few staff contacts and people who sent S
 
 - bare: insert N outbound `messages` rows with executemany, in transactions of the
   fan-out's batch size, from a list of addresses read before the clock starts: the floor;
-- fan-out: `Broadcasts.send` of a broadcast to all subscribers, in every language, whose
+- fan-out: `Broadcasts.launch` of a broadcast to all subscribers, in every language, whose
   job queueing is a no-op: choosing the recipients, each one's language, the INSERT ...
   SELECT ... ON CONFLICT DO NOTHING per batch and moving `fanout_after`.
 
@@ -158,7 +158,7 @@ def bare_insert(database: Database, rows: Sequence[tuple[int, str]], broadcast_i
 def fan_out(service: Broadcasts) -> tuple[float, int]:
     broadcast_id = new_broadcast(service)
     started = time.perf_counter()
-    written = service.send(broadcast_id)
+    written = service.launch(broadcast_id)
     return time.perf_counter() - started, written
 
 
@@ -225,7 +225,7 @@ def memory_child(url: str) -> None:
     broadcast_id = new_broadcast(service)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    written = service.send(broadcast_id)
+    written = service.launch(broadcast_id)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from flask import current_app
@@ -16,6 +16,7 @@ from bot.casework.safeguarding import Lexicon, Safeguarding
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
 from bot.channels.registry import close_senders, senders_from_settings
+from bot.clock import Clock, utc_now
 from bot.i18n import I18n
 from bot.outreach import involvement
 from bot.outreach.broadcasts import Broadcasts
@@ -34,17 +35,13 @@ from flows.model import RECORDS
 from storage.db import Database
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Services:
     """Everything a process needs, built once from its settings."""
 
     settings: Settings
     # What time it is: the one clock every part of a process reads.
-    clock: Callable[[], datetime]
+    clock: Clock
     database: Database
     i18n: I18n
     flows: Flows
@@ -53,11 +50,11 @@ class Services:
     queue: Queue
     sweeper: Sweeper
     senders: dict[str, Sender]
-    huey: Huey | None = None
-    # Writes event reminders when due: a Huey periodic task, or called directly.
-    reminders: Reminders | None = None
     # Fans broadcasts out; the sweep starts scheduled ones and resumes interrupted ones.
-    broadcasts: Broadcasts | None = None
+    broadcasts: Broadcasts
+    # Writes event reminders when due: a Huey periodic task, or called directly.
+    reminders: Reminders
+    huey: Huey | None = None
 
     @property
     def delivery(self) -> Dispatcher:
@@ -73,7 +70,7 @@ def build_services(
     settings: Settings,
     *,
     senders: Mapping[str, Sender] | None = None,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Clock = utc_now,
     database: Database | None = None,
     queue: Literal["inline", "huey"] = "inline",
     limits: SendLimits | None = None,
@@ -146,7 +143,7 @@ def build_services(
         # local); its dedupe keys send it once a day whatever the number of consumers.
         digest = CaseDigest(database, settings, clock)
         huey.periodic_task(crontab(), name="kotha.case_digest")(
-            lambda: digest.send_if_due(job_queue.enqueue)
+            lambda: digest.write_if_due(job_queue.enqueue)
         )
     return Services(
         settings,
@@ -159,9 +156,9 @@ def build_services(
         job_queue,
         sweeper,
         chosen,
+        broadcasts,
+        reminders,
         huey,
-        reminders=reminders,
-        broadcasts=broadcasts,
     )
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 Channel = Literal["sms", "whatsapp", "telegram"]
 CHANNELS: tuple[Channel, ...] = ("sms", "whatsapp", "telegram")
+# Each channel's name as people write it, for staff pages and the command line.
+CHANNEL_NAMES: dict[str, str] = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 
 @dataclass(frozen=True)

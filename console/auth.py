@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -162,7 +161,7 @@ def login() -> Any:
         errors["password"] = "Enter your password"
     if errors:
         return render_template("console/login.html", errors=errors, email=email), 400
-    now = datetime.now(UTC)
+    now = services().clock()
     limiter: LoginLimiter = current_app.extensions["kotha_login_limiter"]
     with services().database.session() as db:
         if not limiter.allow(email, request.remote_addr or "unknown"):
@@ -189,7 +188,7 @@ def login() -> Any:
 def logout() -> Any:
     """Sign out (a POST with the form's token, so another site cannot sign anyone out)."""
     with services().database.session() as db:
-        record_audit(db, current_user.id, "logout", "user", current_user.id)
+        record_audit(db, current_user.id, "logout", "user", current_user.id, now=services().clock())
     logout_user()
     session.clear()
     return redirect(url_for("console.login"))

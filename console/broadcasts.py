@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,10 +19,8 @@ from sqlalchemy import select
 
 from bot.casework.accounts import record_audit
 from bot.outreach.broadcasts import (
-    CHANNEL_NAMES,
     SEGMENT_KEYS,
     BroadcastError,
-    Broadcasts,
     Preview,
     describe_segment,
     preview,
@@ -31,18 +28,12 @@ from bot.outreach.broadcasts import (
     surveys,
 )
 from bot.services import services
+from bot.types import CHANNEL_NAMES
 from console.auth import blueprint, role_required
 from storage.models import Broadcast
 
 SENDERS = ("staff", "admin")
 PAGE_SIZE = 50
-
-
-def wired_broadcasts() -> Broadcasts:
-    """This process's broadcasts service (build_services always wires one)."""
-    found = services().broadcasts
-    assert found is not None, "build_services wires the broadcasts"
-    return found
 
 
 @dataclass(frozen=True)
@@ -111,7 +102,7 @@ def broadcast_new() -> Any:
         errors["title"] = "Enter a title (only staff see it)"
     zone = services().settings.zone
     send_at = form.send_at(zone, errors)
-    now = wired_broadcasts().clock()
+    now = services().clock()
     if send_at is not None and send_at <= now:
         errors["send_at"] = "The time to send it must be in the future"
     services_ = services()
@@ -140,7 +131,7 @@ def broadcast_new() -> Any:
 
 
 def _send(form: ComposeForm, send_at: datetime | None) -> Any:
-    service = wired_broadcasts()
+    service = services().broadcasts
     languages = list(services().i18n.languages)
     with services().database.session() as db:
         created = service.create(
@@ -153,16 +144,20 @@ def _send(form: ComposeForm, send_at: datetime | None) -> Any:
         )
         broadcast_id = created.id
         detail = {"segment": form.segment, "send_at": send_at.isoformat() if send_at else None}
-        record_audit(db, current_user.id, "broadcast.created", "broadcast", broadcast_id, detail)
+        record_audit(
+            db,
+            current_user.id,
+            "broadcast.created",
+            "broadcast",
+            broadcast_id,
+            detail,
+            now=services().clock(),
+        )
     if send_at is not None:
         service.schedule(broadcast_id, send_at)
         flash("Broadcast scheduled.")
     else:
-        service.start(broadcast_id)
-        # Fan-out runs beside the request; if this process stops, the sweep resumes it.
-        threading.Thread(
-            target=service.fan_out, args=(broadcast_id,), name="kotha-fanout", daemon=True
-        ).start()
+        service.launch_in_background(broadcast_id)
         flash("Broadcast sending.")
     return redirect(url_for("console.broadcast", broadcast_id=broadcast_id))
 
@@ -226,9 +221,17 @@ def broadcast_progress(broadcast_id: int) -> Any:
 def broadcast_cancel(broadcast_id: int) -> Any:
     """Cancel a broadcast: nobody not yet sent it receives it."""
     _load(broadcast_id)
-    stopped = wired_broadcasts().cancel(broadcast_id, current_user.id)
+    stopped = services().broadcasts.cancel(broadcast_id, current_user.id)
     with services().database.session() as db:
         detail = {"stopped": stopped}
-        record_audit(db, current_user.id, "broadcast.cancelled", "broadcast", broadcast_id, detail)
+        record_audit(
+            db,
+            current_user.id,
+            "broadcast.cancelled",
+            "broadcast",
+            broadcast_id,
+            detail,
+            now=services().clock(),
+        )
     flash(f"Broadcast cancelled. {stopped} messages not yet sent were stopped.")
     return redirect(url_for("console.broadcast", broadcast_id=broadcast_id))

@@ -39,7 +39,7 @@ from bot.outreach.ical import feed
 from bot.services import services
 from console.auth import blueprint, role_required
 from console.wording import people
-from storage.models import Contact, Event
+from storage.models import Consultation, Contact
 
 public = Blueprint("events", __name__, template_folder="templates")
 
@@ -53,7 +53,7 @@ MAX_TEXT = 2000
 
 
 def _now() -> datetime:
-    return services().runner.clock()
+    return services().clock()
 
 
 def topics() -> dict[str, str]:
@@ -75,7 +75,7 @@ class Day:
 
     day: date
     in_month: bool
-    events: list[Event]
+    events: list[Consultation]
 
 
 def _month_arg(text: str, today: date) -> date:
@@ -88,15 +88,15 @@ def _month_arg(text: str, today: date) -> date:
     return first if 2000 <= first.year <= 2100 else today.replace(day=1)
 
 
-def _weeks(first: date, events: list[Event], zone: ZoneInfo) -> list[list[Day]]:
-    by_day: dict[date, list[Event]] = {}
+def _weeks(first: date, events: list[Consultation], zone: ZoneInfo) -> list[list[Day]]:
+    by_day: dict[date, list[Consultation]] = {}
     for event in events:
         by_day.setdefault(event.start_at.astimezone(zone).date(), []).append(event)
     weeks = month_grid.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     return [[Day(d, d.month == first.month, by_day.get(d, [])) for d in week] for week in weeks]
 
 
-def _month_events(first: date, zone: ZoneInfo) -> list[Event]:
+def _month_events(first: date, zone: ZoneInfo) -> list[Consultation]:
     after = (first + timedelta(days=32)).replace(day=1)
     # From the Monday before to the Sunday after, the squares the table shows.
     start = datetime.combine(first - timedelta(days=7), time(), zone).astimezone(UTC)
@@ -131,7 +131,7 @@ def calendar() -> Any:
 # -- one event ---------------------------------------------------------------------------------
 
 
-def _load(event_id: int) -> Event:
+def _load(event_id: int) -> Consultation:
     with services().database.session() as db:
         try:
             event = get_event(db, event_id)
@@ -186,7 +186,7 @@ class EventForm:
         return cls({"languages": ["en"], "interpreters": [], "access": []}, {})
 
     @classmethod
-    def of(cls, event: Event, zone: ZoneInfo) -> EventForm:
+    def of(cls, event: Consultation, zone: ZoneInfo) -> EventForm:
         start = event.start_at.astimezone(zone)
         values: dict[str, Any] = {
             **{f"title-{code}": text for code, text in event.titles.items()},
@@ -281,7 +281,7 @@ def _time(values: Mapping[str, str], key: str, name: str, errors: dict[str, str]
 
 
 def _render_form(
-    form: EventForm, event: Event | None, warnings: list[str], status: int = 200
+    form: EventForm, event: Consultation | None, warnings: list[str], status: int = 200
 ) -> Any:
     confirm = None
     if form.details is not None:

@@ -33,6 +33,7 @@ from werkzeug.routing import BuildError
 
 from bot.casework.accounts import record_audit
 from bot.casework.cases import (
+    KINDS,
     OUTCOME_LABELS,
     OUTCOMES,
     STATUS_LABELS,
@@ -46,16 +47,15 @@ from bot.casework.cases import (
     record_outcome,
 )
 from bot.services import services
+from bot.types import CHANNEL_NAMES
 from console.auth import blueprint, role_required
+from console.paging import PAGE_SIZE, offset, page_asked, paging
 from storage.exports import case_row
 from storage.models import CaseEvent, Contact, Feedback, Message, User
 
-PAGE_SIZE = 50
 ROLES = ("staff", "admin")
 # Moderators and admins see what people wrote before a moderator redacted it; staff never do.
 SEE_ORIGINAL_ROLES = ("moderator", "admin")
-KINDS = ("complaint", "comment", "compliment")
-CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
 # such cells get a leading apostrophe, which spreadsheets show as text. Tab and carriage
 # return are on OWASP's list too, for the same reason.
@@ -80,12 +80,11 @@ class CaseFilters:
     def from_args(cls, args: Mapping[str, str]) -> CaseFilters:
         kind = args.get("kind", "")
         status = args.get("status", "")
-        page_text = args.get("page", "")
         return cls(
             kind=kind if kind in KINDS else "",
             status=status if status in STATUS_LABELS else "",
             service=args.get("service", "").strip()[:32],
-            page=max(int(page_text), 1) if page_text.isdigit() else 1,
+            page=page_asked(args),
         )
 
     def apply(self, query: Select[Any]) -> Select[Any]:
@@ -126,7 +125,7 @@ def cases() -> Any:
     with services().database.session() as db:
         total = db.scalar(filters.apply(select(func.count()).select_from(Feedback))) or 0
         found = ordered_page(
-            db, filters.apply(select(Feedback)), today, (filters.page - 1) * PAGE_SIZE, PAGE_SIZE
+            db, filters.apply(select(Feedback)), today, offset(filters.page), PAGE_SIZE
         )
         rows = [_row(feedback, today) for feedback in found]
         service_names = [
@@ -134,9 +133,7 @@ def cases() -> Any:
             for name in db.scalars(select(Feedback.service).distinct().order_by(Feedback.service))
             if name
         ]
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     args: dict[str, Any] = filters.as_args()
-    page = filters.page
     return render_template(
         "console/cases.html",
         rows=rows,
@@ -145,8 +142,7 @@ def cases() -> Any:
         kinds=KINDS,
         statuses=STATUS_LABELS,
         services=service_names,
-        previous=url_for("console.cases", page=page - 1, **args) if page > 1 else None,
-        next=url_for("console.cases", page=page + 1, **args) if page < pages else None,
+        paging=paging("console.cases", filters.page, args, total=total),
         csv_url=url_for("console.cases_csv", **args),
         zone=services().settings.zone,
     )
@@ -205,7 +201,15 @@ def cases_csv() -> Any:
     today = _today()
     zone = services().settings.zone
     with services().database.session() as db:
-        record_audit(db, current_user.id, "cases.exported", None, None, filters.as_args() or None)
+        record_audit(
+            db,
+            current_user.id,
+            "cases.exported",
+            None,
+            None,
+            filters.as_args() or None,
+            now=services().clock(),
+        )
     # The columns, named by an empty record, so an empty export still has its header.
     columns = list(case_row(Feedback(), zone))
     database = services().database
@@ -316,7 +320,14 @@ def _case_page(
                 feedback.desired_outcome, feedback.redacted_desired_outcome, see_original
             ),
         }
-        record_audit(db, current_user.id, "case.viewed", "feedback", feedback.reference)
+        record_audit(
+            db,
+            current_user.id,
+            "case.viewed",
+            "feedback",
+            feedback.reference,
+            now=services().clock(),
+        )
         details = {
             "reference": feedback.reference,
             "kind": feedback.kind,
@@ -378,7 +389,7 @@ def case_status(reference: str) -> Any:
     tell = request.form.get("tell") == "yes"
     if not status:
         return _case_page(reference, {"status": "Choose the new status"}, request.form)
-    now = services().runner.clock()
+    now = services().clock()
     try:
         with services().database.session() as db:
             feedback = find(db, reference, lock=True)
@@ -417,7 +428,7 @@ def case_outcome(reference: str) -> Any:
     tell = request.form.get("tell_outcome") == "yes"
     if outcome not in OUTCOMES:
         return _case_page(reference, {"outcome": "Choose what changed"}, request.form)
-    now = services().runner.clock()
+    now = services().clock()
     try:
         with services().database.session() as db:
             feedback = find(db, reference, lock=True)
@@ -472,4 +483,4 @@ def _queue(message_id: int | None) -> str:
 
 
 def _today() -> date:
-    return services().runner.clock().astimezone(services().settings.zone).date()
+    return services().clock().astimezone(services().settings.zone).date()

@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 
 from bot.casework import inbox as inbox_queries
 from bot.casework.accounts import record_audit
-from bot.casework.inbox import CHANNELS, KINDS, InboxFilters, inbox_page, readable
+from bot.casework.cases import KINDS
+from bot.casework.inbox import InboxFilters, inbox_page, readable
 from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_reply
 from bot.pipeline.dispatch import render_row
 from bot.services import services
+from bot.types import CHANNEL_NAMES
 from console.auth import blueprint, role_required
+from console.paging import page_asked, paging
 from console.wording import text_lang
 from storage.models import Address, Feedback, Message, SafeguardingFlag, User
 
@@ -75,7 +78,7 @@ def _case_endpoint() -> str | None:
 def inbox() -> Any:
     """Every conversation, newest activity first; search and filters; 50 a page."""
     languages = services().i18n.languages
-    filters = InboxFilters.from_args(request.args, languages)
+    filters = InboxFilters.from_args(request.args, languages, page_asked(request.args))
     see_original = _see_original()
     with services().database.session() as db:
         rows, total, complete = inbox_page(db, filters, see_original)
@@ -88,16 +91,15 @@ def inbox() -> Any:
                 .order_by(Feedback.service)
             )
         )
-    page = filters.page
-    if not complete:
-        pages = None  # not counted: there is a next page while this one is full
-        count_text = f"More than {min(total, inbox_queries.COUNT_CAP):,} conversations"
-        more = len(rows) == inbox_queries.PAGE_SIZE
-    else:
-        pages = max((total + inbox_queries.PAGE_SIZE - 1) // inbox_queries.PAGE_SIZE, 1)
-        count_text = f"{total:,} conversation" + ("" if total == 1 else "s")
-        more = page < pages
     args: dict[str, Any] = filters.as_args()
+    size = inbox_queries.PAGE_SIZE
+    if complete:
+        count_text = f"{total:,} conversation" + ("" if total == 1 else "s")
+        pages = paging("console.inbox", filters.page, args, total=total, size=size)
+    else:
+        # Not counted: there is a next page while this one is full.
+        count_text = f"More than {min(total, inbox_queries.COUNT_CAP):,} conversations"
+        pages = paging("console.inbox", filters.page, args, more=len(rows) == size, size=size)
     return render_template(
         "console/conversations.html",
         rows=rows,
@@ -107,12 +109,9 @@ def inbox() -> Any:
         statuses=statuses,
         services=[name for name in service_names if name],
         languages=languages,
-        channels=CHANNELS,
+        channels=CHANNEL_NAMES,
         kinds=KINDS,
-        page=page,
-        pages=pages,
-        previous=url_for("console.inbox", page=page - 1, **args) if page > 1 else None,
-        next=url_for("console.inbox", page=page + 1, **args) if more else None,
+        paging=pages,
         zone=services().settings.zone,
         case_url=case_url,
         see_original=see_original,
@@ -207,9 +206,16 @@ def _conversation_page(
             .order_by(SafeguardingFlag.raised_at)
         ).all()
         open_flags = [(flag.raised_at, tuple(flag.categories or ())) for flag in flags]
-        record_audit(db, current_user.id, "conversation.viewed", "address", address_id)
+        record_audit(
+            db,
+            current_user.id,
+            "conversation.viewed",
+            "address",
+            address_id,
+            now=services().clock(),
+        )
         person = {
-            "channel": CHANNELS.get(address.channel, address.channel),
+            "channel": CHANNEL_NAMES.get(address.channel, address.channel),
             "address": address.address,
             "language": contact.language,
             "stopped": address.stopped_at is not None,
@@ -252,13 +258,12 @@ def conversation_reply(address_id: int) -> Any:
     choice = request.form.get("reply", "")
     text = request.form.get("text", "")
     reply = ReplyRequest(saved=None if choice in ("", "own") else choice, text=text)
-    runner = services().runner
     try:
         with services().database.session() as db:
             address = db.get(Address, address_id)
             if address is None or (address.contact.hidden_at is not None and not _see_original()):
                 abort(404)
-            row = queue_reply(db, address, reply, current_user.id, runner.clock())
+            row = queue_reply(db, address, reply, current_user.id, services().clock())
             record_audit(
                 db,
                 current_user.id,
@@ -266,6 +271,7 @@ def conversation_reply(address_id: int) -> Any:
                 "address",
                 address_id,
                 {"message_id": row.id, "saved_reply": reply.saved},
+                now=services().clock(),
             )
             row_id = row.id
     except ReplyError as error:

@@ -25,7 +25,7 @@ from werkzeug.routing import BuildError
 from bot.casework.accounts import record_audit
 from bot.casework.redaction import suggest
 from bot.casework.safeguarding import CATEGORIES, CATEGORY_LABELS
-from bot.services import services, utc_now
+from bot.services import services
 from console.auth import blueprint, role_required
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, User
 
@@ -237,7 +237,14 @@ def _review_page(
         bodies = _flag_messages(db, flags)
         emails = _emails(db)
         if not errors:
-            record_audit(db, current_user.id, "moderation.viewed", "feedback", feedback.reference)
+            record_audit(
+                db,
+                current_user.id,
+                "moderation.viewed",
+                "feedback",
+                feedback.reference,
+                now=services().clock(),
+            )
         page = render_template(
             "console/review.html",
             feedback=feedback,
@@ -289,7 +296,7 @@ def redact(feedback_id: int) -> Any:
     """Save the redacted words beside the originals, on the record and its inbound messages."""
     text = request.form.get("redacted_text", "")
     outcome = request.form.get("redacted_desired_outcome", "")
-    now = utc_now()
+    now = services().clock()
     with services().database.session() as db:
         has_text = bool(_feedback_or_404(db, feedback_id).text)
     if has_text and not text.strip():
@@ -366,6 +373,7 @@ def tag(feedback_id: int) -> Any:
             "feedback",
             feedback.reference,
             {"before": before, "after": after},
+            now=services().clock(),
         )
     flash("Service and topic saved.")
     return redirect(url_for("console.review", feedback_id=feedback_id))
@@ -375,7 +383,7 @@ def tag(feedback_id: int) -> Any:
 @role_required(*MODERATION_ROLES)
 def mark_reviewed(feedback_id: int) -> Any:
     """Mark the feedback reviewed: it leaves the queue."""
-    now = utc_now()
+    now = services().clock()
     with services().database.session() as db:
         feedback = _feedback_or_404(db, feedback_id)
         feedback.reviewed_at, feedback.reviewed_by = now, current_user.id
@@ -395,7 +403,7 @@ def hide_contact(feedback_id: int) -> Any:
     if not reason or _too_long(reason):
         message = "Enter why you are doing this" if not reason else TOO_LONG
         return _review_page(feedback_id, {"hide_reason": message}, {"hide_reason": reason}, 400)
-    now = utc_now()
+    now = services().clock()
     with services().database.session() as db:
         feedback = _feedback_or_404(db, feedback_id)
         contact = db.get_one(Contact, feedback.contact_id)
@@ -429,7 +437,7 @@ def raise_flag(feedback_id: int) -> Any:
         errors["flag_reason"] = TOO_LONG
     if errors:
         return _review_page(feedback_id, errors, {"flag_reason": reason}, 400)
-    now = utc_now()
+    now = services().clock()
     with services().database.session() as db:
         feedback = _feedback_or_404(db, feedback_id)
         flag = SafeguardingFlag(
@@ -515,7 +523,7 @@ def resolve_flag(flag_id: int) -> Any:
         errors[f"reason-{flag_id}"] = "Enter the reason for your decision"
     elif _too_long(reason):
         errors[f"reason-{flag_id}"] = TOO_LONG
-    now = utc_now()
+    now = services().clock()
     with services().database.session() as db:
         flag = db.get(SafeguardingFlag, flag_id)
         if flag is None:

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from bot.pipeline.dispatch import SIMULATED_PREFIX
 from bot.services import services
-from bot.types import CHANNELS, InboundMessage
+from bot.types import CHANNEL_NAMES, CHANNELS, InboundMessage
 from storage.models import Address, Message
 
 blueprint = Blueprint("simulator", __name__, template_folder="templates")
@@ -22,7 +22,6 @@ blueprint = Blueprint("simulator", __name__, template_folder="templates")
 PREFIX = SIMULATED_PREFIX
 ADDRESS = re.compile(r"sim:[0-9a-f]{8}")
 MAX_SHOWN = 200
-CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 # The page needs no script at all: forbid every script, so a message that slipped past
 # escaping still could not run.
 SECURITY_HEADERS = {

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import render_template, request, url_for
+from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
@@ -15,9 +15,8 @@ from bot.casework.accounts import ROLES
 from bot.services import services
 from console.auth import blueprint as blueprint
 from console.auth import role_required
+from console.paging import PAGE_SIZE, offset, page_asked, paging
 from storage.models import AuditEvent, Conversation, Feedback, Message, User
-
-AUDIT_PAGE_SIZE = 50
 
 # What each role does in the console; pages still to come are named without links.
 ROLE_TASKS = {
@@ -120,22 +119,20 @@ def users() -> Any:
 def audit() -> Any:
     """The audit log, newest first, filtered by account, action and dates, a page at a time."""
     filters = AuditFilters.from_args(request.args)
-    page_text = request.args.get("page", "")
-    page = max(int(page_text), 1) if page_text.isdigit() else 1
+    page = page_asked(request.args)
     zone = services().settings.zone
     with services().database.session() as db:
         total = db.scalar(filters.apply(select(func.count()).select_from(AuditEvent), zone)) or 0
         events = db.scalars(
             filters.apply(select(AuditEvent), zone)
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .limit(AUDIT_PAGE_SIZE)
-            .offset((page - 1) * AUDIT_PAGE_SIZE)
+            .limit(PAGE_SIZE)
+            .offset(offset(page))
         ).all()
         accounts = db.execute(select(User.id, User.email).order_by(User.email)).all()
         actions = db.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
         action_names = list(actions)
     emails = {row.id: row.email for row in accounts}
-    pages = max((total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE, 1)
     args: dict[str, Any] = filters.as_args()
     return render_template(
         "console/audit.html",
@@ -146,7 +143,6 @@ def audit() -> Any:
         filters=filters,
         total=total,
         page=page,
-        previous=url_for("console.audit", page=page - 1, **args) if page > 1 else None,
-        next=url_for("console.audit", page=page + 1, **args) if page < pages else None,
+        paging=paging("console.audit", page, args, total=total),
         zone=zone,
     )

@@ -6,7 +6,6 @@ published items in plain words, shows no personal data, and a quote only once ap
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from typing import Any
 
@@ -15,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.casework.accounts import record_audit
-from bot.outreach.broadcasts import CHANNEL_NAMES, count_by_language
+from bot.outreach.broadcasts import count_by_language
 from bot.outreach.yousaid import (
     CHANGE_NAMES,
     ItemFields,
@@ -31,8 +30,8 @@ from bot.outreach.yousaid import (
     segment_of,
 )
 from bot.services import services
+from bot.types import CHANNEL_NAMES
 from console.auth import blueprint, role_required
-from console.broadcasts import wired_broadcasts
 from storage.models import YouSaidItem
 
 EDITORS = ("staff", "admin")
@@ -129,7 +128,7 @@ def _save(item_id: int | None) -> Any:
     values = {k: str(v) for k, v in request.form.items() if k != "csrf_token"}
     if errors:
         return _form(_item_or_none(item_id), values, errors), 400
-    now = wired_broadcasts().clock()
+    now = services().clock()
     try:
         with services_.database.session() as db:
             item = db.get(YouSaidItem, item_id) if item_id is not None else None
@@ -188,7 +187,7 @@ def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, st
 @role_required(*EDITORS)
 def you_said_publish(item_id: int) -> Any:
     """Publish the item: the public page lists it and its broadcast goes out."""
-    service = wired_broadcasts()
+    service = services().broadcasts
     now = service.clock()
     also_keys = ("language", "channel", "service", "topic", "opportunity")
     chosen = {key: request.form.get(key, "").strip() for key in also_keys}
@@ -204,16 +203,18 @@ def you_said_publish(item_id: int) -> Any:
             broadcast_id = broadcast.id
             detail = {"broadcast": broadcast_id, "also": also}
             record_audit(
-                db, current_user.id, "you_said.published", "you_said_item", item_id, detail
+                db,
+                current_user.id,
+                "you_said.published",
+                "you_said_item",
+                item_id,
+                detail,
+                now=services().clock(),
             )
     except YouSaidError as error:
         flash(f"Not published: {error}")
         return redirect(url_for("console.you_said_item", item_id=item_id))
-    service.start(broadcast_id)
-    # As for a broadcast sent from its own page: the sweep resumes a fan-out cut short.
-    threading.Thread(
-        target=service.fan_out, args=(broadcast_id,), name="kotha-fanout", daemon=True
-    ).start()
+    service.launch_in_background(broadcast_id)
     flash("Published. The people whose feedback it answers are being told.")
     return redirect(url_for("console.broadcast", broadcast_id=broadcast_id))
 
@@ -235,7 +236,7 @@ def you_said_quotes() -> Any:
 @role_required(*APPROVERS)
 def you_said_approve(item_id: int) -> Any:
     """A moderator confirms a quote holds no personal details: the public page may show it."""
-    now = wired_broadcasts().clock()
+    now = services().clock()
     with services().database.session() as db:
         item = db.get(YouSaidItem, item_id)
         if item is None:

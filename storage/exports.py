@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Event, Feedback, Interest, Rsvp, SurveyResponse
+from storage.models import Consultation, Feedback, Interest, Rsvp, SurveyResponse
 
 
 def _plain(value: Any) -> Any:
@@ -116,7 +116,7 @@ def event_rows(session: Session) -> Iterator[dict[str, Any]]:
         select(Rsvp.event_id, Rsvp.answer, func.count()).group_by(Rsvp.event_id, Rsvp.answer)
     ):
         answers.setdefault(event_id, {})[answer] = number
-    for e in session.scalars(select(Event).order_by(Event.start_at, Event.id)):
+    for e in session.scalars(select(Consultation).order_by(Consultation.start_at, Consultation.id)):
         yield {
             "id": e.id,
             "title": e.titles.get("en") or next(iter(e.titles.values()), ""),

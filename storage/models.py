@@ -409,8 +409,12 @@ class YouSaidLink(Base):
     feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id"), index=True)
 
 
-class Event(Base):
-    """A consultation event on the calendar, described in every language."""
+class Consultation(Base):
+    """A consultation event on the calendar (a forum, a panel, a drop-in), in every language.
+
+    People and staff call these events; the class says consultation so that "event" in the
+    code means one thing. The table keeps its name, `events`, as do the exports.
+    """
 
     __tablename__ = "events"
 

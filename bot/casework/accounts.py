@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -45,9 +45,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(
-    session: Session, email: str, role: str, password: str, now: datetime | None = None
-) -> User:
+def create_user(session: Session, email: str, role: str, password: str, now: datetime) -> User:
     """Add an active account, refusing a bad role, a taken email or a short password."""
     address = normalise_email(email)
     if role not in ROLES:
@@ -63,7 +61,7 @@ def create_user(
         password_hash=hash_password(password),
         role=role,
         active=True,
-        created_at=now or datetime.now(UTC),
+        created_at=now,
     )
     session.add(user)
     session.flush()
@@ -93,11 +91,12 @@ def record_audit(
     target_id: str | int | None,
     detail: dict[str, Any] | None = None,
     reason: str | None = None,
-    now: datetime | None = None,
+    *,
+    now: datetime,
 ) -> AuditEvent:
     """Add one audit event to the session's transaction."""
     event = AuditEvent(
-        at=now or datetime.now(UTC),
+        at=now,
         user_id=user_id,
         action=action,
         target_type=target_type,

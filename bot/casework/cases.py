@@ -75,6 +75,7 @@ STATUS_LABELS = {
     "closed": "Closed",
 }
 
+KINDS = ("complaint", "comment", "compliment")
 KIND_TEXT = {
     "complaint": N_("complaint"),
     "comment": N_("comment"),

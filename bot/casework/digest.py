@@ -96,14 +96,14 @@ class CaseDigest:
         today = today or self.today()
         return digest_text(today, self.urgent(today))
 
-    def send_if_due(self, enqueue: Callable[[Iterable[int]], None]) -> list[int]:
+    def write_if_due(self, enqueue: Callable[[Iterable[int]], None]) -> list[int]:
         """From 08:00 local time, send today's digest unless it has gone; return the new rows."""
         local = self.clock().astimezone(self.zone)
         if not self.recipients or local.time() < DIGEST_AT:
             return []
-        return self.send(enqueue, local.date())
+        return self.write(enqueue, local.date())
 
-    def send(self, enqueue: Callable[[Iterable[int]], None], today: date) -> list[int]:
+    def write(self, enqueue: Callable[[Iterable[int]], None], today: date) -> list[int]:
         """Write today's digest for each recipient who has not had it, then queue the rows."""
         text = self.text(today)
         key = f"digest:{today.isoformat()}"

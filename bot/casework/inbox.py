@@ -21,6 +21,8 @@ import phonenumbers
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from bot.casework.cases import KINDS
+from bot.types import CHANNELS
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
 
 PAGE_SIZE = 50
@@ -31,8 +33,6 @@ WORD_HITS = 2_000
 # ... looking first among this many of the newest messages (a trigram match and an id
 # range combine in one bitmap, so only the matches there are read from the table).
 RECENT_MESSAGES = 100_000
-CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
-KINDS = ("complaint", "comment", "compliment")
 REFERENCE = re.compile(r"([A-Z])-?(\d{6})")
 PHONE_CHARACTERS = re.compile(r"\+?[\d\s().-]{7,20}")
 WHATSAPP_PREFIX = "whatsapp:"
@@ -99,9 +99,11 @@ class InboxFilters:
     search: Search | None = field(default=None, compare=False)
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str], languages: Iterable[str]) -> InboxFilters:
+    def from_args(
+        cls, args: Mapping[str, str], languages: Iterable[str], page: int = 1
+    ) -> InboxFilters:
+        """The filters in a query string (`page`, the page asked for, the console reads)."""
         q = args.get("q", "").strip()[:200]
-        page_text = args.get("page", "")
         return cls(
             q=q,
             kind=_choice(args.get("kind", ""), KINDS),
@@ -110,7 +112,7 @@ class InboxFilters:
             language=_choice(args.get("language", ""), languages),
             channel=_choice(args.get("channel", ""), CHANNELS),
             flagged=args.get("flag", "") == "open",
-            page=max(int(page_text), 1) if page_text.isdigit() and len(page_text) < 7 else 1,
+            page=page,
             search=understand(q),
         )
 

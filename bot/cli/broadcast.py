@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from bot.cli.common import Commands, load_services
 from bot.outreach.broadcasts import (
-    CHANNEL_NAMES,
     BroadcastError,
     Broadcasts,
     Preview,
@@ -25,6 +24,7 @@ from bot.outreach.broadcasts import (
     progress,
 )
 from bot.services import Services
+from bot.types import CHANNEL_NAMES
 from storage.models import Broadcast
 
 BAR_WIDTH = 30
@@ -88,7 +88,6 @@ def progress_line(state: Progress) -> str:
 
 
 def _service(services: Services) -> Broadcasts:
-    assert services.broadcasts is not None, "build_services wires the broadcasts"
     return services.broadcasts
 
 
@@ -97,7 +96,7 @@ def send(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     texts = parse_texts(args.text)
     segment = parse_segment(args.segment)
     at = parse_at(args.at, zone)
-    if at is not None and at <= datetime.now(UTC):
+    if at is not None and at <= services.clock():
         raise BroadcastError("--at must be in the future")
     service = _service(services)
     with services.database.session() as session:
@@ -118,7 +117,7 @@ def send(services: Services, args: argparse.Namespace, out: TextIO) -> int:
             f"broadcast {broadcast_id} scheduled for {at.astimezone(zone):%Y-%m-%d %H:%M %Z}\n"
         )
         return 0
-    written = service.send(broadcast_id)
+    written = service.launch(broadcast_id)
     out.write(f"broadcast {broadcast_id}: {written} messages queued\n")
     return 0
 

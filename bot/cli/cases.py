@@ -16,9 +16,7 @@ def feedback_update(args: argparse.Namespace) -> int:
     services = load_services(queue="huey" if args.queue else "inline")
     try:
         with services.database.session() as session:
-            row = update_status(
-                session, args.reference, args.status, args.note, services.runner.clock()
-            )
+            row = update_status(session, args.reference, args.status, args.note, services.clock())
             row_id = row.id if row is not None else None
     except UnknownFeedback:
         print(f"no feedback with reference {args.reference}", file=sys.stderr)
@@ -44,14 +42,14 @@ def cases_digest(args: argparse.Namespace) -> int:
     """Print today's digest of overdue and due-soon cases; with --send, send it to staff too."""
     services = load_services()
     try:
-        digest = CaseDigest(services.database, services.settings, services.runner.clock)
+        digest = CaseDigest(services.database, services.settings, services.clock)
         today = digest.today()
         print(digest.text(today))
         if args.send:
             if not services.settings.digest_to:
                 print("set KOTHA_DIGEST_TO first", file=sys.stderr)
                 return 2
-            sent = digest.send(services.queue.enqueue, today)
+            sent = digest.write(services.queue.enqueue, today)
             print(f"sent to {len(sent)} of {len(services.settings.digest_to)} (once a day each)")
     finally:
         services.close()

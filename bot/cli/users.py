@@ -14,7 +14,7 @@ def users_create(args: argparse.Namespace) -> int:
     services = load_services()
     try:
         with services.database.session() as session:
-            user = create_user(session, args.email, args.role, password)
+            user = create_user(session, args.email, args.role, password, services.clock())
             email, role = user.email, user.role
     except AccountError as error:
         print(error, file=sys.stderr)

@@ -14,6 +14,7 @@ broadcast in the same conditional UPDATE that claims them.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,7 +62,6 @@ BATCH_SIZE = 5000
 SEGMENT_KEYS = ("language", "channel", "service", "topic", "opportunity")
 # Statuses of a broadcast's rows that have not left us: cancelling stops all of these.
 UNSENT = ("queued", "held")
-CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 
 class BroadcastError(ValueError):
@@ -422,10 +422,20 @@ class Broadcasts:
                 raise BroadcastError(f"a broadcast that is {broadcast.status} cannot be scheduled")
             broadcast.status, broadcast.send_at = "scheduled", at
 
-    def send(self, broadcast_id: int) -> int:
+    def launch(self, broadcast_id: int) -> int:
         """Start a draft or scheduled broadcast now and fan it out; return rows written."""
         self.start(broadcast_id)
         return self.fan_out(broadcast_id)
+
+    def launch_in_background(self, broadcast_id: int) -> None:
+        """Start a broadcast now and fan it out beside the caller (a console request).
+
+        If this process stops part-way, the sweep resumes the fan-out where it stopped.
+        """
+        self.start(broadcast_id)
+        threading.Thread(
+            target=self.fan_out, args=(broadcast_id,), name="kotha-fanout", daemon=True
+        ).start()
 
     def start(self, broadcast_id: int) -> None:
         with self.database.session() as session:

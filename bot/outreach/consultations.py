@@ -27,7 +27,7 @@ from bot.pipeline.effects import Outputs, RecordWriter, StepContext
 from bot.pipeline.outbox import Outbound
 from flows.effects import Submit
 from flows.texts import N_
-from storage.models import Address, Contact, Event, EventSubscription, Message, Rsvp
+from storage.models import Address, Consultation, Contact, EventSubscription, Message, Rsvp
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class EventDetails:
     topic: str | None = None
     capacity: int | None = None
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Consultation) -> None:
         event.titles = {code: text for code, text in self.titles.items() if text}
         event.descriptions = {code: text for code, text in self.descriptions.items() if text}
         event.start_at, event.end_at = self.start_at, self.end_at
@@ -81,9 +81,9 @@ class EventDetails:
 
 def create_event(
     session: Session, details: EventDetails, user_id: int | None, now: datetime
-) -> Event:
+) -> Consultation:
     """Put a new event on the calendar."""
-    event = Event(status="scheduled", sequence=0, created_by=user_id, created_at=now)
+    event = Consultation(status="scheduled", sequence=0, created_by=user_id, created_at=now)
     details.apply(event)
     event.updated_at = now
     session.add(event)
@@ -91,15 +91,15 @@ def create_event(
     return event
 
 
-def get_event(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
+def get_event(session: Session, event_id: int) -> Consultation:
+    event = session.get(Consultation, event_id)
     if event is None:
         raise EventNotFound(event_id)
     return event
 
 
 def update_event(
-    session: Session, event: Event, details: EventDetails, now: datetime, zone: ZoneInfo
+    session: Session, event: Consultation, details: EventDetails, now: datetime, zone: ZoneInfo
 ) -> list[Message]:
     """Change an event; tell everyone who said they will come when its time or place moved.
 
@@ -120,7 +120,9 @@ def update_event(
     )
 
 
-def cancel_event(session: Session, event: Event, now: datetime, zone: ZoneInfo) -> list[Message]:
+def cancel_event(
+    session: Session, event: Consultation, now: datetime, zone: ZoneInfo
+) -> list[Message]:
     """Cancel an event and tell everyone who said they will come; returns the notices."""
     if event.status == "cancelled":
         return []
@@ -130,7 +132,7 @@ def cancel_event(session: Session, event: Event, now: datetime, zone: ZoneInfo) 
     return _tell_those_coming(session, event, CANCELLED, f"event:{event.id}:cancel", now, zone)
 
 
-def event_params(event: Event, zone: ZoneInfo) -> dict[str, Any]:
+def event_params(event: Consultation, zone: ZoneInfo) -> dict[str, Any]:
     """The parameters of a message about an event, rendered in each reader's language."""
     return {
         "title": {"by_language": dict(event.titles)},
@@ -140,7 +142,7 @@ def event_params(event: Event, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def _tell_those_coming(
-    session: Session, event: Event, template: str, key: str, now: datetime, zone: ZoneInfo
+    session: Session, event: Consultation, template: str, key: str, now: datetime, zone: ZoneInfo
 ) -> list[Message]:
     addresses = session.scalars(
         select(Address)
@@ -169,23 +171,23 @@ def _tell_those_coming(
     ]
 
 
-def upcoming(session: Session, now: datetime, limit: int | None = None) -> list[Event]:
+def upcoming(session: Session, now: datetime, limit: int | None = None) -> list[Consultation]:
     """The scheduled events that have not ended, soonest first."""
     query = (
-        select(Event)
-        .where(Event.status == "scheduled", Event.end_at > now)
-        .order_by(Event.start_at, Event.id)
+        select(Consultation)
+        .where(Consultation.status == "scheduled", Consultation.end_at > now)
+        .order_by(Consultation.start_at, Consultation.id)
     )
     return list(session.scalars(query.limit(limit) if limit else query))
 
 
-def in_month(session: Session, first: datetime, after: datetime) -> list[Event]:
+def in_month(session: Session, first: datetime, after: datetime) -> list[Consultation]:
     """Every event (cancelled too) starting from `first` up to `after`, in order."""
     return list(
         session.scalars(
-            select(Event)
-            .where(Event.start_at >= first, Event.start_at < after)
-            .order_by(Event.start_at, Event.id)
+            select(Consultation)
+            .where(Consultation.start_at >= first, Consultation.start_at < after)
+            .order_by(Consultation.start_at, Consultation.id)
         )
     )
 
@@ -244,7 +246,7 @@ def record_answer(
     session: Session, event_id: int, address: Address, coming: bool, now: datetime
 ) -> Rsvp | None:
     """Record a yes or no to an event (the latest answer counts); None if it has gone."""
-    if session.get(Event, event_id) is None:
+    if session.get(Consultation, event_id) is None:
         return None
     rsvp = session.scalar(
         select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == address.contact_id)
@@ -287,7 +289,7 @@ def calendar_token(session: Session, contact: Contact) -> str:
     return contact.calendar_token
 
 
-def events_for_contact(session: Session, contact: Contact, now: datetime) -> list[Event]:
+def events_for_contact(session: Session, contact: Contact, now: datetime) -> list[Consultation]:
     """A person's own feed: events for everyone, of the topics they follow, and those they
     said yes to.
 
@@ -300,21 +302,27 @@ def events_for_contact(session: Session, contact: Contact, now: datetime) -> lis
         )
     )
     since = now - timedelta(days=90)
-    query = select(Event).where(Event.end_at > since)
+    query = select(Consultation).where(Consultation.end_at > since)
     if topics and None not in topics:
         coming = select(Rsvp.event_id).where(Rsvp.contact_id == contact.id, Rsvp.answer == "yes")
         query = query.where(
-            or_(Event.topic.is_(None), Event.topic.in_(topics), Event.id.in_(coming))
+            or_(
+                Consultation.topic.is_(None),
+                Consultation.topic.in_(topics),
+                Consultation.id.in_(coming),
+            )
         )
-    return list(session.scalars(query.order_by(Event.start_at, Event.id)))
+    return list(session.scalars(query.order_by(Consultation.start_at, Consultation.id)))
 
 
-def public_events(session: Session, now: datetime) -> list[Event]:
+def public_events(session: Session, now: datetime) -> list[Consultation]:
     """The public calendar: the last 90 days and everything ahead, cancelled ones marked."""
     since = now - timedelta(days=90)
     return list(
         session.scalars(
-            select(Event).where(Event.end_at > since).order_by(Event.start_at, Event.id)
+            select(Consultation)
+            .where(Consultation.end_at > since)
+            .order_by(Consultation.start_at, Consultation.id)
         )
     )
 

@@ -17,7 +17,7 @@ from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 
 from bot.i18n import I18n
-from storage.models import Event
+from storage.models import Consultation
 
 PRODUCT = "-//London Borough of Tower Hamlets//Kotha consultation calendar//EN"
 UID_DOMAIN = "kotha.towerhamlets.gov.uk"
@@ -28,7 +28,7 @@ ACCESS = (
 )
 
 
-def _description(event: Event, i18n: I18n, language: str | None) -> str:
+def _description(event: Consultation, i18n: I18n, language: str | None) -> str:
     lines = [i18n.in_language(language, event.descriptions)] if event.descriptions else []
     access = [label for name, label in ACCESS if getattr(event, name)]
     if access:
@@ -40,7 +40,7 @@ def _description(event: Event, i18n: I18n, language: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _timezone(zone: ZoneInfo, now: datetime, events: list[Event]) -> Timezone:
+def _timezone(zone: ZoneInfo, now: datetime, events: list[Consultation]) -> Timezone:
     """The VTIMEZONE for `zone`, from the tz database, over the years the feed can touch.
 
     Limited to those years: written from 1970 it lists every clock change since, and some
@@ -54,7 +54,7 @@ def _timezone(zone: ZoneInfo, now: datetime, events: list[Event]) -> Timezone:
 
 
 def feed(
-    events: Iterable[Event],
+    events: Iterable[Consultation],
     *,
     name: str,
     zone: ZoneInfo,

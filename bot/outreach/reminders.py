@@ -22,7 +22,7 @@ from flows.engine import Say
 from flows.library import RSVP_FLOW
 from flows.texts import N_, NO, YES
 from storage.db import Database
-from storage.models import Address, Contact, Event, EventSubscription, Message, Rsvp
+from storage.models import Address, Consultation, Contact, EventSubscription, Message, Rsvp
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,10 @@ class Reminders:
         horizon = self.offsets[0][1]
         with self.database.session() as session:
             events = session.scalars(
-                select(Event).where(
-                    Event.status == "scheduled",
-                    Event.start_at > now,
-                    Event.start_at <= now + horizon,
+                select(Consultation).where(
+                    Consultation.status == "scheduled",
+                    Consultation.start_at > now,
+                    Consultation.start_at <= now + horizon,
                 )
             ).all()
             due = [

@@ -127,7 +127,13 @@ def app(services: Services) -> Flask:
     now = services.clock()
     with services.database.session() as session:
         for role in ROLES:
-            create_user(session, f"{role}@example.org", role, PASSWORD)
+            create_user(
+                session,
+                f"{role}@example.org",
+                role,
+                PASSWORD,
+                now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
+            )
         # One person with one complaint, for the pages about one record.
         address = Address(
             contact=Contact(language="en", created_at=now),
@@ -462,9 +468,22 @@ def test_the_audit_log_is_paginated(client: FlaskClient, services: Services) -> 
 
 def test_text_people_wrote_is_escaped(client: FlaskClient, services: Services) -> None:
     with services.database.session() as session:
-        create_user(session, f"x{SCRIPT}@example.org", "staff", PASSWORD)
+        create_user(
+            session,
+            f"x{SCRIPT}@example.org",
+            "staff",
+            PASSWORD,
+            now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
+        )
         record_audit(
-            session, None, "feedback.updated", "feedback", SCRIPT, {"note": SCRIPT}, reason=SCRIPT
+            session,
+            None,
+            "feedback.updated",
+            "feedback",
+            SCRIPT,
+            {"note": SCRIPT},
+            reason=SCRIPT,
+            now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
         )
     failed = client.post(
         "/console/login", data={"email": SCRIPT, "password": "x", "csrf_token": token(client)}

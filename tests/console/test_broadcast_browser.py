@@ -30,7 +30,9 @@ def recipients(live_server: LiveServer) -> int:
     """Two simulated people, in English and Bengali, who gave feedback on the test's topic."""
     now = datetime.now(UTC)
     with live_server.services.database.session() as session:
-        create_user(session, EMAIL, "staff", PASSWORD)
+        create_user(
+            session, EMAIL, "staff", PASSWORD, now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+        )
         for index, language in enumerate(("en", "bn")):
             contact = Contact(language=language, created_at=now)
             address = Address(

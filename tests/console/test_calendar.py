@@ -24,7 +24,7 @@ from bot.outreach.consultations import (
 )
 from bot.services import Services
 from kotha import create_app
-from storage.models import Address, AuditEvent, Contact, Event, Message
+from storage.models import Address, AuditEvent, Consultation, Contact, Message
 from tests.console.test_access import PASSWORD, SCRIPT, sign_in, token
 
 LONDON = ZoneInfo("Europe/London")
@@ -38,7 +38,13 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> da
 def app(services: Services) -> Flask:
     with services.database.session() as session:
         for role in ("admin", "staff", "moderator"):
-            create_user(session, f"{role}@example.org", role, PASSWORD)
+            create_user(
+                session,
+                f"{role}@example.org",
+                role,
+                PASSWORD,
+                now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
+            )
     return create_app(services=services)
 
 
@@ -135,7 +141,7 @@ def test_scheduling_next_to_a_festival_warns_and_asks_again(
     assert "Diwali (Sunday 8 November 2026)" in warned.text
     assert "Schedule it anyway" in warned.text
     with services.database.session() as session:
-        assert session.scalars(select(Event)).all() == []
+        assert session.scalars(select(Consultation)).all() == []
     confirm = re.search(r'name="festival_confirmed" value="([^"]+)"', warned.text)
     assert confirm is not None
     # The values typed are kept on the page that warns.
@@ -154,7 +160,7 @@ def test_scheduling_next_to_a_festival_warns_and_asks_again(
     )
     assert (done.status_code, done.location) == (302, "/console/calendar/events/1")
     with services.database.session() as session:
-        event = session.scalars(select(Event)).one()
+        event = session.scalars(select(Consultation)).one()
         assert event.titles == {"en": "Carers forum", "bn": "কেয়ারার ফোরাম"}
         assert (event.start_at, event.end_at) == (local(2026, 11, 9, 10), local(2026, 11, 9, 12))
         assert (event.step_free, event.hearing_loop, event.parking) == (True, True, False)
@@ -214,7 +220,7 @@ def test_a_form_with_mistakes_says_what_to_fix(staff: FlaskClient, services: Ser
     )
     assert "The end time must be after the start time" in times.text
     with services.database.session() as session:
-        assert session.scalars(select(Event)).all() == []
+        assert session.scalars(select(Consultation)).all() == []
 
 
 def test_changing_and_cancelling_tell_those_coming(staff: FlaskClient, services: Services) -> None:
@@ -373,7 +379,7 @@ def test_each_person_has_their_own_feed_in_their_language(app: Flask, services: 
         address = session.get_one(Address, person(services, "+447700900111", language="bn"))
         subscribe(session, address, "carers_support", now)
         secret = calendar_token(session, address.contact)
-        session.get_one(Event, cancelled).status = "cancelled"
+        session.get_one(Consultation, cancelled).status = "cancelled"
     client = app.test_client()
     assert client.get("/events/not-a-token.ics").status_code == 404
     response = client.get(f"/events/{secret}.ics")

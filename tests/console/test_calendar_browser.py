@@ -3,6 +3,8 @@ and every calendar page checked by axe against WCAG 2.2 A and AA."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from playwright.sync_api import Page
 
@@ -24,7 +26,9 @@ FOCUS = """() => {
 @pytest.fixture(scope="module")
 def account(live_server: LiveServer) -> str:
     with live_server.services.database.session() as session:
-        create_user(session, EMAIL, "staff", PASSWORD)
+        create_user(
+            session, EMAIL, "staff", PASSWORD, now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+        )
     return EMAIL
 
 

@@ -63,7 +63,9 @@ def server(
 def staff_account(server: LiveServer) -> str:
     email = f"a-staff-{secrets.token_hex(4)}@example.org"
     with server.services.database.session() as session:
-        create_user(session, email, "staff", PASSWORD)
+        create_user(
+            session, email, "staff", PASSWORD, now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+        )
     return email
 
 

@@ -47,7 +47,13 @@ def _quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 def app(services: Services) -> Flask:
     with services.database.session() as session:
         for role in ROLES:
-            create_user(session, f"{role}@example.org", role, PASSWORD)
+            create_user(
+                session,
+                f"{role}@example.org",
+                role,
+                PASSWORD,
+                now=NOW,
+            )
     return create_app(services=services)
 
 

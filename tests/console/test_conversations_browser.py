@@ -36,7 +36,9 @@ def naughty_strings() -> list[str]:
 def staff_account(server: LiveServer) -> str:
     email = f"b-staff-{secrets.token_hex(4)}@example.org"
     with server.services.database.session() as session:
-        create_user(session, email, "staff", PASSWORD)
+        create_user(
+            session, email, "staff", PASSWORD, now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+        )
     return email
 
 

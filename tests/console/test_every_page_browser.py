@@ -36,7 +36,9 @@ def event_id(live_server: LiveServer) -> int:
         step_free=True,
     )
     with live_server.services.database.session() as session:
-        create_user(session, ADMIN, "admin", PASSWORD)
+        create_user(
+            session, ADMIN, "admin", PASSWORD, now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+        )
         return create_event(session, details, None, now).id
 
 

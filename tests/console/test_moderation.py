@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -44,7 +44,13 @@ def _quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 def app(services: Services) -> Flask:
     with services.database.session() as session:
         for role in ("admin", "staff", "moderator"):
-            create_user(session, f"{role}@example.org", role, PASSWORD)
+            create_user(
+                session,
+                f"{role}@example.org",
+                role,
+                PASSWORD,
+                now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
+            )
     return create_app(services=services)
 
 

@@ -33,7 +33,9 @@ ACTIVE = """() => {
 def moderator_account(server: LiveServer) -> str:
     email = f"c-moderator-{secrets.token_hex(4)}@example.org"
     with server.services.database.session() as session:
-        create_user(session, email, "moderator", PASSWORD)
+        create_user(
+            session, email, "moderator", PASSWORD, now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+        )
     return email
 
 

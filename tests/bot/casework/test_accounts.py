@@ -65,9 +65,15 @@ def test_create_user_refuses_bad_input_clearly(
     database: Database, email: str, role: str, password: str, says: str
 ) -> None:
     with database.session() as session:
-        create_user(session, "taken@example.org", "admin", PASSWORD)
+        create_user(
+            session,
+            "taken@example.org",
+            "admin",
+            PASSWORD,
+            now=NOW,
+        )
     with pytest.raises(AccountError, match=says), database.session() as session:
-        create_user(session, email, role, password)
+        create_user(session, email, role, password, now=NOW)
 
 
 def test_authenticate_upgrades_a_weak_hash_and_refuses_deactivated_accounts(
@@ -76,7 +82,13 @@ def test_authenticate_upgrades_a_weak_hash_and_refuses_deactivated_accounts(
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     assert needs_rehash(weak)
     with database.session() as session:
-        user = create_user(session, "a@example.org", "staff", PASSWORD)
+        user = create_user(
+            session,
+            "a@example.org",
+            "staff",
+            PASSWORD,
+            now=NOW,
+        )
         user.password_hash = weak
     with database.session() as session:
         signed_in = authenticate(session, "A@example.org", PASSWORD, NOW)
@@ -90,7 +102,13 @@ def test_authenticate_upgrades_a_weak_hash_and_refuses_deactivated_accounts(
 
 def test_record_audit_stores_who_what_and_why(database: Database) -> None:
     with database.session() as session:
-        user = create_user(session, "a@example.org", "moderator", PASSWORD)
+        user = create_user(
+            session,
+            "a@example.org",
+            "moderator",
+            PASSWORD,
+            now=NOW,
+        )
         record_audit(
             session,
             user.id,

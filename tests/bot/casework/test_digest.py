@@ -99,11 +99,11 @@ def test_the_digest_goes_once_a_day_from_eight(staffed: Services, clock: FrozenC
     digest = CaseDigest(staffed.database, staffed.settings, clock)
     sender: RecordingSender = staffed.sender  # type: ignore[attr-defined]
 
-    assert digest.send_if_due(staffed.queue.enqueue) == []
+    assert digest.write_if_due(staffed.queue.enqueue) == []
     clock.advance(timedelta(minutes=1))
-    first = digest.send_if_due(staffed.queue.enqueue)
+    first = digest.write_if_due(staffed.queue.enqueue)
     clock.advance(timedelta(hours=3))
-    again = digest.send_if_due(staffed.queue.enqueue)
+    again = digest.write_if_due(staffed.queue.enqueue)
 
     assert len(first) == 2 and again == []
     expected = (
@@ -120,14 +120,14 @@ def test_the_digest_goes_once_a_day_from_eight(staffed: Services, clock: FrozenC
         assert (row.dedupe_key, row.encoding, row.segments) == ("digest:2026-11-18", "GSM-7", 1)
 
     clock.advance(timedelta(days=1))  # Thursday 11:00: a new day, a new digest
-    assert len(digest.send_if_due(staffed.queue.enqueue)) == 2
+    assert len(digest.write_if_due(staffed.queue.enqueue)) == 2
     assert sender.sent[-1].text.startswith("Kotha cases Thu 19 Nov: 1 overdue, 1 due soon.")
 
 
 def test_eight_oclock_is_local_time_in_summer(staffed: Services, clock: FrozenClock) -> None:
     clock.now = datetime(2027, 6, 2, 7, 0, tzinfo=UTC)  # 08:00 British Summer Time
     digest = CaseDigest(staffed.database, staffed.settings, clock)
-    assert len(digest.send_if_due(staffed.queue.enqueue)) == 2
+    assert len(digest.write_if_due(staffed.queue.enqueue)) == 2
     sent = staffed.sender.sent[-1].text  # type: ignore[attr-defined]
     assert sent == "Kotha cases Wed 2 Jun: nothing overdue or due soon."
 

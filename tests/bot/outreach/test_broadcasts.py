@@ -111,7 +111,7 @@ def test_all_subscribers_leaves_out_staff_and_people_who_stopped(services: Servi
     stopped = person(services, "+447700900101", stopped=True)
     broadcasts, queue = held_back(services)
     broadcast_id = create(services, broadcasts, {"kind": "all"})
-    assert broadcasts.send(broadcast_id) == 7
+    assert broadcasts.launch(broadcast_id) == 7
     rows = recipients(services, broadcast_id)
     assert set(rows) == set(everyone)
     assert staff not in rows and stopped not in rows
@@ -127,7 +127,7 @@ def test_a_fan_out_run_again_writes_nobody_twice(services: Services) -> None:
         person(services, f"+4477009000{i:02d}")
     broadcasts, queue = held_back(services)
     broadcast_id = create(services, broadcasts, {"kind": "all"})
-    broadcasts.send(broadcast_id)
+    broadcasts.launch(broadcast_id)
     # As if a worker died after writing but before recording how far it got.
     with services.database.session() as session:
         broadcast = session.get_one(Broadcast, broadcast_id)
@@ -161,7 +161,7 @@ def test_segments_by_language_channel_topic_service_and_opportunity(services: Se
 
     def reached(*pairs: str) -> set[int]:
         broadcast_id = create(services, broadcasts, parse_segment(pairs))
-        broadcasts.send(broadcast_id)
+        broadcasts.launch(broadcast_id)
         return set(recipients(services, broadcast_id))
 
     assert reached("language=bn") == {bengali}
@@ -181,7 +181,7 @@ def test_each_person_reads_their_language_or_its_fallback(services: Services) ->
     }
     broadcasts, _ = held_back(services)
     broadcast_id = create(services, broadcasts, {"kind": "all"})
-    broadcasts.send(broadcast_id)
+    broadcasts.launch(broadcast_id)
     rows = recipients(services, broadcast_id)
     assert rows[ids["bn"]].body == TEXTS["bn"] and rows[ids["bn"]].encoding == "UCS-2"
     # Sylheti falls back to Bengali, romanised Sylheti to English.
@@ -226,7 +226,7 @@ def test_cancelling_part_way_stops_everyone_not_yet_sent(services: Services) -> 
         person(services, f"+4477009000{i:02d}")
     broadcasts, queue = held_back(services)
     broadcast_id = create(services, broadcasts, {"kind": "all"})
-    broadcasts.send(broadcast_id)
+    broadcasts.launch(broadcast_id)
     for message_id in queue.ids[:4]:
         services.dispatcher.deliver(message_id)
     assert broadcasts.cancel(broadcast_id) == 6
@@ -242,7 +242,7 @@ def test_the_claim_refuses_a_row_of_a_broadcast_cancelled_under_it(services: Ser
     person(services, "+447700900001")
     broadcasts, queue = held_back(services)
     broadcast_id = create(services, broadcasts, {"kind": "all"})
-    broadcasts.send(broadcast_id)
+    broadcasts.launch(broadcast_id)
     with services.database.session() as session:
         # Cancelled between the cancel's bulk update and this row's claim.
         session.get_one(Broadcast, broadcast_id).status = "cancelled"
@@ -270,7 +270,7 @@ def test_quiet_hours_hold_a_broadcast_until_morning(services: Services, clock: F
     clock.now = clock.now.replace(hour=22)
     assert services.broadcasts is not None
     broadcast_id = create(services, services.broadcasts, {"kind": "all"})
-    services.broadcasts.send(broadcast_id)
+    services.broadcasts.launch(broadcast_id)
     [row] = recipients(services, broadcast_id).values()
     assert (row.status, row.reason) == ("held", "quiet-hours")
 
@@ -281,7 +281,7 @@ def test_a_survey_broadcast_walks_people_through_the_survey(services: Services, 
     broadcast_id = create(
         services, services.broadcasts, {"kind": "all"}, survey="survey-have-your-say"
     )
-    services.broadcasts.send(broadcast_id)
+    services.broadcasts.launch(broadcast_id)
     [first] = bot.replies
     assert first.startswith(TEXTS["en"]) and "How happy are you" in first
     bot.conversation("+447700900001", "1", "3", "2", "SKIP")
@@ -303,7 +303,7 @@ def test_a_survey_broadcast_does_not_interrupt_someone_part_way_through(
     broadcast_id = create(
         services, services.broadcasts, {"kind": "all"}, survey="survey-have-your-say"
     )
-    services.broadcasts.send(broadcast_id)
+    services.broadcasts.launch(broadcast_id)
     assert "How happy are you" in bot.replies[-1]
     with services.database.session() as session:
         after = session.scalars(select(Conversation)).one()

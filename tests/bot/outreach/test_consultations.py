@@ -29,9 +29,9 @@ from bot.types import InboundMessage
 from storage.db import Database
 from storage.models import (
     Address,
+    Consultation,
     Contact,
     Conversation,
-    Event,
     EventSubscription,
     Message,
     Rsvp,
@@ -224,7 +224,7 @@ def test_changes_and_cancellations_reach_those_coming_once(bot: Bot, services: S
     assert sorted(rsvps(services.database)) == [(event_id, "no"), (event_id, "yes")]
 
     with services.database.session() as session:
-        event = session.get_one(Event, event_id)
+        event = session.get_one(Consultation, event_id)
         same_place = details(event.start_at, titles={"en": "Carers forum (new name)"})
         assert update_event(session, event, same_place, clock(), LONDON) == []  # nothing moved
         later = details(event.start_at + timedelta(hours=1))
@@ -234,7 +234,7 @@ def test_changes_and_cancellations_reach_those_coming_once(bot: Bot, services: S
     services.queue.enqueue(ids)
     assert "Change to an event: Carers forum is now Saturday 21 November, 11:00" in bot.replies[-1]
     with services.database.session() as session:
-        event = session.get_one(Event, event_id)
+        event = session.get_one(Consultation, event_id)
         notices = cancel_event(session, event, clock(), LONDON)
         assert [(n.template, n.dedupe_key) for n in notices] == [(CANCELLED, "event:1:cancel")]
         ids = [n.id for n in notices]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -81,7 +81,7 @@ def test_an_item_reaches_each_linked_person_in_their_language_and_not_who_stoppe
         assert link(session, item, parse_references("c-100001, C-100002\nC-100003")) == []
         broadcast = publish(session, wired.broadcasts, item, None, None, now)
         broadcast_id = broadcast.id
-    wired.broadcasts.send(broadcast_id)
+    wired.broadcasts.launch(broadcast_id)
 
     [bengali] = twilio.sent_to(BENGALI_SMS)
     assert bengali.body.startswith("আপনি বলেছেন:") and "সন্ধ্যা ৬টা" in bengali.body
@@ -126,7 +126,13 @@ def test_a_changed_quote_needs_approval_again(services: Services) -> None:
     now = services.clock()
     fields = ItemFields(FIELDS.theme, FIELDS.texts, "change_planned", None, "Too early for us.")
     with services.database.session() as session:
-        moderator = create_user(session, "mod@example.org", "moderator", "a long passphrase").id
+        moderator = create_user(
+            session,
+            "mod@example.org",
+            "moderator",
+            "a long passphrase",
+            now=datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
+        ).id
         item = save_item(session, services.i18n, None, fields, None, now)
         approve_quote(item, moderator)
         assert item.quote_approved_by == moderator
