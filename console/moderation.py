@@ -4,6 +4,9 @@ New free-text feedback waits here until a moderator reviews it. People with an o
 safeguarding flag come first, marked urgent; then the oldest waits least. Every change is
 audited with who made it and why; the person's own words are never changed (redactions sit
 beside them, in Feedback.redacted_* and Message.redacted_body).
+
+It runs past 500 lines on purpose: the review page and the safeguarding page share the open
+flags, their messages and the decision form, and a flag is resolved from either.
 """
 
 from __future__ import annotations

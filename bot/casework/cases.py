@@ -177,11 +177,7 @@ def change_status(
             setattr(feedback, stamp, now)
     message = None
     if tell and status in STATUS_TEXT:
-        params: dict[str, object] = {
-            "kind": {"msgid": KIND_TEXT[feedback.kind]},
-            "reference": feedback.reference,
-            "status": {"msgid": STATUS_TEXT[status]},
-        }
+        params: dict[str, object] = {"status": {"msgid": STATUS_TEXT[status]}}
         if note:
             params["note"] = note
         message = _tell(session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, now)
@@ -236,11 +232,7 @@ def record_outcome(
     feedback.outcome, feedback.outcome_change = outcome, change
     message = None
     if tell:
-        params: dict[str, object] = {
-            "kind": {"msgid": KIND_TEXT[feedback.kind]},
-            "reference": feedback.reference,
-            "outcome": {"msgid": OUTCOME_TEXT[outcome]},
-        }
+        params: dict[str, object] = {"outcome": {"msgid": OUTCOME_TEXT[outcome]}}
         if change:
             params["change"] = change
         template = OUTCOME_UPDATE_WITH_CHANGE if change else OUTCOME_UPDATE
@@ -263,7 +255,15 @@ def record_outcome(
 def _tell(
     session: Session, feedback: Feedback, template: str, params: dict[str, object], now: datetime
 ) -> Message:
-    """Write the outbound row telling the person, on the channel they used, rendered at send."""
+    """Write the outbound row telling the person, on the channel they used, rendered at send.
+
+    Every such message names the case: its kind (in the reader's language) and reference.
+    """
+    params = {
+        "kind": {"msgid": KIND_TEXT[feedback.kind]},
+        "reference": feedback.reference,
+        **params,
+    }
     return outbox.add(
         session,
         # Not a reply to someone who just wrote: it waits for morning in quiet hours.

@@ -1,0 +1,1 @@
+"""One sender per provider behind one small protocol, the stand-ins, and the registry."""

@@ -1,0 +1,1 @@
+"""Reaching out: broadcasts, "you said, we did", consultations, reminders and surveys."""

@@ -9,6 +9,9 @@ queued, so a killed fan-out resumes where it stopped and memory stays flat howev
 people there are. The rest is the ordinary pipeline: the dispatcher holds rows for quiet
 hours and the WhatsApp window (with their reasons), and refuses rows of a cancelled
 broadcast in the same conditional UPDATE that claims them.
+
+It runs past 500 lines on purpose: a broadcast's segment, texts, preview, progress and
+fan-out are read together whenever one of them changes, and each section is short.
 """
 
 from __future__ import annotations

@@ -155,18 +155,8 @@ class Dispatcher:
         claim decides again and records why it is held.
         """
         language = message.language or recipient.language or self.i18n.default
-        decision = decide(
-            channel=message.channel,
-            is_reply=message.is_reply,
-            urgent=message.urgent,
-            even_if_stopped=message.even_if_stopped,
-            stopped=recipient.stopped,
-            last_inbound_at=recipient.last_inbound_at,
-            language=language,
-            now=now,
-            quiet=self.settings.quiet_hours,
-            zone=self.zone,
-            whatsapp_templates=self.settings.whatsapp_templates,
+        decision = self._decide(
+            message, recipient.stopped, recipient.last_inbound_at, language, now
         )
         if decision != Decision():
             return None
@@ -307,18 +297,8 @@ class Dispatcher:
             in_doubt = row.updated_at if row.reason == "requeued-after-lease" else None
             address = session.get_one(Address, row.address_id)
             language = row.language or address.contact.language or self.i18n.default
-            decision = decide(
-                channel=row.channel,
-                is_reply=row.is_reply,
-                urgent=row.urgent,
-                even_if_stopped=row.even_if_stopped,
-                stopped=address.stopped_at is not None,
-                last_inbound_at=address.last_inbound_at,
-                language=language,
-                now=now,
-                quiet=self.settings.quiet_hours,
-                zone=self.zone,
-                whatsapp_templates=self.settings.whatsapp_templates,
+            decision = self._decide(
+                row, address.stopped_at is not None, address.last_inbound_at, language, now
             )
             if decision.reason == "outside-whatsapp-window":
                 sms = self._sms_instead(session, address, now)
@@ -364,6 +344,29 @@ class Dispatcher:
             )
             units = (row.segments or 1) if row.channel == "sms" else 1
             return Claimed(outbound, units, in_doubt)
+
+    def _decide(
+        self,
+        message: Outbound | Message,
+        stopped: bool,
+        last_inbound_at: datetime | None,
+        language: str,
+        now: datetime,
+    ) -> Decision:
+        """Whether a message may go now, under this deployment's quiet hours and templates."""
+        return decide(
+            channel=message.channel,
+            is_reply=message.is_reply,
+            urgent=message.urgent,
+            even_if_stopped=message.even_if_stopped,
+            stopped=stopped,
+            last_inbound_at=last_inbound_at,
+            language=language,
+            now=now,
+            quiet=self.settings.quiet_hours,
+            zone=self.zone,
+            whatsapp_templates=self.settings.whatsapp_templates,
+        )
 
     def _already_sent(self, sender: Sender, claimed: Claimed) -> SendReceipt | None:
         """For a row a dead worker had claimed, ask the provider whether it went out.

@@ -4,7 +4,7 @@ Handlers run inside the step's transaction and see it through a `StepContext`. W
 `Submit` keeps is written by the record writer registered for its record (feedback by
 casework, survey answers and interests, event subscriptions and answers by outreach; the
 wiring in bot/services.py gives the table), so the pipeline knows no feature's tables.
-A new kind of effect is a type in flows/effects.py and a line in HANDLERS here.
+A new kind of effect is a type in flows/effects.py and a handler here, in `Effects.handlers`.
 """
 
 from __future__ import annotations

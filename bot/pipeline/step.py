@@ -53,8 +53,9 @@ class Written:
     def ids(self) -> list[int]:
         return [row if isinstance(row, int) else row.id for row in self.rows]
 
-    def extend(self, other: Written | list[int]) -> None:
-        self.rows.extend(other.rows if isinstance(other, Written) else other)
+    def queue(self, ids: list[int]) -> None:
+        """Add rows written elsewhere in the step (a watcher's alerts), to queue."""
+        self.rows.extend(ids)
 
 
 # Marks a stored message stepped, in the step's transaction.
@@ -118,11 +119,10 @@ class Stepper:
             for transition in transitions
             for message in self._apply(context, transition, is_reply=True)
         ]
-        written = Written(list(context.release_held()))
-        written.extend(self._write(context, messages, inbound))
+        written = self._write(context, messages, inbound)
         assert inbound.id is not None  # written with its replies, or Duplicate was raised
         for watcher in self.watchers:
-            written.extend(watcher.watch(context, inbound.id, inbound.body or ""))
+            written.queue(watcher.watch(context, inbound.id, inbound.body or ""))
         conversation.write_changes(tx.connection, person)
         conversation.save(tx.connection, person, transitions[-1].state, now)
         return written
@@ -136,9 +136,7 @@ class Stepper:
             return Written()
         context = StepContext(tx, person, now)
         transition = step(self.flows, state, Input(kind="expire"))
-        messages = self._apply(context, transition, is_reply=False)
-        written = Written(list(context.release_held()))
-        written.extend(self._write(context, messages))
+        written = self._write(context, self._apply(context, transition, is_reply=False))
         conversation.write_changes(tx.connection, person)
         conversation.save(tx.connection, person, transition.state, now)
         return written
@@ -165,8 +163,7 @@ class Stepper:
         context = StepContext(tx, person, now)
         transition = prompt(self.flows, person.state, flow_id, context_answers, say, instead)
         messages = self._apply(context, transition, is_reply=False, dedupe_key=dedupe_key)
-        written = Written(list(context.release_held()))
-        written.extend(self._write(context, messages))
+        written = self._write(context, messages)
         conversation.write_changes(tx.connection, person)
         if transition.state != person.state:
             # Someone half-way through a conversation is only told: their conversation is
@@ -205,11 +202,13 @@ class Stepper:
     def _write(
         self, context: StepContext, messages: list[Outbound], inbound: Inbound | None = None
     ) -> Written:
-        """Insert the messages, claiming those that may go at once, with the inbound message
-        when it is new (in the same statement, its id before theirs).
+        """Queue again what was held for reasons gone, then insert the messages, claiming
+        those that may go at once, with the inbound message when it is new (in the same
+        statement, its id before theirs). Returns all of them, in that order.
 
         Raises Duplicate when a provider's retry stored the inbound message first.
         """
+        released = context.release_held()
         person = context.person
         recipient = Recipient(
             address=person.address,
@@ -242,8 +241,11 @@ class Stepper:
         ids = sorted(row_id for row_id, direction in written if direction == "out")
         return Written(
             [
-                row_id if claim is None else claim.with_id(row_id)
-                for row_id, claim in zip(ids, claims, strict=True)
+                *released,
+                *(
+                    row_id if claim is None else claim.with_id(row_id)
+                    for row_id, claim in zip(ids, claims, strict=True)
+                ),
             ]
         )
 
