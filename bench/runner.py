@@ -7,8 +7,9 @@ another from one thread, taking turns of 50 messages so a busy host slows them a
 - baseline: insert the inbound `messages` row (its address already exists) and commit,
   one transaction per message, through the same SQLAlchemy engine: the floor;
 - runner: `Runner.receive` with no queue to hand its rows to, so outbound rows stay queued;
-- runner + delivery: the wiring `build_services` gives, which renders and "sends" every
-  outbound row through a RecordingSender right after the commit.
+- runner + delivery: the wiring `build_services` gives: each step claims and renders its
+  replies as it writes them, and they are "sent" through a RecordingSender and recorded
+  right after the commit.
 
 Run `python bench/runner.py --help`. It leaves nothing behind: the SQLite file lives in a
 temporary directory and the PostgreSQL schema is dropped at the end.
@@ -46,14 +47,15 @@ from bot.pipeline.step import Stepper
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.types import CHANNELS, Channel, InboundMessage
-from storage.db import Database
+from storage.db import Database, DriverStatement
 from storage.migrate import upgrade
 from storage.models import Address, Contact, Feedback, Interest, Message, SurveyResponse
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
 DEFAULT_MESSAGES = {"sqlite": 3000, "postgresql": 2000}
 QUOTE = '"'
-TARGET = 0.30  # the runner should manage at least this share of the baseline's rate
+# The share of the baseline's rate each path should manage at least.
+TARGETS = {"runner": 0.30, "runner + delivery": 0.20}
 PROFILED = 1000  # messages in the --profile pass: cProfile makes each one several times slower
 
 # -- the workload ------------------------------------------------------------------------------
@@ -214,11 +216,27 @@ def workload(count: int, crowd: int, seed: int, population: int = 0) -> list[Inb
 
 
 class QueryCounter:
-    """Counts the statements an engine sends to the database, by kind and table."""
+    """Counts the statements an engine sends to the database, by kind and table.
+
+    Statements run straight through the driver (storage/db.py DriverStatement: the step's
+    INSERTs on SQLite) skip SQLAlchemy's events, so they are counted where they run.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.kinds: Counter[str] = Counter()
         event.listen(engine, "before_cursor_execute", self._count)
+        counter = self
+
+        def counted(method: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(method)
+            def run(statement: DriverStatement, *args: Any, **kwargs: Any) -> Any:
+                counter.kinds[_shape(statement.sql)] += 1
+                return method(statement, *args, **kwargs)
+
+            return run
+
+        DriverStatement.run = counted(DriverStatement.run)  # type: ignore[method-assign]
+        DriverStatement.first = counted(DriverStatement.first)  # type: ignore[method-assign]
 
     def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.kinds[_shape(statement)] += 1
@@ -538,12 +556,16 @@ def table(results: Sequence[Result]) -> str:
     lines = [header, "-" * len(header)]
     for r in results:
         share = r.per_second / baseline[r.database]
-        verdict = "" if r.path == "baseline" else (" ok" if share >= TARGET else " LOW")
+        target = TARGETS.get(r.path)
+        verdict = "" if target is None else (" ok" if share >= target else " LOW")
         lines.append(
             f"{r.database:<11}{r.path:<19}{r.messages:>9}{r.per_second:>9.0f}{r.p50_ms:>9.2f}"
             f"{r.p99_ms:>9.2f}{r.cpu_ms:>8.2f}{r.queries_per_message:>13.1f}{share:>10.0%}{verdict}"
         )
-    lines.append(f"target: runner at least {TARGET:.0%} of the baseline's messages per second")
+    lines.append(
+        "targets, as shares of the baseline's messages per second: "
+        + ", ".join(f"{path} {share:.0%}" for path, share in TARGETS.items())
+    )
     return "\n".join(lines)
 
 

@@ -174,12 +174,7 @@ class DriverStatement:
 
         The row is as the driver returns it, without result processing: for plain columns.
         """
-        named = self._compiled.construct_params(values)
-        for name, processor in self._processors.items():
-            named[name] = processor(named[name])
-        parameters: Any = named
-        if self._compiled.positional:  # SQLite's qmark style
-            parameters = [named[name] for name in self._compiled.positiontup]
+        parameters = self._parameters(values)
         pooled = self._engine.raw_connection()
         driver: Any = pooled.driver_connection
         try:
@@ -187,14 +182,41 @@ class DriverStatement:
         except self._engine.dialect.loaded_dbapi.Error as error:
             # The connection may be broken: the pool makes a new one rather than reuse it.
             pooled.invalidate()
-            raise exc.DBAPIError.instance(
-                self.sql,
-                parameters,
-                error,
-                self._engine.dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                dialect=self._engine.dialect,
-            ) from error
+            raise self._error(parameters, error) from error
         finally:
             pooled.close()
         return row
+
+    def run(self, connection: Connection, values: dict[str, Any]) -> tuple[int, int | None]:
+        """Run the statement in `connection`'s transaction; return (rowcount, lastrowid).
+
+        For a statement that returns no rows (an INSERT on SQLite, where RETURNING costs
+        more than the row). The caller's transaction rolls back on the error raised.
+        """
+        parameters = self._parameters(values)
+        driver: Any = connection.connection.driver_connection
+        try:
+            cursor = driver.execute(self.sql, parameters)
+        except self._engine.dialect.loaded_dbapi.Error as error:
+            raise self._error(parameters, error) from error
+        return cursor.rowcount, cursor.lastrowid
+
+    def _parameters(self, values: dict[str, Any]) -> Any:
+        """The values as the driver takes them, each through its column type's processor."""
+        named = self._compiled.construct_params(values)
+        for name, processor in self._processors.items():
+            named[name] = processor(named[name])
+        if self._compiled.positional:  # SQLite's qmark style
+            return [named[name] for name in self._compiled.positiontup]
+        return named
+
+    def _error(self, parameters: Any, error: Exception) -> exc.StatementError:
+        """The driver's error as SQLAlchemy raises it (IntegrityError...), parameters hidden."""
+        return exc.DBAPIError.instance(
+            self.sql,
+            parameters,
+            error,
+            self._engine.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=self._engine.dialect,
+        )

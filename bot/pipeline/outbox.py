@@ -16,8 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, ColumnElement, Connection, Insert, Select, bindparam, literal, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    bindparam,
+    literal,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,6 +36,7 @@ from sqlalchemy.types import Boolean, Integer, String
 
 from bot.sms import sms_cost
 from flows.engine import Say
+from storage.db import DriverStatement
 from storage.models import Message
 
 
@@ -190,38 +202,24 @@ def _bound(row: Mapping[str, Any]) -> dict[str, Any]:
     return {(f"{name}_json" if name in JSON_COLUMNS else name): row[name] for name in BULK_COLUMNS}
 
 
-@dataclass(frozen=True)
-class _Statements:
-    """The INSERT of message rows on one dialect, built once."""
+@lru_cache(maxsize=1)
+def _postgresql_insert() -> Insert:
+    """PostgreSQL's INSERT of message rows: many in one round trip, their ids returned.
 
-    returning: bool
-    insert: Insert
-
-
-@lru_cache(maxsize=4)
-def statements(dialect: str) -> _Statements:
-    """The INSERT that writes message rows of ROW_DEFAULTS' shape on `dialect`.
-
-    PostgreSQL writes many rows in one round trip and returns their ids and directions.
-    SQLite runs in process, where RETURNING costs more than the row itself (the statement is
-    prepared again each time): one INSERT per row there, ids from lastrowid. A provider's
-    retry of an inbound message already stored inserts nothing (the partial unique index),
-    which the step sees in what comes back.
+    A provider's retry of an inbound message already stored inserts nothing (the partial
+    unique index), which the step sees in what comes back.
     """
     none_as_null = JSON(none_as_null=True)
-    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert_(Message)
+    return (
+        postgresql_insert(Message)
         .values({name: bindparam(f"{name}_json", type_=none_as_null) for name in JSON_COLUMNS})
         .on_conflict_do_nothing(
             index_elements=["channel", "provider_id"],
             # Written as in the index, so PostgreSQL can match the partial index.
             index_where=text("direction = 'in'"),
         )
+        .returning(Message.id, Message.direction)
     )
-    if dialect == "postgresql":
-        return _Statements(True, statement.returning(Message.id, Message.direction))
-    return _Statements(False, statement)
 
 
 def insert_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
@@ -231,16 +229,48 @@ def insert_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> li
     """
     if not rows:
         return []
-    sql = statements(connection.dialect.name)
     bound = [_bound(row) for row in rows]
-    if sql.returning:
-        return [(row_id, direction) for row_id, direction in connection.execute(sql.insert, bound)]
+    if connection.dialect.name == "postgresql":
+        returned = connection.execute(_postgresql_insert(), bound)
+        return [(row_id, direction) for row_id, direction in returned]
+    # SQLite runs in process, where RETURNING costs more than the row itself (the statement
+    # is prepared again each time): one INSERT per row, ids from lastrowid, each through
+    # the driver with the statement SQLAlchemy compiled and its types' processors
+    # (storage/db.py DriverStatement), as `Connection.execute` costs more than the row too.
+    insert = _driver_insert(connection.engine)
     written = []
     for row in bound:
-        result = connection.execute(sql.insert, row)
-        if result.rowcount:
-            written.append((result.lastrowid, row["direction"]))
+        count, row_id = insert.run(connection, row)
+        if count and row_id is not None:
+            written.append((row_id, row["direction"]))
     return written
+
+
+_DRIVER_INSERTS: WeakKeyDictionary[Engine, DriverStatement] = WeakKeyDictionary()
+
+
+def _driver_insert(engine: Engine) -> DriverStatement:
+    """The SQLite INSERT of BULK_COLUMNS, compiled once per engine for the driver."""
+    found = _DRIVER_INSERTS.get(engine)
+    if found is None:
+        columns = Message.__table__.c
+        none_as_null = JSON(none_as_null=True)
+        statement = (
+            sqlite_insert(Message)
+            .values(
+                {
+                    name: bindparam(f"{name}_json", type_=none_as_null)
+                    if name in JSON_COLUMNS
+                    else bindparam(name, type_=columns[name].type)
+                    for name in BULK_COLUMNS
+                }
+            )
+            .on_conflict_do_nothing(
+                index_elements=["channel", "provider_id"], index_where=text("direction = 'in'")
+            )
+        )
+        found = _DRIVER_INSERTS[engine] = DriverStatement(engine, statement)
+    return found
 
 
 def add(session: Session, message: Outbound) -> Message:
