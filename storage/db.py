@@ -174,18 +174,34 @@ class DriverStatement:
 
         The row is as the driver returns it, without result processing: for plain columns.
         """
+        row, _ = self._on_pooled(values)
+        return row
+
+    def write(self, values: dict[str, Any]) -> int:
+        """Run a statement that returns no rows on a pooled connection; return its rowcount."""
+        _, count = self._on_pooled(values)
+        return count
+
+    def _on_pooled(self, values: dict[str, Any]) -> tuple[tuple[Any, ...] | None, int]:
+        """Execute on a connection of the pool, by itself: its own transaction, committed.
+
+        PostgreSQL's pool here is in autocommit; SQLite's connections leave transactions to
+        us (storage/db.py make_engine), so one statement commits alone there too.
+        """
         parameters = self._parameters(values)
         pooled = self._engine.raw_connection()
         driver: Any = pooled.driver_connection
         try:
-            row: tuple[Any, ...] | None = driver.execute(self.sql, parameters).fetchone()
+            cursor = driver.execute(self.sql, parameters)
+            # Read before the connection goes back to the pool.
+            row = cursor.fetchone() if cursor.description else None
+            return row, int(cursor.rowcount)
         except self._engine.dialect.loaded_dbapi.Error as error:
             # The connection may be broken: the pool makes a new one rather than reuse it.
             pooled.invalidate()
             raise self._error(parameters, error) from error
         finally:
             pooled.close()
-        return row
 
     def run(self, connection: Connection, values: dict[str, Any]) -> tuple[int, int | None]:
         """Run the statement in `connection`'s transaction; return (rowcount, lastrowid).
