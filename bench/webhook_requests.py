@@ -17,7 +17,7 @@ busy host slows both alike, to find their requests per second; then Kotha gets a
 paced load at half its maximum, and the latency of each request is timed from the moment it
 was due to be sent (so a late start counts against it).
 
-Run `python bench/webhooks.py --help`. It cleans up: the schema is dropped, Kotha's Redis
+Run `python bench/webhook_requests.py --help`. It cleans up: the schema is dropped, Kotha's Redis
 keys deleted, the servers stopped.
 """
 
@@ -63,7 +63,7 @@ RATIO_TARGET = 0.5
 P99_TARGET_MS = 50.0
 
 
-# -- the bare app, imported by gunicorn as 'bench.webhooks:bare_app()' --------------------------
+# -- the bare app, imported by gunicorn as 'bench.webhook_requests:bare_app()' ------------
 
 
 def bare_app() -> Flask:
@@ -467,7 +467,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         bare_env = {**base_env, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
         log = tmp / "gunicorn.log"
         bare_port = stack.enter_context(
-            gunicorn("bench.webhooks:bare_app()", bare_env, log, args.workers, args.server_threads)
+            gunicorn(
+                "bench.webhook_requests:bare_app()",
+                bare_env,
+                log,
+                args.workers,
+                args.server_threads,
+            )
         )
         kotha_port = stack.enter_context(
             gunicorn("kotha:create_app()", kotha_env, log, args.workers, args.server_threads)

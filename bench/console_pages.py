@@ -9,7 +9,7 @@ filtered, searches by reference, phone number and a word, a conversation page, a
 cases list where the console has one. It prints p50 and p95 per page against the 200 ms
 target. The schema is dropped at the end.
 
-Run `python bench/console.py --help`.
+Run `python bench/console_pages.py --help`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import os
 import random
 import re
 import secrets
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -436,10 +435,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--only", default="", help="time only the pages whose name has this")
     args = parser.parse_args(argv)
-    # Run as `python bench/console.py`, this file's folder comes first on sys.path and the
-    # file's name would hide the `console` package the app imports: look in the repository.
-    bench_dir = str(Path(__file__).resolve().parent)
-    sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != bench_dir]
 
     rng = random.Random(args.seed)
     with (
