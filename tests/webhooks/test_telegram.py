@@ -17,7 +17,6 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.channels.telegram_updates import UnreadableUpdate, parse_update
 from bot.settings import Settings
 from bot.types import InboundMessage, Media
 from webhooks import telegram
@@ -194,11 +193,6 @@ def test_update_is_handed_over_as_sent(
     assert runner.received == [expected]
 
 
-@pytest.mark.parametrize(("name", "expected"), HANDED_OVER)
-def test_parse_update_is_the_webhooks_parser(name: str, expected: InboundMessage) -> None:
-    assert parse_update(fixture(name)) == expected
-
-
 @pytest.mark.parametrize("name", IGNORED)
 def test_update_kotha_does_not_read_is_acknowledged_and_ignored(
     client: FlaskClient, runner: RecordingRunner, name: str
@@ -208,7 +202,6 @@ def test_update_kotha_does_not_read_is_acknowledged_and_ignored(
     assert response.status_code == 200
     assert response.data == b""
     assert runner.received == []
-    assert parse_update(fixture(name)) is None
 
 
 def test_button_press_is_answered_in_the_response_body(client: FlaskClient) -> None:
@@ -354,11 +347,6 @@ def test_body_just_under_the_limit_is_read(client: FlaskClient, runner: Recordin
     assert len(json.dumps(update)) == telegram.MAX_BODY_BYTES
     assert response.status_code == 200
     assert runner.received[0].text == "x" * room
-
-
-def test_unreadable_update_raises_for_the_polling_loop() -> None:
-    with pytest.raises(UnreadableUpdate):
-        parse_update({"update_id": 1, "message": {"chat": None}})
 
 
 SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
