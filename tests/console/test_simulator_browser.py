@@ -39,6 +39,8 @@ def open_simulator(page: Page, server: LiveServer, channel: str = "sms") -> None
 
 def send_by_keyboard(page: Page, text: str) -> None:
     """Type into the message box, Tab to Send and press Enter, as a keyboard user does."""
+    # The box takes the focus as the page loads (autofocus): on a busy machine, a moment later.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'text'")
     assert focused(page) == "textarea#text"
     page.keyboard.type(text)
     page.keyboard.press("Tab")
