@@ -90,6 +90,10 @@ class I18n:
     def gettext(self, code: str | None, message: str) -> str:
         return self.catalog(self.language(code).code).gettext(message)
 
+    def translations(self, message: str) -> list[str]:
+        """A message in every language, for recognising answers that quote it."""
+        return [self.gettext(code, message) for code in self.languages]
+
     def format_param(self, language: Language, value: Any) -> str:
         """Format one parameter: {"date": ISO} as a local date, {"msgid": text} translated.
 

@@ -82,7 +82,7 @@ def build_services(
     """
     database = database or Database(settings.database_url)
     i18n = I18n(settings.locales_dir)
-    flows = load_flows(settings.flows_dir, i18n.choices)
+    flows = load_flows(settings.flows_dir, i18n.choices, translations=i18n.translations)
     if senders is None:
         chosen = senders_from_settings(settings)
         limits = limits or (SendLimits(settings) if chosen else None)
@@ -110,6 +110,7 @@ def build_services(
         flows,
         effects,
         expiry=timedelta(hours=settings.conversation_expiry_hours),
+        resume_after=timedelta(hours=settings.resume_after_hours),
         watchers=(safeguarding,),
         dispatcher=dispatcher,
     )

@@ -61,6 +61,8 @@ class Settings:
     telegram_secret: str | None = None
     telegram_api_url: str | None = None
     conversation_expiry_hours: float = 72.0
+    # Someone back after this long half-way through is asked whether to carry on.
+    resume_after_hours: float = 12.0
     # Provider throughput, in SMS segments (SMS) or messages (WhatsApp, Telegram) per second.
     # A UK Twilio long code sends about 10 segments a second; Telegram allows about 30
     # messages a second overall and one a second to any one chat.
@@ -199,6 +201,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
         telegram_secret=get("KOTHA_TELEGRAM_SECRET"),
         telegram_api_url=get("KOTHA_TELEGRAM_API_URL"),
+        resume_after_hours=float(get("KOTHA_RESUME_AFTER_HOURS") or defaults.resume_after_hours),
         conversation_expiry_hours=float(
             get("KOTHA_CONVERSATION_EXPIRY_HOURS") or defaults.conversation_expiry_hours
         ),

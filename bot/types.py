@@ -35,6 +35,8 @@ class InboundMessage:
     media: tuple[Media, ...] = ()
     language_hint: str | None = None
     received_at: datetime | None = None
+    # A button press: the question its button belonged to ("complaint/service").
+    question: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class OutboundMessage:
     choices: tuple[str, ...] = field(default=())
     # An approved WhatsApp template to carry `text` outside the 24-hour window.
     template: str | None = None
+    # The question the message asks, for buttons to say what they answer.
+    question: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,33 +1,63 @@
 """The conversation engine: a pure step from (flows, state, input) to the next state.
 
-No I/O, no clock, no database. The runner loads the state, calls `step`, then applies the
-effects and writes the messages to say in one transaction.
+No I/O, no clock, no database. The runner loads the state, understands the message
+(flows/understanding), calls `step`, then applies the effects and writes the messages to
+say in one transaction.
+
+What a message does, first match wins:
+1. STOP, in any words, anywhere (unsure: one yes/no question); while stopped, only START.
+2. The other commands, by keyword: HELP (then the question again), MENU, LANGUAGE, START.
+3. An answer to a question the bot asked to be sure (flows/engine.py `CONFIRM`).
+4. An old Telegram button: told kindly, and the question now.
+5. First contact: the language from the words where they tell it, and what they want.
+6. Back after a long gap half-way: carry on, or start again?
+7. At the menu (or the language question): what they want, in their own words.
+8. Otherwise, the answer to the question they are at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from flows.answers import named_language, pick_language, pick_option, yes_or_no
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.model import Flow, Node, Option
-from flows.textnorm import detect_script, match_key, parse_number
+from flows.textnorm import detect_script
 from flows.texts import (
+    CARRY_ON,
+    CHOICE_CARRY_ON,
+    CHOICE_MENU,
+    CHOICE_START_AGAIN,
+    CONFIRM_STOP,
     EMPTY_ANSWER,
     EXPIRED,
     HELP,
+    INTRODUCTION,
+    KEPT,
+    MEDIA_KEPT,
     MEDIA_RECEIVED,
     NO,
     NOT_A_CHOICE,
     NOT_YES_NO,
+    OLD_BUTTON,
+    SOUNDS_LIKE,
+    STILL_HERE,
     STOPPED,
     WELCOME_BACK,
     YES,
 )
+from flows.understanding import Understanding
 
 IDLE_NODE = "main"
+# Questions the engine asks itself, to be sure before it acts: a state of its own.
+CONFIRM = "confirm"
+# A first message this long tells its story: it is kept as "what happened" once confirmed.
+STORY_WORDS = 8
+# What a person wanting each of these is asked to confirm, when they told a story.
+STORY_INTENTS = ("complaint", "comment", "compliment")
 
 
 @dataclass(frozen=True)
@@ -41,7 +71,12 @@ class State:
 
 @dataclass(frozen=True)
 class Input:
-    """What reaches a conversation: a message, or its expiry."""
+    """What reaches a conversation: a message, or its expiry.
+
+    `understood` is what the message seems to say (flows/understanding), worked out by the
+    runner; `question` the question a Telegram button answers ("complaint/service");
+    `returning` that the person comes back after a long gap.
+    """
 
     text: str = ""
     media: tuple[Mapping[str, str], ...] = ()
@@ -49,6 +84,9 @@ class Input:
     language_hint: str | None = None
     opted_out: bool = False
     kind: Literal["message", "expire"] = "message"
+    understood: Understanding | None = None
+    question: str | None = None
+    returning: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,7 +95,8 @@ class Say:
 
     `lead` is a short message said first in the same text (an apology, an option's
     description). `choices` become numbered lines (or buttons). `raw_choices` marks labels
-    that are not translated (each language's name written in itself).
+    that are not translated (each language's name written in itself). `question` names the
+    question it asks ("complaint/service"), so a button pressed later says what it answered.
     """
 
     text: str
@@ -66,6 +105,7 @@ class Say:
     choices: tuple[str, ...] = ()
     raw_choices: bool = False
     even_if_stopped: bool = False
+    question: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,29 +126,191 @@ def is_idle(state: State) -> bool:
     return state.flow == MENU_FLOW and state.node == IDLE_NODE and not state.answers
 
 
+def question_of(state: State | None) -> str:
+    """The name of the question a conversation waits at, as buttons carry it."""
+    state = state or idle()
+    return f"{state.flow}/{state.node}"
+
+
+_COMMANDS = ("help", "menu", "language", "stop", "start")
+
+
 def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
     """Return what `incoming` does to a conversation in `state` (None: first contact)."""
     if incoming.kind == "expire":
         return _expire(flows, state)
+    understood = incoming.understood or Understanding("none", None, 0.0)
     meanings = flows.meanings(incoming.text)
     command = next((meaning for meaning, _ in meanings if meaning in _COMMANDS), None)
+    if command is None and understood.intent in ("stop", "start") and understood.sure:
+        command = understood.intent
     if incoming.opted_out:
         if command != "start":
             return Transition(state or idle())
         return _start_again(flows, state, incoming, meanings)
     if command is not None:
         return _command(flows, command, state, incoming, meanings)
+    if understood.intent == "stop":
+        return _confirm_stop(flows, state)
+    if state is not None and state.flow == CONFIRM:
+        return _confirmed(flows, state, incoming)
+    if incoming.question is not None and incoming.question != question_of(state):
+        return _repeat(flows, state, OLD_BUTTON)
     target = next((m.removeprefix("flow:") for m, _ in meanings if m.startswith("flow:")), None)
     if target is not None:
         return _enter_flow(
             flows, target, state, incoming, _language_effects(flows, incoming, meanings)
         )
     if state is None:
-        return _first_contact(flows, incoming)
+        return _first_contact(flows, incoming, understood)
+    if incoming.returning and not is_idle(state) and not _answers(flows, state, incoming):
+        return _ask_carry_on(state)
+    if state.flow == LANGUAGE_FLOW and incoming.language is None:
+        if pick_language(flows, incoming.text) is None:
+            # Still a first contact: what they wrote may tell their language after all.
+            return _first_contact(flows, incoming, understood)
+    if state.flow in (MENU_FLOW, LANGUAGE_FLOW):
+        wanted = _wanted(flows, state, incoming, understood, ())
+        if wanted is not None:
+            return wanted
     return _answer(flows, state, incoming)
 
 
-_COMMANDS = ("help", "menu", "language", "stop", "start")
+# -- what a person wants, in their own words ---------------------------------------------------
+
+
+def _wanted(
+    flows: Flows,
+    state: State | None,
+    incoming: Input,
+    understood: Understanding,
+    effects: tuple[Effect, ...],
+) -> Transition | None:
+    """What to do for a message at the menu that says what it wants, if it does."""
+    language = named_language(flows, incoming.text) if len(incoming.text) < 40 else None
+    if language is not None:
+        menu = _menu(flows)
+        return Transition(menu.state, menu.say, (*effects, SetLanguage(language)))
+    if not understood.sure:
+        return None
+    if understood.intent == "help":
+        return _with_effects(_help(flows, state), effects)
+    if understood.intent == "menu":
+        menu = _menu(flows)
+        return Transition(menu.state, menu.say, (*_abandon(flows, state)[0], *effects))
+    if understood.intent == "language":
+        return _with_effects(_enter_flow(flows, LANGUAGE_FLOW, state, incoming, ()), effects)
+    flow_id = flows.intent_flows.get(understood.intent)
+    if flow_id is None:
+        return None
+    if understood.intent in STORY_INTENTS and len(incoming.text.split()) >= STORY_WORDS:
+        # They told the story already: check in once, then keep it as what happened.
+        answers: dict[str, Any] = {"_intent": understood.intent, "_story": incoming.text}
+        if incoming.media:
+            answers["_media"] = [dict(item) for item in incoming.media]
+        ask = Say(
+            SOUNDS_LIKE[understood.intent],
+            choices=(YES, CHOICE_MENU),
+            question=f"{CONFIRM}/intent",
+        )
+        return Transition(State(CONFIRM, "intent", answers), (ask,), effects)
+    return _enter_flow(flows, flow_id, state, incoming, effects)
+
+
+def _with_effects(transition: Transition, effects: tuple[Effect, ...]) -> Transition:
+    return Transition(transition.state, transition.say, (*effects, *transition.effects))
+
+
+# -- questions the engine asks itself -----------------------------------------------------------
+
+
+def _confirm_stop(flows: Flows, state: State | None) -> Transition:
+    """A message that may mean STOP: ask, and remember where they were."""
+    answers = {"_back": _saved(state)}
+    ask = Say(CONFIRM_STOP, choices=(YES, NO), question=f"{CONFIRM}/stop", even_if_stopped=True)
+    return Transition(State(CONFIRM, "stop", answers), (ask,))
+
+
+def _ask_carry_on(state: State) -> Transition:
+    """Back after a long gap half-way: carry on where they were, or start again?"""
+    ask = Say(
+        CARRY_ON,
+        choices=(CHOICE_CARRY_ON, CHOICE_START_AGAIN),
+        question=f"{CONFIRM}/resume",
+    )
+    return Transition(State(CONFIRM, "resume", {"_back": _saved(state)}), (ask,))
+
+
+def _confirmed(flows: Flows, state: State, incoming: Input) -> Transition:
+    """The answer to a question the engine asked itself (CONFIRM)."""
+    answer = yes_or_no(flows, incoming.text)
+    back = _restored(state.answers.get("_back"))
+    if state.node == "stop":
+        if answer is True:
+            return _command(flows, "stop", back, incoming, ())
+        if answer is False:
+            return _repeat(flows, back, STILL_HERE)
+        return _after_confirm(flows, back, incoming)
+    if state.node == "resume":
+        if answer is True:
+            return _repeat(flows, back)
+        if answer is False:
+            left, told = _abandon(flows, back)
+            menu = _menu(flows)
+            return Transition(menu.state, (*told, *menu.say), left)
+        return Transition(state, (_confirm_again(state),))
+    intent = str(state.answers.get("_intent"))
+    if answer is True and intent in flows.intent_flows:
+        story: dict[str, Any] = {"text": state.answers.get("_story", "")}
+        if state.answers.get("_media"):
+            story["text_media"] = state.answers["_media"]
+        return _enter_flow(flows, flows.intent_flows[intent], None, incoming, (), story)
+    if answer is False:
+        return _menu(flows)
+    return _after_confirm(flows, idle(), incoming)
+
+
+def _after_confirm(flows: Flows, state: State | None, incoming: Input) -> Transition:
+    """A reply to a check-in that answers neither yes nor no: take it as a new message."""
+    return step(flows, state or idle(), incoming)
+
+
+def _confirm_again(state: State) -> Say:
+    if state.node == "resume":
+        return Say(
+            CARRY_ON,
+            lead=NOT_YES_NO,
+            choices=(CHOICE_CARRY_ON, CHOICE_START_AGAIN),
+            question=f"{CONFIRM}/resume",
+        )
+    return Say(CONFIRM_STOP, lead=NOT_YES_NO, choices=(YES, NO), question=f"{CONFIRM}/stop")
+
+
+def _saved(state: State | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    if state.flow == CONFIRM:
+        return dict(state.answers.get("_back") or {}) or None
+    return {"flow": state.flow, "node": state.node, "answers": dict(state.answers)}
+
+
+def _restored(saved: object) -> State | None:
+    if not isinstance(saved, Mapping):
+        return None
+    return State(str(saved["flow"]), str(saved["node"]), dict(saved.get("answers") or {}))
+
+
+def _repeat(flows: Flows, state: State | None, lead: str | None = None) -> Transition:
+    """Ask the question a conversation waits at again, with `lead` first."""
+    state = state or idle()
+    node = _node(flows, state)
+    if node is None or node.type == "submit":
+        menu = _menu(flows, lead=lead)
+        return Transition(menu.state, menu.say)
+    return Transition(state, (_ask(flows, state.flow, node, lead),))
+
+
+# -- commands and the flows --------------------------------------------------------------------
 
 
 def _language_effects(
@@ -130,10 +332,14 @@ def _language_effects(
 
 
 def _guess_language(flows: Flows, incoming: Input) -> str | None:
+    """The person's language from their app's hint, their script, or their words."""
     codes = {language.code for language in flows.languages}
     hint = (incoming.language_hint or "").split("-")[0].lower()
     if hint in codes:
         return hint
+    understood = incoming.understood
+    if understood is not None and understood.language in codes and understood.language_sure:
+        return understood.language
     script = detect_script(incoming.text)
     if script == "bengali" and "bn" in codes:
         return "bn"
@@ -142,16 +348,23 @@ def _guess_language(flows: Flows, incoming: Input) -> str | None:
     return None
 
 
-def _abandon(flows: Flows, state: State | None) -> tuple[Effect, ...]:
-    """Keep what a person already told us when they leave a flow part-way: nothing is lost."""
+def _abandon(flows: Flows, state: State | None) -> tuple[tuple[Effect, ...], tuple[Say, ...]]:
+    """Keep what a person already told us when they leave a flow part-way: nothing is lost.
+
+    Feedback kept this way has its reference, and they are told it (KEPT).
+    """
+    if state is not None and state.flow == CONFIRM:
+        state = _restored(state.answers.get("_back"))
     if state is None or not state.answers or state.flow not in flows.flows:
-        return ()
+        return (), ()
     submit = _submit_node(flows[state.flow])
     # Interest counts only once the person has said yes and how to reach them; nor is half
     # an answer about events anything to keep.
     if submit is None or submit.record not in ("feedback", "survey"):
-        return ()
-    return (_submit_effect(flows[state.flow], submit, state.answers, complete=False),)
+        return (), ()
+    kept = _submit_effect(flows[state.flow], submit, state.answers, complete=False)
+    told = (Say(KEPT, even_if_stopped=True),) if submit.record == "feedback" else ()
+    return (kept,), told
 
 
 def _submit_node(flow: Flow) -> Node | None:
@@ -160,18 +373,29 @@ def _submit_node(flow: Flow) -> Node | None:
 
 def _submit_effect(flow: Flow, node: Node, answers: Mapping[str, Any], complete: bool) -> Submit:
     assert node.record is not None  # flows/model.py checks every submit node names its record
-    return Submit(node.record, flow.id, dict(node.fields), dict(answers), complete)
+    kept = {
+        key: value for key, value in answers.items() if not key.startswith("_") or key == "_event"
+    }
+    return Submit(node.record, flow.id, dict(node.fields), kept, complete)
 
 
 def _menu(flows: Flows, lead: str | None = None) -> Transition:
-    return Transition(idle(), (_ask(flows, flows[MENU_FLOW].nodes[IDLE_NODE], lead),))
+    return Transition(idle(), (_ask(flows, MENU_FLOW, flows[MENU_FLOW].nodes[IDLE_NODE], lead),))
+
+
+def _help(flows: Flows, state: State | None) -> Transition:
+    """HELP, then the question they are at again (the menu at the menu)."""
+    repeated = _repeat(flows, state)
+    return Transition(repeated.state, (Say(HELP), *repeated.say))
 
 
 def _expire(flows: Flows, state: State | None) -> Transition:
-    if state is not None and state.flow == RSVP_FLOW:
-        # Not answering a reminder is an answer too: nothing to close, nothing to say.
-        return Transition(idle())
-    return Transition(idle(), (Say(EXPIRED),), _abandon(flows, state))
+    if state is not None and state.flow in (RSVP_FLOW, CONFIRM):
+        # Not answering a reminder, or a check-in, is an answer too: nothing to say.
+        left, _ = _abandon(flows, state)
+        return Transition(idle(), (), left)
+    left, told = _abandon(flows, state)
+    return Transition(idle(), (*told, Say(EXPIRED)), left)
 
 
 def prompt(
@@ -182,7 +406,7 @@ def prompt(
     say: Say,
     instead: Say,
 ) -> Transition:
-    """The bot speaks first (an incoming reminder) and waits at `flow_id`'s first question.
+    """The bot speaks first (an event reminder) and waits at `flow_id`'s first question.
 
     `context` goes into the answers (keys starting "_" are the bot's, not the person's).
     Someone half-way through another flow is not interrupted: they get `instead`, which asks
@@ -191,23 +415,20 @@ def prompt(
     if state is not None and not is_idle(state) and state.flow != flow_id:
         return Transition(state, (instead,))
     flow = flows[flow_id]
-    return Transition(State(flow.id, flow.start, dict(context)), (say,))
+    asked = replace(say, question=f"{flow.id}/{flow.start}")
+    return Transition(State(flow.id, flow.start, dict(context)), (asked,))
 
 
 def _start_again(
     flows: Flows, state: State | None, incoming: Input, meanings: tuple[tuple[str, str], ...]
 ) -> Transition:
-    effects = (
-        *_abandon(flows, state),
-        OptIn(),
-        *_language_effects(flows, incoming, meanings),
-    )
+    left, _ = _abandon(flows, state)
+    effects = (*left, OptIn(), *_language_effects(flows, incoming, meanings))
     if incoming.language is None and not any(isinstance(e, SetLanguage) for e in effects):
         language_flow = flows[LANGUAGE_FLOW]
+        node = language_flow.nodes[language_flow.start]
         return Transition(
-            State(LANGUAGE_FLOW, language_flow.start),
-            (_ask(flows, language_flow.nodes[language_flow.start]),),
-            effects,
+            State(LANGUAGE_FLOW, node.id), (_ask(flows, LANGUAGE_FLOW, node),), effects
         )
     menu = _menu(flows, lead=WELCOME_BACK)
     return Transition(menu.state, menu.say, effects)
@@ -222,39 +443,59 @@ def _command(
 ) -> Transition:
     language = _language_effects(flows, incoming, meanings)
     if command == "stop":
-        effects: tuple[Effect, ...] = (*_abandon(flows, state), OptOut())
-        return Transition(idle(), (Say(STOPPED, even_if_stopped=True),), effects)
-    if command == "start":
-        return _start_again(flows, state, incoming, meanings)
+        left, told = _abandon(flows, state)
+        effects: tuple[Effect, ...] = (*left, OptOut())
+        return Transition(idle(), (*told, Say(STOPPED, even_if_stopped=True)), effects)
+    if command == "start" and state is None:
+        # Not stopped: START (and Telegram's /start) is a greeting, not a return.
+        return _first_contact(flows, incoming, Understanding("none", None, 0.0))
     if command == "help":
-        return Transition(state or idle(), (Say(HELP),), language)
+        return _with_effects(_help(flows, state), language)
     if command == "language":
         return _enter_flow(flows, LANGUAGE_FLOW, state, incoming, ())
     if incoming.language is None and not language:
-        return _first_contact(flows, incoming)
+        return _first_contact(flows, incoming, Understanding("none", None, 0.0))
+    left, told = _abandon(flows, state)
     menu = _menu(flows)
-    return Transition(menu.state, menu.say, (*_abandon(flows, state), *language))
+    return Transition(menu.state, (*told, *menu.say), (*left, *language))
 
 
-def _first_contact(flows: Flows, incoming: Input) -> Transition:
+def _first_contact(flows: Flows, incoming: Input, understood: Understanding) -> Transition:
+    """A first message: their language if it can be told, then what they asked for, or the
+    menu; else the language question (what they wrote is stored, and understood again once
+    they say their language only if they repeat it)."""
     if incoming.language is not None:
-        return _menu(flows)
+        wanted = _wanted(flows, idle(), incoming, understood, ())
+        return wanted or _menu(flows)
     guess = _guess_language(flows, incoming)
     if guess is not None:
-        menu = _menu(flows)
-        return Transition(menu.state, menu.say, (SetLanguage(guess),))
+        chosen: tuple[Effect, ...] = (SetLanguage(guess),)
+        wanted = _wanted(flows, idle(), incoming, understood, chosen) or _with_effects(
+            _menu(flows), chosen
+        )
+        # Told whose service this is, and how to change language and stop, before anything.
+        return Transition(wanted.state, (Say(INTRODUCTION), *wanted.say), wanted.effects)
     language_flow = flows[LANGUAGE_FLOW]
     node = language_flow.nodes[language_flow.start]
-    return Transition(State(LANGUAGE_FLOW, node.id), (_ask(flows, node),))
+    return Transition(State(LANGUAGE_FLOW, node.id), (_ask(flows, LANGUAGE_FLOW, node),))
 
 
 def _enter_flow(
-    flows: Flows, flow_id: str, state: State | None, incoming: Input, effects: tuple[Effect, ...]
+    flows: Flows,
+    flow_id: str,
+    state: State | None,
+    incoming: Input,
+    effects: tuple[Effect, ...],
+    answers: Mapping[str, Any] | None = None,
 ) -> Transition:
     flow = flows[flow_id]
-    left = _abandon(flows, state)
+    left, told = _abandon(flows, state)
     node = flow.nodes[flow.start]
-    return Transition(State(flow.id, node.id), (_ask(flows, node),), (*left, *effects))
+    return Transition(
+        State(flow.id, node.id, dict(answers or {})),
+        (*told, _ask(flows, flow.id, node)),
+        (*left, *effects),
+    )
 
 
 def _choices(flows: Flows, node: Node) -> tuple[tuple[str, ...], bool]:
@@ -265,9 +506,40 @@ def _choices(flows: Flows, node: Node) -> tuple[tuple[str, ...], bool]:
     return tuple(option.label for option in node.options), False
 
 
-def _ask(flows: Flows, node: Node, lead: str | None = None) -> Say:
+def _ask(flows: Flows, flow_id: str, node: Node, lead: str | None = None) -> Say:
     choices, raw = _choices(flows, node)
-    return Say(node.ask or "", lead=lead, choices=choices, raw_choices=raw)
+    return Say(
+        node.ask or "",
+        lead=lead,
+        choices=choices,
+        raw_choices=raw,
+        question=f"{flow_id}/{node.id}",
+    )
+
+
+def _node(flows: Flows, state: State) -> Node | None:
+    flow = flows.flows.get(state.flow)
+    return flow.nodes.get(state.node) if flow is not None else None
+
+
+# -- answers to the questions of a flow ---------------------------------------------------------
+
+
+def _answers(flows: Flows, state: State, incoming: Input) -> bool:
+    """Whether a message after a long gap answers the question they were left at."""
+    node = _node(flows, state)
+    if node is None:
+        return False
+    if node.type == "text":
+        # A story answers "what happened?"; "Hi" does not.
+        understood = incoming.understood
+        greeting = understood is not None and "none" == understood.intent
+        return bool(incoming.media) or (len(incoming.text.split()) >= 3 and not greeting)
+    if node.type == "yesno":
+        return yes_or_no(flows, incoming.text) is not None
+    if node.type == "language":
+        return pick_language(flows, incoming.text) is not None
+    return pick_option(flows, state.flow, node, incoming.text) is not None
 
 
 def _answer(flows: Flows, state: State, incoming: Input) -> Transition:
@@ -287,7 +559,7 @@ def _answer_text(flows: Flows, flow: Flow, node: Node, state: State, incoming: I
     has_text = bool(incoming.text.strip())
     skipped = node.optional and any(m == "skip" for m, _ in flows.meanings(incoming.text))
     if not has_text and not incoming.media:
-        return Transition(state, (_ask(flows, node, lead=EMPTY_ANSWER),))
+        return Transition(state, (_ask(flows, flow.id, node, lead=EMPTY_ANSWER),))
     answers = dict(state.answers)
     if node.save and not skipped:
         answers[node.save] = incoming.text
@@ -297,42 +569,33 @@ def _answer_text(flows: Flows, flow: Flow, node: Node, state: State, incoming: I
     return _advance(flows, flow, node, answers, None, lead)
 
 
+def _not_understood(incoming: Input, fallback: str) -> str:
+    """What to say first when a reply is not an answer: never "send one number" to a voice
+    note, which is kept with the conversation all the same."""
+    return MEDIA_KEPT if incoming.media else fallback
+
+
 def _answer_yes_no(
     flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
 ) -> Transition:
-    number = parse_number(incoming.text)
-    words = {meaning for meaning, _ in flows.meanings(incoming.text)}
-    if number == 1 or (number is None and "yes" in words):
-        value = True
-    elif number == 2 or (number is None and "no" in words):
-        value = False
-    else:
-        return Transition(state, (_ask(flows, node, lead=NOT_YES_NO),))
+    value = yes_or_no(flows, incoming.text)
+    if value is None:
+        lead = _not_understood(incoming, NOT_YES_NO)
+        return Transition(state, (_ask(flows, flow.id, node, lead=lead),))
     answers = {**state.answers, **({node.save: value} if node.save else {})}
     return _advance(flows, flow, node, answers, "yes" if value else "no", None)
-
-
-def _pick(flows: Flows, node: Node, text: str) -> int | None:
-    """Return the 0-based index of the option a reply picks, or None."""
-    choices, _ = _choices(flows, node)
-    number = parse_number(text)
-    if number is not None and 1 <= number <= len(choices):
-        return number - 1
-    if node.type == "language":
-        # A person may write their language's name instead of its number.
-        key = match_key(text)
-        for index, language in enumerate(flows.languages):
-            if key in (match_key(language.name), match_key(language.code)):
-                return index
-    return None
 
 
 def _answer_choice(
     flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
 ) -> Transition:
-    index = _pick(flows, node, incoming.text)
+    if node.type == "language":
+        index = pick_language(flows, incoming.text)
+    else:
+        index = pick_option(flows, flow.id, node, incoming.text)
     if index is None:
-        return Transition(state, (_ask(flows, node, lead=NOT_A_CHOICE),))
+        lead = _not_understood(incoming, NOT_A_CHOICE)
+        return Transition(state, (_ask(flows, flow.id, node, lead=lead),))
     if node.type == "language":
         code = flows.languages[index].code
         answers = dict(state.answers)
@@ -361,10 +624,13 @@ def _advance(
     answer_key: str | None,
     lead: str | None,
 ) -> Transition:
-    if isinstance(node.next, Mapping):
-        target = node.next.get(answer_key or "") or node.next.get("else") or flow.after(node.id)
-    else:
-        target = node.next or flow.after(node.id)
+    target = _next(flow, node, answer_key)
+    # A question answered already (the story a first message told) is not asked again.
+    while target is not None and target != MENU_FLOW:
+        following = flow.nodes[target]
+        if following.type != "text" or not following.save or following.save not in answers:
+            break
+        target = _next(flow, following, None)
     if target is None or target == MENU_FLOW:
         menu = _menu(flows, lead=lead)
         return Transition(menu.state, menu.say)
@@ -373,4 +639,12 @@ def _advance(
         effect = _submit_effect(flow, following, answers, complete=True)
         say = Say(following.say or "", lead=lead)
         return Transition(idle(), (say,), (effect,))
-    return Transition(State(flow.id, following.id, answers), (_ask(flows, following, lead),))
+    return Transition(
+        State(flow.id, following.id, answers), (_ask(flows, flow.id, following, lead),)
+    )
+
+
+def _next(flow: Flow, node: Node, answer_key: str | None) -> str | None:
+    if isinstance(node.next, Mapping):
+        return node.next.get(answer_key or "") or node.next.get("else") or flow.after(node.id)
+    return node.next or flow.after(node.id)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from flows.model import COMMANDS, Flow, FlowError, load_flow
+from flows.scripts import fold
 from flows.textnorm import match_key
 
 KEYWORDS_FILE = Path(__file__).resolve().parent / "keywords.yaml"
 # Word lists that are not commands but answers the engine understands in any node.
 ANSWER_WORDS = ("yes", "no", "skip")
+# The section of the keywords file naming each language as people type it.
+LANGUAGE_NAMES = "language_names"
 MENU_FLOW = "menu"
 LANGUAGE_FLOW = "language"
 # The question an event reminder asks ("will you come?"); only the bot starts it.
@@ -30,11 +33,19 @@ class LanguageChoice:
 
 @dataclass(frozen=True)
 class Flows:
-    """Every flow by id, plus the keyword index: match key -> [(meaning, language)]."""
+    """Every flow by id, plus the keyword index: match key -> [(meaning, language)].
+
+    Also what reading answers needs: each language's names as people type them (match key
+    -> language code), the flow each intent starts (the flows' `intent:`), and the words of
+    every option's label in every language, for answers that name an option.
+    """
 
     flows: Mapping[str, Flow]
     keywords: Mapping[str, tuple[tuple[str, str], ...]]
     languages: tuple[LanguageChoice, ...]
+    language_names: Mapping[str, str] = field(default_factory=dict)
+    intent_flows: Mapping[str, str] = field(default_factory=dict)
+    option_words: Mapping[tuple[str, str], tuple[frozenset[str], ...]] = field(default_factory=dict)
 
     def __getitem__(self, flow_id: str) -> Flow:
         return self.flows[flow_id]
@@ -69,8 +80,13 @@ def load_flows(
     directory: Path,
     languages: Sequence[LanguageChoice],
     keywords_file: Path = KEYWORDS_FILE,
+    translations: Callable[[str], Iterable[str]] | None = None,
 ) -> Flows:
-    """Load every `*.yaml` flow under `directory` (recursively) and the shared keywords."""
+    """Load every `*.yaml` flow under `directory` (recursively) and the shared keywords.
+
+    `translations` gives a message's text in every language (bot/i18n.py): an answer may
+    name an option in any of them. Without it, option labels are matched in English only.
+    """
     codes = {language.code for language in languages}
     flows: dict[str, Flow] = {}
     for path in sorted(directory.rglob("*.yaml")):
@@ -82,9 +98,10 @@ def load_flows(
         if required not in flows:
             raise FlowError(f"{directory}: no flow named {required!r}")
 
-    raw = yaml.safe_load(keywords_file.read_text(encoding="utf-8"))
-    if not isinstance(raw, Mapping):
+    raw = dict(yaml.safe_load(keywords_file.read_text(encoding="utf-8")) or {})
+    if not raw:
         raise FlowError(f"{keywords_file.name}: must map each meaning to words per language")
+    names = _language_names(raw.pop(LANGUAGE_NAMES, {}), codes, keywords_file.name)
     missing = [meaning for meaning in (*COMMANDS, *ANSWER_WORDS) if meaning not in raw]
     if missing:
         raise FlowError(f"{keywords_file.name}: no words for {missing}")
@@ -103,8 +120,64 @@ def load_flows(
                         f"{flow.path.name}: node '{node.id}': goto names unknown flow "
                         f"{option.goto!r}"
                     )
+    intent_flows: dict[str, str] = {}
+    for flow in flows.values():
+        if flow.intent is not None:
+            if flow.intent in intent_flows:
+                raise FlowError(f"{flow.path.name}: intent {flow.intent!r} has another flow")
+            intent_flows[flow.intent] = flow.id
     return Flows(
         flows=flows,
         keywords={key: tuple(entries) for key, entries in index.items()},
         languages=tuple(languages),
+        language_names=names,
+        intent_flows=intent_flows,
+        option_words=_option_words(flows, translations),
     )
+
+
+def _language_names(
+    raw: Mapping[str, Sequence[str]], codes: set[str], source: str
+) -> dict[str, str]:
+    """Match key -> language code, for names of languages as people type them."""
+    names: dict[str, str] = {}
+    for code, words in raw.items():
+        if code not in codes:
+            raise FlowError(f"{source}: {LANGUAGE_NAMES}: unknown language {code!r}")
+        for word in words:
+            names[match_key(str(word))] = code
+    return names
+
+
+# Words too common in answers to tell options apart.
+_PLAIN_WORDS = frozenset(
+    "the a an and or of to my our for it is i me about with in on at this that".split()
+)
+
+
+def _none(message: str) -> tuple[str, ...]:
+    return ()
+
+
+def _option_words(
+    flows: Mapping[str, Flow], translations: Callable[[str], Iterable[str]] | None
+) -> dict[tuple[str, str], tuple[frozenset[str], ...]]:
+    """Each choice node's options as sets of folded words, from their labels in every language."""
+    found: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
+    for flow in flows.values():
+        for node in flow.nodes.values():
+            if not node.options:
+                continue
+            found[(flow.id, node.id)] = tuple(
+                frozenset(
+                    fold(word)
+                    for label in {
+                        option.label,
+                        *(translations(option.label) if translations else ()),
+                    }
+                    for word in match_key(label).split()
+                    if word not in _PLAIN_WORDS
+                )
+                for option in node.options
+            )
+    return found

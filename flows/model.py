@@ -70,6 +70,8 @@ class Flow:
     order: tuple[str, ...]
     path: Path
     keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # What a person who says they want this in their own words wants (flows/understanding).
+    intent: str | None = None
 
     @property
     def start(self) -> str:
@@ -195,6 +197,18 @@ def _answers(node: Node) -> set[str]:
     return set()
 
 
+# The intents a flow may be started by, when a person says so in their own words.
+FLOW_INTENTS = ("complaint", "comment", "compliment", "survey", "involve", "events")
+
+
+def _intent(path: Path, value: object) -> str | None:
+    if value is None:
+        return None
+    if value not in FLOW_INTENTS:
+        raise FlowError(f"{path.name}: 'intent' must be one of {', '.join(FLOW_INTENTS)}")
+    return str(value)
+
+
 def load_flow(path: Path) -> Flow:
     """Read and check one flow file."""
     try:
@@ -221,6 +235,7 @@ def load_flow(path: Path) -> Flow:
         order=tuple(nodes),
         path=path,
         keywords={str(lang): tuple(words) for lang, words in keywords.items()},
+        intent=_intent(path, raw.get("intent")),
     )
     for node in nodes.values():
         if isinstance(node.next, Mapping):

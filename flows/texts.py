@@ -20,6 +20,8 @@ NOT_A_CHOICE = N_("Please send one number.")
 NOT_YES_NO = N_("Please send 1 for yes or 2 for no.")
 EMPTY_ANSWER = N_("Please write your answer, or send a voice note.")
 MEDIA_RECEIVED = N_("We have received your voice note or photo.")
+# Before the question again, to a voice note or photo sent at a question it cannot answer.
+MEDIA_KEPT = N_("Got it, thank you.")
 STOPPED = N_("You will get no more messages from Kotha. Send START to begin again.")
 WELCOME_BACK = N_("Welcome back to Kotha.")
 EXPIRED = N_(
@@ -28,3 +30,24 @@ EXPIRED = N_(
 )
 YES = N_("Yes")
 NO = N_("No")
+
+# Said first to someone whose language was told from their first message.
+INTRODUCTION = N_(
+    "This is Kotha, Tower Hamlets Council's feedback service. Send LANGUAGE to change "
+    "language, STOP to stop."
+)
+# Checking in before a first message's story becomes a record.
+SOUNDS_LIKE = {
+    "complaint": N_("It sounds like you want to make a complaint. Is that right?"),
+    "comment": N_("It sounds like you want to leave a comment. Is that right?"),
+    "compliment": N_("It sounds like you want to say thank you. Is that right?"),
+}
+# TRANSLATORS: a choice after "Is that right?": no, and show the main menu instead.
+CHOICE_MENU = N_("No, show me the menu")
+CONFIRM_STOP = N_("Do you want us to stop sending you messages?")
+STILL_HERE = N_("We will keep in touch.")
+CARRY_ON = N_("Welcome back. Would you like to carry on where you left off?")
+CHOICE_CARRY_ON = N_("Carry on")
+CHOICE_START_AGAIN = N_("Start again")
+OLD_BUTTON = N_("That button was for an earlier question.")
+KEPT = N_("We have kept what you told us. Your reference is {reference}.")

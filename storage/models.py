@@ -171,6 +171,11 @@ class Message(Base):
     # put at `survey_node` of flow `survey`, so their reply answers it.
     survey: Mapped[str | None] = mapped_column(String(64))
     survey_node: Mapped[str | None] = mapped_column(String(64))
+    # Outbound: the question the message asks ("complaint/service"); inbound: the question a
+    # Telegram button press answers. A press of an old button is told so.
+    question: Mapped[str | None] = mapped_column(String(64))
+    # Inbound: what the understanding made of it (flows/understanding), shown to staff.
+    understood: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     encoding: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -213,18 +213,26 @@ def test_english_comment_over_telegram_with_buttons(
     wired: Services, provider: Provider, telegram: FakeTelegram
 ) -> None:
     chat = 5000000001
-    [menu] = provider.telegram_text(chat, "Hello")
+    # Telegram says the person's app is in English: whose service this is, then the menu.
+    introduction, menu = provider.telegram_text(chat, "Hello")
+    assert introduction.text.startswith("This is Kotha") and introduction.reply_markup is None
     assert menu.text.startswith(menu_question(wired, "en"))
     assert menu.reply_markup is not None
     buttons = [row[0] for row in menu.reply_markup["inline_keyboard"]]
+    # Each button says which question it answers, so an old one can be told apart.
     assert [button["callback_data"] for button in buttons] == [
-        str(number) for number in range(1, len(buttons) + 1)
+        f"menu/main#{number}" for number in range(1, len(buttons) + 1)
     ]
     assert buttons[1]["text"] == "2 Leave a comment"
 
-    [services_menu] = provider.telegram_press(chat, "2")
+    [services_menu] = provider.telegram_press(chat, buttons[1]["callback_data"])
     assert services_menu.reply_markup is not None
-    [question] = provider.telegram_press(chat, "1")
+    service_buttons = [row[0] for row in services_menu.reply_markup["inline_keyboard"]]
+    # The menu's button again, now that the question is another: told, and asked again.
+    [told] = provider.telegram_press(chat, buttons[0]["callback_data"])
+    assert told.text.startswith("That button was for an earlier question.")
+    assert told.reply_markup is not None
+    [question] = provider.telegram_press(chat, service_buttons[0]["callback_data"])
     assert question.reply_markup is None  # a free-text question has no buttons
     comment = "The carer was kind & patient — thank you <3"
     [thanks] = provider.telegram_text(chat, comment)

@@ -42,7 +42,7 @@ from bot.channels.base import (
     ThrottledError,
     TransientError,
 )
-from bot.channels.telegram_updates import read_parsed
+from bot.channels.telegram_updates import button_data, read_parsed
 from bot.types import InboundMessage, OutboundMessage, SendReceipt
 
 # PTB 22 is migrating durations (RetryAfter.retry_after among them) from int seconds to
@@ -164,7 +164,12 @@ class TelegramSender(ClosingSender):
             # One button per row: long labels stay readable and each target is large.
             markup = InlineKeyboardMarkup(
                 [
-                    [InlineKeyboardButton(f"{number} {label}", callback_data=str(number))]
+                    [
+                        InlineKeyboardButton(
+                            f"{number} {label}",
+                            callback_data=button_data(message.question, number),
+                        )
+                    ]
                     for number, label in enumerate(message.choices, start=1)
                 ]
             )

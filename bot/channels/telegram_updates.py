@@ -68,12 +68,14 @@ def read_parsed(update: Update) -> ParsedUpdate:
         # person's Telegram stops showing a spinner.
         if chat is None or chat.type != "private" or query.data is None:
             return ParsedUpdate(None, query.id)
+        question, choice = read_button(_text(query.data))
         message = InboundMessage(
             channel="telegram",
             address=_chat_address(chat.id),
-            text=_text(query.data),
+            text=choice,
             provider_id=provider_id,
             language_hint=_optional_text(query.from_user.language_code),
+            question=question,
         )
         return ParsedUpdate(message, query.id)
     # edited_message is ignored on purpose: by the time someone corrects a typo the flow has
@@ -156,3 +158,24 @@ def _chat_address(chat_id: object) -> str:
     if not isinstance(chat_id, int) or isinstance(chat_id, bool):
         raise TypeError("expected an integer chat id")
     return str(chat_id)
+
+
+# A button's data is the question it answers and its number, "complaint/service#2" (Telegram
+# allows 64 bytes), so a press of an old button can be told from an answer to the question
+# the person is at now. Buttons sent before questions were named carry the number alone.
+_BUTTON_SEPARATOR = "#"
+_MAX_BUTTON_DATA = 64
+
+
+def button_data(question: str | None, number: int) -> str:
+    """The callback data of a numbered choice's button."""
+    data = f"{question}{_BUTTON_SEPARATOR}{number}" if question else str(number)
+    return data if len(data.encode("utf-8")) <= _MAX_BUTTON_DATA else str(number)
+
+
+def read_button(data: str) -> tuple[str | None, str]:
+    """(the question a button answers, if it says, and the text of its answer)."""
+    question, separator, choice = data.rpartition(_BUTTON_SEPARATOR)
+    if not separator or not question:
+        return None, data
+    return question, choice

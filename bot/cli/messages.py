@@ -279,7 +279,7 @@ def renderings(i18n: I18n, flows: Flows, messages: Sequence[str] | None = None) 
 
 def cost_report(i18n: I18n, flows_dir: Path = FLOWS_DIR) -> list[tuple[str, str, str, int, str]]:
     """Return (language, message, encoding, segments, verdict) for every bot text."""
-    flows = load_flows(flows_dir, i18n.choices)
+    flows = load_flows(flows_dir, i18n.choices, translations=i18n.translations)
     return [
         (r.language, r.label, r.cost.encoding, r.cost.segments, r.verdict)
         for r in renderings(i18n, flows)

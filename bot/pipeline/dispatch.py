@@ -199,6 +199,7 @@ class Dispatcher:
             address=recipient.address,
             text=rendered.text,
             choices=rendered.choices,
+            question=message.question,
         )
         units = cost.segments if message.channel == "sms" else 1
         return NewClaim(columns, outbound, units)
@@ -349,6 +350,7 @@ class Dispatcher:
                 text=row.body or "",
                 choices=rendered.choices,
                 template=decision.template,
+                question=row.question,
             )
             units = (row.segments or 1) if row.channel == "sms" else 1
             return Claimed(outbound, units, in_doubt)

@@ -244,6 +244,7 @@ class Runner:
             channel=message.channel,
             provider_id=message.provider_id,
             created_at=message.received_at or now,
+            question=message.question,
         )
         written = self.stepper.advance(tx, person, inbound, now)
         assert inbound.id is not None
@@ -258,7 +259,11 @@ class Runner:
             return None
         oldest = waiting[0]
         inbound = Inbound(
-            id=oldest.id, body=oldest.body, media=oldest.media, language=oldest.language
+            id=oldest.id,
+            body=oldest.body,
+            media=oldest.media,
+            language=oldest.language,
+            question=oldest.question,
         )
         written = self.stepper.advance(tx, person, inbound, self.clock())
         return written, len(waiting) > 1

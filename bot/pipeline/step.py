@@ -10,12 +10,12 @@ transaction commits they go out without another round of reads and claims.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import JSON, bindparam, select, update
 
 from bot.pipeline import conversation, outbox
 from bot.pipeline.conversation import Person
@@ -25,6 +25,7 @@ from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
 from flows.engine import Input, Say, Transition, is_idle, prompt, step
 from flows.library import Flows
+from flows.understanding import Understanding, understand
 from storage.db import Transaction
 from storage.models import Message
 
@@ -40,6 +41,8 @@ class Inbound:
     channel: str = ""
     provider_id: str | None = None
     created_at: datetime | None = None
+    question: str | None = None  # the question a button press answers
+    understood: Understanding | None = None
 
 
 @dataclass
@@ -58,8 +61,12 @@ class Written:
         self.rows.extend(ids)
 
 
-# Marks a stored message stepped, in the step's transaction.
-_PROCESSED = update(Message).where(Message.id == bindparam("inbound_id")).values(status="processed")
+# Marks a stored message stepped, with what it was understood to say.
+_PROCESSED = (
+    update(Message)
+    .where(Message.id == bindparam("inbound_id"))
+    .values(status="processed", understood=bindparam("understood", type_=JSON(none_as_null=True)))
+)
 
 
 class Duplicate(Exception):
@@ -75,12 +82,17 @@ class Stepper:
         effects: Effects,
         *,
         expiry: timedelta,
+        resume_after: timedelta = timedelta(hours=12),
+        understand: Callable[[str], Understanding] = understand,
         watchers: Sequence[InboundWatcher] = (),
         dispatcher: Dispatcher | None = None,
     ) -> None:
         self.flows = flows
         self.effects = effects
         self.expiry = expiry
+        # Someone back after this long half-way through is asked whether to carry on.
+        self.resume_after = resume_after
+        self.understand = understand
         self.watchers = tuple(watchers)
         # Claims the step's own messages to send at once after the commit; None leaves them
         # queued, for the queue to deliver (a benchmark measuring the step alone).
@@ -101,17 +113,21 @@ class Stepper:
             person.change_address(stopped_at=None, stopped_by=None)
         state = person.state
         transitions: list[Transition] = []
-        if state is not None and person.updated_at is not None and not is_idle(state):
-            if now - person.updated_at > self.expiry:
-                expired = step(self.flows, state, Input(kind="expire"))
-                transitions.append(expired)
-                state = expired.state
+        away = now - person.updated_at if person.updated_at is not None else timedelta(0)
+        if state is not None and not is_idle(state) and away > self.expiry:
+            expired = step(self.flows, state, Input(kind="expire"))
+            transitions.append(expired)
+            state = expired.state
+        inbound.understood = self.understand(inbound.body or "")
         incoming = Input(
             text=inbound.body or "",
             media=tuple(inbound.media or ()),
             language=person.language,
             language_hint=inbound.language,
             opted_out=person.stopped_at is not None,
+            understood=inbound.understood,
+            question=inbound.question,
+            returning=away > self.resume_after,
         )
         transitions.append(step(self.flows, state, incoming))
         messages = [
@@ -231,7 +247,9 @@ class Stepper:
         if inbound is not None and inbound.id is None:
             rows.insert(0, _inbound_row(person, inbound))
         elif inbound is not None:
-            context.connection.execute(_PROCESSED, {"inbound_id": inbound.id})
+            context.connection.execute(
+                _PROCESSED, {"inbound_id": inbound.id, "understood": _understood(inbound)}
+            )
         written = outbox.insert_rows(context.connection, rows)
         if inbound is not None and inbound.id is None:
             stored = [row_id for row_id, direction in written if direction == "in"]
@@ -263,5 +281,14 @@ def _inbound_row(person: Person, inbound: Inbound) -> dict[str, Any]:
         # The language the person's app says they use, if any.
         "language": inbound.language,
         "media": inbound.media,
+        "question": inbound.question,
+        "understood": _understood(inbound),
         "created_at": inbound.created_at,
     }
+
+
+def _understood(inbound: Inbound) -> dict[str, Any] | None:
+    """What the message was understood to say, as kept on its row (None for no words)."""
+    if inbound.understood is None or not (inbound.body or "").strip():
+        return None
+    return inbound.understood.as_json()

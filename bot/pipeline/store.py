@@ -48,6 +48,7 @@ class Waiting:
     body: str | None
     media: list[Any] | None
     language: str | None
+    question: str | None
 
 
 def media_of(message: InboundMessage) -> list[dict[str, str]] | None:
@@ -73,7 +74,7 @@ _SEEN = select(Message.id).where(
     Message.provider_id == bindparam("seen_provider_id"),
 )
 _WAITING = (
-    select(Message.id, Message.body, Message.media, Message.language)
+    select(Message.id, Message.body, Message.media, Message.language, Message.question)
     .where(Message.address_id == bindparam("person_address_id"), INBOUND, RECEIVED)
     .order_by(Message.id)
     .limit(2)
@@ -139,6 +140,7 @@ class InboundStore:
             # For an inbound message: the language the person's app says they use, if any.
             "language": message.language_hint,
             "media": media_of(message),
+            "question": message.question,
             "created_at": message.received_at or self.clock(),
         }
 
@@ -184,7 +186,7 @@ class InboundStore:
     def waiting(self, connection: Connection, address_id: int) -> list[Waiting]:
         """The oldest messages from this address not yet stepped (two at most: is there more?)."""
         rows = connection.execute(_WAITING, {"person_address_id": address_id}).all()
-        return [Waiting(row.id, row.body, row.media, row.language) for row in rows]
+        return [Waiting(row.id, row.body, row.media, row.language, row.question) for row in rows]
 
     def mark_failed(self, address_id: int) -> None:
         """Set aside the message whose step raised, so the rest can go on; its words stay."""
@@ -230,6 +232,7 @@ class InboundStore:
                 # The language the person's app says they use, if any.
                 "in_language": message.language_hint,
                 "in_media": media_of(message),
+                "in_question": message.question,
                 "in_created_at": message.received_at or self.clock(),
             }
         )
@@ -268,6 +271,7 @@ def _inbound_by_address() -> Any:
                 "provider_id",
                 "language",
                 "media",
+                "question",
                 "is_reply",
                 "attempts",
                 "created_at",
@@ -281,6 +285,7 @@ def _inbound_by_address() -> Any:
                 bindparam("in_provider_id", type_=columns.provider_id.type),
                 bindparam("in_language", type_=columns.language.type),
                 bindparam("in_media", type_=JSON(none_as_null=True)),
+                bindparam("in_question", type_=columns.question.type),
                 literal_column("false"),
                 literal_column("0"),
                 bindparam("in_created_at", type_=columns.created_at.type),

@@ -10,19 +10,23 @@ import yaml
 
 from bot.i18n import I18n
 from bot.settings import FLOWS_DIR, LOCALES_DIR
+from flows.answers import named_language
 from flows.effects import OptIn, OptOut, SetLanguage, Submit
 from flows.engine import Input, State, Transition, idle, step
-from flows.library import KEYWORDS_FILE, LANGUAGE_FLOW, MENU_FLOW, load_flows
+from flows.library import KEYWORDS_FILE, LANGUAGE_FLOW, LANGUAGE_NAMES, MENU_FLOW, load_flows
 from flows.texts import (
     EMPTY_ANSWER,
     EXPIRED,
     HELP,
+    INTRODUCTION,
+    KEPT,
     MEDIA_RECEIVED,
     NOT_A_CHOICE,
     NOT_YES_NO,
     STOPPED,
     WELCOME_BACK,
 )
+from flows.understanding import understand
 
 FLOWS = load_flows(FLOWS_DIR, I18n(LOCALES_DIR).choices)
 # The base loader keeps every word as the text a person would type (no YAML booleans).
@@ -38,7 +42,8 @@ VOICE_NOTE = {"url": "https://media.example/1.ogg", "content_type": "audio/ogg"}
 
 
 def say(text: str, state: State | None = None, language: str | None = "en") -> Transition:
-    return step(FLOWS, state, Input(text=text, language=language))
+    """Step as the runner does: with what the message was understood to say."""
+    return step(FLOWS, state, Input(text=text, language=language, understood=understand(text)))
 
 
 def walk(state: State | None, *texts: str) -> list[Transition]:
@@ -106,7 +111,8 @@ def test_first_contact_guesses_the_language_or_asks(
     else:
         assert transition.state == idle()
         assert transition.effects == (SetLanguage(language),)
-        assert transition.say[0].text == MENU_ASK
+        # Told whose service this is and how to change language, then the menu.
+        assert [said.text for said in transition.say] == [INTRODUCTION, MENU_ASK]
 
 
 @pytest.mark.parametrize(("word", "language"), [("নালিশ", "syl"), ("nalish", "syl-Latn")])
@@ -160,23 +166,27 @@ def test_global_commands_win_in_every_node_in_every_language(flow_id: str, node_
             transition = say(text, state, language=language)
             kinds = [type(effect) for effect in transition.effects]
             where = f"{word!r} ({command}, {language}) at {flow_id}/{node_id}"
+            asked = FLOWS[flow_id].nodes[node_id].ask
             if command == "help":
+                # Help, then the question they were at again.
                 assert transition.state == state, where
-                assert [s.text for s in transition.say] == [HELP], where
+                assert [s.text for s in transition.say] == [HELP, asked], where
             elif command == "menu":
                 assert transition.state == idle(), where
-                assert transition.say[0].text == MENU_ASK, where
+                assert transition.say[-1].text == MENU_ASK, where
             elif command == "language":
                 assert transition.state == LANGUAGE_STATE, where
             elif command == "stop":
                 assert transition.state == idle(), where
-                assert [s.text for s in transition.say] == [STOPPED], where
-                assert transition.say[0].even_if_stopped, where
+                assert transition.say[-1].text == STOPPED, where
+                assert all(said.even_if_stopped for said in transition.say), where
                 assert kinds[-1] is OptOut, where
             else:
+                # START from someone not stopped is a greeting: the menu, nothing to undo.
                 assert transition.state == idle(), where
-                assert transition.say[0].lead == WELCOME_BACK, where
-                assert OptIn in kinds and set(kinds) <= {OptIn, Submit}, where
+                assert transition.say[-1].text == MENU_ASK, where
+                assert transition.say[0].lead != WELCOME_BACK, where
+                assert set(kinds) <= {Submit}, where
 
 
 def test_menu_option_commands_match_their_words() -> None:
@@ -186,7 +196,7 @@ def test_menu_option_commands_match_their_words() -> None:
         for index, option in enumerate(FLOWS[MENU_FLOW].nodes["main"].options, 1)
         if option.command is not None
     )
-    assert [s.text for s in say(help_number, state).say] == [HELP]
+    assert [s.text for s in say(help_number, state).say] == [HELP, MENU_ASK]
     assert say(language_number, state).state == LANGUAGE_STATE
 
 
@@ -202,7 +212,10 @@ def test_menu_option_commands_match_their_words() -> None:
 def test_every_word_in_the_keywords_file_means_what_it_says(
     meaning: str, language: str, word: str
 ) -> None:
-    assert (meaning, language) in FLOWS.meanings(word)
+    if meaning == LANGUAGE_NAMES:
+        assert named_language(FLOWS, word) == language
+    else:
+        assert (meaning, language) in FLOWS.meanings(word)
 
 
 # -- choosing --------------------------------------------------------------------------------
@@ -258,7 +271,7 @@ def test_yes_and_no_in_words_or_numbers(text: str, value: bool) -> None:
         ("complaint", "service", "1 or 2", NOT_A_CHOICE),
         ("complaint", "service", "1.5", NOT_A_CHOICE),
         ("complaint", "service", "", NOT_A_CHOICE),
-        ("menu", "main", "what is this", NOT_A_CHOICE),
+        ("menu", "main", "banana split", NOT_A_CHOICE),
         ("menu", "main", "99", NOT_A_CHOICE),
         (LANGUAGE_FLOW, "choose", "Klingon", NOT_A_CHOICE),
         ("complaint", "callback_language", "5", NOT_A_CHOICE),
@@ -459,10 +472,13 @@ def test_leaving_part_way_keeps_what_was_said_except_interest(flow: str, how: st
     assert data.answers == dict(state.answers)
 
 
-def test_expiry_says_why_and_returns_to_the_menu() -> None:
+def test_expiry_says_why_and_returns_to_the_menu_with_the_reference_kept() -> None:
     transition = step(FLOWS, PART_WAY["complaint"], Input(kind="expire"))
     assert transition.state == idle()
-    assert [s.text for s in transition.say] == [EXPIRED]
+    # The half-finished complaint is kept, and its reference (filled in by the record writer)
+    # is said first.
+    assert [s.text for s in transition.say] == [KEPT, EXPIRED]
+    assert "{reference}" in KEPT
 
 
 def test_restarting_the_same_flow_part_way_keeps_what_was_said() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.i18n import I18n
@@ -24,7 +26,8 @@ def test_a_reminder_to_someone_at_rest_waits_for_their_answer(flows: Flows) -> N
     for state in (None, idle(), State(RSVP_FLOW, "answer", {"_event": 4})):
         moved = prompt(flows, state, RSVP_FLOW, {"_event": 5}, ASK, ONLY)
         assert moved.state == State(RSVP_FLOW, "answer", {"_event": 5})
-        assert moved.say == (ASK,) and moved.effects == ()
+        # The question is named, so a button pressed later says what it answers.
+        assert moved.say == (replace(ASK, question="rsvp/answer"),) and moved.effects == ()
 
 
 def test_a_reminder_leaves_someone_half_way_where_they_were(flows: Flows) -> None:

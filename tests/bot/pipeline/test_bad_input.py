@@ -19,7 +19,7 @@ from bot.pipeline.step import Stepper
 from bot.services import Services
 from bot.settings import FLOWS_DIR, LOCALES_DIR
 from bot.types import Channel, InboundMessage
-from flows.engine import Input, Say, State, idle, prompt, step
+from flows.engine import CONFIRM, Input, Say, State, idle, prompt, step
 from flows.library import RSVP_FLOW, load_flows
 from flows.model import Flow, Node
 from storage.models import Address, Contact, Conversation, Feedback, Message, SurveyResponse
@@ -212,6 +212,12 @@ def sweep_node(services: Services, key: tuple[str, str]) -> None:
         with services.database.session() as session:
             assert_kept_and_answered(session, received, text, where)
             now = state_of(session, address_id)
+        if now.flow == CONFIRM:
+            # At a menu, a message that tells a story is checked in about, the story kept
+            # exactly as written until the person says yes.
+            assert now.answers["_story"] == text, where
+            put_back(services, address_id, walked)
+            continue
         if node.type != "text" or not text.strip():
             # Neither a choice nor an answer: asked again, nothing forgotten, nothing invented.
             assert now == walked, where

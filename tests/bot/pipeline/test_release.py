@@ -94,7 +94,9 @@ def test_telegram_block_is_lifted_when_the_person_writes_again(services: Service
     with services.database.session() as session:
         address = session.scalars(select(Address)).one()
         assert address.stopped_at is None and address.stopped_by is None
-    assert len(sender.sent) == 1  # the answer to the second message reached them
+    # The answer to the second message reached them: English, told from their words, so
+    # whose service this is first, then the menu.
+    assert [message.question for message in sender.sent] == [None, "menu/main"]
 
 
 def test_a_person_who_sent_stop_stays_stopped_whatever_they_write(bot: Bot) -> None:

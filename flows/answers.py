@@ -1,0 +1,80 @@
+"""Reading an answer to a fixed question: a number, yes or no, an option or a language named.
+
+People answer in sentences ("yes I will come", "no thanks", "I think 2", "the day centre")
+as often as with the number asked for. These functions find the answer in what they wrote,
+or say there is none; they never guess between two.
+"""
+
+from __future__ import annotations
+
+from flows.library import Flows
+from flows.model import Node
+from flows.scripts import fold
+from flows.textnorm import match_key, parse_number
+from flows.understanding.matching import words_of
+
+# An answer this long is a sentence about something else, not a reply to a fixed question.
+MAX_ANSWER_WORDS = 12
+# Words that undo a yes ("yes but not this time" is not a yes).
+_NOT = frozenset(words_of("not no never cant cannot wont dont না নাই নায় na nai", 20))
+
+
+def yes_or_no(flows: Flows, text: str) -> bool | None:
+    """True for yes, False for no, None when the reply says neither (or both)."""
+    number = parse_number(text)
+    if number in (1, 2):
+        return number == 1
+    whole = {meaning for meaning, _ in flows.meanings(text)}
+    if "yes" in whole and "no" not in whole:
+        return True
+    if "no" in whole and "yes" not in whole:
+        return False
+    words = match_key(text).split()
+    if not words or len(words) > MAX_ANSWER_WORDS:
+        return None
+    # A sentence that starts with yes or no: "yes I will come", "no thanks", "হ্যাঁ আসব".
+    first = {meaning for meaning, _ in flows.meanings(words[0])}
+    rest = set(words_of(" ".join(words[1:]), MAX_ANSWER_WORDS))
+    if "yes" in first and "no" not in first and not rest & _NOT:
+        return True
+    if "no" in first and "yes" not in first:
+        return False
+    return None
+
+
+def pick_option(flows: Flows, flow_id: str, node: Node, text: str) -> int | None:
+    """The 0-based index of the option an answer picks by number or by its label's words."""
+    count = len(node.options)
+    number = parse_number(text)
+    if number is not None:
+        return number - 1 if 1 <= number <= count else None
+    words = match_key(text).split()
+    if not words or len(words) > MAX_ANSWER_WORDS:
+        return None
+    said = {fold(word) for word in words}
+    options = flows.option_words.get((flow_id, node.id), ())
+    overlaps = [len(said & option) for option in options]
+    best = max(overlaps, default=0)
+    if best == 0 or overlaps.count(best) > 1:
+        return None
+    return overlaps.index(best)
+
+
+def pick_language(flows: Flows, text: str) -> int | None:
+    """The 0-based index in `flows.languages` of a language the answer picks or names."""
+    count = len(flows.languages)
+    number = parse_number(text)
+    if number is not None:
+        return number - 1 if 1 <= number <= count else None
+    code = named_language(flows, text)
+    codes = [language.code for language in flows.languages]
+    return codes.index(code) if code in codes else None
+
+
+def named_language(flows: Flows, text: str) -> str | None:
+    """The language a short message names, in any language or script ("bangla", "সিলেটি")."""
+    key = match_key(text)
+    for language in flows.languages:
+        if key in (match_key(language.name), match_key(language.code)):
+            return language.code
+    return flows.language_names.get(key)

@@ -1,0 +1,295 @@
+"""Finding cue words and phrases in what people write, whatever the spelling.
+
+A text becomes a list of words: its match key (flows/textnorm.py) split on spaces; Latin
+words lose letters repeated three times or more ("stoppp", "pleaseee"); Bengali-script and
+Syloti Nagri words are folded to one spelling (flows/scripts.py), so the two scripts and
+Bengali's spelling variants compare equal.
+
+A cue is written in the lists as words separated by spaces, where
+- `word*` matches any word it begins ("complain*": complained, complaining);
+- `(a|b c|d)` matches any one of the words or phrases;
+- `…` matches up to four words of anything ("মেসেজ … দিবেন না");
+- a Bengali-script word also matches the word with a common ending added (জরিপ, জরিপে,
+  জরিপের; ক্লাব, ক্লাবো), and a Latin word of seven letters or more matches with one letter
+  wrong, missing or extra ("complian", "unsubscibe").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+
+from flows.scripts import fold
+from flows.textnorm import match_key
+
+GAP = "…"
+MAX_GAP = 4
+FUZZY_LENGTH = 7
+_REPEATED = re.compile(r"([a-z])\1{2,}")
+_ALTERNATIVES = re.compile(r"^\((.+)\)$")
+# Endings Bengali and Sylheti add to a word (case, plural, the definite article), longest
+# first; a word stripped of one is looked up again. Folded, like every word compared.
+_ENDINGS = tuple(
+    sorted(
+        {
+            fold(ending)
+            for ending in (
+                "গুলো গুলা গুলি গুলান দের েরা রা ের এর য়ের র টা টি টাকে খান খানা কে রে তে ত ে এ য় ও ো ই"
+            ).split()
+        },
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def words_of(text: str, limit: int) -> list[str]:
+    """The words of `text` as cues are compared with them (at most `limit` of them).
+
+    An apostrophe joins what it separates: "don't" is "dont", as people type it anyway.
+    """
+    joined = text.replace("'", "").replace("\u2019", "")
+    return [_word(word) for word in match_key(joined).split()[:limit]]
+
+
+@lru_cache(maxsize=65536)
+def _word(word: str) -> str:
+    if word.isascii():
+        return _REPEATED.sub(r"\1", word)
+    return fold(word)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str | None:
+    """A Bengali-script (folded) word without its ending, or None if it has none to lose."""
+    if word.isascii():
+        return None
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 2:
+            return word[: -len(ending)]
+    return None
+
+
+@dataclass(frozen=True)
+class Word:
+    """One place in a cue: one of several words or phrases, a prefix, or a gap of words."""
+
+    options: tuple[tuple[str, ...], ...] = ()
+    prefix: bool = False
+    gap: bool = False
+
+    @property
+    def firsts(self) -> frozenset[str]:
+        return frozenset(option[0] for option in self.options)
+
+    def ends(self, words: Sequence[str], start: int) -> list[int]:
+        """Where this place ends when it matches `words` from `start` (none: no match)."""
+        found = []
+        for option in self.options:
+            end = start + len(option)
+            if end > len(words):
+                continue
+            if all(_same(part, words[start + i], self.prefix) for i, part in enumerate(option)):
+                found.append(end)
+        return found
+
+
+def _same(part: str, word: str, prefix: bool) -> bool:
+    if prefix:
+        return word.startswith(part)
+    if word == part:
+        return True
+    if stem(word) == part:
+        return True
+    return (
+        len(word) >= FUZZY_LENGTH
+        and len(part) >= FUZZY_LENGTH
+        and word.isascii()
+        and abs(len(part) - len(word)) <= 1
+        and Levenshtein.distance(word, part, score_cutoff=1) <= 1
+    )
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A word or phrase, as written in a list (shown as `why`) and as matched."""
+
+    shown: str
+    words: tuple[Word, ...]
+
+
+def parse(phrase: str) -> Cue:
+    """Read one cue as the lists write it; raises ValueError for one that cannot match."""
+    words: list[Word] = []
+    joined = phrase.replace("'", "").replace("\u2019", "")
+    for raw in _places(joined):
+        if raw == GAP:
+            words.append(Word(gap=True))
+            continue
+        alternatives = _ALTERNATIVES.match(raw)
+        if alternatives:
+            options = tuple(
+                tuple(_word(part) for part in match_key(option).split())
+                for option in alternatives.group(1).split("|")
+            )
+            if not all(options):
+                raise ValueError(f"cue {phrase!r}: an empty alternative")
+            words.append(Word(options))
+            continue
+        prefix = raw.endswith("*")
+        parts = [_word(part) for part in match_key(raw.rstrip("*")).split()]
+        for position, part in enumerate(parts):
+            words.append(Word(((part,),), prefix=prefix and position == len(parts) - 1))
+    if not words or words[0].gap or words[-1].gap:
+        raise ValueError(f"cue {phrase!r} must start and end with a word")
+    return Cue(phrase, tuple(words))
+
+
+def _places(phrase: str) -> list[str]:
+    """Split a cue into its places: words, `…`, and `(...)` groups, which may hold spaces."""
+    places: list[str] = []
+    depth = 0
+    current = ""
+    for char in phrase:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char.isspace() and depth == 0:
+            if current:
+                places.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        places.append(current)
+    return places
+
+
+def cues(by_language: Mapping[str, Iterable[object]] | None) -> tuple[Cue, ...]:
+    """Every language's cues in one list: folding keeps the scripts apart."""
+    found: dict[str, Cue] = {}
+    for phrases in (by_language or {}).values():
+        for phrase in phrases or ():
+            cue = parse(str(phrase))
+            found.setdefault(cue.shown, cue)
+    return tuple(found.values())
+
+
+def word_set(by_language: Mapping[str, Iterable[object]] | None) -> frozenset[str]:
+    """Single words from lists, as compared (for lists of words, not of cues)."""
+    return frozenset(
+        _word(part)
+        for words in (by_language or {}).values()
+        for word in words or ()
+        for part in match_key(str(word)).split()
+    )
+
+
+@dataclass(frozen=True)
+class Match:
+    """A cue found in a text: which one, and the words it covers [start, end)."""
+
+    cue: Cue
+    start: int
+    end: int
+
+    def inside(self, other: Match) -> bool:
+        """Whether this match lies within `other` and is shorter."""
+        return (
+            other.start <= self.start
+            and self.end <= other.end
+            and other.end - other.start > self.end - self.start
+        )
+
+
+class Matcher:
+    """Finds cues in a text's words, quickly: an index on each cue's first word.
+
+    With `transpositions`, a four-letter word with two neighbouring letters swapped matches
+    too ("stpo"): for the stop words, where a typo must not hide an opt-out.
+    """
+
+    def __init__(self, found: Sequence[Cue], transpositions: bool = False) -> None:
+        self.cues = tuple(found)
+        self.transpositions = transpositions
+        self._exact: dict[str, list[int]] = {}
+        self._prefixes: list[tuple[str, int]] = []
+        for index, cue in enumerate(self.cues):
+            first = cue.words[0]
+            for alternative in first.firsts:
+                if first.prefix:
+                    self._prefixes.append((alternative, index))
+                else:
+                    self._exact.setdefault(alternative, []).append(index)
+        self._fuzzy = tuple(
+            word for word in self._exact if word.isascii() and len(word) >= FUZZY_LENGTH
+        )
+
+    def find(self, words: Sequence[str]) -> list[Match]:
+        """Every cue found in `words`, each once, at its first place."""
+        found: dict[int, Match] = {}
+        for start, word in enumerate(words):
+            for index in self._starting(word):
+                if index in found:
+                    continue
+                end = _match_from(self.cues[index].words, words, start)
+                if end is not None:
+                    found[index] = Match(self.cues[index], start, end)
+            if self.transpositions and len(word) == 4 and not word.isdigit():
+                for swapped in _swaps(word):
+                    corrected = [*words[:start], swapped, *words[start + 1 :]]
+                    for index in self._exact.get(swapped, ()):
+                        end = _match_from(self.cues[index].words, corrected, start)
+                        if index not in found and end is not None:
+                            found[index] = Match(self.cues[index], start, end)
+        return list(found.values())
+
+    def _starting(self, word: str) -> list[int]:
+        candidates = list(self._exact.get(word, ()))
+        root = stem(word)
+        if root is not None:
+            candidates.extend(self._exact.get(root, ()))
+        candidates.extend(index for prefix, index in self._prefixes if word.startswith(prefix))
+        if not candidates and word.isascii() and len(word) >= FUZZY_LENGTH:
+            for near in _near(word, self._fuzzy):
+                candidates.extend(self._exact[near])
+        return candidates
+
+
+@lru_cache(maxsize=65536)
+def _near(word: str, vocabulary: tuple[str, ...]) -> tuple[str, ...]:
+    """Cue words one letter away from `word`."""
+    return tuple(
+        other
+        for other in vocabulary
+        if abs(len(other) - len(word)) <= 1
+        and Levenshtein.distance(word, other, score_cutoff=1) <= 1
+    )
+
+
+def _swaps(word: str) -> list[str]:
+    """The word with each pair of neighbouring letters swapped."""
+    return [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
+
+
+def _match_from(pattern: Sequence[Word], words: Sequence[str], start: int) -> int | None:
+    """Where the cue `pattern` ends if it matches `words` from `start`, else None."""
+    if not pattern:
+        return start
+    head, rest = pattern[0], pattern[1:]
+    if head.gap:
+        for skip in range(MAX_GAP + 1):
+            end = _match_from(rest, words, start + skip)
+            if end is not None:
+                return end
+        return None
+    for middle in head.ends(words, start):
+        end = _match_from(rest, words, middle)
+        if end is not None:
+            return end
+    return None
