@@ -14,10 +14,18 @@ CHANNEL_NAMES: dict[str, str] = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram
 
 @dataclass(frozen=True)
 class Media:
-    """An attachment a person sent (voice note, photo), kept as a reference."""
+    """Something a person sent besides words, kept as a reference, never fetched by Kotha.
+
+    A file (voice note, photo, video, document) is its provider's URL and MIME type. The
+    rest have a type of their own: a sticker (its Telegram file), a location (a `geo:` URI,
+    RFC 5870) and a contact card (a `tel:` URI).
+    """
 
     url: str
     content_type: str
+
+
+STICKER, LOCATION, CONTACT = "sticker", "location", "contact"
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from bot.casework.inbox import InboxFilters, inbox_page, readable
 from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_reply
 from bot.pipeline.dispatch import render_row
 from bot.services import services
-from bot.types import CHANNEL_NAMES
+from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, STICKER
 from console.auth import blueprint, role_required
 from console.paging import page_asked, paging
 from console.wording import text_lang
+from flows.understanding import SURE
 from storage.models import Address, Feedback, Message, SafeguardingFlag, User
 
 VIEW_ROLES = ("staff", "moderator", "admin")
@@ -133,6 +134,10 @@ class Line:
     until: datetime | None
     sent_by: str | None
     saved_reply: bool
+    # What the bot understood an inbound message to say (flows/understanding), as staff read it.
+    understood: str | None = None
+    # What came with the words: "a voice note", "a location (51.5155, -0.0599)".
+    attachments: tuple[str, ...] = ()
 
 
 def _transcript(
@@ -168,9 +173,63 @@ def _transcript(
                 until=row.next_attempt_at if row.status == "held" else None,
                 sent_by=emails.get(row.sent_by) if row.sent_by else None,
                 saved_reply=row.sent_by is not None and row.template is not None,
+                attachments=tuple(map(attachment_text, row.media or ())),
+                # The words why are the person's: hidden with the rest where redacted.
+                understood=(
+                    understood_text(row.understood)
+                    if see_original or row.redacted_body is None
+                    else None
+                ),
             )
         )
     return lines
+
+
+def attachment_text(item: Mapping[str, Any]) -> str:
+    """What a person sent besides words, for staff (the file itself stays with the provider)."""
+    kind, url = str(item.get("content_type", "")), str(item.get("url", ""))
+    if kind == LOCATION:
+        return "a location (" + url.removeprefix("geo:").replace(",", ", ") + ")"
+    if kind == CONTACT:
+        return "a contact card (" + url.removeprefix("tel:") + ")"
+    if kind == STICKER:
+        return "a sticker"
+    family = kind.split("/")[0]
+    return {"audio": "a voice note", "image": "a photo", "video": "a video"}.get(
+        family, "a file (" + kind + ")"
+    )
+
+
+INTENT_NAMES = {
+    "complaint": "a complaint",
+    "comment": "a comment",
+    "compliment": "a compliment",
+    "survey": "the survey",
+    "involve": "getting involved",
+    "events": "events",
+    "help": "asking for help",
+    "menu": "the menu",
+    "language": "a language",
+    "stop": "stop messages",
+    "start": "start messages again",
+}
+
+
+def understood_text(understood: Mapping[str, Any] | None) -> str | None:
+    """One sentence for staff: what the bot took a message to mean, how sure, and why."""
+    if not understood:
+        return None
+    intent = INTENT_NAMES.get(str(understood.get("intent")))
+    if intent is None:
+        return "The bot found nothing it knows in this message."
+    sure = float(understood.get("confidence") or 0)
+    words = ", ".join(f"“{word}”" for word in understood.get("why") or ())
+    return (
+        f"The bot took this as {intent} ({sure:.0%} sure"
+        + ("" if sure >= SURE else ", not sure")
+        + ")"
+        + (f" from the words {words}." if words else ".")
+    )
 
 
 def reason_text(reason: str | None) -> str:

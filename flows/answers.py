@@ -8,7 +8,6 @@ or say there is none; they never guess between two.
 from __future__ import annotations
 
 from flows.library import Flows
-from flows.model import Node
 from flows.scripts import fold
 from flows.textnorm import match_key, parse_number
 from flows.understanding.matching import words_of
@@ -42,17 +41,17 @@ def yes_or_no(flows: Flows, text: str) -> bool | None:
     return None
 
 
-def pick_option(flows: Flows, flow_id: str, node: Node, text: str) -> int | None:
-    """The 0-based index of the option an answer picks by number or by its label's words."""
-    count = len(node.options)
+def pick_option(flows: Flows, question: str, text: str) -> int | None:
+    """The 0-based index of the option an answer to `question` ("flow/node") picks, by
+    number or by its label's words in any language."""
+    options = flows.option_words.get(question, ())
     number = parse_number(text)
     if number is not None:
-        return number - 1 if 1 <= number <= count else None
+        return number - 1 if 1 <= number <= len(options) else None
     words = match_key(text).split()
     if not words or len(words) > MAX_ANSWER_WORDS:
         return None
     said = {fold(word) for word in words}
-    options = flows.option_words.get((flow_id, node.id), ())
     overlaps = [len(said & option) for option in options]
     best = max(overlaps, default=0)
     if best == 0 or overlaps.count(best) > 1:

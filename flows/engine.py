@@ -88,6 +88,12 @@ class Input:
     question: str | None = None
     returning: bool = False
 
+    @property
+    def files(self) -> tuple[Mapping[str, str], ...]:
+        """The media that are files (a MIME type: a voice note, photo, video or document),
+        which can answer "what happened?"; a sticker, location or contact card cannot."""
+        return tuple(item for item in self.media if "/" in item.get("content_type", ""))
+
 
 @dataclass(frozen=True)
 class Say:
@@ -196,8 +202,7 @@ def _wanted(
     if understood.intent == "help":
         return _with_effects(_help(flows, state), effects)
     if understood.intent == "menu":
-        menu = _menu(flows)
-        return Transition(menu.state, menu.say, (*_abandon(flows, state)[0], *effects))
+        return _leave_to_menu(flows, state, effects)
     if understood.intent == "language":
         return _with_effects(_enter_flow(flows, LANGUAGE_FLOW, state, incoming, ()), effects)
     flow_id = flows.intent_flows.get(understood.intent)
@@ -243,7 +248,7 @@ def _ask_carry_on(state: State) -> Transition:
 
 def _confirmed(flows: Flows, state: State, incoming: Input) -> Transition:
     """The answer to a question the engine asked itself (CONFIRM)."""
-    answer = yes_or_no(flows, incoming.text)
+    answer = _confirm_answer(flows, state, incoming.text)
     back = _restored(state.answers.get("_back"))
     if state.node == "stop":
         if answer is True:
@@ -255,9 +260,7 @@ def _confirmed(flows: Flows, state: State, incoming: Input) -> Transition:
         if answer is True:
             return _repeat(flows, back)
         if answer is False:
-            left, told = _abandon(flows, back)
-            menu = _menu(flows)
-            return Transition(menu.state, (*told, *menu.say), left)
+            return _leave_to_menu(flows, back)
         return Transition(state, (_confirm_again(state),))
     intent = str(state.answers.get("_intent"))
     if answer is True and intent in flows.intent_flows:
@@ -268,6 +271,16 @@ def _confirmed(flows: Flows, state: State, incoming: Input) -> Transition:
     if answer is False:
         return _menu(flows)
     return _after_confirm(flows, idle(), incoming)
+
+
+def _confirm_answer(flows: Flows, state: State, text: str) -> bool | None:
+    """Yes (the first choice), no (the second), or neither: by yes or no in any words, by
+    number, or by the words of the choices ("carry on")."""
+    answer = yes_or_no(flows, text)
+    if answer is None:
+        index = pick_option(flows, question_of(state), text)
+        answer = None if index is None else index == 0
+    return answer
 
 
 def _after_confirm(flows: Flows, state: State | None, incoming: Input) -> Transition:
@@ -379,6 +392,15 @@ def _submit_effect(flow: Flow, node: Node, answers: Mapping[str, Any], complete:
     return Submit(node.record, flow.id, dict(node.fields), kept, complete)
 
 
+def _leave_to_menu(
+    flows: Flows, state: State | None, effects: tuple[Effect, ...] = ()
+) -> Transition:
+    """The menu, keeping what they told us in the flow they leave (and telling them so)."""
+    left, told = _abandon(flows, state)
+    menu = _menu(flows)
+    return Transition(menu.state, (*told, *menu.say), (*left, *effects))
+
+
 def _menu(flows: Flows, lead: str | None = None) -> Transition:
     return Transition(idle(), (_ask(flows, MENU_FLOW, flows[MENU_FLOW].nodes[IDLE_NODE], lead),))
 
@@ -455,9 +477,7 @@ def _command(
         return _enter_flow(flows, LANGUAGE_FLOW, state, incoming, ())
     if incoming.language is None and not language:
         return _first_contact(flows, incoming, Understanding("none", None, 0.0))
-    left, told = _abandon(flows, state)
-    menu = _menu(flows)
-    return Transition(menu.state, (*told, *menu.say), (*left, *language))
+    return _leave_to_menu(flows, state, language)
 
 
 def _first_contact(flows: Flows, incoming: Input, understood: Understanding) -> Transition:
@@ -534,12 +554,12 @@ def _answers(flows: Flows, state: State, incoming: Input) -> bool:
         # A story answers "what happened?"; "Hi" does not.
         understood = incoming.understood
         greeting = understood is not None and "none" == understood.intent
-        return bool(incoming.media) or (len(incoming.text.split()) >= 3 and not greeting)
+        return bool(incoming.files) or (len(incoming.text.split()) >= 3 and not greeting)
     if node.type == "yesno":
         return yes_or_no(flows, incoming.text) is not None
     if node.type == "language":
         return pick_language(flows, incoming.text) is not None
-    return pick_option(flows, state.flow, node, incoming.text) is not None
+    return pick_option(flows, question_of(state), incoming.text) is not None
 
 
 def _answer(flows: Flows, state: State, incoming: Input) -> Transition:
@@ -558,21 +578,34 @@ def _answer(flows: Flows, state: State, incoming: Input) -> Transition:
 def _answer_text(flows: Flows, flow: Flow, node: Node, state: State, incoming: Input) -> Transition:
     has_text = bool(incoming.text.strip())
     skipped = node.optional and any(m == "skip" for m, _ in flows.meanings(incoming.text))
-    if not has_text and not incoming.media:
-        return Transition(state, (_ask(flows, flow.id, node, lead=EMPTY_ANSWER),))
+    if not has_text and not incoming.files:
+        lead = MEDIA_KEPT if incoming.media else EMPTY_ANSWER
+        return Transition(state, (_ask(flows, flow.id, node, lead=lead),))
     answers = dict(state.answers)
     if node.save and not skipped:
         answers[node.save] = incoming.text
         if incoming.media:
             answers[f"{node.save}_media"] = [dict(item) for item in incoming.media]
-    lead = MEDIA_RECEIVED if incoming.media else None
-    return _advance(flows, flow, node, answers, None, lead)
+    received = MEDIA_RECEIVED if incoming.media else None
+    return _advance(flows, flow, node, answers, None, received)
 
 
-def _not_understood(incoming: Input, fallback: str) -> str:
-    """What to say first when a reply is not an answer: never "send one number" to a voice
-    note, which is kept with the conversation all the same."""
-    return MEDIA_KEPT if incoming.media else fallback
+def _not_an_answer(
+    flows: Flows, flow: Flow, node: Node, state: State, incoming: Input, fallback: str
+) -> Transition:
+    """A reply that does not answer a fixed question. If it clearly asks for help, the menu
+    or another language, that; else the question again, with why first, but never "send one
+    number" to a voice note, which is kept with the conversation all the same."""
+    understood = incoming.understood
+    if understood is not None and understood.sure:
+        if understood.intent == "help":
+            return _help(flows, state)
+        if understood.intent == "menu":
+            return _leave_to_menu(flows, state)
+        if understood.intent == "language":
+            return _enter_flow(flows, LANGUAGE_FLOW, state, incoming, ())
+    lead = MEDIA_KEPT if incoming.media else fallback
+    return Transition(state, (_ask(flows, flow.id, node, lead=lead),))
 
 
 def _answer_yes_no(
@@ -580,8 +613,7 @@ def _answer_yes_no(
 ) -> Transition:
     value = yes_or_no(flows, incoming.text)
     if value is None:
-        lead = _not_understood(incoming, NOT_YES_NO)
-        return Transition(state, (_ask(flows, flow.id, node, lead=lead),))
+        return _not_an_answer(flows, flow, node, state, incoming, NOT_YES_NO)
     answers = {**state.answers, **({node.save: value} if node.save else {})}
     return _advance(flows, flow, node, answers, "yes" if value else "no", None)
 
@@ -592,10 +624,9 @@ def _answer_choice(
     if node.type == "language":
         index = pick_language(flows, incoming.text)
     else:
-        index = pick_option(flows, flow.id, node, incoming.text)
+        index = pick_option(flows, f"{flow.id}/{node.id}", incoming.text)
     if index is None:
-        lead = _not_understood(incoming, NOT_A_CHOICE)
-        return Transition(state, (_ask(flows, flow.id, node, lead=lead),))
+        return _not_an_answer(flows, flow, node, state, incoming, NOT_A_CHOICE)
     if node.type == "language":
         code = flows.languages[index].code
         answers = dict(state.answers)

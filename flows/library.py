@@ -11,6 +11,7 @@ import yaml
 from flows.model import COMMANDS, Flow, FlowError, load_flow
 from flows.scripts import fold
 from flows.textnorm import match_key
+from flows.texts import CONFIRM_CHOICES
 
 KEYWORDS_FILE = Path(__file__).resolve().parent / "keywords.yaml"
 # Word lists that are not commands but answers the engine understands in any node.
@@ -45,7 +46,8 @@ class Flows:
     languages: tuple[LanguageChoice, ...]
     language_names: Mapping[str, str] = field(default_factory=dict)
     intent_flows: Mapping[str, str] = field(default_factory=dict)
-    option_words: Mapping[tuple[str, str], tuple[frozenset[str], ...]] = field(default_factory=dict)
+    # Each fixed question's options as words in every language, by question ("flow/node").
+    option_words: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
 
     def __getitem__(self, flow_id: str) -> Flow:
         return self.flows[flow_id]
@@ -161,23 +163,25 @@ def _none(message: str) -> tuple[str, ...]:
 
 def _option_words(
     flows: Mapping[str, Flow], translations: Callable[[str], Iterable[str]] | None
-) -> dict[tuple[str, str], tuple[frozenset[str], ...]]:
-    """Each choice node's options as sets of folded words, from their labels in every language."""
-    found: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
-    for flow in flows.values():
-        for node in flow.nodes.values():
-            if not node.options:
-                continue
-            found[(flow.id, node.id)] = tuple(
-                frozenset(
-                    fold(word)
-                    for label in {
-                        option.label,
-                        *(translations(option.label) if translations else ()),
-                    }
-                    for word in match_key(label).split()
-                    if word not in _PLAIN_WORDS
-                )
-                for option in node.options
+) -> dict[str, tuple[frozenset[str], ...]]:
+    """Each fixed question's options as sets of folded words, from their labels in every
+    language, by question name: the flows' choice nodes and the engine's own questions."""
+    labels: dict[str, tuple[str, ...]] = {
+        f"{flow.id}/{node.id}": tuple(option.label for option in node.options)
+        for flow in flows.values()
+        for node in flow.nodes.values()
+        if node.options
+    }
+    labels.update(CONFIRM_CHOICES)
+    return {
+        question: tuple(
+            frozenset(
+                fold(word)
+                for text in {label, *(translations(label) if translations else ())}
+                for word in match_key(text).split()
+                if word not in _PLAIN_WORDS
             )
-    return found
+            for label in options
+        )
+        for question, options in labels.items()
+    }

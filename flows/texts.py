@@ -50,4 +50,11 @@ CARRY_ON = N_("Welcome back. Would you like to carry on where you left off?")
 CHOICE_CARRY_ON = N_("Carry on")
 CHOICE_START_AGAIN = N_("Start again")
 OLD_BUTTON = N_("That button was for an earlier question.")
+# The questions the engine asks itself (flows/engine.py CONFIRM), by the name buttons carry,
+# and their choices in order: the first is yes. Answered by number or by the choices' words.
+CONFIRM_CHOICES = {
+    "confirm/intent": (YES, CHOICE_MENU),
+    "confirm/stop": (YES, NO),
+    "confirm/resume": (CHOICE_CARRY_ON, CHOICE_START_AGAIN),
+}
 KEPT = N_("We have kept what you told us. Your reference is {reference}.")

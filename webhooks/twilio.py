@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from bot.settings import Settings
-from bot.types import Channel, InboundMessage, Media
+from bot.types import LOCATION, Channel, InboundMessage, Media
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
         address=address,
         text=form.get("Body", ""),
         provider_id=provider_id,
-        media=_media(form),
+        media=(*_media(form), *_location(form)),
     )
 
 
@@ -131,6 +131,20 @@ def _media(form: MultiDict[str, str]) -> tuple[Media, ...]:
             raise MalformedRequest(f"missing MediaUrl{index} or MediaContentType{index}")
         media.append(Media(url=url, content_type=content_type))
     return tuple(media)
+
+
+def _location(form: MultiDict[str, str]) -> tuple[Media, ...]:
+    """A location shared on WhatsApp: Twilio sends it as Latitude and Longitude, no media."""
+    latitude, longitude = form.get("Latitude"), form.get("Longitude")
+    if latitude is None and longitude is None:
+        return ()
+    try:
+        north, east = float(latitude or ""), float(longitude or "")
+    except ValueError as error:
+        raise MalformedRequest("Latitude and Longitude are not numbers") from error
+    if not (-90 <= north <= 90 and -180 <= east <= 180):
+        raise MalformedRequest("Latitude or Longitude out of range")
+    return (Media(url=f"geo:{north},{east}", content_type=LOCATION),)
 
 
 def signed_url(settings: Settings) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import Message, Update
 
-from bot.types import InboundMessage, Media
+from bot.types import CONTACT, LOCATION, STICKER, InboundMessage, Media
 
 # Telegram's own defaults for media whose update carries no mime_type: voice notes are
 # Opus in OGG, photos are always re-encoded as JPEG, video notes are MP4.
@@ -98,10 +98,9 @@ def _from_message(message: Message, provider_id: str) -> InboundMessage | None:
     # everyone, so group and channel messages are left alone.
     if message.chat.type != "private":
         return None
-    media = _media(message)
+    media = (*_media(message), *_shared(message))
     text = message.text if message.text is not None else message.caption
-    # Stickers, locations, contacts and service messages (pins, timers) carry nothing a flow
-    # can read, and answering each with "sorry?" would be noise.
+    # Service messages (pins, timers, members joining) carry nothing from the person.
     if text is None and not media:
         return None
     return InboundMessage(
@@ -142,12 +141,31 @@ def _media(message: Message) -> tuple[Media, ...]:
     )
 
 
+def _shared(message: Message) -> tuple[Media, ...]:
+    """A sticker, a location or a contact card: kept and acknowledged, never read as words."""
+    found = []
+    if message.sticker:
+        found.append(Media(f"telegram-file:{_text(message.sticker.file_id)}", STICKER))
+    if message.location:
+        latitude, longitude = message.location.latitude, message.location.longitude
+        found.append(Media(f"geo:{_number(latitude)},{_number(longitude)}", LOCATION))
+    if message.contact:
+        found.append(Media(f"tel:{_text(message.contact.phone_number)}", CONTACT))
+    return tuple(found)
+
+
 # PTB builds objects from whatever JSON it is given without checking types; these few checks
 # keep a forged update from handing the runner a number where it expects text.
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError("expected a string")
     return value
+
+
+def _number(value: object) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError("expected a number")
+    return float(value)
 
 
 def _optional_text(value: object) -> str | None:

@@ -7,7 +7,17 @@ from collections.abc import Sequence
 
 from flask import Flask
 
-from bot.cli import broadcast, cases, chat, export, messages, serve, telegram, users
+from bot.cli import (
+    broadcast,
+    cases,
+    chat,
+    export,
+    messages,
+    serve,
+    telegram,
+    understand,
+    users,
+)
 from bot.cli.common import WebApp
 from bot.services import Services
 
@@ -19,7 +29,8 @@ def _no_web_app(services: Services) -> Flask:
 def parser(web_app: WebApp | None = None) -> argparse.ArgumentParser:
     """Every command; `web_app` makes the web app for `kotha run` and `kotha serve`."""
     root = argparse.ArgumentParser(
-        prog="kotha", description="Kotha: run, serve, migrate, chat, export and inspect messages."
+        prog="kotha",
+        description=("Kotha: run, serve, migrate, chat, export, inspect and understand messages."),
     )
     commands = root.add_subparsers(dest="command", required=True)
     serve.add_parsers(commands, web_app or _no_web_app)
@@ -30,6 +41,7 @@ def parser(web_app: WebApp | None = None) -> argparse.ArgumentParser:
     messages.add_parsers(commands)
     broadcast.add_parsers(commands)
     users.add_parsers(commands)
+    understand.add_parsers(commands)
     return root
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from flows.understanding.matching import Match, Matcher, cues, word_set, words_of
+from flows.understanding.matching import Match, Matcher, cues, shown_words, word_set, words_of
 
 HERE = Path(__file__).resolve().parent
 INTENTS = (
@@ -188,9 +188,14 @@ class Lexicon:
         language, sure = self._language(text, words)
         stop = self._opt_out(words)
         if stop is not None:
-            return Understanding("stop", language, stop[0], stop[1], sure)
-        found = self._intent(words, language)
-        return Understanding(found.intent, language, found.confidence, found.why, sure)
+            confidence, matches = stop
+            intent = "stop"
+        else:
+            intent, confidence, matches = self._intent(words)
+        # Why, in the person's own words (lower-cased, punctuation gone), not the lists' cues.
+        shown = shown_words(text, MAX_WORDS)
+        why = tuple(dict.fromkeys(" ".join(shown[m.start : m.end]) for m in matches))
+        return Understanding(intent, language, confidence, why, sure)
 
     def language(self, text: str) -> str | None:
         """The language of `text`, from its script and its words (see languages.yaml)."""
@@ -233,16 +238,16 @@ class Lexicon:
 
     # -- opting out ------------------------------------------------------------------------
 
-    def _opt_out(self, words: Sequence[str]) -> tuple[float, tuple[str, ...]] | None:
-        """(confidence, why) when the message asks to stop messages, else None."""
+    def _opt_out(self, words: Sequence[str]) -> tuple[float, list[Match]] | None:
+        """(confidence, the words why) when the message asks to stop messages, else None."""
         rules = self.optout
         # "don't stop the messages" is not "stop the messages".
         phrases = [
             match for match in rules.phrases.find(words) if not _negated_before(words, match.start)
         ]
         if phrases:
-            return 0.95, tuple(match.cue.shown for match in phrases)
-        unsure: tuple[str, ...] = ()
+            return 0.95, phrases
+        unsure: list[Match] = []
         for match in rules.stop.find(words):
             start, end = match.start, match.end
             if _negated_before(words, start):
@@ -252,7 +257,7 @@ class Lexicon:
                 continue  # "বন্ধ করো না": do not stop
             if len(following) == 2 and following[1] in NEGATIONS_AFTER:
                 if following[0] in rules.ask:
-                    unsure = (match.cue.shown,)  # "বন্ধ করেন না": please stop, or don't?
+                    unsure = [match]  # "বন্ধ করেন না": please stop, or don't?
                     continue
                 if following[0] in rules.dont:
                     continue  # "বন্ধ করবেন না": do not stop
@@ -263,24 +268,25 @@ class Lexicon:
                 or rules.not_about.find(words[max(0, start - 2) : start])
             )
             if about_messages and not about_else:
-                return 0.95, (match.cue.shown,)
+                return 0.95, [match]
             if about_else:
                 continue
             others = [word for i, word in enumerate(words) if not start <= i < end]
             if all(word in rules.filler for word in others):
-                return 0.95, (match.cue.shown,)
+                return 0.95, [match]
             if len(words) <= 6:
-                unsure = (match.cue.shown,)
+                unsure = [match]
         if unsure:
             return 0.6, unsure
         return None
 
     # -- intents ---------------------------------------------------------------------------
 
-    def _intent(self, words: Sequence[str], language: str | None) -> Understanding:
+    def _intent(self, words: Sequence[str]) -> tuple[str, float, list[Match]]:
+        """The intent the cues found in `words` point to, how sure, and the cues why."""
         pleasant = self.pleasantries.find(words)
         if _covers(pleasant, len(words)):
-            return Understanding("none", language, 0.9, tuple(m.cue.shown for m in pleasant))
+            return "none", 0.9, pleasant
         found: list[tuple[str, Match, bool]] = []
         for intent in CUED:
             found.extend((intent, match, True) for match in self.strong[intent].find(words))
@@ -292,7 +298,7 @@ class Lexicon:
         strong_spans = [match for _, match, strong in found if strong]
         scores: dict[str, int] = {}
         strong_count: dict[str, int] = {}
-        why: dict[str, list[str]] = {}
+        why: dict[str, list[Match]] = {}
         for intent, match, strong in found:
             if any(match.inside(other) for other in strong_spans):
                 continue
@@ -302,19 +308,19 @@ class Lexicon:
             scores[target] = scores.get(target, 0) + (STRONG if strong else WEAK)
             if strong:
                 strong_count[target] = strong_count.get(target, 0) + 1
-            why.setdefault(target, []).append(match.cue.shown)
+            why.setdefault(target, []).append(match)
         if not scores:
-            return Understanding("none", language, 0.6)
+            return "none", 0.6, []
         best = max(CUED, key=lambda intent: (scores.get(intent, 0), -CUED.index(intent)))
         top = scores[best]
         if not strong_count.get(best) and top < 2:
-            return Understanding("none", language, 0.5, tuple(why[best]))
+            return "none", 0.5, why[best]
         runner_up = max((score for intent, score in scores.items() if intent != best), default=0)
         if strong_count.get(best):
             confidence = 0.95 if top - runner_up >= STRONG else 0.85
         else:
             confidence = min(0.4 + 0.1 * top, 0.7)
-        return Understanding(best, language, confidence, tuple(why[best]))
+        return best, confidence, why[best]
 
 
 def _covers(matches: Sequence[Match], length: int) -> bool:

@@ -48,12 +48,18 @@ _ENDINGS = tuple(
 
 
 def words_of(text: str, limit: int) -> list[str]:
-    """The words of `text` as cues are compared with them (at most `limit` of them).
+    """The words of `text` as cues are compared with them (at most `limit` of them)."""
+    return [_word(word) for word in shown_words(text, limit)]
 
-    An apostrophe joins what it separates: "don't" is "dont", as people type it anyway.
+
+def shown_words(text: str, limit: int) -> list[str]:
+    """The words of `text` as a person would recognise them, one for each of `words_of`.
+
+    Lower case and without punctuation; an apostrophe joins what it separates: "don't" is
+    "dont", as people type it anyway.
     """
     joined = text.replace("'", "").replace("\u2019", "")
-    return [_word(word) for word in match_key(joined).split()[:limit]]
+    return match_key(joined).split()[:limit]
 
 
 @lru_cache(maxsize=65536)

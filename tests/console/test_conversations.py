@@ -19,6 +19,7 @@ from bot.casework.inbox import normalise_phone, understand
 from bot.casework.replies import REPLY_WINDOW, SAVED_REPLIES, ReplyError, ReplyRequest
 from bot.services import Services
 from console.wording import text_lang
+from flows.understanding import understand as understand_message
 from kotha import create_app
 from storage.models import (
     Address,
@@ -625,3 +626,53 @@ def test_a_reply_request_is_one_or_the_other() -> None:
     assert ReplyRequest(text="  hi ").checked() == ReplyRequest(None, "hi")
     with pytest.raises(ReplyError):
         ReplyRequest().checked()
+
+
+def test_staff_see_why_the_bot_took_a_message_as_it_did(
+    app: Flask, seeded: Seeded, services: Services
+) -> None:
+    with services.database.session() as session:
+        late = session.scalars(select(Message).where(Message.body == "The carer was late")).one()
+        late.understood = understand_message("I want to complain, the carer was late").as_json()
+        hello = session.scalars(select(Message).where(Message.body == "Hello")).one()
+        hello.understood = understand_message("Hello").as_json()
+    staff = client_as(app, "staff")
+    shown = staff.get(f"/console/conversations/{seeded['sms']}").text
+    assert "The bot took this as a complaint (95% sure) from the words “complain”" in shown
+    assert "The bot found nothing it knows in this message." in shown
+    # The words why are the person's own: redacted, staff no longer see them; moderators do.
+    with services.database.session() as session:
+        late = session.scalars(select(Message).where(Message.body == "The carer was late")).one()
+        late.redacted_body = "The [name] was late"
+    assert (
+        "The bot took this as a complaint"
+        not in staff.get(f"/console/conversations/{seeded['sms']}").text
+    )
+    moderator = client_as(app, "moderator")
+    assert (
+        "The bot took this as a complaint"
+        in moderator.get(f"/console/conversations/{seeded['sms']}").text
+    )
+
+
+def test_what_came_with_the_words_is_shown(app: Flask, services: Services) -> None:
+    sent = [
+        {"url": "https://api.twilio.com/Media/ME1", "content_type": "audio/ogg"},
+        {"url": "geo:51.5155,-0.0599", "content_type": "location"},
+        {"url": "telegram-file:CAAC", "content_type": "sticker"},
+        {"url": "tel:+447700900999", "content_type": "contact"},
+        {"url": "telegram-file:BQAC", "content_type": "application/pdf"},
+    ]
+    with services.database.session() as session:
+        address = person(session, "telegram", "5550001", "en", [""], NOW)
+        message = session.scalars(select(Message).where(Message.address_id == address.id)).one()
+        message.media = sent
+    shown = client_as(app, "staff").get(f"/console/conversations/{address.id}").text
+    for attachment in (
+        "a voice note",
+        "a location (51.5155, -0.0599)",
+        "a sticker",
+        "a contact card (+447700900999)",
+        "a file (application/pdf)",
+    ):
+        assert f"They sent {attachment}." in shown

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.settings import Settings
-from bot.types import InboundMessage, Media
+from bot.types import CONTACT, LOCATION, STICKER, InboundMessage, Media
 from webhooks import telegram
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "telegram"
@@ -164,6 +164,42 @@ HANDED_OVER = [
         ),
     ),
     (
+        "sticker.json",
+        InboundMessage(
+            channel="telegram",
+            address="5000000001",
+            text="",
+            provider_id="731000109",
+            media=(Media("telegram-file:CAACAgIAAxkBAAMPZmdTestSticker0000000000001", STICKER),),
+            language_hint="en",
+            received_at=at(1718014200),
+        ),
+    ),
+    (
+        "location.json",
+        InboundMessage(
+            channel="telegram",
+            address="5000000001",
+            text="",
+            provider_id="731000112",
+            media=(Media("geo:51.515519,-0.059906", LOCATION),),
+            language_hint="en",
+            received_at=at(1718014380),
+        ),
+    ),
+    (
+        "contact.json",
+        InboundMessage(
+            channel="telegram",
+            address="5000000001",
+            text="",
+            provider_id="731000113",
+            media=(Media("tel:+447700900999", CONTACT),),
+            language_hint="en",
+            received_at=at(1718014440),
+        ),
+    ),
+    (
         "callback_query.json",
         InboundMessage(
             channel="telegram",
@@ -179,7 +215,6 @@ IGNORED = [
     "edited_message.json",  # see the comment in bot/channels/telegram_updates.py
     "my_chat_member.json",
     "group_text.json",  # Kotha only talks in private chats
-    "sticker.json",  # nothing a flow can read
 ]
 
 

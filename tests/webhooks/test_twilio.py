@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from bot.settings import Settings
-from bot.types import InboundMessage, Media
+from bot.types import LOCATION, InboundMessage, Media
 from webhooks import twilio as twilio_webhook
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "twilio"
@@ -172,6 +172,16 @@ INBOUND = [
                     content_type="image/jpeg",
                 ),
             ),
+        ),
+    ),
+    (
+        "whatsapp_location.json",
+        InboundMessage(
+            channel="whatsapp",
+            address="+447700900237",
+            text="",
+            provider_id="MM" + "6a" * 16,
+            media=(Media(url="geo:51.5155,-0.0599", content_type=LOCATION),),
         ),
     ),
 ]
@@ -440,6 +450,9 @@ MALFORMED = {
     "NumMedia not a number": _with(NumMedia="one"),
     "NumMedia beyond Twilio's 10": _with(NumMedia="11"),
     "media without its URL": _with(NumMedia="2"),
+    "a location that is not a number": _with(Latitude="north", Longitude="0.1"),
+    "a location off the globe": _with(Latitude="91", Longitude="0.1"),
+    "half a location": _with(Latitude="51.5"),
 }
 
 
