@@ -13,6 +13,7 @@ import yaml
 from babel.dates import format_date
 
 from flows.library import LanguageChoice
+from flows.scripts import to_syloti_nagri
 
 DOMAIN = "messages"
 BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
@@ -29,6 +30,8 @@ class Language:
     digits: str
     fallback: str | None
     segments: int
+    sms: str | None = None
+    derived_from: str | None = None
 
     def digits_of(self, text: str) -> str:
         return text.translate(BENGALI_DIGITS) if self.digits == "beng" else text
@@ -45,8 +48,9 @@ def load_languages(locales_dir: Path) -> dict[str, Language]:
         except TypeError as error:
             raise ValueError(f"{path.name}: language {code!r}: {error}") from error
     for language in languages.values():
-        if language.fallback is not None and language.fallback not in languages:
-            raise ValueError(f"{path.name}: {language.code} falls back to unknown language")
+        for other in (language.fallback, language.sms, language.derived_from):
+            if other is not None and other not in languages:
+                raise ValueError(f"{path.name}: {language.code} names unknown language {other}")
     return languages
 
 
@@ -65,6 +69,16 @@ class I18n:
     def __init__(self, locales_dir: Path) -> None:
         self.locales_dir = locales_dir
         self.languages = load_languages(locales_dir)
+        # The languages staff write in; the rest (Syloti Nagri) are written from one of them.
+        self.written = {
+            code: language
+            for code, language in self.languages.items()
+            if language.derived_from is None
+        }
+        # The languages SMS cannot show, each with the one it writes instead (`sms:`).
+        self.sms_instead = {
+            code: language.sms for code, language in self.languages.items() if language.sms
+        }
         self.default = next(iter(self.languages))
         self._catalogs: dict[str, gettext.NullTranslations] = {}
 
@@ -74,6 +88,12 @@ class I18n:
 
     def language(self, code: str | None) -> Language:
         return self.languages.get(code or self.default) or self.languages[self.default]
+
+    def on_channel(self, code: str, channel: str) -> str:
+        """The language to write to someone reading `code` on `channel`: Syloti Nagri goes
+        by SMS in Bengali script (`sms:` in languages.yaml), as many phones lack its font."""
+        language = self.language(code)
+        return self.sms_instead.get(language.code, language.code) if channel == "sms" else language.code
 
     def catalog(self, code: str) -> gettext.NullTranslations:
         """Return the translations for `code`, falling back along its chain (syl -> bn -> en)."""
@@ -122,13 +142,22 @@ class I18n:
         return str(value)
 
     def in_language(self, code: str | None, texts: Mapping[str, str]) -> str:
-        """Pick the text for `code` from texts written per language, following the fallbacks."""
-        language: Language | None = self.language(code)
+        """Pick the text for `code` from texts written per language, following the fallbacks
+        (a language written from another, Syloti Nagri, has it written over letter by letter)."""
+        reader = self.language(code)
+        language: Language | None = reader
         while language is not None:
             if texts.get(language.code):
-                return texts[language.code]
+                return self.written_over(reader.code, language.code, texts[language.code])
             language = self.languages.get(language.fallback) if language.fallback else None
         return next((text for text in texts.values() if text), "")
+
+    def written_over(self, code: str, source: str, text: str) -> str:
+        """`text`, written in `source`, as a reader of `code` gets it: Syloti Nagri readers
+        get Sylheti in their script (`derived_from:` in languages.yaml)."""
+        if self.languages[code].derived_from == source:
+            return to_syloti_nagri(text)
+        return text
 
     def render(
         self,
@@ -138,9 +167,19 @@ class I18n:
         lead: str | None = None,
         choices: Sequence[str] = (),
         raw_choices: bool = False,
+        channel: str | None = None,
     ) -> Rendered:
-        """Render a message id with its parameters, lead line and numbered choices."""
+        """Render a message id with its parameters, lead line and numbered choices.
+
+        By SMS, the language menu leaves off the languages SMS cannot show (Syloti Nagri)
+        where they come last, so that every other language keeps its number.
+        """
         language = self.language(code)
+        if raw_choices and channel == "sms":
+            unshown = {lang.name for lang in self.languages.values() if lang.sms}
+            choices = list(choices)
+            while choices and choices[-1] in unshown:
+                choices.pop()
         translate = self.catalog(language.code).gettext
         values = {k: self.format_param(language, v) for k, v in (params or {}).items()}
         body = translate(template).format(**values) if values else translate(template)

@@ -32,6 +32,7 @@ from bot.pipeline.sweep import Sweeper, Waker
 from bot.settings import Settings
 from flows.library import Flows, load_flows
 from flows.model import RECORDS
+from flows.texts import NAGRI_BY_SMS
 from storage.db import Database
 
 
@@ -113,6 +114,7 @@ def build_services(
         resume_after=timedelta(hours=settings.resume_after_hours),
         watchers=(safeguarding,),
         dispatcher=dispatcher,
+        told_on_sms=dict.fromkeys(i18n.sms_instead, NAGRI_BY_SMS),
     )
     # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
     # web process stores it and queues its step; on PostgreSQL the database announces it to

@@ -113,7 +113,7 @@ def broadcast_new() -> Any:
                 services_.i18n,
                 services_.flows,
                 services_.settings,
-                form.texts(list(services_.i18n.languages)),
+                form.texts(list(services_.i18n.written)),
                 form.segment,
                 form.survey,
             )
@@ -132,7 +132,7 @@ def broadcast_new() -> Any:
 
 def _send(form: ComposeForm, send_at: datetime | None) -> Any:
     service = services().broadcasts
-    languages = list(services().i18n.languages)
+    languages = list(services().i18n.written)
     with services().database.session() as db:
         created = service.create(
             db,
@@ -171,7 +171,7 @@ def _compose(form: ComposeForm, errors: dict[str, str], shown: Preview | None) -
         errors=errors,
         preview=shown,
         fingerprint=form.fingerprint() if shown else "",
-        languages={code: lang.name for code, lang in services_.i18n.languages.items()},
+        languages={code: lang.name for code, lang in services_.i18n.written.items()},
         channels=CHANNEL_NAMES,
         surveys=surveys(services_.flows),
     )
@@ -200,7 +200,7 @@ def broadcast(broadcast_id: int) -> Any:
         broadcast=found,
         progress=state,
         segment=describe_segment(found.segment),
-        languages={code: lang.name for code, lang in services_.i18n.languages.items()},
+        languages={code: lang.name for code, lang in services_.i18n.written.items()},
         zone=services_.settings.zone,
     )
 

@@ -63,7 +63,7 @@ def topics() -> dict[str, str]:
 
 
 def language_names() -> dict[str, str]:
-    return {code: lang.name for code, lang in services().i18n.languages.items()}
+    return {code: lang.name for code, lang in services().i18n.written.items()}
 
 
 # -- the month --------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def _confirm_key(details: EventDetails) -> str:
 
 def _save(event_id: int | None) -> Any:
     zone = services().settings.zone
-    codes = list(services().i18n.languages)
+    codes = list(services().i18n.written)
     form = EventForm.parse(request.form, codes, zone)
     event = _load(event_id) if event_id is not None else None
     if form.details is None:

@@ -41,7 +41,7 @@ public = Blueprint("you_said_public", __name__, template_folder="templates")
 
 
 def _languages() -> dict[str, str]:
-    return {code: lang.name for code, lang in services().i18n.languages.items()}
+    return {code: lang.name for code, lang in services().i18n.written.items()}
 
 
 @blueprint.get("/you-said")
@@ -122,7 +122,7 @@ def you_said_item(item_id: int) -> Any:
 
 def _save(item_id: int | None) -> Any:
     services_ = services()
-    languages = list(services_.i18n.languages)
+    languages = list(services_.i18n.written)
     fields, errors = _fields(request.form, languages)
     errors.update(fields.errors(services_.i18n))
     values = {k: str(v) for k, v in request.form.items() if k != "csrf_token"}

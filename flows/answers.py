@@ -7,9 +7,9 @@ or say there is none; they never guess between two.
 
 from __future__ import annotations
 
-from flows.library import Flows
+from flows.library import NAGRI, Flows, keyword_key
 from flows.scripts import fold
-from flows.textnorm import match_key, parse_number
+from flows.textnorm import detect_script, match_key, parse_number
 from flows.understanding.matching import words_of
 
 # An answer this long is a sentence about something else, not a reply to a fixed question.
@@ -72,8 +72,15 @@ def pick_language(flows: Flows, text: str) -> int | None:
 
 def named_language(flows: Flows, text: str) -> str | None:
     """The language a short message names, in any language or script ("bangla", "সিলেটি")."""
-    key = match_key(text)
-    for language in flows.languages:
-        if key in (match_key(language.name), match_key(language.code)):
-            return language.code
-    return flows.language_names.get(key)
+    exact = match_key(text)
+    named = next(
+        (
+            language.code
+            for language in flows.languages
+            if exact in (match_key(language.name), match_key(language.code))
+        ),
+        flows.language_names.get(keyword_key(text)),
+    )
+    if named == "syl" and flows.nagri and detect_script(text) == "syloti_nagri":
+        return NAGRI
+    return named

@@ -58,6 +58,9 @@ CONFIRM = "confirm"
 STORY_WORDS = 8
 # What a person wanting each of these is asked to confirm, when they told a story.
 STORY_INTENTS = ("complaint", "comment", "compliment")
+# A story is checked in about from this sure (the check-in is the bot asking, so a fair guess
+# will do); anything else the bot acts on only when sure (flows/understanding SURE).
+STORY_GUESS = 0.5
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,9 @@ def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
     understood = incoming.understood or Understanding("none", None, 0.0)
     meanings = flows.meanings(incoming.text)
     command = next((meaning for meaning, _ in meanings if meaning in _COMMANDS), None)
-    if command is None and understood.intent in ("stop", "start") and understood.sure:
+    # A keyword means what the keywords file says ("বাদ" is SKIP); only other words are read
+    # for an opt-out.
+    if not meanings and understood.intent in ("stop", "start") and understood.sure:
         command = understood.intent
     if incoming.opted_out:
         if command != "start":
@@ -156,7 +161,7 @@ def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
         return _start_again(flows, state, incoming, meanings)
     if command is not None:
         return _command(flows, command, state, incoming, meanings)
-    if understood.intent == "stop":
+    if understood.intent == "stop" and not meanings:
         return _confirm_stop(flows, state)
     if state is not None and state.flow == CONFIRM:
         return _confirmed(flows, state, incoming)
@@ -197,7 +202,8 @@ def _wanted(
     if language is not None:
         menu = _menu(flows)
         return Transition(menu.state, menu.say, (*effects, SetLanguage(language)))
-    if not understood.sure:
+    story = understood.intent in STORY_INTENTS and len(incoming.text.split()) >= STORY_WORDS
+    if not understood.sure and not (story and understood.confidence >= STORY_GUESS):
         return None
     if understood.intent == "help":
         return _with_effects(_help(flows, state), effects)
@@ -208,7 +214,7 @@ def _wanted(
     flow_id = flows.intent_flows.get(understood.intent)
     if flow_id is None:
         return None
-    if understood.intent in STORY_INTENTS and len(incoming.text.split()) >= STORY_WORDS:
+    if story:
         # They told the story already: check in once, then keep it as what happened.
         answers: dict[str, Any] = {"_intent": understood.intent, "_story": incoming.text}
         if incoming.media:
@@ -356,8 +362,8 @@ def _guess_language(flows: Flows, incoming: Input) -> str | None:
     script = detect_script(incoming.text)
     if script == "bengali" and "bn" in codes:
         return "bn"
-    if script == "syloti_nagri" and "syl" in codes:
-        return "syl"
+    if script == "syloti_nagri":
+        return next((code for code in ("syl-Sylo", "syl") if code in codes), None)
     return None
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from flows.model import COMMANDS, Flow, FlowError, load_flow
 from flows.scripts import fold
-from flows.textnorm import match_key
+from flows.textnorm import detect_script, match_key
 from flows.texts import CONFIRM_CHOICES
 
 KEYWORDS_FILE = Path(__file__).resolve().parent / "keywords.yaml"
@@ -22,6 +22,8 @@ MENU_FLOW = "menu"
 LANGUAGE_FLOW = "language"
 # The question an event reminder asks ("will you come?"); only the bot starts it.
 RSVP_FLOW = "rsvp"
+# Sylheti written in Syloti Nagri, where offered (locales/languages.yaml).
+NAGRI = "syl-Sylo"
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,25 @@ class Flows:
         return self.flows[flow_id]
 
     def meanings(self, text: str) -> tuple[tuple[str, str], ...]:
-        """Return what a whole reply means as a keyword: (meaning, language) pairs."""
-        return self.keywords.get(match_key(text), ())
+        """Return what a whole reply means as a keyword: (meaning, language) pairs.
+
+        Sylheti's keywords work in either of its scripts: written in Syloti Nagri they mean
+        Sylheti in Syloti Nagri, where that language is offered.
+        """
+        found = self.keywords.get(keyword_key(text), ())
+        if found and self.nagri and detect_script(text) == "syloti_nagri":
+            found = tuple((meaning, NAGRI if code == "syl" else code) for meaning, code in found)
+        return found
+
+    @property
+    def nagri(self) -> bool:
+        return any(language.code == NAGRI for language in self.languages)
+
+
+def keyword_key(text: str) -> str:
+    """How a keyword or a language's name is looked up: its match key, each word folded, so
+    Bengali spellings and the same word in Syloti Nagri find it (flows/scripts.py)."""
+    return " ".join(fold(word) for word in match_key(text).split())
 
 
 def _index(
@@ -69,7 +88,7 @@ def _index(
                 if not isinstance(word, str):
                     # YAML reads a bare yes/no/on/off as a boolean: such words must be quoted.
                     raise FlowError(f"{source}: '{meaning}': {word!r} must be quoted text")
-                key = match_key(word)
+                key = keyword_key(word)
                 if not key:
                     raise FlowError(f"{source}: '{meaning}': {word!r} is empty once normalised")
                 entry = (meaning, language)
@@ -147,7 +166,7 @@ def _language_names(
         if code not in codes:
             raise FlowError(f"{source}: {LANGUAGE_NAMES}: unknown language {code!r}")
         for word in words:
-            names[match_key(str(word))] = code
+            names[keyword_key(str(word))] = code
     return names
 
 

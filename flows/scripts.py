@@ -141,6 +141,9 @@ def to_syloti_nagri(text: str) -> str:
     while index < len(text):
         char = text[index]
         following = text[index + 1] if index + 1 < len(text) else ""
+        if char == "্" and following == "য":
+            index += 2  # the ya-phala (ক্যা, kæ) is a vowel Syloti Nagri does not write
+            continue
         if char == _Y:
             if following in _Y_BEFORE_SIGN:
                 out.append(_Y_BEFORE_SIGN[following])
@@ -165,13 +168,14 @@ def to_bengali(text: str) -> str:
 
 
 # For matching only: letters Sylheti speakers say alike, and so spell either way. Sylheti has
-# lost most aspiration (খ and ক, থ and ত) and writers mix the dental and retroflex t and d,
-# above all in English words (টেক্সট, টেক্স্ত).
+# lost most aspiration (খ and ক, থ and ত), says চ and ছ as স, and writers mix the dental and
+# retroflex t and d, above all in English words (টেক্সট, টেক্স্ত).
 _ALIKE = str.maketrans(
     {
         "ꠈ": "ꠇ",
         "ꠊ": "ꠉ",
-        "ꠍ": "ꠌ",
+        "ꠍ": "ꠡ",  # চ and ছ are said "s" in Sylheti: মেছেজ and মেসেজ are one word
+        "ꠌ": "ꠡ",
         "ꠏ": "ꠎ",
         "ꠑ": "ꠔ",
         "ꠐ": "ꠔ",

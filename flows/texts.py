@@ -50,6 +50,12 @@ CARRY_ON = N_("Welcome back. Would you like to carry on where you left off?")
 CHOICE_CARRY_ON = N_("Carry on")
 CHOICE_START_AGAIN = N_("Start again")
 OLD_BUTTON = N_("That button was for an earlier question.")
+# TRANSLATORS: said once, by SMS, to someone who chose Sylheti in Syloti Nagri; written in
+# Sylheti in Bengali letters, as their texts will be.
+NAGRI_BY_SMS = N_(
+    "Many phones cannot show Syloti Nagri in a text message, so we will text you in "
+    "Bengali letters. On WhatsApp or Telegram we can write in Syloti Nagri."
+)
 # The questions the engine asks itself (flows/engine.py CONFIRM), by the name buttons carry,
 # and their choices in order: the first is yes. Answered by number or by the choices' words.
 CONFIRM_CHOICES = {

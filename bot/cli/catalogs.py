@@ -23,8 +23,15 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import DOMAIN, I18n, Language
+from flows.scripts import to_syloti_nagri
 
 SOURCE_LANGUAGE = "en"
+# How the catalogs mark a translation drafted by the team (for a native speaker to review).
+DRAFT = "Draft translation"
+DERIVED_NOTE = (
+    "Draft translation: needs review by a native Sylheti speaker who reads Syloti Nagri "
+    "(written from the Sylheti catalog letter by letter: flows/scripts.py)"
+)
 TEMPLATE_NAME = f"{DOMAIN}.pot"
 COMMENT_TAGS = ("TRANSLATORS:",)
 SKIPPED_DIRS = {"node_modules", "tests", "instance", "bench", "locales"}
@@ -139,7 +146,49 @@ def update_catalogs(root: Path) -> list[Path]:
         if language.code == SOURCE_LANGUAGE:
             fill_english(path)
         written.append(path)
+    languages = I18n(locales_dir).languages
+    for language in languages.values():
+        if language.derived_from is not None:
+            derive(
+                po_path(locales_dir, language),
+                po_path(locales_dir, languages[language.derived_from]),
+            )
     return written
+
+
+def derive(po: Path, source: Path) -> int:
+    """Write a Syloti Nagri catalog from the Sylheti one, letter by letter; return how many.
+
+    Each derived text carries a note asking a native reader to check it. A reviewer who
+    corrects one deletes the note, and the text is theirs from then on: only texts still
+    carrying it (or missing) are derived again when the Sylheti changes.
+    """
+    with source.open("rb") as handle:
+        sylheti = {message.id: message for message in read_po(handle) if message.id}
+    with po.open("rb") as handle:
+        catalog = read_po(handle)
+    changed = 0
+    for message in catalog:
+        origin = sylheti.get(message.id)
+        # Plural forms (a tuple of strings) are not used by Kotha's texts.
+        if origin is None or not isinstance(origin.string, str) or not origin.string:
+            continue
+        if origin.fuzzy:
+            continue
+        # A catalog wraps long notes over several comment lines.
+        noted = DERIVED_NOTE in " ".join(message.user_comments)
+        untouched = not message.string or message.fuzzy or noted
+        written = to_syloti_nagri(origin.string)
+        if untouched and (message.string != written or message.fuzzy):
+            message.string = written
+            message.flags.discard("fuzzy")
+            changed += 1
+        if untouched:
+            # The Sylheti entry's own notes (why a word stays in English) hold here too.
+            notes = [note for note in origin.user_comments if not note.startswith(DRAFT)]
+            message.user_comments = [*notes, DERIVED_NOTE]
+    _write(po, catalog, ignore_obsolete=True)
+    return changed
 
 
 def compile_catalogs(locales_dir: Path, only_stale: bool = True) -> list[Path]:

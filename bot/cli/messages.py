@@ -217,7 +217,7 @@ def _render(
     choices = say.choices if say else ()
     raw = say.raw_choices if say else False
     rendered = i18n.render(
-        code, template, {**params, **(say.params if say else {})}, lead, choices, raw
+        code, template, {**params, **(say.params if say else {})}, lead, choices, raw, "sms"
     )
     return Rendering(
         language=rendered.language,

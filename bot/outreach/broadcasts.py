@@ -192,7 +192,9 @@ def resolve_texts(
         while source is not None and source not in written:
             source = i18n.languages[source].fallback
         source = source or i18n.default
-        text = written[source]
+        text = i18n.written_over(code, source, written[source])
+        if text != written[source]:
+            source = code  # written over into the reader's own script
         if survey is not None and flows is not None:
             text = f"{text}\n\n{survey_question(i18n, flows, survey, source)}"
         resolved[code] = LanguageText(code, language.name, text, source, sms_cost(text))
@@ -547,11 +549,17 @@ class Broadcasts:
         """INSERT ... SELECT of one batch's rows, each in the language its contact reads."""
         texts = resolve_texts(self.i18n, broadcast.texts, self.flows, broadcast.survey)
         default = texts[self.i18n.default]
+        # By SMS, a reader of Syloti Nagri gets the Sylheti in Bengali script (I18n.on_channel).
+        by_sms = [
+            (and_(Contact.language == code, Address.channel == "sms"), literal(other, String))
+            for code, other in self.i18n.sms_instead.items()
+        ]
+        reads = case(*by_sms, else_=Contact.language) if by_sms else Contact.language
 
         def by_language(value: Callable[[LanguageText], Any], type_: Any) -> Any:
             return case(
                 {code: literal(value(text), type_) for code, text in texts.items()},
-                value=Contact.language,
+                value=reads,
                 else_=literal(value(default), type_),
             )
 

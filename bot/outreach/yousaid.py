@@ -157,7 +157,7 @@ def message_texts(i18n: I18n, item: YouSaidItem) -> dict[str, str]:
 
 
 def missing_languages(i18n: I18n, item: YouSaidItem) -> list[str]:
-    return [code for code in i18n.languages if code not in message_texts(i18n, item)]
+    return [code for code in i18n.written if code not in message_texts(i18n, item)]
 
 
 def segment_of(item_id: int, also: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -88,6 +88,7 @@ def render_row(i18n: I18n, row: Message, language: str | None) -> Rendered:
         row.lead,
         tuple(row.choices or ()),
         bool(row.raw_choices),
+        row.channel,
     )
 
 
@@ -166,7 +167,9 @@ class Dispatcher:
         address, a closed WhatsApp window) returns None and waits in the queue, where the
         claim decides again and records why it is held.
         """
-        language = message.language or recipient.language or self.i18n.default
+        language = self.i18n.on_channel(
+            message.language or recipient.language or self.i18n.default, recipient.channel
+        )
         decision = self._decide(
             message, recipient.stopped, recipient.last_inbound_at, language, now
         )
@@ -182,6 +185,7 @@ class Dispatcher:
                 message.lead,
                 message.choices,
                 message.raw_choices,
+                recipient.channel,
             )
         cost = sms_cost(rendered.text)
         columns = {
@@ -305,7 +309,9 @@ class Dispatcher:
                 return Outcome(row.status, retry_in=(row.next_attempt_at - now).total_seconds())
             in_doubt = row.updated_at if row.reason == "requeued-after-lease" else None
             address = session.get_one(Address, row.address_id)
-            language = row.language or address.contact.language or self.i18n.default
+            language = self.i18n.on_channel(
+                row.language or address.contact.language or self.i18n.default, row.channel
+            )
             decision = self._decide(
                 row, address.stopped_at is not None, address.last_inbound_at, language, now
             )
@@ -314,6 +320,7 @@ class Dispatcher:
                 if sms is not None:
                     # No template for their language: text the same phone, as they agreed.
                     row.channel, row.address_id, address = "sms", sms.id, sms
+                    language = self.i18n.on_channel(language, "sms")
                     decision = Decision()
             if decision.reason is not None:
                 row.status, row.reason = "held", decision.reason

@@ -23,6 +23,7 @@ from bot.pipeline.dispatch import Claimed, Dispatcher, Recipient
 from bot.pipeline.effects import Effects, InboundWatcher, StepContext
 from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
+from flows.effects import SetLanguage
 from flows.engine import Input, Say, Transition, is_idle, prompt, step
 from flows.library import Flows
 from flows.understanding import Understanding, understand
@@ -86,8 +87,12 @@ class Stepper:
         understand: Callable[[str], Understanding] = understand,
         watchers: Sequence[InboundWatcher] = (),
         dispatcher: Dispatcher | None = None,
+        told_on_sms: Mapping[str, str] | None = None,
     ) -> None:
         self.flows = flows
+        # Languages SMS cannot show (Syloti Nagri), each with what someone choosing it by SMS
+        # is told first, once: that their texts come in another script (I18n.on_channel).
+        self.told_on_sms = dict(told_on_sms or {})
         self.effects = effects
         self.expiry = expiry
         # Someone back after this long half-way through is asked whether to carry on.
@@ -199,8 +204,12 @@ class Stepper:
     ) -> list[Outbound]:
         """Apply a transition's effects; return its messages with what the effects gave them."""
         outputs: dict[str, Any] = {}
+        told: list[Say] = []
         for effect in transition.effects:
             outputs.update(self.effects.apply(context, effect))
+            if isinstance(effect, SetLanguage) and context.person.channel == "sms":
+                note = self.told_on_sms.get(effect.language)
+                told.extend([Say(note)] if note else [])
         person = context.person
         return [
             outbox.from_say(
@@ -212,7 +221,7 @@ class Stepper:
                 is_reply=is_reply,
                 dedupe_key=dedupe_key,
             )
-            for say in transition.say
+            for say in (*told, *transition.say)
         ]
 
     def _write(

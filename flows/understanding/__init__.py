@@ -1,8 +1,11 @@
 """What a person means in their own words: intent, language, how sure we are, and why.
 
-Rules over word lists people can read and extend (the YAML files beside this module), not a
-trained model: the lists are the team's knowledge of how people write to the council in
-English, Bengali and Sylheti, and a native speaker can correct them line by line. How a cue
+Two kinds of knowledge, both data a native speaker can read and extend: word and phrase lists
+(the YAML files beside this module: cues for each intent, the rules for opting out, the
+words that tell the languages apart), and labelled examples of messages as people write them
+(examples/), from which a small classifier learns at start (classifier.py). The lists decide
+what they are sure of; the classifier weighs in on everything else. Opting out always needs
+a word of opting out: the classifier can make the bot ask, never stop on its own. How a cue
 is matched, spelling and scripts aside, is flows/understanding/matching.py.
 
 Pure, like the engine: no I/O but reading the lists once, no clock, cheap enough to run on
@@ -13,17 +16,30 @@ did.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from flows.understanding.matching import Match, Matcher, cues, shown_words, word_set, words_of
+from flows.understanding.classifier import Classifier, features
+from flows.understanding.matching import (
+    Cue,
+    Match,
+    Matcher,
+    clauses_of,
+    cues,
+    shown_words,
+    word_set,
+    words_of,
+)
 
 HERE = Path(__file__).resolve().parent
+# Messages as people write them, labelled: what the classifier learns from.
+EXAMPLES = HERE / "examples"
 INTENTS = (
     "complaint",
     "comment",
@@ -56,6 +72,26 @@ LANGUAGES = ("en", "bn", "syl", "syl-Latn", "syl-Sylo")
 # A long message is looked at up to here: enough for a story, bounded for a hostile one.
 MAX_WORDS = 400
 STRONG, WEAK = 3, 1
+# How the lists' cues weigh against the classifier: each point of cue score multiplies an
+# intent's odds by e ** CUE_WEIGHT. FLOOR keeps an intent no example taught from -infinity.
+CUE_WEIGHT = 1.5
+# How sure an intent is at least when a strong cue names it and no other intent's does,
+# and at most when only the classifier says it (below SURE: the bot asks first).
+NAMED = 0.85
+LEARNT_ONLY = 0.75
+FLOOR = 1e-4
+# Each word a language list names (languages.yaml) multiplies that language's odds by
+# e ** WORD_WEIGHT.
+WORD_WEIGHT = 1.0
+# The classifier's probability of an opt-out below which the rules' opt-out is not believed,
+# and from which a message with a word that may carry one opts out (asked first below SURE).
+STOP_VETO = 0.0
+# The confidence of an opt-out the bot asks about first (below SURE).
+ASK = 0.6
+# Stop words said in English word order: what they are about follows them.
+ENGLISH_STOPS = frozenset(("stop", "unsubscribe", "cancel", "end", "quit"))
+STOP_LEARNT = 0.5
+_TIE_ORDER = (*CUED, "none")
 # How sure the understanding must be for the bot to act without asking.
 SURE = 0.8
 # A language named in a message this short asks for that language; in a longer one, the
@@ -91,19 +127,47 @@ class Understanding:
 
 
 NOTHING = Understanding("none", None, 1.0)
+# What stands for the classifier where `why` names the words that decided.
+LEARNT = Cue("(learnt from the examples)", ())
+
+
+@dataclass(frozen=True)
+class Example:
+    """A message as someone wrote it, with what it means and the language it is in."""
+
+    text: str
+    intent: str
+    language: str
+
+    @property
+    def words(self) -> list[str]:
+        return words_of(self.text, MAX_WORDS)
+
+
+def read_examples(directory: Path) -> Iterator[Example]:
+    """The labelled examples in every YAML file in `directory`, checked as they are read."""
+    for path in sorted(directory.glob("*.yaml")):
+        for number, item in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or (), 1):
+            intent, language = item.get("intent"), item.get("language")
+            if isinstance(language, list):
+                language = language[0]  # a short text several languages share: its first
+            if intent not in INTENTS or language not in LANGUAGES:
+                raise ValueError(f"{path.name}: example {number}: unknown intent or language")
+            yield Example(str(item["text"]), intent, language)
 
 
 @dataclass(frozen=True)
 class _OptOut:
     """The opt-out rules, compiled (optout.yaml)."""
 
-    phrases: Matcher
-    stop: Matcher
     filler: frozenset[str]
     messages: Matcher
+    sending: Matcher
     not_about: Matcher
     dont: frozenset[str]
     ask: frozenset[str]
+    reported: frozenset[str]
+    if_not: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -122,16 +186,23 @@ class _Languages:
 class Lexicon:
     """Every list the understanding uses, loaded and compiled once."""
 
-    strong: Mapping[str, Matcher]
-    weak: Mapping[str, Matcher]
-    names: Matcher
-    pleasantries: Matcher
+    # Every cue looked for in a whole message, in one matcher, each with its meaning: an
+    # intent's ("complaint strong", "help weak", "language name": intents.yaml), a
+    # pleasantry's, or an opt-out rule's ("optout phrase", "optout decline", "optout carrier",
+    # "optout stop": optout.yaml). One pass over the words finds them all.
+    cues: Matcher
     optout: _OptOut
     languages: _Languages
+    # Learnt from the examples: which intent, and which language, a message's words suggest.
+    classifier: Classifier | None = None
+    language_classifier: Classifier | None = None
     _cache: dict[str, Understanding] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, directory: Path = HERE) -> Lexicon:
+    def load(cls, directory: Path = HERE, examples: Iterable[Example] | None = None) -> Lexicon:
+        """The lists in `directory`, with classifiers learnt from `examples` (by default the
+        examples/ beside the lists)."""
+
         def read(name: str) -> Mapping[str, Any]:
             data = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
             if not isinstance(data, Mapping):
@@ -145,19 +216,34 @@ class Lexicon:
         optout = read("optout.yaml")
         languages = read("languages.yaml")
         script, latin = languages["bengali_script"], languages["latin"]
+        examples = list(read_examples(directory / EXAMPLES.name) if examples is None else examples)
         return cls(
-            strong={intent: Matcher(cues(intents[intent].get("strong"))) for intent in CUED},
-            weak={intent: Matcher(cues(intents[intent].get("weak"))) for intent in CUED},
-            names=Matcher(cues(intents["language"].get("names"))),
-            pleasantries=Matcher(cues(intents["pleasantries"])),
+            cues=Matcher(
+                [
+                    cue
+                    for intent in CUED
+                    for strength in ("strong", "weak")
+                    for cue in cues(intents[intent].get(strength), f"{intent} {strength}")
+                ]
+                + list(cues(intents["language"].get("names"), "language name"))
+                + list(cues(intents["pleasantries"], "pleasantry"))
+                + [
+                    cue
+                    for rule, key in RULES.items()
+                    for cue in cues(optout[key], f"optout {rule}")
+                ],
+                # A typo must not hide an opt-out: "stpo", "sotp".
+                transpositions=True,
+            ),
             optout=_OptOut(
-                phrases=Matcher(cues(optout["phrases"])),
-                stop=Matcher(cues(optout["stop_words"]), transpositions=True),
                 filler=word_set(optout["filler"]),
                 messages=Matcher(cues(optout["messages"])),
+                sending=Matcher(cues(optout["sending"])),
                 not_about=Matcher(cues(optout["not_about_messages"])),
                 dont=word_set({"all": optout["dont"]}),
                 ask=word_set({"all": optout["ask"]}),
+                reported=word_set({"all": optout["reported"]}),
+                if_not=word_set({"all": optout["if_not"]}),
             ),
             languages=_Languages(
                 syl_words=word_set({"syl": script["syl"]}),
@@ -166,6 +252,16 @@ class Lexicon:
                 bn_endings=tuple(word_set({"bn": script["bn_endings"]})),
                 roman_words=word_set({"syl-Latn": latin["syl-Latn"]}),
                 english_words=word_set({"en": latin["en"]}),
+            ),
+            classifier=(
+                Classifier.train((example.words, example.intent) for example in examples)
+                if examples
+                else None
+            ),
+            language_classifier=(
+                Classifier.train((example.words, example.language) for example in examples)
+                if examples
+                else None
             ),
         )
 
@@ -185,13 +281,16 @@ class Lexicon:
         words = words_of(text, MAX_WORDS)
         if not words:
             return NOTHING
-        language, sure = self._language(text, words)
-        stop = self._opt_out(words)
+        found = features(words)
+        hits = _by_meaning(self.cues.find(words))
+        language, sure = self._language(text, words, found)
+        learnt = self.classifier.probabilities(words, found) if self.classifier else {}
+        verdict = self._opt_out(words, clauses_of(text, MAX_WORDS), hits)
+        stop = _stop_confidence(verdict, learnt.get("stop"))
         if stop is not None:
-            confidence, matches = stop
-            intent = "stop"
+            intent, confidence, matches = "stop", stop, verdict.matches
         else:
-            intent, confidence, matches = self._intent(words)
+            intent, confidence, matches = self._intent(words, learnt, hits)
         # Why, in the person's own words (lower-cased, punctuation gone), not the lists' cues.
         shown = shown_words(text, MAX_WORDS)
         why = tuple(dict.fromkeys(" ".join(shown[m.start : m.end]) for m in matches))
@@ -201,7 +300,9 @@ class Lexicon:
         """The language of `text`, from its script and its words (see languages.yaml)."""
         return self._language(text, words_of(text, MAX_WORDS))[0]
 
-    def _language(self, text: str, words: Sequence[str]) -> tuple[str | None, bool]:
+    def _language(
+        self, text: str, words: Sequence[str], found: set[str] | None = None
+    ) -> tuple[str | None, bool]:
         """The language of `text` (whose words are `words`), and whether that is clear.
 
         Any Syloti Nagri says Sylheti in that script; any Bengali script, Bengali or
@@ -220,84 +321,230 @@ class Lexicon:
         if syloti >= 2 and syloti >= bengali:
             return "syl-Sylo", True
         if bengali >= 2 or syloti >= 2:
+            # Bengali script is Bengali or Sylheti for sure; which, only the words say.
             sylheti = sum(
                 word in rules.syl_words or word.endswith(rules.syl_endings) for word in words
             )
             standard = sum(
                 word in rules.bn_words or word.endswith(rules.bn_endings) for word in words
             )
-            # Bengali script is Bengali or Sylheti for sure; which, only the words say.
-            return ("syl" if 2 * sylheti > standard else "bn"), True
+            odds = self._language_odds(words, found, "syl", "bn")
+            odds += WORD_WEIGHT * (sylheti - standard)
+            return ("syl" if odds > 0 else "bn"), True
         if not latin:
             return None, False
         roman = sum(word in rules.roman_words for word in words)
         english = sum(word in rules.english_words for word in words)
-        if roman and 2 * roman >= english:
+        odds = self._language_odds(words, found, "syl-Latn", "en")
+        odds += WORD_WEIGHT * (roman - english)
+        # Clear only from words the lists name: "salam" or "ok" is written in both.
+        if odds > 0:
             return "syl-Latn", roman >= 2
         return "en", english >= 2 and not roman
 
+    def _language_odds(
+        self, words: Sequence[str], found: set[str] | None, one: str, other: str
+    ) -> float:
+        """How much likelier the examples make `one` language than `other`, as log-odds."""
+        if self.language_classifier is None:
+            return 0.0
+        learnt = self.language_classifier.probabilities(words, found)
+        return math.log(learnt.get(one, 0.0) + FLOOR) - math.log(learnt.get(other, 0.0) + FLOOR)
+
     # -- opting out ------------------------------------------------------------------------
 
-    def _opt_out(self, words: Sequence[str]) -> tuple[float, list[Match]] | None:
-        """(confidence, the words why) when the message asks to stop messages, else None."""
+    def _opt_out(
+        self,
+        words: Sequence[str],
+        clauses: Sequence[int] | None = None,
+        hits: Mapping[str, list[Match]] | None = None,
+    ) -> OptOutVerdict:
+        """What the opt-out rules (optout.yaml) make of `words` (in `clauses`, by number;
+        `hits`: the cues found in them, by meaning)."""
         rules = self.optout
-        # "don't stop the messages" is not "stop the messages".
-        phrases = [
-            match for match in rules.phrases.find(words) if not _negated_before(words, match.start)
+        found = hits if hits is not None else _by_meaning(self.cues.find(words))
+        clause = clauses if clauses is not None else [0] * len(words)
+
+        def one_clause(match: Match) -> bool:
+            return clause[match.start] == clause[match.end - 1]
+
+        def within(start: int, end: int, before: int, after: int) -> tuple[list[str], list[str]]:
+            """Up to `before` words before [start, end) and `after` after, in its clause."""
+            head = [
+                w
+                for i, w in enumerate(words[max(0, start - before) : start], max(0, start - before))
+                if clause[i] == clause[start]
+            ]
+            tail = [
+                w
+                for i, w in enumerate(words[end : end + after], end)
+                if clause[i] == clause[end - 1]
+            ]
+            return head, tail
+
+        # "বন্ধ করো না অইলে ব্লক করমু" is "stop, or else": not a "don't stop".
+        declined = [
+            match
+            for match in found.get("optout decline", ())
+            if one_clause(match)
+            and not (words[match.end : match.end + 1] and words[match.end] in rules.if_not)
         ]
-        if phrases:
-            return 0.95, phrases
+        if declined:
+            return OptOutVerdict("declined", declined)  # "I don't want to stop them"
+        # "don't stop the messages" is not "stop the messages"; "মেসেজের জবাব দেন না" (they
+        # do not answer messages) is not "don't send messages", nor "unsubscribe me from the
+        # paper letters" an opt-out of texts.
+        phrases = [match for match in found.get("optout phrase", ()) if one_clause(match)]
+        meant = [
+            match
+            for match in phrases
+            if not _negated_before(words, match.start)
+            and not rules.not_about.find(words[match.start : match.end])
+            and not _about_else(_object(words, match.end, rules.filler), rules)
+        ]
+        if meant:
+            return OptOutVerdict("stop", meant)
         unsure: list[Match] = []
-        for match in rules.stop.find(words):
+        mentioned: list[Match] = []
+        # Phrases set aside above, and stop words negated or about something else.
+        elsewhere: list[Match] = [match for match in phrases if match not in meant]
+        for match in found.get("optout stop", ()):
             start, end = match.start, match.end
-            if _negated_before(words, start):
-                continue  # "won't stop", "don't stop"
-            following = words[end : end + 2]
-            if following and following[0] in NEGATIONS_AFTER:
-                continue  # "বন্ধ করো না": do not stop
+            before, after = within(start, end, 3, 5)
+            following = after[:2]
+            negated_after = bool(following) and following[0] in NEGATIONS_AFTER
+            if negated_after and following[1:] and following[1] in rules.if_not:
+                negated_after = False  # "বন্ধ না করলে": if you do not stop (them)
+            if any(word in rules.reported for word in following):
+                elsewhere.append(match)  # "বন্ধ করি দিছে": it was stopped
+                continue
+            if _negated_before(words, start) or negated_after:
+                elsewhere.append(match)  # "won't stop", "বন্ধ করো না": do not stop
+                continue
             if len(following) == 2 and following[1] in NEGATIONS_AFTER:
                 if following[0] in rules.ask:
-                    unsure = [match]  # "বন্ধ করেন না": please stop, or don't?
+                    unsure.append(match)  # "বন্ধ করেন না": please stop, or don't?
                     continue
                 if following[0] in rules.dont:
-                    continue  # "বন্ধ করবেন না": do not stop
-            before, after = words[max(0, start - 3) : start], words[end : end + 5]
+                    elsewhere.append(match)  # "বন্ধ করবেন না": do not stop
+                    continue
             about_messages = bool(rules.messages.find(after) or rules.messages.find(before))
-            about_else = bool(
-                rules.not_about.find(after)
-                or rules.not_about.find(words[max(0, start - 2) : start])
+            # What a stop is about follows it in English ("stop the letters"), and comes
+            # before it in Bengali ("চিঠি বন্ধ করুন"); "stop fixing my hoist" is about that.
+            english = end - start == 1 and words[start] in ENGLISH_STOPS
+            about_else = bool(rules.not_about.find(after)) or (
+                _doing_else(after[:1], rules.messages)
+                if english
+                else bool(rules.not_about.find(before))
             )
-            if about_messages and not about_else:
-                return 0.95, [match]
-            if about_else:
+            # A message noun right beside the stop word wins over something else nearby:
+            # before it in Bengali ("এই সার্ভিসের মেসেজ বন্ধ"), after it in English.
+            neighbours = after[:2] if english else before[-1:]
+            beside = any(
+                rules.messages.find([word])
+                and not rules.sending.find([word])
+                and word not in rules.filler  # "this", "them": not what they are
+                for word in neighbours
+            )
+            if about_else and not beside:
+                elsewhere.append(match)  # "the visits stopped", "stop the paper letters"
                 continue
             others = [word for i, word in enumerate(words) if not start <= i < end]
-            if all(word in rules.filler for word in others):
-                return 0.95, [match]
+            if about_messages or all(word in rules.filler for word in others):
+                return OptOutVerdict("stop", [match])
             if len(words) <= 6:
-                unsure = [match]
+                unsure.append(match)
+            else:
+                mentioned.append(match)
         if unsure:
-            return 0.6, unsure
-        return None
+            return OptOutVerdict("unsure", unsure)
+        # Words of opting out beside a stop about something else are about it too, and so
+        # are those beside something else ("I don't want this carer any more").
+        covered = {place for match in elsewhere for place in range(match.start - 3, match.end + 3)}
+        for match in found.get("optout carrier", ()):
+            head, tail = within(match.start, match.end, 3, 3)
+            near = [*head, *words[match.start : match.end], *tail]
+            if match.start in covered or (
+                rules.not_about.find(near) and not rules.messages.find(near)
+            ):
+                elsewhere.append(match)
+            else:
+                mentioned.append(match)
+        if mentioned:
+            return OptOutVerdict("mentioned", mentioned)
+        if elsewhere:
+            return OptOutVerdict("elsewhere", elsewhere)
+        return OptOutVerdict("none", [])
 
     # -- intents ---------------------------------------------------------------------------
 
-    def _intent(self, words: Sequence[str]) -> tuple[str, float, list[Match]]:
-        """The intent the cues found in `words` point to, how sure, and the cues why."""
-        pleasant = self.pleasantries.find(words)
+    def _intent(
+        self, words: Sequence[str], learnt: Mapping[str, float], hits: Mapping[str, list[Match]]
+    ) -> tuple[str, float, list[Match]]:
+        """The intent the cues and the classifier find in `words`, how sure, and the cues why.
+
+        The cues the lists name weigh in beside what the examples taught the classifier: a
+        strong cue counts as much as the examples make a strong word, so a word a native
+        speaker added to a list works at once, and the examples cover what no list names.
+        """
+        pleasant = list(hits.get("pleasantry", ()))
         if _covers(pleasant, len(words)):
-            return "none", 0.9, pleasant
+            return "none", 0.9, pleasant  # "thanks", "ok", "salam": nothing to act on
+        scores, why = self._cues(words, hits.get("intent", ()))
+        known = self.classifier.known(words) if self.classifier else 0.0
+        if not scores and not known:
+            return "none", 0.5, []  # not one word we know: "banana" is nothing to act on
+        combined = {
+            intent: math.log(learnt.get(intent, 0.0) + FLOOR) + CUE_WEIGHT * scores.get(intent, 0)
+            for intent in (*CUED, "none")
+        }
+        top = max(combined.values())
+        raised = {intent: math.exp(score - top) for intent, score in combined.items()}
+        total = sum(raised.values())
+        best = max(raised, key=lambda intent: (raised[intent], -_TIE_ORDER.index(intent)))
+        # The classifier is surest of what it has seen: words it never met (names, typos
+        # beyond the cues' reach) leave the choice open, short of SURE when most are new.
+        confidence = raised[best] / total
+        if not scores.get(best):
+            # Learnt only, with no word the lists name: the bot checks before acting on it,
+            # the less the more of its words the examples never met.
+            confidence = min(confidence * min(1.0, 0.5 + known), LEARNT_ONLY)
+        rivals = [intent for intent, score in scores.items() if score >= STRONG and intent != best]
+        if scores.get(best, 0) >= STRONG and not rivals:
+            # A strong cue the lists name, and no other: the team's own word for it.
+            confidence = max(confidence, NAMED)
+        reasons = why.get(best) or self._learnt_why(words, best, raised)
+        return best, confidence, reasons
+
+    def _learnt_why(
+        self, words: Sequence[str], best: str, raised: Mapping[str, float]
+    ) -> list[Match]:
+        """The words the examples tie to `best` more than to the next likeliest intent."""
+        if self.classifier is None or best not in self.classifier.labels:
+            return []
+        others = [intent for intent in self.classifier.labels if intent != best]
+        if not others:
+            return []
+        runner_up = max(others, key=lambda intent: raised.get(intent, 0.0))
+        places = self.classifier.evidence(words, best, runner_up)
+        return [Match(LEARNT, place, place + 1) for place in places]
+
+    def _cues(
+        self, words: Sequence[str], hits: Sequence[Match]
+    ) -> tuple[dict[str, int], dict[str, list[Match]]]:
+        """How strongly the lists' cues (`hits`, found in `words`) point to each intent,
+        and the cues found for each."""
         found: list[tuple[str, Match, bool]] = []
-        for intent in CUED:
-            found.extend((intent, match, True) for match in self.strong[intent].find(words))
-            found.extend((intent, match, False) for match in self.weak[intent].find(words))
-        for match in self.names.find(words):
-            found.append(("language", match, len(words) <= SHORT))
+        for match in hits:
+            intent, strength = match.cue.meaning.split()
+            if strength == "name":  # a language's name: asks for it only in a short message
+                found.append(("language", match, len(words) <= SHORT))
+            else:
+                found.append((intent, match, strength == "strong"))
         # A cue inside a longer one found in the same words is that one's part: "start over"
         # is the menu, not "start"; "would help" a comment, not a call for help.
         strong_spans = [match for _, match, strong in found if strong]
         scores: dict[str, int] = {}
-        strong_count: dict[str, int] = {}
         why: dict[str, list[Match]] = {}
         for intent, match, strong in found:
             if any(match.inside(other) for other in strong_spans):
@@ -306,21 +553,51 @@ class Lexicon:
             if intent == "compliment" and _negated(words, match.start, match.end):
                 target = "complaint"  # "not very good", "বালা না"
             scores[target] = scores.get(target, 0) + (STRONG if strong else WEAK)
-            if strong:
-                strong_count[target] = strong_count.get(target, 0) + 1
             why.setdefault(target, []).append(match)
-        if not scores:
-            return "none", 0.6, []
-        best = max(CUED, key=lambda intent: (scores.get(intent, 0), -CUED.index(intent)))
-        top = scores[best]
-        if not strong_count.get(best) and top < 2:
-            return "none", 0.5, why[best]
-        runner_up = max((score for intent, score in scores.items() if intent != best), default=0)
-        if strong_count.get(best):
-            confidence = 0.95 if top - runner_up >= STRONG else 0.85
-        else:
-            confidence = min(0.4 + 0.1 * top, 0.7)
-        return best, confidence, why[best]
+        return scores, why
+
+
+@dataclass(frozen=True)
+class OptOutVerdict:
+    """What the opt-out rules found: an opt-out (`stop`), one they cannot tell from something
+    else (`unsure`), a word that may carry an opt-out ("cancel", "আর দিয়েন না":
+    `mentioned`), a stop about something else ("the carer won't stop shouting", "stop the
+    paper letters": `elsewhere`), an opt-out turned down ("I don't want to stop them":
+    `declined`), or no word of opting out at all (`none`), and the words why."""
+
+    kind: Literal["stop", "unsure", "mentioned", "elsewhere", "declined", "none"]
+    matches: list[Match]
+
+
+def _stop_confidence(verdict: OptOutVerdict, learnt: float | None) -> float | None:
+    """How sure a message opts out, weighing the rules' verdict with the classifier's
+    probability of an opt-out; None when it does not. Never without a word of opting out."""
+    if verdict.kind in ("none", "declined", "elsewhere"):
+        return None
+    if learnt is None:
+        return {"stop": 0.95, "unsure": ASK}.get(verdict.kind)
+    if verdict.kind == "stop":
+        return 0.95 if learnt >= STOP_VETO else None
+    if learnt < STOP_LEARNT:
+        return None
+    # What the rules find two-sided ("বন্ধ করেন না") is asked about, however sure the
+    # examples are.
+    return min(learnt, ASK) if verdict.kind == "unsure" else learnt
+
+
+# Where each opt-out rule's cues are in optout.yaml.
+RULES = {"phrase": "phrases", "decline": "declines", "carrier": "carriers", "stop": "stop_words"}
+
+
+def _by_meaning(matches: Sequence[Match]) -> dict[str, list[Match]]:
+    """The cues found, grouped: each opt-out rule's and the pleasantries by their meaning,
+    every intent's cue together under "intent"."""
+    grouped: dict[str, list[Match]] = {}
+    for match in matches:
+        meaning = match.cue.meaning
+        kind = meaning if meaning.startswith(("optout", "pleasantry")) else "intent"
+        grouped.setdefault(kind, []).append(match)
+    return grouped
 
 
 def _covers(matches: Sequence[Match], length: int) -> bool:
@@ -329,6 +606,31 @@ def _covers(matches: Sequence[Match], length: int) -> bool:
     for match in matches:
         covered.update(range(match.start, match.end))
     return len(covered) == length
+
+
+# Words passed over to find what a phrase is about: "unsubscribe me from the paper letters".
+_LINKS = frozenset("from of to on about with the a an my your our his her their".split())
+
+
+def _object(words: Sequence[str], end: int, filler: frozenset[str]) -> list[str]:
+    """The first few words after `end` that say what a phrase is about."""
+    return [word for word in words[end : end + 6] if word not in filler and word not in _LINKS][:3]
+
+
+def _about_else(objects: Sequence[str], rules: _OptOut) -> bool:
+    """Whether the words a phrase is about name something else before any message."""
+    for word in objects:
+        if rules.messages.find([word]) and not rules.sending.find([word]):
+            return False  # "remove my details from your messaging service"
+        if rules.not_about.find([word]):
+            return True  # "unsubscribe me from the paper letters"
+    return False
+
+
+def _doing_else(following: Sequence[str], messages: Matcher) -> bool:
+    """Whether an English stop is followed by doing something other than messaging:
+    "stop fixing", "stop shouting", not "stop texting"."""
+    return bool(following) and following[0].endswith("ing") and not messages.find(following)
 
 
 def _negated_before(words: Sequence[str], start: int) -> bool:

@@ -7,7 +7,7 @@ Bengali's spelling variants compare equal.
 
 A cue is written in the lists as words separated by spaces, where
 - `word*` matches any word it begins ("complain*": complained, complaining);
-- `(a|b c|d)` matches any one of the words or phrases;
+- `(a|b c|d*)` matches any one of the words or phrases (`d*`: any word it begins);
 - `…` matches up to four words of anything ("মেসেজ … দিবেন না");
 - a Bengali-script word also matches the word with a common ending added (জরিপ, জরিপে,
   জরিপের; ক্লাব, ক্লাবো), and a Latin word of seven letters or more matches with one letter
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -27,6 +27,7 @@ from flows.scripts import fold
 from flows.textnorm import match_key
 
 GAP = "…"
+PREFIX = "*"
 MAX_GAP = 4
 FUZZY_LENGTH = 7
 _REPEATED = re.compile(r"([a-z])\1{2,}")
@@ -50,6 +51,23 @@ _ENDINGS = tuple(
 def words_of(text: str, limit: int) -> list[str]:
     """The words of `text` as cues are compared with them (at most `limit` of them)."""
     return [_word(word) for word in shown_words(text, limit)]
+
+
+# Where one clause ends and the next begins: a full stop, a question or exclamation mark, a
+# Bengali dari, a semicolon or colon, a line break, or a comma before a space.
+_CLAUSE_END = re.compile(r"[.!?;:\u0964\n]+|,(?=\s|$)")
+
+
+def clauses_of(text: str, limit: int) -> list[int]:
+    """For each of `words_of(text, limit)`, the number of the clause it stands in.
+
+    "It is not my number, stop" is two clauses: what a stop word is about is looked for in
+    its own clause, not across a full stop or a comma.
+    """
+    numbers: list[int] = []
+    for number, piece in enumerate(_CLAUSE_END.split(text)):
+        numbers.extend([number] * len(words_of(piece, limit)))
+    return numbers[:limit]
 
 
 def shown_words(text: str, limit: int) -> list[str]:
@@ -92,10 +110,31 @@ class Word:
     def firsts(self) -> frozenset[str]:
         return frozenset(option[0] for option in self.options)
 
+    @cached_property
+    def _singles(self) -> frozenset[str]:
+        """The one-word options compared whole: looked up, not walked through."""
+        if self.prefix:
+            return frozenset()
+        return frozenset(
+            option[0] for option in self.options if len(option) == 1 and PREFIX not in option[0]
+        )
+
+    @cached_property
+    def _rest(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(
+            option for option in self.options if len(option) > 1 or option[0] not in self._singles
+        )
+
     def ends(self, words: Sequence[str], start: int) -> list[int]:
         """Where this place ends when it matches `words` from `start` (none: no match)."""
         found = []
-        for option in self.options:
+        if start < len(words) and self._singles:
+            word = words[start]
+            if word in self._singles or stem(word) in self._singles:
+                found.append(start + 1)
+            elif word.isascii() and len(word) >= FUZZY_LENGTH and _near(word, self._long):
+                found.append(start + 1)
+        for option in self._rest:
             end = start + len(option)
             if end > len(words):
                 continue
@@ -103,10 +142,17 @@ class Word:
                 found.append(end)
         return found
 
+    @cached_property
+    def _long(self) -> tuple[str, ...]:
+        """The one-word options long enough to match with a letter wrong."""
+        return tuple(word for word in self._singles if word.isascii() and len(word) >= FUZZY_LENGTH)
+
 
 def _same(part: str, word: str, prefix: bool) -> bool:
     if prefix:
         return word.startswith(part)
+    if part.endswith(PREFIX):  # an alternative written `word*`
+        return word.startswith(part[:-1])
     if word == part:
         return True
     if stem(word) == part:
@@ -122,10 +168,12 @@ def _same(part: str, word: str, prefix: bool) -> bool:
 
 @dataclass(frozen=True)
 class Cue:
-    """A word or phrase, as written in a list (shown as `why`) and as matched."""
+    """A word or phrase, as written in a list (shown as `why`) and as matched; `meaning` is
+    what the list it came from says it means (an intent, and how strongly)."""
 
     shown: str
     words: tuple[Word, ...]
+    meaning: str = ""
 
 
 def parse(phrase: str) -> Cue:
@@ -138,10 +186,7 @@ def parse(phrase: str) -> Cue:
             continue
         alternatives = _ALTERNATIVES.match(raw)
         if alternatives:
-            options = tuple(
-                tuple(_word(part) for part in match_key(option).split())
-                for option in alternatives.group(1).split("|")
-            )
+            options = tuple(_option(option) for option in alternatives.group(1).split("|"))
             if not all(options):
                 raise ValueError(f"cue {phrase!r}: an empty alternative")
             words.append(Word(options))
@@ -153,6 +198,14 @@ def parse(phrase: str) -> Cue:
     if not words or words[0].gap or words[-1].gap:
         raise ValueError(f"cue {phrase!r} must start and end with a word")
     return Cue(phrase, tuple(words))
+
+
+def _option(option: str) -> tuple[str, ...]:
+    """One alternative of a `(a|b c|d*)` place, as compared; a last word `d*` keeps its star."""
+    parts = [_word(part) for part in match_key(option.rstrip(PREFIX)).split()]
+    if parts and option.endswith(PREFIX):
+        parts[-1] += PREFIX
+    return tuple(parts)
 
 
 def _places(phrase: str) -> list[str]:
@@ -176,13 +229,13 @@ def _places(phrase: str) -> list[str]:
     return places
 
 
-def cues(by_language: Mapping[str, Iterable[object]] | None) -> tuple[Cue, ...]:
+def cues(by_language: Mapping[str, Iterable[object]] | None, meaning: str = "") -> tuple[Cue, ...]:
     """Every language's cues in one list: folding keeps the scripts apart."""
     found: dict[str, Cue] = {}
     for phrases in (by_language or {}).values():
         for phrase in phrases or ():
             cue = parse(str(phrase))
-            found.setdefault(cue.shown, cue)
+            found.setdefault(cue.shown, replace(cue, meaning=meaning))
     return tuple(found.values())
 
 
@@ -224,12 +277,14 @@ class Matcher:
         self.cues = tuple(found)
         self.transpositions = transpositions
         self._exact: dict[str, list[int]] = {}
-        self._prefixes: list[tuple[str, int]] = []
+        # Prefix cues by their first letter, so a word is tried against few of them.
+        self._prefixes: dict[str, list[tuple[str, int]]] = {}
         for index, cue in enumerate(self.cues):
             first = cue.words[0]
             for alternative in first.firsts:
-                if first.prefix:
-                    self._prefixes.append((alternative, index))
+                if first.prefix or alternative.endswith(PREFIX):
+                    stem_ = alternative.removesuffix(PREFIX)
+                    self._prefixes.setdefault(stem_[:1], []).append((stem_, index))
                 else:
                     self._exact.setdefault(alternative, []).append(index)
         self._fuzzy = tuple(
@@ -260,7 +315,9 @@ class Matcher:
         root = stem(word)
         if root is not None:
             candidates.extend(self._exact.get(root, ()))
-        candidates.extend(index for prefix, index in self._prefixes if word.startswith(prefix))
+        candidates.extend(
+            index for prefix, index in self._prefixes.get(word[:1], ()) if word.startswith(prefix)
+        )
         if not candidates and word.isascii() and len(word) >= FUZZY_LENGTH:
             for near in _near(word, self._fuzzy):
                 candidates.extend(self._exact[near])

@@ -13,7 +13,14 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from bot.cli.catalogs import compile_catalogs, extract_template, po_path, update_catalogs
+from bot.cli.catalogs import (
+    DERIVED_NOTE,
+    compile_catalogs,
+    derive,
+    extract_template,
+    po_path,
+    update_catalogs,
+)
 from bot.cli.messages import (
     GREETING_SEGMENTS,
     Rendering,
@@ -34,7 +41,7 @@ from flows.texts import EMPTY_ANSWER, MEDIA_RECEIVED, NOT_A_CHOICE, NOT_YES_NO, 
 
 LANGUAGES = load_languages(LOCALES_DIR)
 TRANSLATED = [language for language in LANGUAGES.values() if language.code != "en"]
-REVIEW_NOTE = {"bn": "Bengali", "syl": "Sylheti", "syl-Latn": "Sylheti"}
+REVIEW_NOTE = {"bn": "Bengali", "syl": "Sylheti", "syl-Latn": "Sylheti", "syl-Sylo": "Sylheti"}
 # Words people type, which must reach them unchanged in every language.
 TOKENS = re.compile(r"\b(?:0|SKIP|START|STOP|LANGUAGE)\b")
 
@@ -311,3 +318,27 @@ def test_updating_the_catalogs_merges_new_texts_and_drops_old_ones(tmp_path: Pat
     update_catalogs(root)
     assert (locales / "messages.pot").read_bytes() == before
     assert {m.id: m.string for m in entries(read(english_po))}["Kept text"] == "Text we kept"
+
+
+def test_the_syloti_nagri_catalog_is_written_from_the_sylheti_one(tmp_path: Path) -> None:
+    sylheti, nagri = tmp_path / "syl.po", tmp_path / "syl_Sylo.po"
+    source = Catalog(locale="syl", fuzzy=False)
+    source.add("Help", "মদদ", user_comments=["Draft translation: needs review by a native"])
+    source.add("WhatsApp", "WhatsApp", user_comments=["Kept as written in English: a name"])
+    source.add("Thank you", "ধন্যবাদ")
+    derived = Catalog(locale="syl_Sylo", fuzzy=False)
+    derived.add("Help", "")
+    derived.add("WhatsApp", "")
+    derived.add("Thank you", "ꠖꠘ꠆ꠘꠛꠣꠖ (checked)", user_comments=["Reviewed by a native speaker"])
+    for path, catalog in ((sylheti, source), (nagri, derived)):
+        with path.open("wb") as out:
+            write_po(out, catalog)
+
+    assert derive(nagri, sylheti) == 2
+    written = {message.id: message for message in entries(read(nagri))}
+    assert written["Help"].string == "ꠝꠖꠖ"
+    assert any(DERIVED_NOTE in note for note in [" ".join(written["Help"].user_comments)])
+    # Why a word stays English carries over; a reviewer's own text is never overwritten.
+    assert "Kept as written in English" in " ".join(written["WhatsApp"].user_comments)
+    assert written["Thank you"].string == "ꠖꠘ꠆ꠘꠛꠣꠖ (checked)"
+    assert derive(nagri, sylheti) == 0  # nothing changed: nothing written again

@@ -94,7 +94,7 @@ def every_asking_node() -> list[tuple[str, str]]:
         ("hello", "en-GB", "en"),
         ("আমি একটি কথা বলতে চাই", None, "bn"),
         ("আমি কথা কইতাম চাই hi", "fr", "bn"),
-        ("ꠀꠝꠤ ꠇꠕꠣ ꠇꠁꠔꠣꠝ", None, "syl"),
+        ("ꠀꠝꠤ ꠇꠕꠣ ꠇꠁꠔꠣꠝ", None, "syl-Sylo"),
     ],
 )
 def test_first_contact_guesses_the_language_or_asks(
@@ -274,7 +274,7 @@ def test_yes_and_no_in_words_or_numbers(text: str, value: bool) -> None:
         ("menu", "main", "banana split", NOT_A_CHOICE),
         ("menu", "main", "99", NOT_A_CHOICE),
         (LANGUAGE_FLOW, "choose", "Klingon", NOT_A_CHOICE),
-        ("complaint", "callback_language", "5", NOT_A_CHOICE),
+        ("complaint", "callback_language", "9", NOT_A_CHOICE),
         (SURVEY, "satisfaction", "-1", NOT_A_CHOICE),
         ("complaint", "callback", "maybe", NOT_YES_NO),
         ("complaint", "callback", "3", NOT_YES_NO),

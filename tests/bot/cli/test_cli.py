@@ -356,7 +356,13 @@ def rendered(session: Session, language: str, replies: Sequence[Reply]) -> list[
         code = None if reply.before_language else language
         texts.append(
             i18n.render(
-                code, reply.template, params, reply.lead, reply.choices, reply.raw_choices
+                code,
+                reply.template,
+                params,
+                reply.lead,
+                reply.choices,
+                reply.raw_choices,
+                CHANNEL[language],
             ).text
         )
     return texts
@@ -385,9 +391,13 @@ def test_chat_prints_every_reply_the_flows_promise(session: Session, language: s
         assert session.second_run == printed(expected[first:])
     else:
         assert session.transcripts[language] == printed(expected)
-    # The greeting offers every language by number, each named in itself.
+    # The greeting offers every language SMS can show by number, each named in itself.
     greeting = next(bot_messages(session.transcripts[language])).splitlines()
-    names = [entry.name for entry in I18n(LOCALES_DIR).languages.values()]
+    names = [
+        entry.name
+        for entry in I18n(LOCALES_DIR).languages.values()
+        if CHANNEL[language] != "sms" or not entry.sms
+    ]
     assert greeting[-len(names) :] == [f"{n} {name}" for n, name in enumerate(names, 1)]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.outreach.broadcasts import BroadcastError, Broadcasts, parse_segment, preview
 from bot.services import Services
+from flows.scripts import to_syloti_nagri
 from storage.models import (
     Address,
     Broadcast,
@@ -188,6 +189,20 @@ def test_each_person_reads_their_language_or_its_fallback(services: Services) ->
     assert (rows[ids["syl"]].body, rows[ids["syl"]].language) == (TEXTS["bn"], "bn")
     assert (rows[ids["syl-Latn"]].body, rows[ids["syl-Latn"]].language) == (TEXTS["en"], "en")
     assert rows[ids["en"]].encoding == "GSM-7" and rows[ids["en"]].segments == 1
+
+
+def test_syloti_nagri_readers_get_the_sylheti_in_their_script_but_bengali_letters_by_sms(
+    services: Services,
+) -> None:
+    sylheti = "শনিবার ডে সেন্টার খোলা থাকব"
+    by_chat = person(services, "5550001", channel="telegram", language="syl-Sylo")
+    by_sms = person(services, "+447700900011", language="syl-Sylo")
+    broadcasts, _ = held_back(services)
+    broadcast_id = create(services, broadcasts, {"kind": "all"}, texts={**TEXTS, "syl": sylheti})
+    broadcasts.launch(broadcast_id)
+    rows = recipients(services, broadcast_id)
+    assert rows[by_chat].body == to_syloti_nagri(sylheti)
+    assert rows[by_sms].body == sylheti and rows[by_sms].language == "syl"
 
 
 def test_the_preview_counts_segments_recipients_and_cost(services: Services) -> None:

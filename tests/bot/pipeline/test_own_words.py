@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.types import InboundMessage, Media
+from flows.texts import NAGRI_BY_SMS
 from storage.models import Address, Feedback, Message
 from tests.conftest import Bot, FrozenClock
 
@@ -99,3 +100,38 @@ def test_a_voice_note_at_the_menu_is_kept_and_acknowledged(bot: Bot) -> None:
     assert [item for item in kept if item] == [
         [{"url": "https://example.org/m/1", "content_type": "audio/ogg"}]
     ]
+
+
+# -- Sylheti in Syloti Nagri ------------------------------------------------------------------
+
+NAGRI = "ꠀꠝꠤ ꠘꠣꠟꠤꠡ ꠇꠞꠔꠣꠝ ꠌꠣꠁ"  # "I want to complain", in Syloti Nagri
+
+
+def _language_of(bot: Bot) -> str | None:
+    with bot.services.database.session() as session:
+        return session.scalars(select(Address)).one().contact.language
+
+
+def test_syloti_nagri_is_read_and_answered_in_it_on_telegram(bot: Bot) -> None:
+    replies = bot.receive(CHAT, NAGRI, channel="telegram")
+    assert _language_of(bot) == "syl-Sylo"
+    assert all(any("\ua800" <= char <= "\ua82f" for char in reply) for reply in replies)
+    # No Bengali letters: Syloti Nagri has no digits of its own, and writes Bengali ones.
+    assert not any(any("\u0980" <= char < "\u09e6" for char in reply) for reply in replies)
+
+
+def test_by_sms_syloti_nagri_comes_in_bengali_letters_and_says_why_once(bot: Bot) -> None:
+    first = bot.receive(PERSON, NAGRI)
+    assert _language_of(bot) == "syl-Sylo"
+    assert first[0] == bot.services.i18n.gettext("syl", NAGRI_BY_SMS)
+    for reply in first:
+        assert not any("\ua800" <= char <= "\ua82f" for char in reply)
+    later = bot.receive(PERSON, "1")
+    assert later and all(bot.services.i18n.gettext("syl", NAGRI_BY_SMS) != r for r in later)
+
+
+def test_the_sms_language_menu_leaves_out_what_sms_cannot_show(bot: Bot) -> None:
+    [menu] = bot.receive(PERSON, "hello")
+    assert "4 Sylheti (Latin)" in menu and "ꠍꠤꠟꠐꠤ" not in menu
+    [chat_menu] = bot.receive(CHAT, "hello", channel="telegram")
+    assert "5 ꠍꠤꠟꠐꠤ" in chat_menu
