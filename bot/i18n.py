@@ -93,7 +93,9 @@ class I18n:
         """The language to write to someone reading `code` on `channel`: Syloti Nagri goes
         by SMS in Bengali script (`sms:` in languages.yaml), as many phones lack its font."""
         language = self.language(code)
-        return self.sms_instead.get(language.code, language.code) if channel == "sms" else language.code
+        if channel != "sms":
+            return language.code
+        return self.sms_instead.get(language.code, language.code)
 
     def catalog(self, code: str) -> gettext.NullTranslations:
         """Return the translations for `code`, falling back along its chain (syl -> bn -> en)."""

@@ -638,7 +638,8 @@ def test_staff_see_why_the_bot_took_a_message_as_it_did(
         hello.understood = understand_message("Hello").as_json()
     staff = client_as(app, "staff")
     shown = staff.get(f"/console/conversations/{seeded['sms']}").text
-    assert re.search(r"The bot took this as a complaint \(\d+% sure\) from the words “complain", shown)
+    took = r"The bot took this as a complaint \(\d+% sure\) from the words “complain"
+    assert re.search(took, shown)
     assert "The bot found nothing it knows in this message." in shown
     # The words why are the person's own: redacted, staff no longer see them; moderators do.
     with services.database.session() as session:
