@@ -7,7 +7,9 @@ or say there is none; they never guess between two.
 
 from __future__ import annotations
 
-from flows.library import NAGRI, Flows, keyword_key
+from functools import lru_cache
+
+from flows.library import NAGRI, Flows, LanguageChoice, keyword_key
 from flows.scripts import fold
 from flows.textnorm import detect_script, match_key, parse_number
 from flows.understanding.matching import words_of
@@ -70,16 +72,20 @@ def pick_language(flows: Flows, text: str) -> int | None:
     return codes.index(code) if code in codes else None
 
 
+@lru_cache(maxsize=8)
+def _own_names(languages: tuple[LanguageChoice, ...]) -> dict[str, str]:
+    """Each language's own name and code, as typed, to its code ("বাংলা", "bn")."""
+    names: dict[str, str] = {}
+    for language in languages:
+        names.setdefault(match_key(language.code), language.code)
+        names[match_key(language.name)] = language.code
+    return names
+
+
 def named_language(flows: Flows, text: str) -> str | None:
     """The language a short message names, in any language or script ("bangla", "সিলেটি")."""
-    exact = match_key(text)
-    named = next(
-        (
-            language.code
-            for language in flows.languages
-            if exact in (match_key(language.name), match_key(language.code))
-        ),
-        flows.language_names.get(keyword_key(text)),
+    named = _own_names(flows.languages).get(match_key(text)) or flows.language_names.get(
+        keyword_key(text)
     )
     if named == "syl" and flows.nagri and detect_script(text) == "syloti_nagri":
         return NAGRI

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -70,9 +71,11 @@ class Flows:
         return any(language.code == NAGRI for language in self.languages)
 
 
+@lru_cache(maxsize=16384)
 def keyword_key(text: str) -> str:
     """How a keyword or a language's name is looked up: its match key, each word folded, so
-    Bengali spellings and the same word in Syloti Nagri find it (flows/scripts.py)."""
+    Bengali spellings and the same word in Syloti Nagri find it (flows/scripts.py). Replies
+    repeat ("1", "yes"): each is worked out once."""
     return " ".join(fold(word) for word in match_key(text).split())
 
 

@@ -168,6 +168,19 @@ class DriverStatement:
             for bind, name in self._compiled.bind_names.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
         }
+        # Where every bind is named after the value it takes (as the statements given here
+        # are), the driver's parameters are built straight from the values, in the order
+        # the SQL takes them; SQLAlchemy's construct_params costs more than the row.
+        names = [escaped.get(name, name) for name in self._compiled.bind_names.values()]
+        keys = [bind.key for bind in self._compiled.bind_names]
+        self._direct = (
+            self._compiled.positional
+            and names == keys
+            and sorted(names) == sorted(self._compiled.positiontup or ())
+        )
+        self._order = [
+            (name, self._processors.get(name)) for name in self._compiled.positiontup or ()
+        ]
 
     def first(self, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run the statement with `values` on a pooled connection; return its first row.
@@ -219,6 +232,14 @@ class DriverStatement:
 
     def _parameters(self, values: dict[str, Any]) -> Any:
         """The values as the driver takes them, each through its column type's processor."""
+        if self._direct and len(values) >= len(self._order):
+            try:
+                return [
+                    values[name] if processor is None else processor(values[name])
+                    for name, processor in self._order
+                ]
+            except KeyError:
+                pass  # a value left out: SQLAlchemy's way, which knows the defaults
         named = self._compiled.construct_params(values)
         for name, processor in self._processors.items():
             named[name] = processor(named[name])

@@ -297,7 +297,9 @@ def _inbound_row(person: Person, inbound: Inbound) -> dict[str, Any]:
 
 
 def _understood(inbound: Inbound) -> dict[str, Any] | None:
-    """What the message was understood to say, as kept on its row (None for no words)."""
-    if inbound.understood is None or not (inbound.body or "").strip():
+    """What the message was understood to say, as kept on its row: None where there is
+    nothing to show ("1", "ok": no intent and no words why)."""
+    found = inbound.understood
+    if found is None or (found.intent == "none" and not found.why):
         return None
-    return inbound.understood.as_json()
+    return found.as_json()
