@@ -12,7 +12,7 @@ from huey import Huey, crontab
 
 from bot.casework.digest import CaseDigest
 from bot.casework.intake import FeedbackRecords
-from bot.casework.safeguarding import Lexicon, Safeguarding
+from bot.casework.safeguarding import Safeguarding
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
 from bot.channels.registry import close_senders, senders_from_settings
@@ -106,7 +106,7 @@ def build_services(
     missing = set(RECORDS) - set(effects.records)
     if missing:
         raise RuntimeError(f"no record writer for {sorted(missing)}")
-    safeguarding = Safeguarding(Lexicon.load(), settings.safeguarding_alert_to, settings.public_url)
+    safeguarding = Safeguarding(settings.safeguarding_alert_to, settings.public_url)
     stepper = Stepper(
         flows,
         effects,

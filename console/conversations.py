@@ -278,6 +278,7 @@ def _conversation_page(
             "address": address.address,
             "language": contact.language,
             "stopped": address.stopped_at is not None,
+            "follow_up": address.stopped_at is not None and bool(open_flags),
             "hidden_at": contact.hidden_at,
             "hidden_reason": contact.hidden_reason if see_original else None,
         }

@@ -39,7 +39,13 @@ QUEUE_SIZE = 200
 RECENTLY_RESOLVED = 50
 MAX_REASON = 2000
 TOO_LONG = f"The reason must be {MAX_REASON} characters or less"
-DECISIONS = {"cleared": "Cleared as a false positive", "escalated": "Escalated"}
+DECISIONS = {
+    "cleared": "Cleared as a false positive",
+    "confirmed": "Confirmed: a real concern, handled here",
+    "escalated": "Escalated",
+}
+# Whether each decision says the flag was right: the detector's record in real use.
+RIGHT = {"cleared": False, "confirmed": True, "escalated": True}
 # Hiding keeps abuse from staff, not a complaint from its answer: the cases list keeps it.
 HIDDEN_NOTICE = (
     "Staff can no longer see this person's conversations. Their complaints stay on the cases "
@@ -515,13 +521,14 @@ def _safeguarding_page(
 @blueprint.post("/safeguarding/<int:flag_id>")
 @role_required(*MODERATION_ROLES)
 def resolve_flag(flag_id: int) -> Any:
-    """Clear a flag as a false positive, or escalate it; either way with a reason."""
+    """Clear a flag as a false positive, confirm it or escalate it; always with a reason,
+    and recording whether the flag was right."""
     decision = request.form.get("decision", "")
     reason = _reason(f"reason-{flag_id}")
     back = request.form.get("back", "")
     errors: dict[str, str] = {}
     if decision not in DECISIONS:
-        errors[f"decision-{flag_id}"] = "Select whether to clear or escalate the flag"
+        errors[f"decision-{flag_id}"] = "Select whether to clear, confirm or escalate the flag"
     if not reason:
         errors[f"reason-{flag_id}"] = "Enter the reason for your decision"
     elif _too_long(reason):
@@ -535,7 +542,7 @@ def resolve_flag(flag_id: int) -> Any:
             errors[f"decision-{flag_id}"] = "This flag was already resolved by someone else"
         if not errors:
             flag.status, flag.resolved_at, flag.resolved_by = decision, now, current_user.id
-            flag.resolution_note = reason
+            flag.resolution_note, flag.correct = reason, RIGHT[decision]
             record_audit(
                 db, current_user.id, f"safeguarding.{decision}", "safeguarding_flag", flag.id,
                 {"categories": flag.categories}, reason=reason, now=now,

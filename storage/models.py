@@ -341,17 +341,20 @@ class SafeguardingFlag(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"), index=True)
-    # Which kinds of harm (self_harm, suicide, abuse, neglect, violence, exploitation).
+    # Which kinds of harm (flows/understanding/harm.py CATEGORIES).
     categories: Mapped[list[Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16))  # automatic | moderator
     raised_at: Mapped[datetime] = mapped_column(index=True)
     raised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     alerted_at: Mapped[datetime | None]
-    # open -> cleared (a false positive, with a reason) | escalated (a real concern).
+    # open -> cleared (a false positive, with a reason) | confirmed (a real concern, handled)
+    # | escalated (a real concern, passed on).
     status: Mapped[str] = mapped_column(String(16), index=True)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution_note: Mapped[str | None] = mapped_column(ExactText)
+    # Whether the moderator who resolved it found it right: the detector's record in use.
+    correct: Mapped[bool | None]
 
 
 class Broadcast(Base):

@@ -4,7 +4,7 @@ A saved reply is a catalog message, so it exists in every supported language and
 rendered in the person's language when it is sent. Free text is sent exactly as staff
 wrote it. Either way the reply is an outbound row like any other, so the dispatcher
 decides whether it may go now (quiet hours, opt-out, the WhatsApp window) and records why
-it is held.
+it is held; only a safeguarding follow-up goes to someone who opted out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from flows.texts import N_
-from storage.models import Address, Message
+from storage.models import Address, Message, SafeguardingFlag
 
 # Key -> catalog message id. Keys are what the console's form posts; the texts are what
 # the person reads (reworded in the English catalog, translated in the others).
@@ -73,6 +73,18 @@ def last_inbound_at(session: Session, address_id: int) -> datetime | None:
     )
 
 
+def safeguarding_open(session: Session, contact_id: int) -> bool:
+    """Whether a safeguarding flag about this person is open."""
+    return (
+        session.scalar(
+            select(SafeguardingFlag.id)
+            .where(SafeguardingFlag.contact_id == contact_id, SafeguardingFlag.status == "open")
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def queue_reply(
     session: Session, address: Address, request: ReplyRequest, user_id: int, now: datetime
 ) -> Message:
@@ -80,6 +92,9 @@ def queue_reply(
     request = request.checked()
     wrote = last_inbound_at(session, address.id)
     reply = Outbound(
+        # Someone who asked for no more messages still hears from a person following up a
+        # safeguarding concern: harm outranks the opt-out, which goes on holding the rest.
+        even_if_stopped=safeguarding_open(session, address.contact_id),
         address_id=address.id,
         channel=address.channel,
         created_at=now,

@@ -1,44 +1,48 @@
-"""Safeguarding: spot words that suggest a risk of harm, flag them, alert the on-call moderators.
+"""Safeguarding: flag the messages that tell of harm, and alert the on-call moderators.
 
-The word lists are data (bot/casework/safeguarding.yaml). Detection is pure and runs on every
-inbound message, so it is one regular expression per category over the message's match
-key; only a message that matches costs a query. A flag and the alerts it raises are
-written in the runner's step transaction, so an alert row exists exactly when its flag does.
+What a message tells of is read by the understanding, with everything else it says
+(flows/understanding/harm.py: phrases by category and a classifier learnt from examples),
+before the engine steps; this watcher turns a reading of harm into a flag. A flag and the
+alerts it raises are written in the runner's step transaction, so an alert row exists
+exactly when its flag does, and the step hands the alerts on before its own replies. Harm
+outranks every other reading: a message that also opts out, or complains, is flagged all
+the same, and the opt-out never holds a moderator's follow-up while the flag is open
+(bot/casework/replies.py).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.pipeline import outbox
 from bot.pipeline.effects import StepContext
 from bot.pipeline.outbox import Outbound
-from flows.textnorm import match_key
+from flows.understanding import Understanding
+from flows.understanding.harm import CATEGORIES
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
 
-CATEGORIES = ("suicide", "self_harm", "abuse", "neglect", "violence", "exploitation")
+__all__ = ["CATEGORIES", "CATEGORY_LABELS", "Safeguarding"]
+
 CATEGORY_LABELS = {
-    "suicide": "Suicide",
-    "self_harm": "Self-harm",
-    "abuse": "Abuse",
-    "neglect": "Neglect",
-    "violence": "Violence",
-    "exploitation": "Exploitation",
+    "emergency": "Emergency (a fall, cannot breathe, collapsed)",
+    "self_harm": "Self-harm or suicide",
+    "abuse": "Abuse by a carer, staff or family",
+    "domestic": "Domestic abuse",
+    "threat": "A threat of harm",
+    "neglect": "Neglect or missed care",
+    "financial": "Financial abuse",
 }
-LANGUAGES = ("en", "bn", "syl", "syl-Latn")
-WORD_LISTS = Path(__file__).with_name("safeguarding.yaml")
 # One person writing several worrying messages in a row raises a flag for each, but the
 # on-call phone rings once: no new alert while an open flag for them was alerted this recently.
 ALERT_QUIET_FOR = timedelta(minutes=30)
+# A listed phrase of harm rings the on-call phone; the classifier alone, only when it is this
+# sure. Anything less is flagged for a moderator, at the top of their queue, without a call:
+# what the detector is unsure of goes to a person, but not at 3 in the morning.
+ALERT_AT = 0.9
 # English, GSM-7 and one SMS segment: it goes to staff, and never carries what the person
 # wrote or their number (a phone's lock screen shows it to anyone nearby).
 ALERT_TEXT = "Kotha safeguarding alert: a message needs review now. Open the console: {link}"
@@ -46,64 +50,6 @@ ALERT_TEXT_NO_LINK = (
     "Kotha safeguarding alert: a message needs review now. Open Moderation in the Kotha console."
 )
 MODERATION_PATH = "/console/moderation"
-
-
-def _phrase_pattern(phrase: str) -> str:
-    """Write one phrase as a regular expression over match keys; `word*` matches its endings."""
-    parts = []
-    for word in phrase.split():
-        stem = word.endswith("*")
-        key = match_key(word.rstrip("*"))
-        if key:
-            parts.append(re.escape(key) + (r"\S*" if stem else ""))
-    return " ".join(parts)
-
-
-def _alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    patterns = sorted({p for p in map(_phrase_pattern, phrases) if p}, key=len, reverse=True)
-    if not patterns:
-        return None
-    # Whole words only: a match starts and ends at a space or the ends of the key.
-    return re.compile(r"(?<!\S)(?:" + "|".join(patterns) + r")(?!\S)")
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """The compiled word lists: one pattern per category, and the phrases to ignore first."""
-
-    patterns: Mapping[str, re.Pattern[str]]
-    ignore: re.Pattern[str] | None = None
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Lexicon:
-        categories = data.get("categories") or {}
-        unknown = set(categories) - set(CATEGORIES)
-        if unknown:
-            raise ValueError(f"unknown safeguarding categories: {sorted(unknown)}")
-        patterns: dict[str, re.Pattern[str]] = {}
-        for category in CATEGORIES:
-            by_language = categories.get(category) or {}
-            bad = set(by_language) - set(LANGUAGES)
-            if bad:
-                raise ValueError(f"{category}: unknown languages {sorted(bad)}")
-            compiled = _alternation(p for phrases in by_language.values() for p in phrases)
-            if compiled is not None:
-                patterns[category] = compiled
-        ignored = (data.get("ignore") or {}).values()
-        return cls(patterns, _alternation(p for phrases in ignored for p in phrases))
-
-    @classmethod
-    def load(cls, path: Path = WORD_LISTS) -> Lexicon:
-        return cls.from_data(yaml.safe_load(path.read_text(encoding="utf-8")))
-
-    def detect(self, text: str) -> tuple[str, ...]:
-        """Return the categories of harm the text's words suggest, in CATEGORIES order."""
-        key = match_key(text)
-        if not key:
-            return ()
-        if self.ignore is not None:
-            key = self.ignore.sub(" ", key)
-        return tuple(c for c, pattern in self.patterns.items() if pattern.search(key))
 
 
 def alert_text(public_url: str | None) -> str:
@@ -150,31 +96,41 @@ def urgent_staff_message(address: Address, text: str, now: datetime) -> Outbound
 class Safeguarding:
     """Flags risky inbound messages and alerts the on-call moderators, inside a step."""
 
-    lexicon: Lexicon
     alert_to: tuple[str, ...] = ()
     public_url: str | None = None
 
-    def watch(self, step: StepContext, message_id: int, text: str) -> list[int]:
-        """The step's watcher: flag the message if its words suggest harm; return alert ids.
+    def watch(
+        self, step: StepContext, message_id: int, understood: Understanding | None
+    ) -> list[int]:
+        """The step's watcher: flag the message if it tells of harm; return alert ids.
 
-        Only a message whose words match costs the queries that load these rows.
+        Only a message that tells of harm costs the queries that load these rows.
         """
-        if not self.lexicon.detect(text):
+        if understood is None or understood.safeguarding is None:
             return []
         session = step.session
         alerts = self.flag_inbound(
-            session, step.address(), session.get_one(Message, message_id), step.now
+            session,
+            step.address(),
+            session.get_one(Message, message_id),
+            (understood.safeguarding,),
+            step.now,
+            alert=understood.safeguarding_confidence >= ALERT_AT,
         )
         session.flush()
         return [row.id for row in alerts]
 
     def flag_inbound(
-        self, session: Session, address: Address, inbound: Message, now: datetime
+        self,
+        session: Session,
+        address: Address,
+        inbound: Message,
+        categories: tuple[str, ...],
+        now: datetime,
+        alert: bool = True,
     ) -> list[Message]:
-        """Flag this inbound message if its words suggest harm; return the alert rows written."""
-        categories = self.lexicon.detect(inbound.body or "")
-        if not categories:
-            return []
+        """Flag this inbound message with the harms it tells of; return the alert rows (none
+        when `alert` is false: the flag waits for a moderator, not the on-call phone)."""
         flag = SafeguardingFlag(
             contact_id=address.contact_id,
             message_id=inbound.id,
@@ -184,7 +140,7 @@ class Safeguarding:
             raised_at=now,
             status="open",
         )
-        if not self.alert_to or _alerted_lately(session, address.contact_id, now):
+        if not alert or not self.alert_to or _alerted_lately(session, address.contact_id, now):
             session.add(flag)
             return []
         flag.alerted_at = now

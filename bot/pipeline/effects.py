@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.pipeline import conversation
 from bot.pipeline.conversation import Person
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
+from flows.understanding import Understanding
 from storage.db import Transaction
 from storage.models import Address, Message
 from storage.records import AddressOwner
@@ -94,9 +95,12 @@ class RecordWriter(Protocol):
 
 
 class InboundWatcher(Protocol):
-    """Looks at each inbound message inside its step (safeguarding); returns outbound ids."""
+    """Looks at what each inbound message was understood to say, inside its step
+    (safeguarding); returns the ids of what it wrote to send first."""
 
-    def watch(self, step: StepContext, message_id: int, text: str) -> list[int]: ...
+    def watch(
+        self, step: StepContext, message_id: int, understood: Understanding | None
+    ) -> list[int]: ...
 
 
 def set_language(step: StepContext, effect: SetLanguage) -> Outputs:

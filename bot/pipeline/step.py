@@ -57,9 +57,9 @@ class Written:
     def ids(self) -> list[int]:
         return [row if isinstance(row, int) else row.id for row in self.rows]
 
-    def queue(self, ids: list[int]) -> None:
-        """Add rows written elsewhere in the step (a watcher's alerts), to queue."""
-        self.rows.extend(ids)
+    def first(self, ids: list[int]) -> None:
+        """Add rows written elsewhere in the step (a watcher's alerts), to hand on first."""
+        self.rows[:0] = ids
 
 
 # Marks a stored message stepped, with what it was understood to say.
@@ -143,7 +143,8 @@ class Stepper:
         written = self._write(context, messages, inbound)
         assert inbound.id is not None  # written with its replies, or Duplicate was raised
         for watcher in self.watchers:
-            written.queue(watcher.watch(context, inbound.id, inbound.body or ""))
+            # Harm outranks every other reading: its alerts go before the step's replies.
+            written.first(watcher.watch(context, inbound.id, inbound.understood))
         conversation.write_changes(tx.connection, person)
         conversation.save(tx.connection, person, transitions[-1].state, now)
         return written

@@ -26,6 +26,9 @@ from typing import Any, Literal
 import yaml
 
 from flows.understanding.classifier import Classifier, features
+from flows.understanding.harm import HarmExample, harm_cues, read_harm_examples
+from flows.understanding.harm import detect as detect_harm
+from flows.understanding.harm import train as train_harm
 from flows.understanding.matching import (
     Cue,
     Match,
@@ -38,8 +41,9 @@ from flows.understanding.matching import (
 )
 
 HERE = Path(__file__).resolve().parent
-# Messages as people write them, labelled: what the classifier learns from.
+# Messages as people write them, labelled: what the classifiers learn from.
 EXAMPLES = HERE / "examples"
+HARM_EXAMPLES = HERE / "harm_examples"
 INTENTS = (
     "complaint",
     "comment",
@@ -112,18 +116,30 @@ class Understanding:
     why: tuple[str, ...] = ()
     # Whether the words (or the script) say the language clearly, not only lean towards it.
     language_sure: bool = False
+    # The harm the message tells of (flows/understanding/harm.py), if any, and the words why.
+    safeguarding: str | None = None
+    safeguarding_why: tuple[str, ...] = ()
+    # How sure: a listed phrase is sure; the classifier alone, as sure as it finds harm likely.
+    safeguarding_confidence: float = 0.0
 
     @property
     def sure(self) -> bool:
         return self.confidence >= SURE
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "intent": self.intent,
             "language": self.language,
             "confidence": round(self.confidence, 2),
             "why": list(self.why),
+            "safeguarding": None,
         }
+        if self.safeguarding is not None:
+            found["safeguarding"] = {
+                "category": self.safeguarding,
+                "why": list(self.safeguarding_why),
+            }
+        return found
 
 
 NOTHING = Understanding("none", None, 1.0)
@@ -142,6 +158,29 @@ class Example:
     @property
     def words(self) -> list[str]:
         return words_of(self.text, MAX_WORDS)
+
+
+# Messages that ask for something else entirely: everyday words the harm classifier learns
+# are no harm ("please stop texting me", "can i join the panel"). Complaints and comments are
+# left out: many of them tell of missed care, which is harm.
+CALM_INTENTS = frozenset(
+    (
+        "compliment",
+        "survey",
+        "involve",
+        "events",
+        "help",
+        "menu",
+        "language",
+        "stop",
+        "start",
+        "none",
+    )
+)
+
+
+def _calm(examples: Iterable[Example]) -> list[str]:
+    return [example.text for example in examples if example.intent in CALM_INTENTS]
 
 
 def read_examples(directory: Path) -> Iterator[Example]:
@@ -196,12 +235,18 @@ class Lexicon:
     # Learnt from the examples: which intent, and which language, a message's words suggest.
     classifier: Classifier | None = None
     language_classifier: Classifier | None = None
+    harm_classifier: Classifier | None = None
     _cache: dict[str, Understanding] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, directory: Path = HERE, examples: Iterable[Example] | None = None) -> Lexicon:
-        """The lists in `directory`, with classifiers learnt from `examples` (by default the
-        examples/ beside the lists)."""
+    def load(
+        cls,
+        directory: Path = HERE,
+        examples: Iterable[Example] | None = None,
+        harm_examples: Iterable[HarmExample] | None = None,
+    ) -> Lexicon:
+        """The lists in `directory`, with classifiers learnt from `examples` and
+        `harm_examples` (by default the examples/ and harm_examples/ beside the lists)."""
 
         def read(name: str) -> Mapping[str, Any]:
             data = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
@@ -217,6 +262,8 @@ class Lexicon:
         languages = read("languages.yaml")
         script, latin = languages["bengali_script"], languages["latin"]
         examples = list(read_examples(directory / EXAMPLES.name) if examples is None else examples)
+        if harm_examples is None:
+            harm_examples = read_harm_examples(directory / HARM_EXAMPLES.name)
         return cls(
             cues=Matcher(
                 [
@@ -231,7 +278,8 @@ class Lexicon:
                     cue
                     for rule, key in RULES.items()
                     for cue in cues(optout[key], f"optout {rule}")
-                ],
+                ]
+                + harm_cues(read("harm.yaml")),
                 # A typo must not hide an opt-out: "stpo", "sotp".
                 transpositions=True,
             ),
@@ -263,6 +311,7 @@ class Lexicon:
                 if examples
                 else None
             ),
+            harm_classifier=train_harm(harm_examples, _calm(examples)),
         )
 
     def understand(self, text: str) -> Understanding:
@@ -291,10 +340,23 @@ class Lexicon:
             intent, confidence, matches = "stop", stop, verdict.matches
         else:
             intent, confidence, matches = self._intent(words, learnt, hits)
+        harm = detect_harm(words, hits.get("harm", ()), self.harm_classifier, found)
         # Why, in the person's own words (lower-cased, punctuation gone), not the lists' cues.
         shown = shown_words(text, MAX_WORDS)
-        why = tuple(dict.fromkeys(" ".join(shown[m.start : m.end]) for m in matches))
-        return Understanding(intent, language, confidence, why, sure)
+
+        def said(found_matches: Iterable[Match]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(" ".join(shown[m.start : m.end]) for m in found_matches))
+
+        return Understanding(
+            intent,
+            language,
+            confidence,
+            said(matches),
+            sure,
+            harm.category if harm else None,
+            said(harm.matches) if harm else (),
+            harm.confidence if harm else 0.0,
+        )
 
     def language(self, text: str) -> str | None:
         """The language of `text`, from its script and its words (see languages.yaml)."""
@@ -595,7 +657,12 @@ def _by_meaning(matches: Sequence[Match]) -> dict[str, list[Match]]:
     grouped: dict[str, list[Match]] = {}
     for match in matches:
         meaning = match.cue.meaning
-        kind = meaning if meaning.startswith(("optout", "pleasantry")) else "intent"
+        if meaning.startswith(("optout", "pleasantry")):
+            kind = meaning
+        elif meaning.startswith("harm"):
+            kind = "harm"
+        else:
+            kind = "intent"
         grouped.setdefault(kind, []).append(match)
     return grouped
 

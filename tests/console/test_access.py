@@ -62,6 +62,8 @@ ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     "console.raise_flag": ("POST", frozenset({"moderator", "admin"})),
     "console.safeguarding": ("GET", frozenset({"moderator", "admin"})),
     "console.resolve_flag": ("POST", frozenset({"moderator", "admin"})),
+    "console.detector": ("GET", frozenset({"moderator", "admin"})),
+    "console.missed_examples": ("GET", frozenset({"moderator", "admin"})),
     "console.broadcasts": ("GET", frozenset({"staff", "admin"})),
     "console.broadcast_new": ("GET", frozenset({"staff", "admin"})),
     "console.broadcast": ("GET", frozenset({"staff", "admin"})),

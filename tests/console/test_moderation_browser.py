@@ -179,7 +179,7 @@ def test_moderator_works_the_queue(page: Page, live_server: LiveServer) -> None:
     page.select_option("#topic", "timekeeping")
     with page.expect_navigation():
         page.click("button:has-text('Save service and topic')")
-    page.check("input[name=categories][value=exploitation]")
+    page.check("input[name=categories][value=financial]")
     page.fill("#flag_reason", "Mentions a relative holding her bank card")
     with page.expect_navigation():
         page.click("button:has-text('Raise a safeguarding flag')")

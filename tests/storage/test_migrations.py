@@ -125,3 +125,35 @@ def test_0008_moves_the_flags_out_of_params_into_their_columns(empty_url: str) -
         assert rows[3].params is None and not rows[3].raw_choices
     finally:
         database.dispose()
+
+
+def test_flags_raised_before_keep_their_harms_in_the_new_names(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    config = alembic_config(database.url)
+    command.upgrade(config, "0009")
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO contacts (id, created_at, staff) VALUES (1, '2026-01-01', 0)")
+        )
+        for flag_id, categories, status in (
+            (1, '["suicide", "self_harm"]', "open"),
+            (2, '["violence", "exploitation"]', "escalated"),
+            (3, '["neglect"]', "cleared"),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO safeguarding_flags (id, contact_id, categories, source,"
+                    " raised_at, status) VALUES (:i, 1, :c, 'automatic', '2026-01-01', :s)"
+                ),
+                {"i": flag_id, "c": categories, "s": status},
+            )
+    command.upgrade(config, "head")
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT categories, correct FROM safeguarding_flags ORDER BY id")
+        ).all()
+    assert [(json.loads(c), correct) for c, correct in rows] == [
+        (["self_harm"], None),
+        (["abuse", "financial"], 1),
+        (["neglect"], 0),
+    ]

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot.casework.replies import ReplyRequest, queue_reply
 from bot.casework.safeguarding import (
     ALERT_TEXT_NO_LINK,
-    CATEGORIES,
-    Lexicon,
     Safeguarding,
     alert_text,
 )
@@ -23,103 +21,11 @@ from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import CHANNELS
 from storage.db import Database
-from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
+from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, User
 from tests.conftest import Bot, FrozenClock
 
 PERSON = "+447700900123"
 ON_CALL = "telegram:9001"
-LEXICON = Lexicon.load()
-
-# (language, text, categories): every category in every language and script.
-POSITIVES = [
-    ("en", "Some days I want to kill myself", ("suicide",)),
-    ("en", "I have been having SUICIDAL thoughts", ("suicide",)),
-    ("en", "I keep cutting myself at night", ("self_harm",)),
-    ("en", "she talks about self-harm", ("self_harm",)),
-    ("en", "My son abuses me when he drinks", ("abuse",)),
-    ("en", "Mum is neglected, not been fed since Monday", ("neglect",)),
-    ("en", "The carer HIT me!", ("violence",)),
-    ("en", "My nephew took my money and my pension", ("exploitation",)),
-    ("bn", "আমি আত্মহত্যার কথা ভাবছি", ("suicide",)),
-    ("bn", "মাঝে মাঝে নিজেকে আঘাত করি", ("self_harm",)),
-    ("bn", "বাড়িতে আমার উপর নির্যাতন হয়", ("abuse",)),
-    ("bn", "কেয়ারার মাকে অবহেলা করে", ("neglect",)),
-    ("bn", "ছেলে আমাকে মারে", ("violence",)),
-    ("bn", "ভাইপো আমার টাকা নিয়ে যায়", ("exploitation",)),
-    ("syl", "আমি মরি যাইতাম চাই", ("suicide",)),
-    ("syl", "নিজরে কাটি", ("self_harm",)),
-    ("syl", "হে আমারে গালি দেয়", ("abuse",)),
-    ("syl", "কেয়ারার খানি দেয় না", ("neglect",)),
-    ("syl", "পুয়া আমারে মারে", ("violence",)),
-    ("syl", "হে আমার টেকা লই যায়", ("exploitation",)),
-    ("syl-Latn", "ami mori zaitam sai", ("suicide",)),
-    ("syl-Latn", "ami nijre kati", ("self_harm",)),
-    ("syl-Latn", "he amare gali dey", ("abuse",)),
-    ("syl-Latn", "carer khani dey na", ("neglect",)),
-    ("syl-Latn", "Puwa AMARE MARE", ("violence",)),
-    ("syl-Latn", "he amar teka loi zay", ("exploitation",)),
-    # More than one at once, in CATEGORIES order whatever the order in the text.
-    ("en", "He beats me and I want to die", ("suicide", "violence")),
-]
-
-NEGATIVES = [
-    "Killing time at the day centre is boring",  # decided: not flagged (no bare "kill")
-    "There is a lot of abuse of parking bays outside",  # decided: not flagged (ignore list)
-    "Blue badge abuse is rife on our street",
-    "My phone died so I could not call",
-    "I was scared to death of the new hoist",
-    "The white meat at lunch was cold",  # "hit me" is not inside "white meat"
-    "The carers were wonderful, thank you",
-    "1",
-    "",
-    "আমার মায়ের কেয়ারার খুব ভালো",  # "my mother's carer is very good"
-    "amar mayer carer khub bhalo",
-]
-
-
-@pytest.mark.parametrize(("language", "text", "expected"), POSITIVES)
-def test_risk_phrases_are_found_in_every_language(
-    language: str, text: str, expected: tuple[str, ...]
-) -> None:
-    assert LEXICON.detect(text) == expected, language
-
-
-@pytest.mark.parametrize("text", NEGATIVES)
-def test_ordinary_words_are_not_flagged(text: str) -> None:
-    assert LEXICON.detect(text) == ()
-
-
-@given(st.text(alphabet=st.characters(blacklist_categories=())))
-def test_detection_never_raises_on_any_text(text: str) -> None:
-    assert set(LEXICON.detect(text)) <= set(CATEGORIES)
-
-
-def test_matching_ignores_case_punctuation_and_joiners() -> None:
-    assert LEXICON.detect("I.WANT.TO.DIE!!!") == ("suicide",)
-    assert LEXICON.detect("kill\u200d myself") == ("suicide",)
-    assert LEXICON.detect("I don’t want to live") == ("suicide",)  # a curly apostrophe
-    # A word's endings count only where the list says so (abus*), never inside other words.
-    assert LEXICON.detect("he was abusive") == ("abuse",)
-    assert LEXICON.detect("disabuse") == ()
-
-
-def test_every_category_has_phrases_in_every_language() -> None:
-    import yaml
-
-    from bot.casework.safeguarding import LANGUAGES, WORD_LISTS
-
-    data = yaml.safe_load(WORD_LISTS.read_text(encoding="utf-8"))
-    assert set(data["categories"]) == set(CATEGORIES)
-    for category, by_language in data["categories"].items():
-        assert set(by_language) == set(LANGUAGES), category
-    assert "native" in WORD_LISTS.read_text(encoding="utf-8")  # drafts marked for review
-
-
-def test_bad_word_lists_are_refused() -> None:
-    with pytest.raises(ValueError, match="unknown safeguarding categories"):
-        Lexicon.from_data({"categories": {"sadness": {"en": ["sad"]}}})
-    with pytest.raises(ValueError, match="unknown languages"):
-        Lexicon.from_data({"categories": {"abuse": {"fr": ["abus"]}}})
 
 
 def test_the_alert_never_carries_the_message_and_fits_one_sms() -> None:
@@ -159,16 +65,17 @@ def test_a_risk_message_raises_a_flag_and_alerts_the_on_call_moderator(
     alerting.conversation(PERSON, "hi", "1", "1", "1")
     sent = alerting.receive(PERSON, "My son hits me and takes my money")
     [flag] = flags(alerting.services)
-    assert flag.categories == ["violence", "exploitation"]
+    assert flag.categories == ["abuse"]  # the more urgent of the two harms it tells of
     assert (flag.source, flag.status, flag.alerted_at) == ("automatic", "open", clock.now)
     assert flag.feedback_id is None  # the complaint is not submitted yet
-    alert = alerting.sender.sent[-1]
+    [alert] = [m for m in alerting.sender.sent if m.text.startswith("Kotha safeguarding")]
     assert (alert.channel, alert.address) == ("telegram", "9001")
     assert alert.text == "Kotha safeguarding alert: a message needs review now. " + (
         "Open the console: https://kotha.example/console/moderation"
     )
     assert "money" not in alert.text and PERSON not in alert.text
-    assert alert.text in sent  # queued after the step's commit, like a reply
+    # Harm outranks every other reading: the alert is handed on before the step's reply.
+    assert sent.index(alert.text) == 0
     with alerting.services.database.session() as session:
         message = session.get_one(Message, flag.message_id)
         assert message.body == "My son hits me and takes my money"
@@ -220,7 +127,7 @@ def test_an_alert_to_a_colleague_on_whatsapp_goes_by_sms_outside_the_window(
     )
     alerting = Bot(built, sender)
     alerting.receive(PERSON, "I want to end my life")
-    alert = alerting.sender.sent[-1]
+    [alert] = [m for m in alerting.sender.sent if m.text.startswith("Kotha safeguarding")]
     assert (alert.channel, alert.address) == ("sms", "+447700900777")
     assert alert.text.startswith("Kotha safeguarding alert")
     with database.session() as session:
@@ -309,3 +216,85 @@ def test_urgent_messages_skip_quiet_hours_but_not_an_opt_out() -> None:
     assert decide(stopped=False, urgent=True, **arguments) == Decision()
     assert decide(stopped=False, **arguments).reason == "quiet-hours"
     assert decide(stopped=True, urgent=True, **arguments) == Decision("opted-out")
+
+
+# -- harm outranks every other reading ----------------------------------------------------
+
+NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+
+def moderator(session: Session) -> int:
+    user = User(email="mod@example.org", role="moderator", password_hash="-", created_at=NOW)
+    session.add(user)
+    session.flush()
+    return user.id
+
+
+def test_harm_and_an_opt_out_together_flag_and_alert_then_stop_the_rest(
+    alerting: Bot, services: Services
+) -> None:
+    sent = alerting.receive(PERSON, "I want to die, stop texting me")
+    assert sent[0].startswith("Kotha safeguarding alert")
+    assert "no more messages" in sent[-1]
+    [flag] = flags(alerting.services)
+    assert flag.categories == ["self_harm"] and flag.alerted_at is not None
+    with alerting.services.database.session() as session:
+        address = session.scalars(select(Address).where(Address.address == PERSON)).one()
+        assert address.stopped_at is not None
+        # The opt-out holds for everything else, but a moderator's follow-up still goes.
+        follow_up = queue_reply(
+            session, address, ReplyRequest(saved="call_us", text=""), moderator(session), NOW
+        )
+        bulk = Message(
+            address_id=address.id,
+            channel="sms",
+            direction="out",
+            status="queued",
+            body="Our day centre opens on Saturdays",
+            language="en",
+            created_at=NOW,
+        )
+        session.add(bulk)
+        session.flush()
+        ids = (follow_up.id, bulk.id)
+    assert alerting.services.dispatcher.deliver(ids[0]).status == "delivered"
+    assert alerting.services.dispatcher.deliver(ids[1]).reason == "opted-out"
+
+
+def test_once_the_flag_is_resolved_the_opt_out_holds_replies_too(alerting: Bot) -> None:
+    alerting.receive(PERSON, "I want to die, stop texting me")
+    with alerting.services.database.session() as session:
+        [flag] = session.scalars(select(SafeguardingFlag)).all()
+        flag.status = "confirmed"
+        address = session.scalars(select(Address).where(Address.address == PERSON)).one()
+        reply = queue_reply(
+            session, address, ReplyRequest(saved="call_us", text=""), moderator(session), NOW
+        )
+        reply_id = reply.id
+    assert alerting.services.dispatcher.deliver(reply_id).reason == "opted-out"
+
+
+def test_a_complaint_that_discloses_abuse_is_a_complaint_and_a_flag(alerting: Bot) -> None:
+    alerting.conversation(PERSON, "hi", "1")
+    replies = alerting.receive(
+        PERSON, "i want to complain, the carer slapped my mum and shouts at her every day"
+    )
+    assert any("sounds like you want to make a complaint" in reply for reply in replies)
+    [flag] = flags(alerting.services)
+    assert flag.categories == ["abuse"]
+
+
+def test_harm_only_the_classifier_finds_is_flagged_for_a_moderator_not_the_phone(
+    alerting: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.understanding import Understanding
+
+    unsure = Understanding(
+        "complaint", "en", 0.9, safeguarding="neglect", safeguarding_confidence=0.6
+    )
+    monkeypatch.setattr(alerting.services.runner.stepper, "understand", lambda text: unsure)
+    sent = alerting.receive(PERSON, "she has gone very quiet since the new helper started")
+    [flag] = flags(alerting.services)
+    assert flag.categories == ["neglect"] and flag.status == "open"
+    assert flag.alerted_at is None
+    assert not any("safeguarding alert" in text for text in sent)

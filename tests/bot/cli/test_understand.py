@@ -15,7 +15,8 @@ def test_one_message_is_one_json_object(capsys: pytest.CaptureFixture[str]) -> N
     found = json.loads(capsys.readouterr().out)
     assert found["intent"] == "stop" and found["language"] == "en"
     assert 0 <= found["confidence"] <= 1 and found["why"]
-    assert set(found) == {"intent", "language", "confidence", "why"}
+    assert set(found) == {"intent", "language", "confidence", "why", "safeguarding"}
+    assert found["safeguarding"] is None
 
 
 def test_without_text_each_line_of_input_is_one_object(
@@ -26,7 +27,20 @@ def test_without_text_each_line_of_input_is_one_object(
     assert main(["understand"]) == 0
     found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [f["intent"] for f in found[:2]] == ["complaint", "stop"]
-    assert found[2] == {"intent": "none", "language": None, "confidence": 1.0, "why": []}
+    assert found[2] == {
+        "intent": "none",
+        "language": None,
+        "confidence": 1.0,
+        "why": [],
+        "safeguarding": None,
+    }
     assert found[3]["language"] == "syl-Sylo"
     # Written as it is, not escaped: reviewers read the Bengali why.
     assert "মেসেজ" in json.dumps(found[1], ensure_ascii=False)
+
+
+def test_harm_is_reported_with_the_words_that_decided(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["understand", "I want to die, stop texting me"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["intent"] == "stop"
+    assert found["safeguarding"] == {"category": "self_harm", "why": ["want to die"]}

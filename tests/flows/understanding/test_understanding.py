@@ -120,6 +120,7 @@ def test_why_is_in_the_persons_own_words() -> None:
         "language": "en",
         "confidence": round(found.confidence, 2),
         "why": list(found.why),
+        "safeguarding": None,
     }
 
 
