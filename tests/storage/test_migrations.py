@@ -127,33 +127,46 @@ def test_0008_moves_the_flags_out_of_params_into_their_columns(empty_url: str) -
         database.dispose()
 
 
-def test_flags_raised_before_keep_their_harms_in_the_new_names(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    config = alembic_config(database.url)
-    command.upgrade(config, "0009")
-    with database.engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO contacts (id, created_at, staff) VALUES (1, '2026-01-01', 0)")
-        )
-        for flag_id, categories, status in (
-            (1, '["suicide", "self_harm"]', "open"),
-            (2, '["violence", "exploitation"]', "escalated"),
-            (3, '["neglect"]', "cleared"),
-        ):
+def test_0010_renames_the_harms_of_flags_raised_before(empty_url: str) -> None:
+    database = Database(empty_url)
+    config = alembic_config(empty_url)
+    try:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0009")
+        json_value = "CAST(:c AS JSON)" if database.dialect == "postgresql" else ":c"
+        with database.engine.begin() as connection:
             connection.execute(
-                text(
-                    "INSERT INTO safeguarding_flags (id, contact_id, categories, source,"
-                    " raised_at, status) VALUES (:i, 1, :c, 'automatic', '2026-01-01', :s)"
-                ),
-                {"i": flag_id, "c": categories, "s": status},
+                text("INSERT INTO contacts (id, created_at, staff) VALUES (1, :t, false)"),
+                {"t": "2026-11-18 10:00:00"},
             )
-    command.upgrade(config, "head")
-    with database.engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT categories, correct FROM safeguarding_flags ORDER BY id")
-        ).all()
-    assert [(json.loads(c), correct) for c, correct in rows] == [
-        (["self_harm"], None),
-        (["abuse", "financial"], 1),
-        (["neglect"], 0),
-    ]
+            for flag_id, categories, status in (
+                (1, ["suicide", "self_harm"], "open"),
+                (2, ["violence", "exploitation"], "escalated"),
+                (3, ["neglect"], "cleared"),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO safeguarding_flags (id, contact_id, categories, source,"
+                        f" raised_at, status) VALUES (:i, 1, {json_value}, 'automatic', :t, :s)"
+                    ),
+                    {"i": flag_id, "c": json.dumps(categories), "s": status, "t": "2026-11-18"},
+                )
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT categories, correct FROM safeguarding_flags ORDER BY id")
+            ).all()
+        found = [
+            (json.loads(c) if isinstance(c, str) else c, None if ok is None else bool(ok))
+            for c, ok in rows
+        ]
+        assert found == [
+            (["self_harm"], None),
+            (["abuse", "financial"], True),
+            (["neglect"], False),
+        ]
+    finally:
+        database.engine.dispose()
