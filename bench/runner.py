@@ -232,21 +232,31 @@ class QueryCounter:
     def __init__(self, engine: Engine) -> None:
         self.kinds: Counter[str] = Counter()
         event.listen(engine, "before_cursor_execute", self._count)
-        counter = self
-
-        def counted(method: Callable[..., Any]) -> Callable[..., Any]:
-            @functools.wraps(method)
-            def run(statement: DriverStatement, *args: Any, **kwargs: Any) -> Any:
-                counter.kinds[_shape(statement.sql)] += 1
-                return method(statement, *args, **kwargs)
-
-            return run
-
-        DriverStatement.run = counted(DriverStatement.run)  # type: ignore[method-assign]
-        DriverStatement.first = counted(DriverStatement.first)  # type: ignore[method-assign]
+        # The driver's methods are wrapped once; they count for the latest counter.
+        global _COUNTING
+        _COUNTING = self
+        if not getattr(DriverStatement, "_counted", False):
+            for name in ("run", "first", "one"):
+                setattr(DriverStatement, name, _counted(getattr(DriverStatement, name)))
+            DriverStatement._counted = True  # type: ignore[attr-defined]
 
     def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.kinds[_shape(statement)] += 1
+
+
+_COUNTING: QueryCounter | None = None
+
+
+def _counted(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A DriverStatement method that counts its statement for the current counter."""
+
+    @functools.wraps(method)
+    def run(statement: DriverStatement, *args: Any, **kwargs: Any) -> Any:
+        if _COUNTING is not None:
+            _COUNTING.kinds[_shape(statement.sql)] += 1
+        return method(statement, *args, **kwargs)
+
+    return run
 
 
 # Statements repeat (their SQL is compiled once and cached), so each is parsed once: counting

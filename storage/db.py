@@ -181,6 +181,12 @@ class DriverStatement:
         self._order = [
             (name, self._processors.get(name)) for name in self._compiled.positiontup or ()
         ]
+        # For a SELECT: each result column's processor, as a Result would apply it.
+        description = getattr(self._compiled, "_result_columns", None) or []
+        self._results = [
+            column[3].dialect_impl(dialect).result_processor(dialect, None)
+            for column in description
+        ]
 
     def first(self, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run the statement with `values` on a pooled connection; return its first row.
@@ -229,6 +235,22 @@ class DriverStatement:
         except self._engine.dialect.loaded_dbapi.Error as error:
             raise self._error(parameters, error) from error
         return cursor.rowcount, cursor.lastrowid
+
+    def one(self, connection: Connection, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run a SELECT in `connection`'s transaction; its first row, each value through its
+        column type's result processor (as SQLAlchemy would give it), or None."""
+        parameters = self._parameters(values)
+        driver: Any = connection.connection.driver_connection
+        try:
+            row = driver.execute(self.sql, parameters).fetchone()
+        except self._engine.dialect.loaded_dbapi.Error as error:
+            raise self._error(parameters, error) from error
+        if row is None:
+            return None
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(row, self._results, strict=True)
+        )
 
     def _parameters(self, values: dict[str, Any]) -> Any:
         """The values as the driver takes them, each through its column type's processor."""

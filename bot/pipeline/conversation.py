@@ -13,14 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, bindparam, insert, literal_column, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from flows.engine import State, idle
+from storage.db import DriverStatement
 from storage.models import Address, Contact, Conversation, Message
 
 IDLE = idle()
@@ -109,9 +112,42 @@ _SAVE = (
 _START = insert(Conversation)
 
 
+# On SQLite, in process, the statements of every step go through the driver, compiled once
+# per engine (storage/db.py DriverStatement): Connection.execute costs more than the query.
+_SAVE_DRIVER = _SAVE.values(
+    flow=bindparam("flow"),
+    node=bindparam("node"),
+    answers=bindparam("answers", type_=Conversation.__table__.c.answers.type),
+    updated_at=bindparam("updated_at", type_=Conversation.__table__.c.updated_at.type),
+)
+_DRIVER: WeakKeyDictionary[Engine, tuple[DriverStatement, DriverStatement]] = WeakKeyDictionary()
+
+
+def _driver(connection: Connection) -> tuple[DriverStatement, DriverStatement] | None:
+    """The read and save statements for the driver, on SQLite; None elsewhere."""
+    if connection.dialect.name != "sqlite":
+        return None
+    engine = connection.engine
+    found = _DRIVER.get(engine)
+    if found is None:
+        found = _DRIVER[engine] = (
+            DriverStatement(engine, _PERSON),
+            DriverStatement(engine, _SAVE_DRIVER),
+        )
+    return found
+
+
 def read(connection: Connection, address_id: int) -> Person:
     """The person at this address, their address row locked until the transaction ends."""
-    row = connection.execute(_PERSON, {"person_address_id": address_id}).one()
+    driver = _driver(connection)
+    values = {"person_address_id": address_id}
+    if driver is not None:
+        found = driver[0].one(connection, values)
+        if found is None:
+            raise NoResultFound(f"no address {address_id}")
+        row: Any = found
+    else:
+        row = connection.execute(_PERSON, values).one()
     (
         _id,
         contact_id,
@@ -176,15 +212,17 @@ def save(connection: Connection, person: Person, state: State, now: datetime) ->
             {**values, "address_id": person.address_id, "version": 1, "started_at": now},
         )
         return
-    saved = connection.execute(
-        _SAVE,
-        {
-            **values,
-            "conversation_id": person.conversation_id,
-            "expected_version": person.version,
-        },
-    )
-    if saved.rowcount != 1:
+    parameters = {
+        **values,
+        "conversation_id": person.conversation_id,
+        "expected_version": person.version,
+    }
+    driver = _driver(connection)
+    if driver is not None:
+        count, _ = driver[1].run(connection, parameters)
+    else:
+        count = connection.execute(_SAVE, parameters).rowcount
+    if count != 1:
         raise StaleDataError(f"conversation {person.conversation_id} was stepped meanwhile")
 
 

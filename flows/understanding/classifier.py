@@ -113,8 +113,7 @@ class Classifier:
     ) -> dict[str, float]:
         """Each label's probability for a message with these folded words (whose features,
         when already worked out, are `found`)."""
-        weights = self.weights
-        rows = [row for feature in found or features(words) if (row := weights.get(feature))]
+        rows = [row for row in map(self.weights.get, found or features(words)) if row]
         # Summed column by column: the loop runs in C, which keeps a message under 1 ms.
         sums = (
             [sum(column) for column in zip(*rows, strict=True)]
