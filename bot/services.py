@@ -97,7 +97,9 @@ def build_services(
     chat_records = ChatRecords(settings.zone, settings.public_url)
     effects = Effects(
         {
-            "feedback": FeedbackRecords(settings.zone, settings.response_working_days, clock),
+            "feedback": FeedbackRecords(
+                settings.zone, settings.response_working_days, clock, flows, i18n.gettext
+            ),
             "survey": involvement.survey_response,
             "interest": involvement.interest,
             **chat_records.writers(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 Channel = Literal["sms", "whatsapp", "telegram"]
@@ -26,6 +27,22 @@ class Media:
 
 
 STICKER, LOCATION, CONTACT = "sticker", "location", "contact"
+
+
+class Kind(StrEnum):
+    """What an outbound message is, kept on its row: a person's No to contact and their
+    preferences hold some kinds and never others (bot/pipeline/hold.py)."""
+
+    REPLY = "reply"  # the bot answering someone who wrote, or asking the next question
+    CASE_UPDATE = "case-update"  # a change to their case, told by staff
+    STAFF_REPLY = "staff-reply"  # staff writing to them from the conversation page
+    BROADCAST = "broadcast"  # news from staff to many
+    YOU_SAID = "you-said"  # "you said, we did"
+    SURVEY = "survey"  # a survey's first question, sent as a broadcast
+    REMINDER = "reminder"  # of an event they asked to be reminded of
+    EVENT_NOTICE = "event-notice"  # an event they said they would come to changed
+    SAFEGUARDING_ALERT = "safeguarding-alert"  # to an on-call colleague
+    DIGEST = "digest"  # the daily digest of overdue cases, to a colleague
 
 
 @dataclass(frozen=True)

@@ -46,10 +46,12 @@ from bot.casework.cases import (
     ordered_page,
     record_outcome,
 )
+from bot.pipeline import consent
 from bot.services import services
 from bot.types import CHANNEL_NAMES
 from console.auth import blueprint, role_required
 from console.paging import PAGE_SIZE, offset, page_asked, paging
+from console.wording import no_contact_text, reason_text
 from storage.exports import case_row
 from storage.models import CaseEvent, Contact, Feedback, Message, User
 
@@ -347,6 +349,11 @@ def _case_page(
             "outcome_change": feedback.outcome_change,
             "wants_callback": feedback.wants_callback,
             "address_id": feedback.address_id,
+            "no_contact": no_contact_text(
+                consent.latest(db, feedback.contact_id),
+                services().settings.zone,
+                {code: lang.name for code, lang in services().i18n.languages.items()},
+            ),
             # A moderator hid the person for abuse: staff answer the case without the chat.
             "conversation_hidden": not see_original
             and db.scalar(select(Contact.hidden_at).where(Contact.id == feedback.contact_id))
@@ -474,9 +481,9 @@ def _queue(message_id: int | None) -> str:
         sent = db.get_one(Message, message_id)
         status, reason = sent.status, sent.reason
     if status == "held":
-        return f" The message to the person is held ({reason})."
+        return f" The message to the person is held: {reason_text(reason)}."
     if status == "failed":
-        return f" The message to the person could not be sent ({reason})."
+        return f" The message to the person could not be sent: {reason_text(reason)}."
     if status == "queued":
         return " The message to the person is queued to send."
     return f" The message to the person is {status}."

@@ -20,12 +20,13 @@ from bot.casework.accounts import record_audit
 from bot.casework.cases import KINDS
 from bot.casework.inbox import InboxFilters, inbox_page, readable
 from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_reply
+from bot.pipeline import consent
 from bot.pipeline.dispatch import render_row
 from bot.services import services
 from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, STICKER
 from console.auth import blueprint, role_required
 from console.paging import page_asked, paging
-from console.wording import text_lang
+from console.wording import no_contact_text, reason_text, text_lang
 from flows.understanding import SURE
 from storage.models import Address, Feedback, Message, SafeguardingFlag, User
 
@@ -33,17 +34,6 @@ VIEW_ROLES = ("staff", "moderator", "admin")
 REPLY_ROLES = ("staff", "admin")
 # Moderators and admins see what people wrote before redaction, and contacts hidden for abuse.
 SEE_ORIGINAL_ROLES = ("moderator", "admin")
-# Why an outbound message did not go, in words staff can act on.
-REASONS = {
-    "opted-out": "the person asked for no more messages (they sent STOP or blocked us)",
-    "quiet-hours": "quiet hours: it goes in the morning",
-    "outside-whatsapp-window": (
-        "it is over 24 hours since they last wrote on WhatsApp and there is no approved "
-        "template for their language"
-    ),
-    "no-sender": "this channel is not set up",
-    "requeued-after-lease": "sent again after a worker stopped",
-}
 
 
 # --- Pages -----------------------------------------------------------------------------------
@@ -232,15 +222,6 @@ def understood_text(understood: Mapping[str, Any] | None) -> str | None:
     )
 
 
-def reason_text(reason: str | None) -> str:
-    if reason is None:
-        return ""
-    if reason.startswith("provider-error"):
-        code = reason.removeprefix("provider-error").lstrip("-")
-        return "the provider could not deliver it" + (f" (error {code})" if code else "")
-    return REASONS.get(reason, reason)
-
-
 def _conversation_page(
     address_id: int, errors: dict[str, str] | None = None, form: Mapping[str, str] | None = None
 ) -> Any:
@@ -273,7 +254,13 @@ def _conversation_page(
             address_id,
             now=services().clock(),
         )
+        no_contact = no_contact_text(
+            consent.latest(db, contact.id),
+            zone,
+            {code: lang.name for code, lang in services().i18n.languages.items()},
+        )
         person = {
+            "no_contact": no_contact,
             "channel": CHANNEL_NAMES.get(address.channel, address.channel),
             "address": address.address,
             "language": contact.language,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import tzinfo
+
+from storage.models import Consent
 
 SYLOTI_NAGRI = re.compile("[\ua800-\ua82f]")
 BENGALI_SCRIPT = re.compile("[\u0980-\u09ff]")
@@ -28,3 +31,43 @@ def text_lang(text: str, language: str | None) -> str:
 def people(count: int) -> str:
     """ "1 person", "2 people": a count of people as staff would say it."""
     return f"{count:,} person" if count == 1 else f"{count:,} people"
+
+
+# What staff read when a person said No to "may we contact you about your complaint?".
+NO_CONTACT = "the person asked not to be contacted"
+# Why an outbound message did not go, in words staff can act on.
+REASONS = {
+    "opted-out": "the person asked for no more messages (they sent STOP or blocked us)",
+    "no-contact": f"{NO_CONTACT} (they said no when asked whether we may contact them)",
+    "quiet-hours": "quiet hours: it goes in the morning",
+    "outside-whatsapp-window": (
+        "it is over 24 hours since they last wrote on WhatsApp and there is no approved "
+        "template for their language"
+    ),
+    "no-sender": "this channel is not set up",
+    "requeued-after-lease": "sent again after a worker stopped",
+}
+
+
+def reason_text(reason: str | None) -> str:
+    """Why a message is held or failed, for staff."""
+    if reason is None:
+        return ""
+    if reason.startswith("provider-error"):
+        code = reason.removeprefix("provider-error").lstrip("-")
+        return "the provider could not deliver it" + (f" (error {code})" if code else "")
+    return REASONS.get(reason, reason)
+
+
+def no_contact_text(answer: Consent | None, zone: tzinfo, language_names: dict[str, str]) -> str:
+    """What staff read when the person's newest answer to "may we contact you?" is No;
+    empty otherwise."""
+    if answer is None or answer.answer:
+        return ""
+    when = answer.given_at.astimezone(zone).strftime("%-d %b %Y")
+    language = language_names.get(answer.language, answer.language)
+    return (
+        f"{NO_CONTACT[:1].upper()}{NO_CONTACT[1:]}. They said no on {when} ({language}) when "
+        f"asked \u201c{answer.question}\u201d Case updates, staff replies and \u201cyou said, "
+        "we did\u201d are held for them; they can still ask where their feedback is."
+    )

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from flows.answers import named_language, pick_language, pick_option, yes_or_no
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
-from flows.model import Flow, Node, Option
+from flows.model import CONSENT_TO_CONTACT, Flow, Node, Option
 from flows.textnorm import detect_script
 from flows.texts import (
     CARRY_ON,
@@ -674,7 +674,10 @@ def _advance(
     following = flow.nodes[target]
     if following.type == "submit":
         effect = _submit_effect(flow, following, answers, complete=True)
-        say = Say(following.say or "", lead=lead)
+        said = following.say
+        if following.say_no_contact and answers.get(CONSENT_TO_CONTACT) is False:
+            said = following.say_no_contact  # never promise contact to someone who said No
+        say = Say(said or "", lead=lead)
         return Transition(idle(), (say,), (effect,))
     return Transition(
         State(flow.id, following.id, answers), (_ask(flows, flow.id, following, lead),)

@@ -20,6 +20,7 @@ STR_TAG = "tag:yaml.org,2002:str"
 NODE_TEXTS = {
     "ask": "question",
     "say": "message after the answers are saved",
+    "say_no_contact": "message after the answers are saved, to someone who said No to contact",
 }
 OPTION_TEXTS = {
     "label": "option label",

@@ -26,6 +26,9 @@ SUBMIT_PARAMS = {
     "rsvp": set(),
 }
 COMMANDS = ("help", "menu", "language", "stop", "start")
+# The answer a flow saves when it asks whether we may contact the person: kept as a consent
+# record, and a No is answered by a submit node's `say_no_contact` instead of its `say`.
+CONSENT_TO_CONTACT = "consent_to_contact"
 # A `next` may name this instead of a node: the flow ends and the main menu is shown.
 MENU = "menu"
 
@@ -59,6 +62,8 @@ class Node:
     record: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)
     say: str | None = None
+    # Said instead of `say` to someone who answered No to being contacted: the truth.
+    say_no_contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,7 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         "record",
         "fields",
         "say",
+        "say_no_contact",
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -157,12 +163,13 @@ def _node(path: Path, raw: Any, index: int) -> Node:
     if kind == "submit":
         if record not in RECORDS:
             raise _fail(path, where, f"'record' must be one of {', '.join(RECORDS)}")
-        say = _text(path, where, raw, "say", required=True) or ""
-        extra = placeholders(say) - SUBMIT_PARAMS[record]
-        if extra:
-            raise _fail(path, where, f"'say' uses unknown placeholders {sorted(extra)}")
-    elif raw.get("say") is not None or record is not None:
-        raise _fail(path, where, "only a submit node has 'say' and 'record'")
+        for key in ("say", "say_no_contact"):
+            said = _text(path, where, raw, key, required=key == "say") or ""
+            extra = placeholders(said) - SUBMIT_PARAMS[record]
+            if extra:
+                raise _fail(path, where, f"'{key}' uses unknown placeholders {sorted(extra)}")
+    elif any(raw.get(key) is not None for key in ("say", "say_no_contact", "record")):
+        raise _fail(path, where, "only a submit node has 'say', 'say_no_contact' and 'record'")
     ask = _text(path, where, raw, "ask", required=kind != "submit")
     if ask is not None and placeholders(ask):
         raise _fail(path, where, "a question cannot have placeholders")
@@ -185,6 +192,7 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         record=record,
         fields=dict(fields),
         say=raw.get("say"),
+        say_no_contact=raw.get("say_no_contact"),
     )
 
 

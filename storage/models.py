@@ -187,6 +187,9 @@ class Message(Base):
     # The staff account that wrote an outbound reply by hand (None for the bot's own words).
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    # Outbound: what kind of message it is (bot/pipeline/outbox.py KINDS): a person's No or
+    # their preferences hold some kinds and not others (bot/pipeline/hold.py).
+    kind: Mapped[str | None] = mapped_column(String(24))
     # e.g. "broadcast:12", "event:5:reminder:P7D": unique per address when set.
     dedupe_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
@@ -249,6 +252,31 @@ class Feedback(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     redacted_text: Mapped[str | None] = mapped_column(ExactText)
     redacted_desired_outcome: Mapped[str | None] = mapped_column(ExactText)
+
+
+class Consent(Base):
+    """What a person answered when asked whether we may do something: the newest answer counts.
+
+    Kept as asked: the question's message id, the words they read in their language (and a
+    digest of them, the wording's version), the channel, when, and the answer. A No to
+    contact holds case updates, staff replies and "you said, we did" (bot/pipeline/hold.py).
+    """
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
+    # What the answer is about: "contact" (about their feedback).
+    purpose: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(ExactText)  # the catalog message id (English)
+    wording: Mapped[str | None] = mapped_column(ExactText)  # as they read it
+    wording_version: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[bool] = mapped_column(Boolean)
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"))
+    given_at: Mapped[datetime]
 
 
 class SurveyResponse(Base):

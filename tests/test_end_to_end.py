@@ -18,10 +18,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from bot.casework.accounts import create_user
+from bot.outreach.yousaid import ItemFields, link, publish, save_item
 from bot.services import Services
 from flows.texts import MEDIA_RECEIVED
 from kotha import create_app
 from storage.models import Feedback, Message
+from tests.console.test_access import PASSWORD, sign_in, token
+from tests.console.test_access import _quick_hashes as _quick_hashes
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_api import SentMessage as TelegramSent
 from tests.fakes.twilio_api import FakeTwilio
@@ -30,6 +34,13 @@ from tests.fakes.wiring import SMS_FROM, TELEGRAM_SECRET, WHATSAPP_FROM
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LOCAL = "http://localhost"
+YOU_SAID = ItemFields(
+    theme="Carers on time",
+    texts={"en": {"said": "Carers came late.", "did": "Rotas now leave time to travel."}},
+    change="change_made",
+    change_date=None,
+    quote=None,
+)
 
 
 def fixture(provider: str, name: str) -> dict[str, Any]:
@@ -258,3 +269,79 @@ def test_voice_note_is_a_valid_complaint(wired: Services, provider: Provider) ->
     assert feedback.kind == "complaint" and feedback.complete
     assert feedback.media == [{"url": voice["MediaUrl0"], "content_type": "audio/ogg"}]
     assert feedback.reference in replies[-1].body
+
+
+def test_a_no_to_contact_is_heard_on_every_path_that_sends(
+    wired: Services, provider: Provider, twilio: FakeTwilio, _quick_hashes: None
+) -> None:
+    """No to contact, then a status update, a staff reply and "you said, we did": nothing
+    reaches the person at the fake Twilio, and staff read why."""
+    person = "+447700900125"
+    provider.twilio_message(person, "Hello")
+    replies = provider.twilio_conversation(
+        person, "1", "1", "1", "The letter about my payments was confusing.", "SKIP", "2", "2"
+    )
+    feedback = only_feedback(wired)
+    assert replies[-1].body == (
+        f"Thank you. We will not contact you. Your reference is {feedback.reference}: "
+        "send it to us any time to hear where it is. Send 0 for the menu."
+    )
+    heard = len(twilio.sent_to(person))
+    with wired.database.session() as session:
+        create_user(session, "staff@example.org", "staff", PASSWORD, now=wired.clock())
+    client = provider.client
+    assert sign_in(client, "staff@example.org") == 302
+    case_path = f"/console/cases/{feedback.reference}"
+
+    changed = client.post(
+        f"{case_path}/status",
+        data={
+            "status": "acknowledged",
+            "tell": "yes",
+            "note": "",
+            "csrf_token": token(client, case_path),
+        },
+    )
+    assert changed.status_code == 302
+    case_page = client.get(case_path).text
+    assert "The message to the person is held: the person asked not to be contacted" in case_page
+    assert 'id="no-contact"' in case_page and "The person asked not to be contacted" in case_page
+
+    conversation_path = f"/console/conversations/{feedback.address_id}"
+    replied = client.post(
+        f"{conversation_path}/reply",
+        data={
+            "reply": "own",
+            "text": "Can we talk?",
+            "csrf_token": token(client, conversation_path),
+        },
+    )
+    assert replied.status_code == 302
+    conversation_page = client.get(conversation_path).text
+    assert "Your reply is held: the person asked not to be contacted" in conversation_page
+    assert "The person asked not to be contacted. They said no on" in conversation_page
+
+    now = wired.clock()
+    with wired.database.session() as session:
+        item = save_item(session, wired.i18n, None, YOU_SAID, None, now)
+        assert link(session, item, [feedback.reference]) == []
+        broadcast_id = publish(session, wired.broadcasts, item, None, None, now).id
+    wired.broadcasts.launch(broadcast_id)
+
+    assert len(twilio.sent_to(person)) == heard
+    with wired.database.session() as session:
+        held = session.execute(
+            select(Message.kind, Message.status, Message.reason)
+            .where(Message.address_id == feedback.address_id, Message.direction == "out")
+            .where(Message.kind != "reply")
+            .order_by(Message.id)
+        ).all()
+    assert held == [
+        ("case-update", "held", "no-contact"),
+        ("staff-reply", "held", "no-contact"),
+        ("you-said", "held", "no-contact"),
+    ]
+
+    # They can still talk to us: the bot's own answers are not what the No covers.
+    [menu] = provider.twilio_message(person, "0")
+    assert menu.body.startswith(menu_question(wired, "en"))

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.casework.working_days import add_working_days
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
+from bot.types import Kind
 from flows.texts import N_
 from storage.models import CaseEvent, Feedback, Message
 
@@ -271,6 +272,7 @@ def _tell(
             address_id=feedback.address_id,
             channel=feedback.channel,
             created_at=now,
+            kind=Kind.CASE_UPDATE,
             template=template,
             params=params,
             feedback_id=feedback.id,

@@ -21,6 +21,7 @@ from bot.casework.safeguarding import staff_address
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.settings import Settings
+from bot.types import Kind
 from storage.db import Database
 from storage.models import Feedback, Message
 
@@ -126,6 +127,7 @@ class CaseDigest:
                             address_id=address.id,
                             channel=address.channel,
                             created_at=now,
+                            kind=Kind.DIGEST,
                             body=text,
                             language="en",
                             dedupe_key=key,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
+from bot.types import Kind
 from flows.texts import N_
 from storage.models import Address, Message, SafeguardingFlag
 
@@ -98,6 +99,7 @@ def queue_reply(
         address_id=address.id,
         channel=address.channel,
         created_at=now,
+        kind=Kind.STAFF_REPLY,
         is_reply=wrote is not None and now - wrote <= REPLY_WINDOW,
         sent_by=user_id,
         # A saved reply is rendered when sent, in the person's language then (they may

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.pipeline import outbox
 from bot.pipeline.effects import StepContext
 from bot.pipeline.outbox import Outbound
+from bot.types import Kind
 from flows.understanding import Understanding
 from flows.understanding.harm import CATEGORIES
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
@@ -86,6 +87,7 @@ def urgent_staff_message(address: Address, text: str, now: datetime) -> Outbound
         address_id=address.id,
         channel=address.channel,
         created_at=now,
+        kind=Kind.SAFEGUARDING_ALERT,
         body=text,
         language="en",
         urgent=True,

@@ -43,6 +43,7 @@ from bot.i18n import I18n
 from bot.pipeline import outbox
 from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
+from bot.types import Kind
 from flows.library import Flows
 from flows.texts import NO, YES
 from storage.db import Database
@@ -73,6 +74,15 @@ class BroadcastError(ValueError):
 
 def dedupe_key(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}"
+
+
+def broadcast_kind(broadcast: Broadcast) -> Kind:
+    """What kind of message a broadcast's rows are: a person's choices hold some kinds."""
+    if broadcast.segment.get("you_said"):
+        return Kind.YOU_SAID
+    if broadcast.survey:
+        return Kind.SURVEY
+    return Kind.BROADCAST
 
 
 # -- segments ------------------------------------------------------------------------------
@@ -589,4 +599,5 @@ class Broadcasts:
             )
             .order_by(Address.id)
         )
-        return outbox.fan_out(session.get_bind().dialect.name, columns, recipients)
+        dialect = session.get_bind().dialect.name
+        return outbox.fan_out(dialect, broadcast_kind(broadcast), columns, recipients)

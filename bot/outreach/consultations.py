@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.pipeline import outbox
 from bot.pipeline.effects import Outputs, RecordWriter, StepContext
 from bot.pipeline.outbox import Outbound
+from bot.types import Kind
 from flows.effects import Submit
 from flows.texts import N_
 from storage.models import Address, Consultation, Contact, EventSubscription, Message, Rsvp
@@ -162,6 +163,7 @@ def _tell_those_coming(
                 address_id=address.id,
                 channel=address.channel,
                 created_at=now,
+                kind=Kind.EVENT_NOTICE,
                 template=template,
                 params=event_params(event, zone),
                 dedupe_key=key,

@@ -20,15 +20,16 @@ from sqlalchemy.orm import Session
 from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
 from bot.channels.base import TransientError as TransientSendError
 from bot.i18n import I18n, Rendered
+from bot.pipeline import consent
 from bot.pipeline.conversation import enter_survey
-from bot.pipeline.hold import Decision, decide
+from bot.pipeline.hold import NO_CONTACT_COVERS, Decision, decide
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.ratelimit import SendLimits
 from bot.settings import Settings
 from bot.sms import sms_cost
-from bot.types import OutboundMessage, SendReceipt
+from bot.types import Kind, OutboundMessage, SendReceipt
 from storage.db import Database
-from storage.models import Address, Broadcast, Feedback, Message
+from storage.models import Address, Broadcast, Message
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +171,10 @@ class Dispatcher:
         language = self.i18n.on_channel(
             message.language or recipient.language or self.i18n.default, recipient.channel
         )
+        if message.kind in NO_CONTACT_COVERS:
+            return None  # the claim in the queue asks whether the person said No
         decision = self._decide(
-            message, recipient.stopped, recipient.last_inbound_at, language, now
+            message, recipient.stopped, False, recipient.last_inbound_at, language, now
         )
         if decision != Decision():
             return None
@@ -312,8 +315,12 @@ class Dispatcher:
             language = self.i18n.on_channel(
                 row.language or address.contact.language or self.i18n.default, row.channel
             )
+            # Asked only where the answer matters: a step's replies never wait for it.
+            refused = row.kind in NO_CONTACT_COVERS and consent.refuses_contact(
+                session, address.contact_id
+            )
             decision = self._decide(
-                row, address.stopped_at is not None, address.last_inbound_at, language, now
+                row, address.stopped_at is not None, refused, address.last_inbound_at, language, now
             )
             if decision.reason == "outside-whatsapp-window":
                 sms = self._sms_instead(session, address, now)
@@ -366,6 +373,7 @@ class Dispatcher:
         self,
         message: Outbound | Message,
         stopped: bool,
+        refused_contact: bool,
         last_inbound_at: datetime | None,
         language: str,
         now: datetime,
@@ -373,10 +381,12 @@ class Dispatcher:
         """Whether a message may go now, under this deployment's quiet hours and templates."""
         return decide(
             channel=message.channel,
+            kind=message.kind or Kind.REPLY,
             is_reply=message.is_reply,
             urgent=message.urgent,
             even_if_stopped=message.even_if_stopped,
             stopped=stopped,
+            refused_contact=refused_contact,
             last_inbound_at=last_inbound_at,
             language=language,
             now=now,
@@ -432,15 +442,8 @@ class Dispatcher:
         """
         if "sms" not in self.senders:
             return None
-        consented = whatsapp.contact.staff or session.scalar(
-            select(Feedback.id)
-            .where(
-                Feedback.contact_id == whatsapp.contact_id,
-                Feedback.consent_to_contact.is_(True),
-            )
-            .limit(1)
-        )
-        if not consented:
+        said_yes = consent.latest(session, whatsapp.contact_id)
+        if not (whatsapp.contact.staff or (said_yes is not None and said_yes.answer)):
             return None
         # WhatsApp addresses are phone numbers: the same number takes SMS.
         sms = session.scalar(

@@ -1,4 +1,9 @@
-"""Whether a message may go now: one function that returns the reason to hold it, or None."""
+"""Whether a message may go now: one function that returns the reason to hold it, or None.
+
+The reasons, first match wins: `opted-out` (STOP), `no-contact` (the person said No when
+asked whether we may contact them: it covers NO_CONTACT_COVERS), `quiet-hours`,
+`outside-whatsapp-window`. Every outbound message, whoever wrote it, is decided here.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.settings import QuietHours
+from bot.types import Kind
 
 # WhatsApp lets a business send free-form messages only within 24 hours of the person's
 # last message; after that only an approved template may start the conversation again.
 WHATSAPP_WINDOW = timedelta(hours=24)
+# What a No to "may we contact you about your complaint?" stops: everything that reaches out
+# to them about what they told us. Not the bot's answers while they write to us, nor the
+# reminders they asked for, nor (while their safeguarding flag is open) a staff follow-up.
+NO_CONTACT_COVERS = frozenset({Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID})
 
 
 @dataclass(frozen=True)
@@ -34,9 +44,11 @@ def end_of_quiet_hours(moment: datetime, quiet: QuietHours, zone: ZoneInfo) -> d
 def decide(
     *,
     channel: str,
+    kind: str,
     is_reply: bool,
     even_if_stopped: bool,
     stopped: bool,
+    refused_contact: bool,
     last_inbound_at: datetime | None,
     language: str,
     now: datetime,
@@ -51,6 +63,8 @@ def decide(
     """
     if stopped and not even_if_stopped:
         return Decision("opted-out")
+    if refused_contact and kind in NO_CONTACT_COVERS and not even_if_stopped:
+        return Decision("no-contact")
     if not (is_reply or urgent) and quiet.contains(now.astimezone(zone).time()):
         return Decision("quiet-hours", until=end_of_quiet_hours(now, quiet, zone))
     if channel == "whatsapp" and (

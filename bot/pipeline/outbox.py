@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Boolean, Integer, String
 
 from bot.sms import sms_cost
+from bot.types import Kind
 from flows.engine import Say
 from storage.db import DriverStatement
 from storage.models import Message
@@ -52,6 +53,7 @@ class Outbound:
     address_id: int
     channel: str
     created_at: datetime
+    kind: Kind
     template: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     lead: str | None = None
@@ -83,6 +85,7 @@ class Outbound:
             "channel": self.channel,
             "direction": "out",
             "status": "queued",
+            "kind": self.kind,
             "body": self.body,
             "language": self.language,
             "encoding": encoding,
@@ -113,6 +116,7 @@ def from_say(
     *,
     outputs: Mapping[str, Any] | None = None,
     is_reply: bool,
+    kind: Kind = Kind.REPLY,
     dedupe_key: str | None = None,
 ) -> Outbound:
     """The row for something the engine says; `outputs` are what the step's effects gave it
@@ -121,6 +125,7 @@ def from_say(
         address_id=address_id,
         channel=channel,
         created_at=now,
+        kind=kind,
         template=say.text,
         params={**say.params, **(outputs or {})},
         lead=say.lead,
@@ -139,6 +144,7 @@ ROW_DEFAULTS: Mapping[str, Any] = {
     "channel": None,
     "direction": None,
     "status": None,
+    "kind": None,
     "body": None,
     "media": None,
     "provider_id": None,
@@ -168,13 +174,15 @@ ROW_DEFAULTS: Mapping[str, Any] = {
 }
 # The columns `insert_rows` names: what the rows it writes (inbound messages, the step's
 # replies, claimed or not) ever set; the others keep their defaults. Few enough that a
-# step's usual two-row INSERT has under 50 parameters (24 columns, 48): psycopg parses a
-# query with more afresh at every execution (0.3 ms of CPU) instead of caching it.
+# step's usual two-row INSERT has at most 50 parameters (25 columns, 50): psycopg parses a
+# query with more afresh at every execution (0.3 ms of CPU) instead of caching it
+# (psycopg/_queries.py MAX_CACHED_STATEMENT_PARAMS). Room for no more.
 BULK_COLUMNS = (
     "address_id",
     "channel",
     "direction",
     "status",
+    "kind",
     "body",
     "media",
     "provider_id",
@@ -289,8 +297,11 @@ def add(session: Session, message: Outbound) -> Message:
     return row
 
 
-def fan_out(dialect: str, columns: Mapping[str, ColumnElement[Any]], source: Select[Any]) -> Insert:
-    """INSERT ... SELECT of one outbound row per row of `source` (a broadcast's recipients).
+def fan_out(
+    dialect: str, kind: Kind, columns: Mapping[str, ColumnElement[Any]], source: Select[Any]
+) -> Insert:
+    """INSERT ... SELECT of one outbound row of `kind` per row of `source` (a broadcast's
+    recipients).
 
     `columns` says how each named column comes from `source`; every other column takes the
     value an outbound row has by default. A row whose (address_id, dedupe_key) exists
@@ -299,6 +310,7 @@ def fan_out(dialect: str, columns: Mapping[str, ColumnElement[Any]], source: Sel
     fixed: dict[str, ColumnElement[Any]] = {
         "direction": literal("out", String),
         "status": literal("queued", String),
+        "kind": literal(kind, String),
         "is_reply": literal(False, Boolean),
         "urgent": literal(False, Boolean),
         "even_if_stopped": literal(False, Boolean),

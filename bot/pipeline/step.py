@@ -23,6 +23,7 @@ from bot.pipeline.dispatch import Claimed, Dispatcher, Recipient
 from bot.pipeline.effects import Effects, InboundWatcher, StepContext
 from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
+from bot.types import Kind
 from flows.effects import SetLanguage
 from flows.engine import Input, Say, Transition, is_idle, prompt, step
 from flows.library import Flows
@@ -184,7 +185,9 @@ class Stepper:
             return Written()
         context = StepContext(tx, person, now)
         transition = prompt(self.flows, person.state, flow_id, context_answers, say, instead)
-        messages = self._apply(context, transition, is_reply=False, dedupe_key=dedupe_key)
+        messages = self._apply(
+            context, transition, is_reply=False, kind=Kind.REMINDER, dedupe_key=dedupe_key
+        )
         written = self._write(context, messages)
         conversation.write_changes(tx.connection, person)
         if transition.state != person.state:
@@ -201,6 +204,7 @@ class Stepper:
         transition: Transition,
         *,
         is_reply: bool,
+        kind: Kind = Kind.REPLY,
         dedupe_key: str | None = None,
     ) -> list[Outbound]:
         """Apply a transition's effects; return its messages with what the effects gave them."""
@@ -220,6 +224,7 @@ class Stepper:
                 context.now,
                 outputs=outputs,
                 is_reply=is_reply,
+                kind=kind,
                 dedupe_key=dedupe_key,
             )
             for say in (*told, *transition.say)

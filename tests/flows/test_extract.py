@@ -86,7 +86,7 @@ def _texts_of(path: Path) -> list[str]:
     flow = load_flow(path)
     texts = []
     for node in flow.nodes.values():
-        texts += [text for text in (node.ask, node.say) if text]
+        texts += [text for text in (node.ask, node.say, node.say_no_contact) if text]
         for option in node.options:
             texts += [text for text in (option.label, option.info) if text]
     return texts

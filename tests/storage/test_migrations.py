@@ -170,3 +170,94 @@ def test_0010_renames_the_harms_of_flags_raised_before(empty_url: str) -> None:
         ]
     finally:
         database.engine.dispose()
+
+
+def test_0011_keeps_answers_given_before_as_consents_and_names_each_message(
+    empty_url: str,
+) -> None:
+    database = Database(empty_url)
+    config = alembic_config(empty_url)
+    try:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0010")
+        at = {"t": "2026-11-18 10:00:00"}
+        with database.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO contacts (id, created_at, staff) VALUES (1, :t, false)"), at
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO addresses (id, contact_id, channel, address, created_at) "
+                    "VALUES (1, 1, 'sms', '+447700900123', :t)"
+                ),
+                at,
+            )
+            for feedback_id, consented in ((1, False), (2, True), (3, None)):
+                connection.execute(
+                    text(
+                        "INSERT INTO feedback (id, reference, kind, status, complete, language,"
+                        " channel, contact_id, address_id, created_at, consent_to_contact) "
+                        "VALUES (:i, :r, 'complaint', 'received', true, 'bn', 'sms', 1, 1, :t,"
+                        " :c)"
+                    ),
+                    {"i": feedback_id, "r": f"C-10000{feedback_id}", "c": consented, **at},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO broadcasts (id, title, texts, segment, status, fanout_after,"
+                    " recipients, created_at) VALUES (1, 'b', '{}', '{}', 'sent', 0, 0, :t)"
+                ),
+                at,
+            )
+            shapes = {
+                1: "sent_by = NULL, feedback_id = 1",
+                2: "broadcast_id = 1",
+                3: "urgent = true",
+                4: "dedupe_key = 'digest:2026-11-18'",
+                5: "dedupe_key = 'event:5:reminder:P7D'",
+                6: "dedupe_key = 'event:5:change:3'",
+                7: "is_reply = true",
+            }
+            for message_id in (*shapes, 8):
+                direction = "in" if message_id == 8 else "out"
+                connection.execute(
+                    text(
+                        "INSERT INTO messages (id, address_id, channel, direction, status,"
+                        " is_reply, attempts, created_at) "
+                        "VALUES (:id, 1, 'sms', :d, 'sent', false, 0, :t)"
+                    ),
+                    {"id": message_id, "d": direction, **at},
+                )
+                if message_id in shapes:
+                    connection.execute(
+                        text(f"UPDATE messages SET {shapes[message_id]} WHERE id = :id"),
+                        {"id": message_id},
+                    )
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        with database.engine.connect() as connection:
+            consents = connection.execute(
+                text(
+                    "SELECT feedback_id, answer, purpose, language, channel, wording_version"
+                    " FROM consents ORDER BY id"
+                )
+            ).all()
+            kinds = connection.execute(text("SELECT id, kind FROM messages ORDER BY id")).all()
+        assert [(f, bool(a), p, lang, c, v) for f, a, p, lang, c, v in consents] == [
+            (1, False, "contact", "bn", "sms", "0010"),
+            (2, True, "contact", "bn", "sms", "0010"),
+        ]
+        assert [kind for _, kind in kinds] == [
+            "case-update",
+            "broadcast",
+            "safeguarding-alert",
+            "digest",
+            "reminder",
+            "event-notice",
+            "reply",
+            None,
+        ]
+    finally:
+        database.engine.dispose()

@@ -36,7 +36,7 @@ from tests.conftest import Bot, FrozenClock
 LONDON = ZoneInfo("Europe/London")
 PERSON = "+447700900777"
 # A complaint by text: menu, complaint, service, text, no picture, no callback, no consent.
-COMPLAINT = ("hi", "1", "1", "1", "The carer did not come.", "SKIP", "2", "2")
+COMPLAINT = ("hi", "1", "1", "1", "The carer did not come.", "SKIP", "2", "1")
 
 
 def add_case(services: Services, kind: str = "complaint", language: str = "en") -> int:

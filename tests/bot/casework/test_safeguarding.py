@@ -204,8 +204,10 @@ def test_urgent_messages_skip_quiet_hours_but_not_an_opt_out() -> None:
 
     arguments = {
         "channel": "sms",
+        "kind": "safeguarding-alert",
         "is_reply": False,
         "even_if_stopped": False,
+        "refused_contact": False,
         "last_inbound_at": None,
         "language": "en",
         "now": datetime(2026, 11, 18, 23, 0, tzinfo=UTC),

@@ -23,9 +23,11 @@ def utc(year: int, month: int, day: int, hour: int, minute: int, second: int = 0
 def decision(now: datetime, **overrides: Any) -> Decision:
     arguments: dict[str, Any] = {
         "channel": "sms",
+        "kind": "reply",
         "is_reply": False,
         "even_if_stopped": False,
         "stopped": False,
+        "refused_contact": False,
         "last_inbound_at": None,
         "language": "en",
         "now": now,

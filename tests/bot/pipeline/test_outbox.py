@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
+from bot.types import Kind
 from flows.engine import Say
 from flows.texts import STOPPED
 from storage.db import Database
@@ -33,13 +34,18 @@ def an_address(database: Database) -> int:
 
 
 def test_a_written_body_knows_its_cost_and_a_template_waits_to_be_rendered() -> None:
-    written = Outbound(1, "sms", NOW, body="Kotha cases: nothing overdue.", language="en").row()
+    written = Outbound(
+        1, "sms", NOW, Kind.DIGEST, body="Kotha cases: nothing overdue.", language="en"
+    ).row()
     assert (written["encoding"], written["segments"]) == ("GSM-7", 1)
     assert written["template"] is None and written["params"] is None
-    rendered_later = Outbound(1, "sms", NOW, template="Hello {name}", params={"name": "x"}).row()
+    rendered_later = Outbound(
+        1, "sms", NOW, Kind.CASE_UPDATE, template="Hello {name}", params={"name": "x"}
+    ).row()
     assert rendered_later["body"] is None and rendered_later["encoding"] is None
     assert rendered_later["params"] == {"name": "x"} and rendered_later["choices"] == []
     assert (rendered_later["status"], rendered_later["direction"]) == ("queued", "out")
+    assert (written["kind"], rendered_later["kind"]) == ("digest", "case-update")
 
 
 def test_what_the_engine_says_keeps_its_lead_and_flags_in_columns() -> None:
@@ -53,11 +59,14 @@ def test_what_the_engine_says_keeps_its_lead_and_flags_in_columns() -> None:
         True,
     )
     assert columns["is_reply"] and not columns["even_if_stopped"]
+    assert columns["kind"] == "reply"
 
 
 def test_the_bulk_insert_refuses_a_row_it_would_write_only_in_part(database: Database) -> None:
     address_id = an_address(database)
-    alert = Outbound(address_id, "sms", NOW, body="alert", language="en", urgent=True)
+    alert = Outbound(
+        address_id, "sms", NOW, Kind.SAFEGUARDING_ALERT, body="alert", language="en", urgent=True
+    )
     with database.engine.begin() as connection, pytest.raises(ValueError, match="add"):
         outbox.insert_rows(connection, [alert.row()])
     with database.session() as session:

@@ -25,6 +25,13 @@ def _complain(bot: Bot, channel: str, consent: str = "2") -> str:
         return session.scalars(select(Feedback.reference)).one()
 
 
+def _comment(bot: Bot, channel: str) -> str:
+    """Leave a comment (nobody is asked about contact); return its reference."""
+    bot.conversation(PERSON, "hi", "1", "2", "1", "The carer was late.", channel=channel)
+    with bot.services.database.session() as session:
+        return session.scalars(select(Feedback.reference)).one()
+
+
 def _update(services: Services, reference: str) -> Message:
     with services.database.session() as session:
         row = update_status(session, reference, "in_progress", None, services.clock())
@@ -38,7 +45,7 @@ def _update(services: Services, reference: str) -> Message:
 def test_whatsapp_update_waits_for_the_window_then_goes_when_they_write(
     bot: Bot, clock: FrozenClock
 ) -> None:
-    reference = _complain(bot, "whatsapp")
+    reference = _comment(bot, "whatsapp")
     clock.advance(timedelta(hours=25))
     held = _update(bot.services, reference)
     assert (held.status, held.reason) == ("held", "outside-whatsapp-window")
