@@ -13,6 +13,7 @@ from huey import Huey, crontab
 from bot.casework.digest import CaseDigest
 from bot.casework.intake import FeedbackRecords
 from bot.casework.safeguarding import Safeguarding
+from bot.casework.status import case_status
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
 from bot.channels.registry import close_senders, senders_from_settings
@@ -117,6 +118,7 @@ def build_services(
         watchers=(safeguarding,),
         dispatcher=dispatcher,
         told_on_sms=dict.fromkeys(i18n.sms_instead, NAGRI_BY_SMS),
+        case_status=case_status,
     )
     # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
     # web process stores it and queues its step; on PostgreSQL the database announces it to

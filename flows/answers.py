@@ -7,6 +7,7 @@ or say there is none; they never guess between two.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from flows.library import NAGRI, Flows, LanguageChoice, keyword_key
@@ -90,3 +91,19 @@ def named_language(flows: Flows, text: str) -> str | None:
     if named == "syl" and flows.nagri and detect_script(text) == "syloti_nagri":
         return NAGRI
     return named
+
+
+# A feedback reference as people may type it: "C-123456", "c 123456", "C১২৩৪৫৬".
+_REFERENCE = re.compile(r"(?:^|\s)([cmp]) ?([0-9]{6})(?=\s|$)")
+# A reference with a word or two around it ("status C-123456") still asks after it; in a
+# longer message it is part of a story, not a question about where it is.
+_REFERENCE_MESSAGE_WORDS = 4
+
+
+def reference_in(text: str) -> str | None:
+    """The feedback reference a short message names, written as it is issued, or None."""
+    key = match_key(text)
+    if len(key.split()) > _REFERENCE_MESSAGE_WORDS:
+        return None
+    found = _REFERENCE.search(key)
+    return f"{found.group(1).upper()}-{found.group(2)}" if found else None

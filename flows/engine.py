@@ -6,7 +6,8 @@ say in one transaction.
 
 What a message does, first match wins:
 1. STOP, in any words, anywhere (unsure: one yes/no question); while stopped, only START.
-2. The other commands, by keyword: HELP (then the question again), MENU, LANGUAGE, START.
+2. The other commands, by keyword: HELP (then the question again), MENU, LANGUAGE, START,
+   STATUS; and a reference on its own ("C-123456"): where that feedback is, if it is theirs.
 3. An answer to a question the bot asked to be sure (flows/engine.py `CONFIRM`).
 4. An old Telegram button: told kindly, and the question now.
 5. First contact: the language from the words where they tell it, and what they want.
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from flows.answers import named_language, pick_language, pick_option, yes_or_no
+from flows.answers import named_language, pick_language, pick_option, reference_in, yes_or_no
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.model import CONSENT_TO_CONTACT, Flow, Node, Option
@@ -44,6 +45,10 @@ from flows.texts import (
     NOT_YES_NO,
     OLD_BUTTON,
     SOUNDS_LIKE,
+    STATUS_DUE,
+    STATUS_NONE,
+    STATUS_NOW,
+    STATUS_UNKNOWN,
     STILL_HERE,
     STOPPED,
     WELCOME_BACK,
@@ -73,6 +78,35 @@ class State:
 
 
 @dataclass(frozen=True)
+class StatusQuery:
+    """A message asking where feedback is: a reference, or STATUS alone (their newest)."""
+
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """What the runner found for a StatusQuery among the sender's own feedback only.
+
+    `params` are the answer's parameters (kind, reference, status, and `deadline` while a
+    response is due), or None when none of their feedback has that reference.
+    """
+
+    asked: str | None
+    params: Mapping[str, Any] | None = None
+
+
+def status_query(flows: Flows, text: str) -> StatusQuery | None:
+    """Whether a message asks where feedback is; the runner then looks it up (CaseStatus)."""
+    reference = reference_in(text) if len(text) < 80 else None
+    if reference is not None:
+        return StatusQuery(reference)
+    if any(meaning == "status" for meaning, _ in flows.meanings(text)):
+        return StatusQuery(None)
+    return None
+
+
+@dataclass(frozen=True)
 class Input:
     """What reaches a conversation: a message, or its expiry.
 
@@ -90,6 +124,8 @@ class Input:
     understood: Understanding | None = None
     question: str | None = None
     returning: bool = False
+    # What the runner found when the message asks where feedback is (status_query).
+    status: CaseStatus | None = None
 
     @property
     def files(self) -> tuple[Mapping[str, str], ...]:
@@ -141,7 +177,7 @@ def question_of(state: State | None) -> str:
     return f"{state.flow}/{state.node}"
 
 
-_COMMANDS = ("help", "menu", "language", "stop", "start")
+_COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 
 
 def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
@@ -161,6 +197,8 @@ def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
         return _start_again(flows, state, incoming, meanings)
     if command is not None:
         return _command(flows, command, state, incoming, meanings)
+    if incoming.status is not None and incoming.status.asked is not None:
+        return _status(flows, state, incoming)
     if understood.intent == "stop" and not meanings:
         return _confirm_stop(flows, state)
     if state is not None and state.flow == CONFIRM:
@@ -417,6 +455,23 @@ def _help(flows: Flows, state: State | None) -> Transition:
     return Transition(repeated.state, (Say(HELP), *repeated.say))
 
 
+def _status(flows: Flows, state: State | None, incoming: Input) -> Transition:
+    """Where their feedback is, then the question they are at (the menu asks nothing more)."""
+    found = incoming.status
+    if found is None or found.params is None:
+        asked = found.asked if found is not None else None
+        say = Say(STATUS_UNKNOWN, {"reference": asked}) if asked else Say(STATUS_NONE)
+    else:
+        say = Say(STATUS_DUE if "deadline" in found.params else STATUS_NOW, found.params)
+    if state is None:
+        first = _first_contact(flows, incoming, Understanding("none", None, 0.0))
+        return Transition(first.state, (say, *first.say), first.effects)
+    if is_idle(state):
+        return Transition(state, (say,))
+    repeated = _repeat(flows, state)
+    return Transition(repeated.state, (say, *repeated.say))
+
+
 def _expire(flows: Flows, state: State | None) -> Transition:
     if state is not None and state.flow in (RSVP_FLOW, CONFIRM):
         # Not answering a reminder, or a check-in, is an answer too: nothing to say.
@@ -479,6 +534,8 @@ def _command(
         return _first_contact(flows, incoming, Understanding("none", None, 0.0))
     if command == "help":
         return _with_effects(_help(flows, state), language)
+    if command == "status":
+        return _with_effects(_status(flows, state, incoming), language)
     if command == "language":
         return _enter_flow(flows, LANGUAGE_FLOW, state, incoming, ())
     if incoming.language is None and not language:

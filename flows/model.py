@@ -25,7 +25,7 @@ SUBMIT_PARAMS = {
     "calendar": {"link"},
     "rsvp": set(),
 }
-COMMANDS = ("help", "menu", "language", "stop", "start")
+COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 # The answer a flow saves when it asks whether we may contact the person: kept as a consent
 # record, and a No is answered by a submit node's `say_no_contact` instead of its `say`.
 CONSENT_TO_CONTACT = "consent_to_contact"

@@ -64,3 +64,13 @@ CONFIRM_CHOICES = {
     "confirm/resume": (CHOICE_CARRY_ON, CHOICE_START_AGAIN),
 }
 KEPT = N_("We have kept what you told us. Your reference is {reference}.")
+# Answers to a reference or STATUS: only ever about the sender's own feedback.
+STATUS_NOW = N_("Your {kind} {reference}: {status} Send 0 for the menu.")
+STATUS_DUE = N_(
+    "Your {kind} {reference}: {status} Our response is due by {deadline}. Send 0 for the menu."
+)
+STATUS_UNKNOWN = N_(
+    "We cannot find {reference} in the feedback you sent us. Check it and send it again, or "
+    "send 0 for the menu."
+)
+STATUS_NONE = N_("We have no feedback from you yet. Send 0 for the menu.")

@@ -27,6 +27,7 @@ from bot.casework.cases import (
     UPDATE,
     UPDATE_WITH_NOTE,
 )
+from bot.casework.status import PROGRESS_TEXT
 from bot.cli.catalogs import TEMPLATE_NAME, compile_catalogs, update_catalogs
 from bot.cli.common import Commands, load_services
 from bot.i18n import I18n
@@ -36,7 +37,7 @@ from bot.sms import SmsCost, sms_cost
 from flows.engine import Input, Say, State, idle, step
 from flows.library import Flows, load_flows
 from flows.model import placeholders
-from flows.texts import MEDIA_RECEIVED
+from flows.texts import MEDIA_RECEIVED, STATUS_DUE, STATUS_NOW
 from storage.models import Message
 
 # The first message a new person gets names every language in its own script, so it is
@@ -190,6 +191,17 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
             samples.append((OUTCOME_UPDATE, params, detail))
             with_change = {**params, "change": ""}
             samples.append((OUTCOME_UPDATE_WITH_CHANGE, with_change, f"{detail}, no change text"))
+        # The answer to a reference or STATUS: every status, with the deadline while due.
+        for status in PROGRESS_TEXT.values():
+            params = {
+                "kind": {"msgid": kind},
+                "reference": SAMPLE_PARAMS["reference"],
+                "status": {"msgid": status},
+            }
+            detail = f"{kind}: {_short(status, 24)}"
+            samples.append((STATUS_NOW, params, detail))
+            due = {**params, "deadline": SAMPLE_PARAMS["deadline"]}
+            samples.append((STATUS_DUE, due, f"{detail}, due"))
     return samples
 
 

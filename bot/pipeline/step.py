@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, select, update
+from sqlalchemy import JSON, Connection, bindparam, select, update
 
 from bot.pipeline import conversation, outbox
 from bot.pipeline.conversation import Person
@@ -25,7 +25,17 @@ from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
 from bot.types import Kind
 from flows.effects import SetLanguage
-from flows.engine import Input, Say, Transition, is_idle, prompt, step
+from flows.engine import (
+    CaseStatus,
+    Input,
+    Say,
+    StatusQuery,
+    Transition,
+    is_idle,
+    prompt,
+    status_query,
+    step,
+)
 from flows.library import Flows
 from flows.understanding import Understanding, understand
 from storage.db import Transaction
@@ -71,6 +81,10 @@ _PROCESSED = (
 )
 
 
+# Where a person's feedback is (bot/casework/status.py), asked for the sender alone.
+CaseLookup = Callable[[Connection, int, StatusQuery], CaseStatus]
+
+
 class Duplicate(Exception):
     """A provider's retry of a message already stored: its step is rolled back."""
 
@@ -89,8 +103,11 @@ class Stepper:
         watchers: Sequence[InboundWatcher] = (),
         dispatcher: Dispatcher | None = None,
         told_on_sms: Mapping[str, str] | None = None,
+        case_status: CaseLookup | None = None,
     ) -> None:
         self.flows = flows
+        # Without it (a benchmark of the step alone), a reference or STATUS finds nothing.
+        self.case_status = case_status
         # Languages SMS cannot show (Syloti Nagri), each with what someone choosing it by SMS
         # is told first, once: that their texts come in another script (I18n.on_channel).
         self.told_on_sms = dict(told_on_sms or {})
@@ -125,7 +142,9 @@ class Stepper:
             transitions.append(expired)
             state = expired.state
         inbound.understood = self.understand(inbound.body or "")
+        asked = status_query(self.flows, inbound.body or "")
         incoming = Input(
+            status=self._status(tx.connection, person, asked),
             text=inbound.body or "",
             media=tuple(inbound.media or ()),
             language=person.language,
@@ -149,6 +168,16 @@ class Stepper:
         conversation.write_changes(tx.connection, person)
         conversation.save(tx.connection, person, transitions[-1].state, now)
         return written
+
+    def _status(
+        self, connection: Connection, person: Person, asked: StatusQuery | None
+    ) -> CaseStatus | None:
+        """What the person's feedback asked after is, looked up only when they ask."""
+        if asked is None:
+            return None
+        if self.case_status is None:
+            return CaseStatus(asked.reference)
+        return self.case_status(connection, person.contact_id, asked)
 
     def expire(self, tx: Transaction, person: Person, cutoff: datetime, now: datetime) -> Written:
         """End a conversation left half-way since before `cutoff`; nothing if it moved since."""
