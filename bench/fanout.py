@@ -65,7 +65,9 @@ TEXTS = {
 # -- the people ------------------------------------------------------------------------------
 
 # Every 10th person reads Bengali, 20th Sylheti, 25th romanised Sylheti, 7th has chosen no
-# language; every 3rd is on WhatsApp, 5th on Telegram; 1 in 200 is staff, 1 in 50 sent STOP.
+# language; every 3rd is on WhatsApp, 5th on Telegram; 1 in 200 is staff, 1 in 50 sent STOP;
+# everyone said yes to broadcasts (bot/pipeline/preferences.py), so each is checked against
+# their monthly cap as the fan-out chooses them.
 SEED_SQL = """
 INSERT INTO contacts (id, language, created_at, staff)
 SELECT n,
@@ -78,6 +80,10 @@ SELECT n, n,
        CASE WHEN n % 3 = 0 THEN 'whatsapp' WHEN n % 5 = 0 THEN 'telegram' ELSE 'sms' END,
        '+447' || (100000000 + n), :now,
        CASE WHEN n % 50 = 0 THEN :now END, CASE WHEN n % 50 = 0 THEN 'person' END
+FROM {series};
+INSERT INTO preferences (contact_id, invitations, you_said, surveys, monthly_cap, language,
+                         channel, updated_at)
+SELECT n, true, true, true, 4, 'en', 'sms', :now
 FROM {series};
 """
 SERIES = {
@@ -101,7 +107,7 @@ def seed(database: Database, count: int) -> None:
                 bound = text(statement).bindparams(now, count=count)
                 connection.execute(bound)
         if database.dialect == "postgresql":
-            for table in ("contacts", "addresses"):
+            for table in ("contacts", "addresses", "preferences"):
                 connection.execute(
                     text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
                 )
@@ -239,6 +245,7 @@ def run_memory(database: Database, url: str, count: int) -> dict[str, Any]:
         stored = session.scalar(select(Address.id).order_by(Address.id.desc()).limit(1)) or 0
     if stored < count:
         with database.engine.begin() as connection:
+            connection.execute(text("DELETE FROM preferences"))
             connection.execute(text("DELETE FROM addresses"))
             connection.execute(text("DELETE FROM contacts"))
         seed(database, count)

@@ -103,6 +103,7 @@ def build_services(
             ),
             "survey": involvement.survey_response,
             "interest": involvement.interest,
+            "preferences": involvement.preferences,
             **chat_records.writers(),
         }
     )

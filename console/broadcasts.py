@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.casework.accounts import record_audit
 from bot.outreach.broadcasts import (
+    LEFT_OUT,
     SEGMENT_KEYS,
     BroadcastError,
     Preview,
@@ -116,6 +117,7 @@ def broadcast_new() -> Any:
                 form.texts(list(services_.i18n.written)),
                 form.segment,
                 form.survey,
+                now=now,
             )
     except BroadcastError as error:
         reason = str(error)
@@ -174,6 +176,7 @@ def _compose(form: ComposeForm, errors: dict[str, str], shown: Preview | None) -
         languages={code: lang.name for code, lang in services_.i18n.written.items()},
         channels=CHANNEL_NAMES,
         surveys=surveys(services_.flows),
+        left_out_reasons=LEFT_OUT,
     )
 
 

@@ -26,9 +26,9 @@ from bot.services import services
 from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, STICKER
 from console.auth import blueprint, role_required
 from console.paging import page_asked, paging
-from console.wording import no_contact_text, reason_text, text_lang
+from console.wording import choices_text, no_contact_text, reason_text, text_lang
 from flows.understanding import SURE
-from storage.models import Address, Feedback, Message, SafeguardingFlag, User
+from storage.models import Address, Feedback, Message, Preference, SafeguardingFlag, User
 
 VIEW_ROLES = ("staff", "moderator", "admin")
 REPLY_ROLES = ("staff", "admin")
@@ -259,8 +259,10 @@ def _conversation_page(
             zone,
             {code: lang.name for code, lang in services().i18n.languages.items()},
         )
+        chose = db.scalars(select(Preference).where(Preference.contact_id == contact.id)).first()
         person = {
             "no_contact": no_contact,
+            "choices": choices_text(chose),
             "channel": CHANNEL_NAMES.get(address.channel, address.channel),
             "address": address.address,
             "language": contact.language,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import tzinfo
 
-from storage.models import Consent
+from storage.models import Consent, Preference
 
 SYLOTI_NAGRI = re.compile("[\ua800-\ua82f]")
 BENGALI_SCRIPT = re.compile("[\u0980-\u09ff]")
@@ -71,3 +71,25 @@ def no_contact_text(answer: Consent | None, zone: tzinfo, language_names: dict[s
         f"asked \u201c{answer.question}\u201d Case updates, staff replies and \u201cyou said, "
         "we did\u201d are held for them; they can still ask where their feedback is."
     )
+
+
+# Each kind of broadcast a person chooses, as staff read it.
+CHOICE_NAMES = {
+    "invitations": "news and invitations",
+    "you_said": "\u201cyou said, we did\u201d",
+    "surveys": "surveys",
+}
+
+
+def choices_text(chose: Preference | None) -> str:
+    """What a person chose to receive in bulk, in one line for staff."""
+    if chose is None:
+        return "Not asked yet: they get no broadcasts"
+    said = {name: getattr(chose, name) for name in CHOICE_NAMES}
+    if all(value is None for value in said.values()):
+        return "Asked, not answered: they get no broadcasts"
+    parts = [
+        f"{CHOICE_NAMES[name]}: {'not answered' if value is None else 'yes' if value else 'no'}"
+        for name, value in said.items()
+    ]
+    return "; ".join(parts) + f"; at most {chose.monthly_cap} a month"

@@ -29,8 +29,9 @@ from bot.outreach.yousaid import (
     save_item,
     segment_of,
 )
+from bot.pipeline.preferences import month_start
 from bot.services import services
-from bot.types import CHANNEL_NAMES
+from bot.types import CHANNEL_NAMES, Kind
 from console.auth import blueprint, role_required
 from storage.models import YouSaidItem
 
@@ -166,7 +167,13 @@ def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, st
     if item is not None:
         missing = missing_languages(services_.i18n, item)
         with services_.database.session() as db:
-            counts = count_by_language(db, services_.i18n, segment_of(item.id, None))
+            counts = count_by_language(
+                db,
+                services_.i18n,
+                segment_of(item.id, None),
+                Kind.YOU_SAID,
+                month_start(services_.clock(), services_.settings.zone),
+            )
         linked = sum(sum(by_channel.values()) for by_channel in counts.values())
         fallback = sum(sum(counts[code].values()) for code in missing)
     return render_template(

@@ -472,6 +472,13 @@ def _status(flows: Flows, state: State | None, incoming: Input) -> Transition:
     return Transition(repeated.state, (say, *repeated.say))
 
 
+def begin(flows: Flows, flow_id: str) -> Transition:
+    """Start a flow the bot chose (a question after a contribution): its first question."""
+    flow = flows[flow_id]
+    node = flow.nodes[flow.start]
+    return Transition(State(flow.id, node.id), (_ask(flows, flow.id, node),))
+
+
 def _expire(flows: Flows, state: State | None) -> Transition:
     if state is not None and state.flow in (RSVP_FLOW, CONFIRM):
         # Not answering a reminder, or a check-in, is an answer too: nothing to say.

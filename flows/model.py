@@ -13,7 +13,16 @@ import yaml
 NODE_TYPES = ("choice", "scale", "yesno", "text", "language", "submit")
 # feedback, survey and interest are what people tell us; the others are about events:
 # subscribe to reminders, hear the next events, get a calendar link, answer "will you come?".
-RECORDS = ("feedback", "survey", "interest", "subscription", "events", "calendar", "rsvp")
+RECORDS = (
+    "feedback",
+    "survey",
+    "interest",
+    "subscription",
+    "events",
+    "calendar",
+    "rsvp",
+    "preferences",
+)
 # The parameters a `submit` node's message may use: what the runner learns when it stores
 # the record.
 SUBMIT_PARAMS = {
@@ -24,6 +33,7 @@ SUBMIT_PARAMS = {
     "events": {"events"},
     "calendar": {"link"},
     "rsvp": set(),
+    "preferences": set(),
 }
 COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 # The answer a flow saves when it asks whether we may contact the person: kept as a consent

@@ -279,6 +279,28 @@ class Consent(Base):
     given_at: Mapped[datetime]
 
 
+class Preference(Base):
+    """What a person chose to receive besides answers to what they write; one row a person.
+
+    Each kind is None until they answer (nothing of that kind is sent), then yes or no.
+    `monthly_cap` is the most broadcast messages (news, "you said, we did", surveys) they
+    get in a calendar month.
+    """
+
+    __tablename__ = "preferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    # Invitations to have a say: consultations, events, news of changes (broadcasts).
+    invitations: Mapped[bool | None]
+    you_said: Mapped[bool | None]
+    surveys: Mapped[bool | None]
+    monthly_cap: Mapped[int] = mapped_column(Integer, default=4)
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
 class SurveyResponse(Base):
     """One person's answers to one survey, keyed by question id."""
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.cli.common import Commands, load_services
 from bot.outreach.broadcasts import (
+    LEFT_OUT,
     BroadcastError,
     Broadcasts,
     Preview,
@@ -73,6 +74,8 @@ def print_preview(shown: Preview, out: TextIO) -> None:
         f"{shown.recipients} recipients; estimated SMS cost £{shown.cost:.2f} "
         f"at £{shown.segment_price:.2f} a segment\n"
     )
+    for reason, count in sorted(shown.left_out.items()):
+        out.write(f"left out: {count}: {LEFT_OUT.get(reason, reason)}\n")
 
 
 def progress_line(state: Progress) -> str:
@@ -101,7 +104,14 @@ def send(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     service = _service(services)
     with services.database.session() as session:
         shown = preview(
-            session, services.i18n, services.flows, services.settings, texts, segment, args.survey
+            session,
+            services.i18n,
+            services.flows,
+            services.settings,
+            texts,
+            segment,
+            args.survey,
+            now=services.clock(),
         )
     print_preview(shown, out)
     if args.dry_run:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer, String
 
 from bot.i18n import I18n
-from bot.pipeline import outbox
+from bot.pipeline import outbox, preferences
 from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
 from bot.types import Kind
@@ -54,6 +54,7 @@ from storage.models import (
     Feedback,
     Interest,
     Message,
+    Preference,
     YouSaidLink,
 )
 from storage.types import ExactText, UtcDateTime
@@ -76,13 +77,17 @@ def dedupe_key(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}"
 
 
-def broadcast_kind(broadcast: Broadcast) -> Kind:
-    """What kind of message a broadcast's rows are: a person's choices hold some kinds."""
-    if broadcast.segment.get("you_said"):
+def kind_of(segment: Mapping[str, Any], survey: str | None) -> Kind:
+    """What kind of message a broadcast's rows are: people choose which kinds they get."""
+    if segment.get("you_said"):
         return Kind.YOU_SAID
-    if broadcast.survey:
+    if survey:
         return Kind.SURVEY
     return Kind.BROADCAST
+
+
+def broadcast_kind(broadcast: Broadcast) -> Kind:
+    return kind_of(broadcast.segment, broadcast.survey)
 
 
 # -- segments ------------------------------------------------------------------------------
@@ -147,8 +152,11 @@ def _filters(segment: Mapping[str, Any], default_language: str) -> ColumnElement
     return and_(true(), *conditions)
 
 
-def recipients_condition(segment: Mapping[str, Any], default_language: str) -> ColumnElement[bool]:
-    """Who a segment reaches: never staff, never an address that stopped us."""
+SelectOf = TypeVar("SelectOf")
+
+
+def segment_condition(segment: Mapping[str, Any], default_language: str) -> ColumnElement[bool]:
+    """Who a segment names: never staff; before anyone's own choices are asked."""
     if segment.get("you_said"):
         linked = Address.id.in_(
             select(Feedback.address_id)
@@ -159,14 +167,37 @@ def recipients_condition(segment: Mapping[str, Any], default_language: str) -> C
         chosen = or_(linked, _filters(also, default_language)) if also else linked
     else:
         chosen = _filters(segment, default_language)
-    return and_(Address.stopped_at.is_(None), Contact.staff.is_(False), chosen)
+    return and_(Contact.staff.is_(False), chosen)
 
 
-def _recipients(segment: Mapping[str, Any], default_language: str) -> Select[Any]:
-    return (
-        select(Address.id)
+def addresses(query: SelectOf) -> SelectOf:
+    """`query` over addresses, joined to their contact and (outer) their preferences, as
+    `segment_condition` and preferences.left_out read them."""
+    selected: Any = query
+    return cast(
+        SelectOf,
+        selected.select_from(Address)
         .join(Contact, Contact.id == Address.contact_id)
-        .where(recipients_condition(segment, default_language))
+        .outerjoin(Preference, preferences.joined_preference()),
+    )
+
+
+def recipients_condition(
+    segment: Mapping[str, Any], default_language: str, kind: Kind, since: datetime
+) -> ColumnElement[bool]:
+    """Who really receives a broadcast: named by its segment, not stopped, and (for this
+    kind) said yes and not past their monthly cap (bot/pipeline/preferences.py)."""
+    return and_(
+        segment_condition(segment, default_language),
+        preferences.left_out(kind, since).is_(None),
+    )
+
+
+def _recipients(
+    segment: Mapping[str, Any], default_language: str, kind: Kind, since: datetime
+) -> Select[Any]:
+    return addresses(select(Address.id)).where(
+        recipients_condition(segment, default_language, kind, since)
     )
 
 
@@ -245,10 +276,12 @@ class PreviewLine:
 
 @dataclass(frozen=True)
 class Preview:
-    """What a broadcast would cost before it is sent: per language and in total."""
+    """What a broadcast would cost before it is sent: per language and in total, and how
+    many the segment names who would not get it, by reason (LEFT_OUT)."""
 
     lines: list[PreviewLine]
     segment_price: Decimal
+    left_out: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def recipients(self) -> int:
@@ -263,15 +296,22 @@ class Preview:
         return sum(line.total for line in self.lines if line.text.fallback)
 
 
+# Why someone a segment names would not get a broadcast, as staff read it in the preview.
+LEFT_OUT = {
+    "opted-out": "sent STOP",
+    "no-contact": "asked not to be contacted",
+    "not-chosen": "not said yes to this kind of message",
+    "monthly-cap": "had as many messages this month as they allow",
+}
+
+
 def count_by_language(
-    session: Session, i18n: I18n, segment: Mapping[str, Any]
+    session: Session, i18n: I18n, segment: Mapping[str, Any], kind: Kind, since: datetime
 ) -> dict[str, dict[str, int]]:
-    """How many addresses a segment reaches, per language read and per channel."""
+    """How many addresses really receive a broadcast, per language read and per channel."""
     rows = session.execute(
-        select(Contact.language, Address.channel, func.count())
-        .select_from(Address)
-        .join(Contact, Contact.id == Address.contact_id)
-        .where(recipients_condition(segment, i18n.default))
+        addresses(select(Contact.language, Address.channel, func.count()))
+        .where(recipients_condition(segment, i18n.default, kind, since))
         .group_by(Contact.language, Address.channel)
     ).all()
     counts: dict[str, dict[str, int]] = {code: {} for code in i18n.languages}
@@ -279,6 +319,19 @@ def count_by_language(
         code = i18n.language(language).code
         counts[code][channel] = counts[code].get(channel, 0) + count
     return counts
+
+
+def count_left_out(
+    session: Session, i18n: I18n, segment: Mapping[str, Any], kind: Kind, since: datetime
+) -> dict[str, int]:
+    """How many addresses the segment names that would not get it, by reason."""
+    reason = preferences.left_out(kind, since)
+    rows = session.execute(
+        addresses(select(reason, func.count()))
+        .where(segment_condition(segment, i18n.default), reason.is_not(None))
+        .group_by(reason)
+    ).all()
+    return {str(why): count for why, count in rows}
 
 
 def preview(
@@ -289,16 +342,21 @@ def preview(
     texts: Mapping[str, str],
     segment: Mapping[str, Any],
     survey: str | None = None,
+    *,
+    now: datetime,
 ) -> Preview:
-    """Per language: the text read, its encoding and segments, recipients and estimated cost."""
+    """Per language: the text read, its encoding and segments, real recipients and estimated
+    cost; and who is left out, by reason."""
     resolved = resolve_texts(i18n, texts, flows, survey)
-    counts = count_by_language(session, i18n, segment)
+    kind = kind_of(segment, survey)
+    since = preferences.month_start(now, settings.zone)
+    counts = count_by_language(session, i18n, segment, kind, since)
     price = settings.sms_segment_price
     lines = [
         PreviewLine(text, counts[code], price * text.cost.segments)
         for code, text in resolved.items()
     ]
-    return Preview(lines, price)
+    return Preview(lines, price, count_left_out(session, i18n, segment, kind, since))
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -427,6 +485,7 @@ class Broadcasts:
             broadcast.texts,
             broadcast.segment,
             broadcast.survey,
+            now=self.clock(),
         )
 
     def schedule(self, broadcast_id: int, at: datetime) -> None:
@@ -540,7 +599,9 @@ class Broadcasts:
         broadcast = self._locked(session, broadcast_id)
         if broadcast.status != "sending":
             return None
-        recipients = _recipients(broadcast.segment, self.i18n.default)
+        kind = broadcast_kind(broadcast)
+        since = preferences.month_start(self.clock(), self.settings.zone)
+        recipients = _recipients(broadcast.segment, self.i18n.default, kind, since)
         after = broadcast.fanout_after
         window = (
             recipients.where(Address.id > after).order_by(Address.id).limit(self.batch_size)
@@ -588,16 +649,16 @@ class Broadcasts:
             # The dispatcher puts the conversation at the survey's first question as it sends.
             columns["survey"] = literal(broadcast.survey, String)
             columns["survey_node"] = literal(self.flows[broadcast.survey].start, String)
+        kind = broadcast_kind(broadcast)
+        since = preferences.month_start(self.clock(), self.settings.zone)
         recipients = (
-            select(Address.id)
-            .select_from(Address)
-            .join(Contact, Contact.id == Address.contact_id)
+            addresses(select(Address.id))
             .where(
-                recipients_condition(broadcast.segment, self.i18n.default),
+                recipients_condition(broadcast.segment, self.i18n.default, kind, since),
                 Address.id > after,
                 Address.id <= upto,
             )
             .order_by(Address.id)
         )
         dialect = session.get_bind().dialect.name
-        return outbox.fan_out(dialect, broadcast_kind(broadcast), columns, recipients)
+        return outbox.fan_out(dialect, kind, columns, recipients)

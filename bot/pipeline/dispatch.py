@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
 from bot.channels.base import TransientError as TransientSendError
 from bot.i18n import I18n, Rendered
-from bot.pipeline import consent
+from bot.pipeline import consent, preferences
 from bot.pipeline.conversation import enter_survey
 from bot.pipeline.hold import NO_CONTACT_COVERS, Decision, decide
 from bot.pipeline.outbox import Outbound
@@ -171,7 +171,7 @@ class Dispatcher:
         language = self.i18n.on_channel(
             message.language or recipient.language or self.i18n.default, recipient.channel
         )
-        if message.kind in NO_CONTACT_COVERS:
+        if message.kind in NO_CONTACT_COVERS or message.kind in preferences.BULK:
             return None  # the claim in the queue asks whether the person said No
         decision = self._decide(
             message, recipient.stopped, False, recipient.last_inbound_at, language, now
@@ -319,8 +319,18 @@ class Dispatcher:
             refused = row.kind in NO_CONTACT_COVERS and consent.refuses_contact(
                 session, address.contact_id
             )
+            bulk = None
+            if row.kind in preferences.BULK:
+                since = preferences.month_start(now, self.zone)
+                bulk = preferences.reason(session, address.contact_id, Kind(row.kind), since)
             decision = self._decide(
-                row, address.stopped_at is not None, refused, address.last_inbound_at, language, now
+                row,
+                address.stopped_at is not None,
+                refused,
+                address.last_inbound_at,
+                language,
+                now,
+                bulk,
             )
             if decision.reason == "outside-whatsapp-window":
                 sms = self._sms_instead(session, address, now)
@@ -377,8 +387,11 @@ class Dispatcher:
         last_inbound_at: datetime | None,
         language: str,
         now: datetime,
+        bulk: str | None = None,
     ) -> Decision:
-        """Whether a message may go now, under this deployment's quiet hours and templates."""
+        """Whether a message may go now, under this deployment's quiet hours and templates.
+
+        `bulk` is why the person's preferences leave a broadcast out, if they do."""
         return decide(
             channel=message.channel,
             kind=message.kind or Kind.REPLY,
@@ -393,6 +406,8 @@ class Dispatcher:
             quiet=self.settings.quiet_hours,
             zone=self.zone,
             whatsapp_templates=self.settings.whatsapp_templates,
+            chose_kind=bulk != "not-chosen",
+            over_monthly_cap=bulk == "monthly-cap",
         )
 
     def _already_sent(self, sender: Sender, claimed: Claimed) -> SendReceipt | None:

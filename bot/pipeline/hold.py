@@ -1,8 +1,10 @@
 """Whether a message may go now: one function that returns the reason to hold it, or None.
 
 The reasons, first match wins: `opted-out` (STOP), `no-contact` (the person said No when
-asked whether we may contact them: it covers NO_CONTACT_COVERS), `quiet-hours`,
-`outside-whatsapp-window`. Every outbound message, whoever wrote it, is decided here.
+asked whether we may contact them: it covers NO_CONTACT_COVERS), `not-chosen` and
+`monthly-cap` (a broadcast of a kind they did not say yes to, or past their monthly cap:
+bot/pipeline/preferences.py), `quiet-hours`, `outside-whatsapp-window`. Every outbound
+message, whoever wrote it, is decided here.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def decide(
     zone: ZoneInfo,
     whatsapp_templates: Mapping[str, str],
     urgent: bool = False,
+    chose_kind: bool = True,
+    over_monthly_cap: bool = False,
 ) -> Decision:
     """Decide about one outbound message. Replies to someone who just wrote are never quiet.
 
@@ -65,6 +69,10 @@ def decide(
         return Decision("opted-out")
     if refused_contact and kind in NO_CONTACT_COVERS and not even_if_stopped:
         return Decision("no-contact")
+    if not chose_kind:
+        return Decision("not-chosen")
+    if over_monthly_cap:
+        return Decision("monthly-cap")
     if not (is_reply or urgent) and quiet.contains(now.astimezone(zone).time()):
         return Decision("quiet-hours", until=end_of_quiet_hours(now, quiet, zone))
     if channel == "whatsapp" and (

@@ -17,20 +17,21 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, bindparam, select, update
 
-from bot.pipeline import conversation, outbox
+from bot.pipeline import conversation, outbox, preferences
 from bot.pipeline.conversation import Person
 from bot.pipeline.dispatch import Claimed, Dispatcher, Recipient
 from bot.pipeline.effects import Effects, InboundWatcher, StepContext
 from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
 from bot.types import Kind
-from flows.effects import SetLanguage
+from flows.effects import SetLanguage, Submit
 from flows.engine import (
     CaseStatus,
     Input,
     Say,
     StatusQuery,
     Transition,
+    begin,
     is_idle,
     prompt,
     status_query,
@@ -155,6 +156,12 @@ class Stepper:
             returning=away > self.resume_after,
         )
         transitions.append(step(self.flows, state, incoming))
+        if self._contributed(transitions[-1]) and preferences.ask_once(
+            tx.connection, person.contact_id, person.language or "en", person.channel, now
+        ):
+            # Their first contribution: the one question about broadcasts, after the thanks.
+            question = begin(self.flows, preferences.NEWS_FLOW)
+            transitions.append(Transition(question.state, question.say))
         messages = [
             message
             for transition in transitions
@@ -168,6 +175,15 @@ class Stepper:
         conversation.write_changes(tx.connection, person)
         conversation.save(tx.connection, person, transitions[-1].state, now)
         return written
+
+    def _contributed(self, transition: Transition) -> bool:
+        """Whether a step kept a finished contribution and came back to rest at the menu."""
+        return is_idle(transition.state) and any(
+            isinstance(effect, Submit)
+            and effect.complete
+            and effect.record in preferences.CONTRIBUTIONS
+            for effect in transition.effects
+        )
 
     def _status(
         self, connection: Connection, person: Person, asked: StatusQuery | None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from storage.db import Database
-from storage.models import Address, Contact
+from storage.models import Address, Contact, Preference
 
 MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 _numbers = itertools.count()
@@ -24,3 +26,20 @@ def new_address(database: Database) -> int:
         session.add(address)
         session.flush()
         return address.id
+
+
+def yes_to_broadcasts(session: Session, contact: Contact, now: datetime, cap: int = 4) -> None:
+    """Record that a person said yes to every kind of broadcast (bot/pipeline/preferences.py)."""
+    session.flush()
+    session.add(
+        Preference(
+            contact_id=contact.id,
+            invitations=True,
+            you_said=True,
+            surveys=True,
+            monthly_cap=cap,
+            language=contact.language or "en",
+            channel="sms",
+            updated_at=now,
+        )
+    )

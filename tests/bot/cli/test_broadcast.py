@@ -14,6 +14,7 @@ from bot import settings as settings_module
 from bot.services import build_services
 from storage.migrate import upgrade
 from storage.models import Address, Broadcast, Contact, Message
+from tests.storage.rows import yes_to_broadcasts
 
 KOTHA = str(Path(sys.executable).with_name("kotha"))
 
@@ -37,6 +38,7 @@ def test_send_status_and_cancel_from_the_command_line(tmp_path: Path) -> None:
         for number, language in (("+447700900401", "bn"), ("+447700900402", "en")):
             contact = Contact(language=language, created_at=now)
             session.add(Address(contact=contact, channel="sms", address=number, created_at=now))
+            yes_to_broadcasts(session, contact, now)
     texts = ["--text", "en=Meeting on Monday.", "--text", "bn=সোমবার সভা।"]
 
     dry = kotha(env, "send", "--title", "Monday", *texts, "--dry-run")

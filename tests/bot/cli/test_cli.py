@@ -163,7 +163,8 @@ def walk(flows: Flows, language: str) -> Conversation:
     c.send(words.outcome, c.ask("complaint", "callback"))
     c.send(YES_WORD[language], c.ask("complaint", "callback_language"))
     c.send(c.language_number(), c.ask("complaint", "consent"))
-    c.send(c.number(1), c.done("complaint", quotes="complaint"))
+    # Their first contribution: then the one question about broadcasts, which "0" leaves.
+    c.send(c.number(1), c.done("complaint", quotes="complaint"), c.ask("news", "news"))
     c.send("0", menu)
 
     c.send(c.pick("menu", "main", "comment"), c.ask("comment", "service"))

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from bot.pipeline.dispatch import QUEUED_GRACE, SENDING_LEASE
 from bot.services import Services
-from storage.models import Address, Contact, Message
+from storage.models import Address, Contact, Message, Preference
 from tests.bot.pipeline.test_workers import age_unsent_rows, embedded, statuses, wait_for, worker
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -34,6 +34,15 @@ def subscribers(services: Services, count: int) -> set[str]:
             [
                 {"contact_id": contact_id, "channel": "sms", "address": number, "created_at": now}
                 for contact_id, number in zip(ids, numbers, strict=True)
+            ],
+        )
+        chose = {"invitations": True, "you_said": True, "surveys": True, "monthly_cap": 4}
+        session.execute(
+            insert(Preference),
+            [
+                {**chose, "contact_id": contact_id, "language": "en", "channel": "sms"}
+                | {"updated_at": now}
+                for contact_id in ids
             ],
         )
     return set(numbers)

@@ -23,6 +23,7 @@ from storage.models import (
     SurveyResponse,
 )
 from tests.conftest import Bot, FrozenClock
+from tests.storage.rows import yes_to_broadcasts
 
 TEXTS = {"en": "The day centre opens on Saturdays from May.", "bn": "মে থেকে শনিবার ডে সেন্টার খোলা।"}
 
@@ -35,8 +36,10 @@ def person(
     language: str | None = "en",
     staff: bool = False,
     stopped: bool = False,
+    chose: bool = True,
 ) -> int:
-    """Add a contact with one address; return the address id."""
+    """Add a contact with one address (who said yes to broadcasts unless `chose` is False);
+    return the address id."""
     now = services.clock()
     with services.database.session() as session:
         contact = Contact(language=language, staff=staff, created_at=now)
@@ -44,6 +47,8 @@ def person(
         if stopped:
             row.stopped_at, row.stopped_by = now, "person"
         session.add(row)
+        if chose:
+            yes_to_broadcasts(session, contact, now)
         session.flush()
         return row.id
 
@@ -210,6 +215,10 @@ def test_the_preview_counts_segments_recipients_and_cost(services: Services) -> 
     person(services, "+447700900002", language="bn")
     person(services, "+447700900003", language="en")
     person(services, "123", channel="telegram", language="en")
+    # Named by the segment, but not receiving it: counted apart, with why.
+    person(services, "+447700900004", language="en", chose=False)
+    person(services, "+447700900005", language="bn", chose=False)
+    person(services, "+447700900006", language="en", stopped=True)
     long_bengali = "আ" * 100  # UCS-2: 100 units, two segments of 67
     with services.database.session() as session:
         shown = preview(
@@ -219,7 +228,9 @@ def test_the_preview_counts_segments_recipients_and_cost(services: Services) -> 
             services.settings,
             {"en": "Hello", "bn": long_bengali},
             {"kind": "all"},
+            now=services.clock(),
         )
+    assert shown.left_out == {"not-chosen": 2, "opted-out": 1}
     lines = {line.text.code: line for line in shown.lines}
     assert lines["bn"].text.cost.segments == 2 and lines["bn"].text.cost.encoding == "UCS-2"
     assert lines["bn"].recipients == {"sms": 2}
@@ -310,6 +321,8 @@ def test_a_survey_broadcast_does_not_interrupt_someone_part_way_through(
     services: Services, bot: Bot
 ) -> None:
     bot.conversation("+447700900001", "hello", "1", "1")  # English, then a complaint
+    with services.database.session() as session:
+        yes_to_broadcasts(session, session.scalars(select(Contact)).one(), services.clock())
     with services.database.session() as session:
         before = session.scalars(select(Conversation)).one()
         flow, node = before.flow, before.node

@@ -26,6 +26,7 @@ from bot.types import InboundMessage
 from storage.models import Address, Contact, Feedback, YouSaidItem
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
+from tests.storage.rows import yes_to_broadcasts
 
 BENGALI_SMS = "+447700900201"
 STOPPED_SMS = "+447700900203"
@@ -50,6 +51,7 @@ def person_with_feedback(
         contact = Contact(language=language, created_at=now)
         row = Address(contact=contact, channel=channel, address=address, created_at=now)
         session.add(row)
+        yes_to_broadcasts(session, contact, now)
         session.flush()
         session.add(
             Feedback(

@@ -19,7 +19,7 @@ from bot.pipeline.step import Stepper
 from bot.services import Services
 from bot.settings import FLOWS_DIR, LOCALES_DIR
 from bot.types import Channel, InboundMessage
-from flows.engine import CONFIRM, Input, Say, State, idle, prompt, step
+from flows.engine import CONFIRM, Input, Say, State, begin, idle, prompt, step
 from flows.library import RSVP_FLOW, load_flows
 from flows.model import Flow, Node
 from storage.models import Address, Contact, Conversation, Feedback, Message, SurveyResponse
@@ -75,10 +75,13 @@ class Route(NamedTuple):
 
 
 # Where a person can start: at rest, in the menu, or where a question the bot asks first
-# leaves them (an event reminder asks "will you come?"; bot/outreach/consultations.py).
+# leaves them (an event reminder asks "will you come?"; bot/outreach/consultations.py; the
+# question about broadcasts after a first contribution), or a keyword (PREFERENCES).
 STARTS = (
     idle(),
     prompt(FLOWS, idle(), RSVP_FLOW, {"_event": 0}, Say("Will you come?"), Say("Reminder")).state,
+    begin(FLOWS, "news").state,
+    begin(FLOWS, "preferences").state,
 )
 
 

@@ -1,7 +1,8 @@
-"""A No to contact holds what it covers on every path that sends, and is kept as asked.
+"""A No to contact and a person's preferences hold what they cover on every path that sends.
 
-The table: every kind of outbound message, for a person in each state of consent, is
-either sent or held with a named reason by the real dispatcher, never dropped silently.
+The table: every kind of outbound message, for a person in each state of consent and of
+preferences, with and without STOP, is either sent or held with a named reason by the
+real dispatcher, never dropped silently.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.pipeline.hold import NO_CONTACT_COVERS
 from bot.pipeline.outbox import Outbound
 from bot.services import Services
 from bot.types import Kind
-from storage.models import Address, Consent, Contact, Feedback, Message
+from storage.models import Address, Consent, Contact, Feedback, Message, Preference
 from tests.conftest import Bot, FrozenClock
 
 PERSON = "+447700900321"
@@ -26,25 +27,37 @@ COMPLAINT = ("hi", "1", "1", "1", "Nobody came on Tuesday.", "SKIP", "2")
 # What a person may have said when asked "may we contact you?", oldest first.
 STATES: dict[str, tuple[bool, ...]] = {
     "never asked": (),
-    "said yes": (True,),
     "said no": (False,),
     "said no, then yes": (False, True),
-    "said yes, then no": (True, False),
 }
+# What they chose to receive in bulk: nothing yet, yes to all, no to all, or yes but with
+# this month's cap of 1 already reached.
+CHOICES = ("not asked", "yes", "no", "yes, cap reached")
 TO_COLLEAGUES = {Kind.SAFEGUARDING_ALERT, Kind.DIGEST}
 
 
-def expected(kind: Kind, answers: tuple[bool, ...], stopped: bool) -> str | None:
+def expected(kind: Kind, answers: tuple[bool, ...], choice: str, stopped: bool) -> str | None:
     """The reason the row is held, or None when it is sent: the rule, written out."""
     if stopped:
         return "opted-out"
     refused = bool(answers) and not answers[-1]
     if refused and kind in (Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID):
         return "no-contact"
+    if kind in (Kind.BROADCAST, Kind.YOU_SAID, Kind.SURVEY):
+        if choice in ("not asked", "no"):
+            return "not-chosen"
+        if choice == "yes, cap reached":
+            return "monthly-cap"
     return None
 
 
-def a_person(services: Services, answers: tuple[bool, ...], stopped: bool, staff: bool) -> int:
+def a_person(
+    services: Services,
+    answers: tuple[bool, ...],
+    stopped: bool,
+    staff: bool,
+    choice: str = "not asked",
+) -> int:
     """An SMS address whose person gave `answers` (oldest first), one minute apart."""
     now = services.clock()
     with services.database.session() as session:
@@ -74,17 +87,54 @@ def a_person(services: Services, answers: tuple[bool, ...], stopped: bool, staff
                     given_at=now - timedelta(minutes=len(answers) - minutes),
                 ),
             )
+        if choice != "not asked":
+            said = choice != "no"
+            session.add(
+                Preference(
+                    contact_id=address.contact_id,
+                    invitations=said,
+                    you_said=said,
+                    surveys=said,
+                    monthly_cap=1 if choice == "yes, cap reached" else 4,
+                    language="en",
+                    channel="sms",
+                    updated_at=now,
+                )
+            )
+        if choice == "yes, cap reached":
+            # This month's one broadcast, sent an hour ago.
+            outbox.add(
+                session,
+                Outbound(
+                    address.id,
+                    "sms",
+                    now - timedelta(hours=1),
+                    Kind.BROADCAST,
+                    body="Earlier news.",
+                    language="en",
+                ),
+            ).status = "delivered"
         return address.id
 
 
-@pytest.mark.parametrize("stopped", [False, True], ids=["not stopped", "sent STOP"])
-@pytest.mark.parametrize("state", list(STATES))
-@pytest.mark.parametrize("kind", list(Kind))
+# STOP outranks every other state: shown with each kind in the states that let most through
+# and least, rather than in all twelve.
+CASES = [
+    *((kind, state, choice, False) for kind in Kind for state in STATES for choice in CHOICES),
+    *(
+        (kind, state, choice, True)
+        for kind in Kind
+        for state, choice in (("said no, then yes", "yes"), ("said no", "no"))
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "state", "choice", "stopped"), CASES)
 def test_every_kind_is_sent_or_held_with_its_reason(
-    services: Services, kind: Kind, state: str, stopped: bool
+    services: Services, kind: Kind, state: str, choice: str, stopped: bool
 ) -> None:
     answers = STATES[state]
-    address_id = a_person(services, answers, stopped, staff=kind in TO_COLLEAGUES)
+    address_id = a_person(services, answers, stopped, kind in TO_COLLEAGUES, choice)
     with services.database.session() as session:
         row = outbox.add(
             session,
@@ -102,7 +152,7 @@ def test_every_kind_is_sent_or_held_with_its_reason(
 
     outcome = services.dispatcher.deliver(row_id)
 
-    reason = expected(kind, answers, stopped)
+    reason = expected(kind, answers, choice, stopped)
     sent = services.sender.sent  # type: ignore[attr-defined]
     with services.database.session() as session:
         stored = session.get_one(Message, row_id)
@@ -137,11 +187,13 @@ def test_a_no_is_kept_as_asked_and_answered_truthfully(bot: Bot, clock: FrozenCl
     with bot.services.database.session() as session:
         feedback = session.scalars(select(Feedback)).one()
         kept = session.scalars(select(Consent)).one()
-    assert replies[-1] == (
+    # Then, their first contribution made, the one question about broadcasts.
+    assert replies[-1].startswith("May we send you news of changes")
+    assert replies[-2] == (
         f"Thank you. We will not contact you. Your reference is {feedback.reference}: "
         "send it to us any time to hear where it is. Send 0 for the menu."
     )
-    assert "contact you by" not in replies[-1]
+    assert "contact you by" not in replies[-2]
     assert (kept.purpose, kept.answer, kept.feedback_id) == ("contact", False, feedback.id)
     assert kept.question == "Do you agree that we can contact you about your complaint?"
     assert (kept.language, kept.channel, kept.given_at) == ("en", "sms", clock.now)
@@ -155,7 +207,7 @@ def test_a_yes_is_kept_too_and_promised_a_date(bot: Bot) -> None:
     with bot.services.database.session() as session:
         kept = session.scalars(select(Consent)).one()
     assert kept.answer is True
-    assert "We will contact you by" in replies[-1]
+    assert "We will contact you by" in replies[-2]
 
 
 def test_the_words_they_read_are_kept_in_their_language(bot: Bot) -> None:
@@ -167,9 +219,9 @@ def test_the_words_they_read_are_kept_in_their_language(bot: Bot) -> None:
     assert (kept.language, kept.answer) == ("bn", False)
     assert kept.wording == bot.services.i18n.gettext("bn", question) != question
     assert kept.wording_version == consent.wording_version(kept.wording)
-    assert reference in bot.replies[-1]
+    assert reference in bot.replies[-2]
     no_contact = bot.services.flows["complaint"].nodes["done"].say_no_contact or ""
-    assert bot.replies[-1].startswith(bot.services.i18n.gettext("bn", no_contact)[:20])
+    assert bot.replies[-2].startswith(bot.services.i18n.gettext("bn", no_contact)[:20])
 
 
 def test_a_later_yes_lets_case_updates_through_again(bot: Bot, clock: FrozenClock) -> None:

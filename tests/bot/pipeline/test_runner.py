@@ -26,9 +26,11 @@ def test_first_message_offers_every_language_by_name(bot: Bot) -> None:
 def test_english_complaint_is_stored_with_reference_and_deadline(bot: Bot) -> None:
     text = "The carer   came late\ttwice — and was rude. «Really» 😞"
     replies = bot.conversation(PERSON, "hi", "1", "1", "1", text, "I want an apology", "2", "1")
-    assert "Your reference is C-" in replies[-1]
+    thanks, news = replies[-2:]  # the thanks, then the one question about broadcasts
+    assert "Your reference is C-" in thanks
+    assert news.startswith("May we send you news")
     # 18 Nov 2026 is a Wednesday: three working days later is Monday 23 November.
-    assert "Monday 23 November" in replies[-1]
+    assert "Monday 23 November" in thanks
     with bot.services.database.session() as session:
         feedback = session.scalars(select(Feedback)).one()
         assert feedback.text == text
@@ -36,7 +38,7 @@ def test_english_complaint_is_stored_with_reference_and_deadline(bot: Bot) -> No
         assert feedback.desired_outcome == "I want an apology"
         assert feedback.wants_callback is False and feedback.consent_to_contact is True
         assert feedback.language == "en" and feedback.channel == "sms"
-        assert feedback.reference in replies[-1]
+        assert feedback.reference in thanks
 
 
 def test_repeated_provider_id_is_answered_once(bot: Bot) -> None:
