@@ -45,7 +45,7 @@ from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
 from bot.types import Kind
 from flows.library import Flows
-from flows.texts import NO, YES
+from flows.texts import N_, NO, YES
 from storage.db import Database
 from storage.models import (
     Address,
@@ -61,6 +61,11 @@ from storage.types import ExactText, UtcDateTime
 
 log = logging.getLogger(__name__)
 
+# Every broadcast by SMS ends with how to stop, in the reader's language: the Privacy and
+# Electronic Communications Regulations 2003 (reg. 22(3)) ask for a simple way to refuse
+# with each message sent in bulk, and many SMS readers never see the first one again. On
+# every message rather than the first of the month: a phone shows one text at a time.
+STOP_LINE = N_("Send STOP to get no more messages.")
 # Rows written per transaction: large enough that the per-statement cost vanishes, small
 # enough that a batch's ids (all the fan-out holds in memory) and its lock stay small.
 BATCH_SIZE = 5000
@@ -206,12 +211,16 @@ def _recipients(
 
 @dataclass(frozen=True)
 class LanguageText:
-    """What people reading one language get: their own text, or a fallback's."""
+    """What people reading one language get: their own text, or a fallback's.
+
+    By SMS the text ends with how to stop (`sms_text`), and that is what `cost` counts.
+    """
 
     code: str
     name: str
     text: str
     source: str  # the language the text is written in (the fallback when it differs)
+    sms_text: str
     cost: SmsCost
 
     @property
@@ -238,7 +247,8 @@ def resolve_texts(
             source = code  # written over into the reader's own script
         if survey is not None and flows is not None:
             text = f"{text}\n\n{survey_question(i18n, flows, survey, source)}"
-        resolved[code] = LanguageText(code, language.name, text, source, sms_cost(text))
+        by_sms = f"{text}\n{i18n.gettext(code, STOP_LINE)}"
+        resolved[code] = LanguageText(code, language.name, text, source, by_sms, sms_cost(by_sms))
     return resolved
 
 
@@ -634,13 +644,26 @@ class Broadcasts:
                 else_=literal(value(default), type_),
             )
 
+        def on_channel(sms: Any, chat: Any) -> Any:
+            return case((Address.channel == "sms", sms), else_=chat)
+
+        chat_cost = {code: sms_cost(text.text) for code, text in texts.items()}
         columns = {
             "address_id": Address.id,
             "channel": Address.channel,
-            "body": by_language(lambda text: text.text, ExactText()),
+            "body": on_channel(
+                by_language(lambda text: text.sms_text, ExactText()),
+                by_language(lambda text: text.text, ExactText()),
+            ),
             "language": by_language(lambda text: text.source, String),
-            "encoding": by_language(lambda text: text.cost.encoding, String),
-            "segments": by_language(lambda text: text.cost.segments, Integer),
+            "encoding": on_channel(
+                by_language(lambda text: text.cost.encoding, String),
+                by_language(lambda text: chat_cost[text.code].encoding, String),
+            ),
+            "segments": on_channel(
+                by_language(lambda text: text.cost.segments, Integer),
+                by_language(lambda text: chat_cost[text.code].segments, Integer),
+            ),
             "broadcast_id": literal(broadcast.id, Integer),
             "dedupe_key": literal(dedupe_key(broadcast.id), String),
             "created_at": literal(self.clock(), UtcDateTime()),

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String
 
@@ -87,9 +87,9 @@ def left_out(kind: Kind, since: datetime) -> ColumnElement[str | None]:
     return case(*whens, else_=literal(None, String))
 
 
-def joined_preference() -> Any:
+def joined_preference() -> ColumnElement[bool]:
     """The outer join that `left_out` reads a contact's preferences through."""
-    return and_(Preference.contact_id == Contact.id)
+    return Preference.contact_id == Contact.id
 
 
 def reason(db: Session | Connection, contact_id: int, kind: Kind, since: datetime) -> str | None:

@@ -17,6 +17,7 @@ from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer
 from tests.console.test_calendar_browser import press_button, tab_to, type_into
 from tests.console.test_calendar_browser import sign_in as calendar_sign_in
+from tests.storage.rows import yes_to_broadcasts
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,8 @@ TOPIC = "broadcast-browser-test"
 
 @pytest.fixture(scope="module")
 def recipients(live_server: LiveServer) -> int:
-    """Two simulated people, in English and Bengali, who gave feedback on the test's topic."""
+    """Two simulated people, in English and Bengali, who gave feedback on the test's topic
+    and said yes to broadcasts."""
     now = datetime.now(UTC)
     with live_server.services.database.session() as session:
         create_user(
@@ -39,6 +41,7 @@ def recipients(live_server: LiveServer) -> int:
                 contact=contact, channel="sms", address=f"sim:b0adca5{index}", created_at=now
             )
             session.add(address)
+            yes_to_broadcasts(session, contact, now)
             session.flush()
             session.add(
                 Feedback(

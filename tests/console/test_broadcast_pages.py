@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bot.outreach.broadcasts import STOP_LINE
 from bot.services import Services
 from storage.models import Address, Broadcast, Contact, Feedback, Message, YouSaidItem
 from tests.console import test_access
@@ -78,7 +79,11 @@ def test_sending_needs_a_preview_of_exactly_what_is_sent(
         broadcast = session.scalars(select(Broadcast).where(Broadcast.title == "Saturdays")).one()
         rows = session.scalars(select(Message.body).where(Message.broadcast_id == broadcast.id))
         bodies = sorted(body or "" for body in rows)
-    assert bodies == ["The day centre opens on Saturdays.", "ডে সেন্টার শনিবার খোলা।"]
+    # By SMS each ends with how to stop, in the reader's language.
+    assert bodies == [
+        "The day centre opens on Saturdays.\nSend STOP to get no more messages.",
+        "ডে সেন্টার শনিবার খোলা।\n" + services.i18n.gettext("bn", STOP_LINE),
+    ]
     page = staff.get(sent.location)
     assert "<progress" in page.text and "broadcast-progress.js" in page.text
     counts = staff.get(f"{sent.location}/progress").get_json()

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot import settings as settings_module
+from bot.outreach.broadcasts import STOP_LINE
 from bot.services import build_services
 from storage.migrate import upgrade
 from storage.models import Address, Broadcast, Contact, Message
@@ -59,7 +60,7 @@ def test_send_status_and_cancel_from_the_command_line(tmp_path: Path) -> None:
     with services.database.session() as session:
         row = session.scalars(select(Message)).one()
         assert (row.status, row.reason) == ("cancelled", "broadcast-cancelled")
-        assert row.body == "সোমবার সভা।"
+        assert row.body == "সোমবার সভা।\n" + services.i18n.gettext("bn", STOP_LINE)
 
     scheduled = kotha(env, "send", "--title", "Later", *texts, "--at", "2099-01-05T09:30")
     assert "broadcast 2 scheduled for 2099-01-05 09:30 GMT" in scheduled.stdout

@@ -9,7 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.outreach.broadcasts import BroadcastError, Broadcasts, parse_segment, preview
+from bot.outreach.broadcasts import (
+    STOP_LINE,
+    BroadcastError,
+    Broadcasts,
+    parse_segment,
+    preview,
+)
 from bot.services import Services
 from flows.scripts import to_syloti_nagri
 from storage.models import (
@@ -189,10 +195,23 @@ def test_each_person_reads_their_language_or_its_fallback(services: Services) ->
     broadcast_id = create(services, broadcasts, {"kind": "all"})
     broadcasts.launch(broadcast_id)
     rows = recipients(services, broadcast_id)
-    assert rows[ids["bn"]].body == TEXTS["bn"] and rows[ids["bn"]].encoding == "UCS-2"
+    i18n = services.i18n
+
+    def by_sms(text: str, reader: str) -> str:
+        """Every broadcast by SMS ends with how to stop, in the reader's own language."""
+        return f"{text}\n{i18n.gettext(reader, STOP_LINE)}"
+
+    assert rows[ids["bn"]].body == by_sms(TEXTS["bn"], "bn")
+    assert rows[ids["bn"]].encoding == "UCS-2"
     # Sylheti falls back to Bengali, romanised Sylheti to English.
-    assert (rows[ids["syl"]].body, rows[ids["syl"]].language) == (TEXTS["bn"], "bn")
-    assert (rows[ids["syl-Latn"]].body, rows[ids["syl-Latn"]].language) == (TEXTS["en"], "en")
+    assert (rows[ids["syl"]].body, rows[ids["syl"]].language) == (by_sms(TEXTS["bn"], "syl"), "bn")
+    assert (rows[ids["syl-Latn"]].body, rows[ids["syl-Latn"]].language) == (
+        by_sms(TEXTS["en"], "syl-Latn"),
+        "en",
+    )
+    assert rows[ids["en"]].body == "The day centre opens on Saturdays from May.\n" + (
+        "Send STOP to get no more messages."
+    )
     assert rows[ids["en"]].encoding == "GSM-7" and rows[ids["en"]].segments == 1
 
 
@@ -206,8 +225,10 @@ def test_syloti_nagri_readers_get_the_sylheti_in_their_script_but_bengali_letter
     broadcast_id = create(services, broadcasts, {"kind": "all"}, texts={**TEXTS, "syl": sylheti})
     broadcasts.launch(broadcast_id)
     rows = recipients(services, broadcast_id)
+    # Only by SMS does it end with how to stop.
     assert rows[by_chat].body == to_syloti_nagri(sylheti)
-    assert rows[by_sms].body == sylheti and rows[by_sms].language == "syl"
+    stop = services.i18n.gettext("syl", STOP_LINE)
+    assert rows[by_sms].body == f"{sylheti}\n{stop}" and rows[by_sms].language == "syl"
 
 
 def test_the_preview_counts_segments_recipients_and_cost(services: Services) -> None:
@@ -288,7 +309,8 @@ def test_a_scheduled_broadcast_starts_when_its_time_comes(
     assert services.sender.sent == []  # type: ignore[attr-defined]
     clock.advance(timedelta(hours=1))
     services.sweeper.run()
-    assert [m.text for m in services.sender.sent] == [TEXTS["en"]]  # type: ignore[attr-defined]
+    sent = [m.text for m in services.sender.sent]  # type: ignore[attr-defined]
+    assert sent == [f"{TEXTS['en']}\nSend STOP to get no more messages."]
 
 
 def test_quiet_hours_hold_a_broadcast_until_morning(services: Services, clock: FrozenClock) -> None:
@@ -336,3 +358,22 @@ def test_a_survey_broadcast_does_not_interrupt_someone_part_way_through(
     with services.database.session() as session:
         after = session.scalars(select(Conversation)).one()
         assert (after.flow, after.node) == (flow, node)
+
+
+def test_the_stop_line_is_counted_in_the_previews_segments(services: Services) -> None:
+    person(services, "+447700900001", language="en")
+    almost_full = "x" * 150  # one GSM-7 segment alone; two once it says how to stop
+    with services.database.session() as session:
+        shown = preview(
+            session,
+            services.i18n,
+            services.flows,
+            services.settings,
+            {"en": almost_full},
+            {"kind": "all"},
+            now=services.clock(),
+        )
+    english = next(line for line in shown.lines if line.text.code == "en")
+    assert english.text.sms_text == f"{almost_full}\nSend STOP to get no more messages."
+    assert english.text.cost.segments == 2
+    assert shown.cost == 2 * services.settings.sms_segment_price

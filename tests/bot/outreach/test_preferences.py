@@ -117,7 +117,7 @@ def test_a_broadcast_reaches_only_who_said_yes_and_only_up_to_their_cap(
         return shown.recipients, dict(shown.left_out)
 
     assert broadcast("Saturday opening") == (1, {"not-chosen": 2})
-    assert bot.replies[-1] == "Saturday opening"
+    assert bot.replies[-1] == "Saturday opening\nSend STOP to get no more messages."
     # Their one a month has gone: the next waits for next month, and the preview says so.
     assert broadcast("Sunday opening") == (0, {"not-chosen": 2, "monthly-cap": 1})
     clock.advance(timedelta(days=31))
