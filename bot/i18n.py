@@ -9,11 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel.dates import format_date
 
 from flows.library import LanguageChoice
 from flows.scripts import to_syloti_nagri
+from flows.yamlfile import read_yaml
 
 DOMAIN = "messages"
 BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
@@ -40,7 +40,7 @@ class Language:
 def load_languages(locales_dir: Path) -> dict[str, Language]:
     """Read the language registry; a language needs its line there and a catalog beside it."""
     path = locales_dir / "languages.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     languages: dict[str, Language] = {}
     for code, entry in raw.items():
         try:

@@ -23,13 +23,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from flows.understanding.classifier import Classifier, features
 from flows.understanding.harm import HarmExample, harm_cues, read_harm_examples
 from flows.understanding.harm import detect as detect_harm
 from flows.understanding.harm import train as train_harm
 from flows.understanding.matching import (
+    PREFIX,
     Cue,
     Match,
     Matcher,
@@ -39,6 +38,8 @@ from flows.understanding.matching import (
     word_set,
     words_of,
 )
+from flows.understanding.spelling import Speller
+from flows.yamlfile import read_yaml
 
 HERE = Path(__file__).resolve().parent
 # Messages as people write them, labelled: what the classifiers learn from.
@@ -78,7 +79,7 @@ MAX_WORDS = 400
 STRONG, WEAK = 3, 1
 # How the lists' cues weigh against the classifier: each point of cue score multiplies an
 # intent's odds by e ** CUE_WEIGHT. FLOOR keeps an intent no example taught from -infinity.
-CUE_WEIGHT = 1.5
+CUE_WEIGHT = 1.75
 # How sure an intent is at least when a strong cue names it and no other intent's does,
 # and at most when only the classifier says it (below SURE: the bot asks first).
 NAMED = 0.85
@@ -186,7 +187,7 @@ def _calm(examples: Iterable[Example]) -> list[str]:
 def read_examples(directory: Path) -> Iterator[Example]:
     """The labelled examples in every YAML file in `directory`, checked as they are read."""
     for path in sorted(directory.glob("*.yaml")):
-        for number, item in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or (), 1):
+        for number, item in enumerate(read_yaml(path) or (), 1):
             intent, language = item.get("intent"), item.get("language")
             if isinstance(language, list):
                 language = language[0]  # a short text several languages share: its first
@@ -207,6 +208,10 @@ class _OptOut:
     ask: frozenset[str]
     reported: frozenset[str]
     if_not: frozenset[str]
+
+    def reports_or_supposes(self, following: Sequence[str]) -> bool:
+        """Whether the word `following` a phrase reports it or makes it a condition."""
+        return bool(following) and (following[0] in self.reported or following[0] in self.if_not)
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,8 @@ class Lexicon:
     classifier: Classifier | None = None
     language_classifier: Classifier | None = None
     harm_classifier: Classifier | None = None
+    # Reads a mistyped word as the known word meant ("menue", "surevy").
+    speller: Speller | None = None
     _cache: dict[str, Understanding] = field(default_factory=dict)
 
     @classmethod
@@ -249,7 +256,7 @@ class Lexicon:
         `harm_examples` (by default the examples/ and harm_examples/ beside the lists)."""
 
         def read(name: str) -> Mapping[str, Any]:
-            data = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+            data = read_yaml(directory / name)
             if not isinstance(data, Mapping):
                 raise ValueError(f"{name}: must be a mapping")
             return data
@@ -264,25 +271,24 @@ class Lexicon:
         examples = list(read_examples(directory / EXAMPLES.name) if examples is None else examples)
         if harm_examples is None:
             harm_examples = read_harm_examples(directory / HARM_EXAMPLES.name)
+        harm_examples = list(harm_examples)
+        found = [features(example.words) for example in examples]
+        matcher = Matcher(
+            [
+                cue
+                for intent in CUED
+                for strength in ("strong", "weak")
+                for cue in cues(intents[intent].get(strength), f"{intent} {strength}")
+            ]
+            + list(cues(intents["language"].get("names"), "language name"))
+            + list(cues(intents["pleasantries"], "pleasantry"))
+            + [cue for rule, key in RULES.items() for cue in cues(optout[key], f"optout {rule}")]
+            + harm_cues(read("harm.yaml")),
+            # A typo must not hide an opt-out: "stpo", "sotp".
+            transpositions=True,
+        )
         return cls(
-            cues=Matcher(
-                [
-                    cue
-                    for intent in CUED
-                    for strength in ("strong", "weak")
-                    for cue in cues(intents[intent].get(strength), f"{intent} {strength}")
-                ]
-                + list(cues(intents["language"].get("names"), "language name"))
-                + list(cues(intents["pleasantries"], "pleasantry"))
-                + [
-                    cue
-                    for rule, key in RULES.items()
-                    for cue in cues(optout[key], f"optout {rule}")
-                ]
-                + harm_cues(read("harm.yaml")),
-                # A typo must not hide an opt-out: "stpo", "sotp".
-                transpositions=True,
-            ),
+            cues=matcher,
             optout=_OptOut(
                 filler=word_set(optout["filler"]),
                 messages=Matcher(cues(optout["messages"])),
@@ -302,16 +308,17 @@ class Lexicon:
                 english_words=word_set({"en": latin["en"]}),
             ),
             classifier=(
-                Classifier.train((example.words, example.intent) for example in examples)
+                Classifier.learn(zip(found, [e.intent for e in examples], strict=True))
                 if examples
                 else None
             ),
             language_classifier=(
-                Classifier.train((example.words, example.language) for example in examples)
+                Classifier.learn(zip(found, [e.language for e in examples], strict=True))
                 if examples
                 else None
             ),
             harm_classifier=train_harm(harm_examples, _calm(examples)),
+            speller=_speller(matcher, examples, harm_examples),
         )
 
     def understand(self, text: str) -> Understanding:
@@ -328,6 +335,8 @@ class Lexicon:
 
     def _understand(self, text: str) -> Understanding:
         words = words_of(text, MAX_WORDS)
+        if self.speller is not None:
+            words = self.speller.correct(words)
         if not words:
             return NOTHING
         found = features(words)
@@ -430,6 +439,13 @@ class Lexicon:
         def one_clause(match: Match) -> bool:
             return clause[match.start] == clause[match.end - 1]
 
+        def clause_end(match: Match) -> int:
+            """Where the clause `match` ends in ends: what it is about is said inside it."""
+            end = match.end
+            while end < len(words) and clause[end] == clause[match.end - 1]:
+                end += 1
+            return end
+
         def within(start: int, end: int, before: int, after: int) -> tuple[list[str], list[str]]:
             """Up to `before` words before [start, end) and `after` after, in its clause."""
             head = [
@@ -461,8 +477,10 @@ class Lexicon:
             match
             for match in phrases
             if not _negated_before(words, match.start)
+            # "আমার নাম লিস্ট থেকে বাদ পড়েছে" (it was dropped), "msg off korle" (if I…)
+            and not rules.reports_or_supposes(words[match.end : match.end + 1])
             and not rules.not_about.find(words[match.start : match.end])
-            and not _about_else(_object(words, match.end, rules.filler), rules)
+            and not _about_else(_object(words[: clause_end(match)], match.end, rules.filler), rules)
         ]
         if meant:
             return OptOutVerdict("stop", meant)
@@ -482,6 +500,9 @@ class Lexicon:
                 continue
             if _negated_before(words, start) or negated_after:
                 elsewhere.append(match)  # "won't stop", "বন্ধ করো না": do not stop
+                continue
+            if start and words[start - 1] == "full":
+                elsewhere.append(match)  # "full stop": a dictated full stop
                 continue
             if len(following) == 2 and following[1] in NEGATIONS_AFTER:
                 if following[0] in rules.ask:
@@ -512,7 +533,15 @@ class Lexicon:
                 elsewhere.append(match)  # "the visits stopped", "stop the paper letters"
                 continue
             others = [word for i, word in enumerate(words) if not start <= i < end]
-            if about_messages or all(word in rules.filler for word in others):
+            # A last clause that says only "stop" says it to us: "… write stop. stop"
+            alone = clause[start] == clause[-1] and all(
+                word in rules.filler
+                for i, word in enumerate(words)
+                if clause[i] == clause[start] and not start <= i < end
+            )
+            # "স্টপ স্টপ স্টপ": the stop word said again is no other word.
+            said = words[start:end]
+            if about_messages or alone or all(w in rules.filler or w in said for w in others):
                 return OptOutVerdict("stop", [match])
             if len(words) <= 6:
                 unsure.append(match)
@@ -527,7 +556,8 @@ class Lexicon:
             head, tail = within(match.start, match.end, 3, 3)
             near = [*head, *words[match.start : match.end], *tail]
             if match.start in covered or (
-                rules.not_about.find(near) and not rules.messages.find(near)
+                rules.not_about.find(near)
+                and not rules.messages.find([w for w in near if w not in rules.filler])
             ):
                 elsewhere.append(match)
             else:
@@ -665,6 +695,31 @@ def _by_meaning(matches: Sequence[Match]) -> dict[str, list[Match]]:
             kind = "intent"
         grouped.setdefault(kind, []).append(match)
     return grouped
+
+
+def _speller(
+    matcher: Matcher, examples: Sequence[Example], harm_examples: Sequence[HarmExample]
+) -> Speller:
+    """Reads typos as the words the lists name, or the examples use more than once; the
+    words of opting out and of starting again only by a swap of two letters."""
+    named: list[str] = []
+    guarded: list[str] = []
+    listed: list[str] = []
+    for cue in matcher.cues:
+        words = [
+            part.removesuffix(PREFIX)
+            for place in cue.words
+            for option in place.options
+            for part in option
+        ]
+        listed.extend(words)
+        if cue.meaning in ("optout stop", "optout carrier") or cue.meaning.startswith("start"):
+            guarded.extend(words)
+        elif cue.meaning.split()[-1] in ("strong", "name"):
+            named.extend(words)
+    used = [word for example in examples for word in example.words]
+    seen = [word for example in harm_examples for word in words_of(example.text, MAX_WORDS)]
+    return Speller.build(named, used, guarded, known=[*listed, *seen])
 
 
 def _covers(matches: Sequence[Match], length: int) -> bool:

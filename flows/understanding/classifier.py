@@ -65,30 +65,40 @@ class Classifier:
     @classmethod
     def train(cls, examples: Iterable[tuple[Sequence[str], str]]) -> Classifier:
         """Learn from (folded words, label) pairs."""
+        return cls.learn((features(words), label) for words, label in examples)
+
+    @classmethod
+    def learn(cls, examples: Iterable[tuple[set[str], str]]) -> Classifier:
+        """Learn from (features, label) pairs: features worked out once serve several
+        classifiers (the intent's and the language's)."""
         documents: Counter[str] = Counter()
         counts: dict[str, Counter[str]] = {}
-        for words, label in examples:
+        for found, label in examples:
             documents[label] += 1
-            counts.setdefault(label, Counter()).update(features(words))
+            counts.setdefault(label, Counter()).update(found)
         if not documents:
             raise ValueError("no examples to learn from")
         labels = tuple(sorted(documents))
         total = sum(documents.values())
         vocabulary = set().union(*counts.values())
         # Multinomial naive Bayes over the features present (each counted once a message).
-        denominators = {
-            label: math.log(sum(counts[label].values()) + SMOOTHING * len(vocabulary))
-            for label in labels
-        }
+        denominators = [
+            math.log(sum(counts[label].values()) + SMOOTHING * len(vocabulary)) for label in labels
+        ]
+        unseen = [math.log(SMOOTHING) - denominator for denominator in denominators]
         # A word's pieces say less than the word: "যোগ" is in অভিযোগ and in যোগ দিতে.
-        weights = {
-            feature: tuple(
-                (PIECE_SHARE if feature.startswith("~") else 1.0)
-                * (math.log(counts[label][feature] + SMOOTHING) - denominators[label])
-                for label in labels
-            )
+        rows = {
+            feature: [PIECE_SHARE * value for value in unseen]
+            if feature.startswith("~")
+            else list(unseen)
             for feature in vocabulary
         }
+        for place, label in enumerate(labels):
+            denominator = denominators[place]
+            for feature, count in counts[label].items():
+                share = PIECE_SHARE if feature.startswith("~") else 1.0
+                rows[feature][place] = share * (math.log(count + SMOOTHING) - denominator)
+        weights = {feature: tuple(row) for feature, row in rows.items()}
         priors = tuple(math.log(documents[label] / total) for label in labels)
         return cls(labels, priors, weights)
 
