@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from flows.understanding.classifier import Classifier, features
+from flows.understanding.classifier import Classifier, Reading, features
 from flows.understanding.harm import HarmExample, harm_cues, read_harm_examples
 from flows.understanding.harm import detect as detect_harm
 from flows.understanding.harm import train as train_harm
@@ -243,6 +243,8 @@ class Lexicon:
     harm_classifier: Classifier | None = None
     # Reads a mistyped word as the known word meant ("menue", "surevy").
     speller: Speller | None = None
+    # The three classifiers above, read in one pass over a message's features.
+    reading: Reading | None = None
     _cache: dict[str, Understanding] = field(default_factory=dict)
 
     @classmethod
@@ -287,6 +289,12 @@ class Lexicon:
             # A typo must not hide an opt-out: "stpo", "sotp".
             transpositions=True,
         )
+        intent = language = None
+        if examples:
+            intent = Classifier.learn(zip(found, [e.intent for e in examples], strict=True))
+            language = Classifier.learn(zip(found, [e.language for e in examples], strict=True))
+        harm = train_harm(harm_examples, _calm(examples))
+        trained = [classifier for classifier in (intent, language, harm) if classifier]
         return cls(
             cues=matcher,
             optout=_OptOut(
@@ -307,18 +315,11 @@ class Lexicon:
                 roman_words=word_set({"syl-Latn": latin["syl-Latn"]}),
                 english_words=word_set({"en": latin["en"]}),
             ),
-            classifier=(
-                Classifier.learn(zip(found, [e.intent for e in examples], strict=True))
-                if examples
-                else None
-            ),
-            language_classifier=(
-                Classifier.learn(zip(found, [e.language for e in examples], strict=True))
-                if examples
-                else None
-            ),
-            harm_classifier=train_harm(harm_examples, _calm(examples)),
+            classifier=intent,
+            language_classifier=language,
+            harm_classifier=harm,
             speller=_speller(matcher, examples, harm_examples),
+            reading=Reading.of(trained) if trained else None,
         )
 
     def understand(self, text: str) -> Understanding:
@@ -341,15 +342,15 @@ class Lexicon:
             return NOTHING
         found = features(words)
         hits = _by_meaning(self.cues.find(words))
-        language, sure = self._language(text, words, found)
-        learnt = self.classifier.probabilities(words, found) if self.classifier else {}
+        learnt, languages, harms = self._learnt(found)
+        language, sure = self._language(text, words, languages)
         verdict = self._opt_out(words, clauses_of(text, MAX_WORDS), hits)
         stop = _stop_confidence(verdict, learnt.get("stop"))
         if stop is not None:
             intent, confidence, matches = "stop", stop, verdict.matches
         else:
             intent, confidence, matches = self._intent(words, learnt, hits)
-        harm = detect_harm(words, hits.get("harm", ()), self.harm_classifier, found)
+        harm = detect_harm(words, hits.get("harm", ()), self.harm_classifier, harms)
         # Why, in the person's own words (lower-cased, punctuation gone), not the lists' cues.
         shown = shown_words(text, MAX_WORDS)
 
@@ -367,14 +368,24 @@ class Lexicon:
             harm.confidence if harm else 0.0,
         )
 
+    def _learnt(self, found: set[str]) -> tuple[Mapping[str, float], ...]:
+        """What the intent, language and harm classifiers make of a message's features, read
+        in one pass; {} from one not trained."""
+        if self.reading is None:
+            return {}, {}, {}
+        read = iter(self.reading.probabilities(found))
+        trained = (self.classifier, self.language_classifier, self.harm_classifier)
+        return tuple(next(read) if classifier else {} for classifier in trained)
+
     def language(self, text: str) -> str | None:
         """The language of `text`, from its script and its words (see languages.yaml)."""
         return self._language(text, words_of(text, MAX_WORDS))[0]
 
     def _language(
-        self, text: str, words: Sequence[str], found: set[str] | None = None
+        self, text: str, words: Sequence[str], learnt: Mapping[str, float] | None = None
     ) -> tuple[str | None, bool]:
-        """The language of `text` (whose words are `words`), and whether that is clear.
+        """The language of `text` (whose words are `words`), and whether that is clear
+        (`learnt`: what the language classifier made of the words, if it was asked).
 
         Any Syloti Nagri says Sylheti in that script; any Bengali script, Bengali or
         Sylheti by their words (English words inside are normal); else Latin letters,
@@ -399,14 +410,14 @@ class Lexicon:
             standard = sum(
                 word in rules.bn_words or word.endswith(rules.bn_endings) for word in words
             )
-            odds = self._language_odds(words, found, "syl", "bn")
+            odds = self._language_odds(words, learnt, "syl", "bn")
             odds += WORD_WEIGHT * (sylheti - standard)
             return ("syl" if odds > 0 else "bn"), True
         if not latin:
             return None, False
         roman = sum(word in rules.roman_words for word in words)
         english = sum(word in rules.english_words for word in words)
-        odds = self._language_odds(words, found, "syl-Latn", "en")
+        odds = self._language_odds(words, learnt, "syl-Latn", "en")
         odds += WORD_WEIGHT * (roman - english)
         # Clear only from words the lists name: "salam" or "ok" is written in both.
         if odds > 0:
@@ -414,12 +425,13 @@ class Lexicon:
         return "en", english >= 2 and not roman
 
     def _language_odds(
-        self, words: Sequence[str], found: set[str] | None, one: str, other: str
+        self, words: Sequence[str], learnt: Mapping[str, float] | None, one: str, other: str
     ) -> float:
         """How much likelier the examples make `one` language than `other`, as log-odds."""
         if self.language_classifier is None:
             return 0.0
-        learnt = self.language_classifier.probabilities(words, found)
+        if learnt is None:
+            learnt = self.language_classifier.probabilities(words)
         return math.log(learnt.get(one, 0.0) + FLOOR) - math.log(learnt.get(other, 0.0) + FLOOR)
 
     # -- opting out ------------------------------------------------------------------------

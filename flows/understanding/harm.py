@@ -95,10 +95,11 @@ def detect(
     words: Sequence[str],
     hits: Sequence[Match],
     classifier: Classifier | None,
-    features: set[str],
+    learnt: Mapping[str, float],
 ) -> Harm | None:
     """The harm the words tell of, from the harm cues found in them (`hits`, which include
-    the phrases to ignore) and the classifier; None for none."""
+    the phrases to ignore) and the classifier (`learnt`: what it made of the words); None
+    for none."""
     ignored = {
         place
         for match in hits
@@ -117,9 +118,8 @@ def detect(
         )
         why = tuple(m for m in named if m.cue.meaning == f"harm {category}")
         return Harm(category, 0.95, why)
-    if classifier is None or not words:
+    if classifier is None or not words or not learnt:
         return None
-    learnt = classifier.probabilities(words, features)
     likely = 1.0 - learnt.get(NO_HARM, 0.0)
     if likely < LEARNT_HARM:
         return None
