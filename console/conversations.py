@@ -43,6 +43,11 @@ REASONS = {
     ),
     "no-sender": "this channel is not set up",
     "requeued-after-lease": "sent again after a worker stopped",
+    "outcome-unknown": (
+        "the provider did not answer after the message was sent, so it may have arrived: "
+        "Twilio is asked before it is sent again; Telegram cannot be asked, so read the "
+        "conversation before sending it again"
+    ),
 }
 
 
@@ -351,6 +356,8 @@ def _sent_message(status: str, reason: str | None) -> str:
         return f"Your reply is held: {reason_text(reason)}."
     if status == "failed":
         return f"Your reply could not be sent: {reason_text(reason)}."
+    if status == "unknown":
+        return f"Your reply may not have arrived: {reason_text(reason)}."
     if status == "queued":
         return "Your reply is queued to send."
     return f"Your reply is {status}."

@@ -317,12 +317,16 @@ def update(args: argparse.Namespace) -> int:
     return 0
 
 
+# Outbound rows that did not go, or may not have: each with the reason staff can act on.
+NOT_SENT = ("failed", "held", "unknown")
+
+
 def failed(args: argparse.Namespace) -> int:
     services = load_services()
     with services.database.session() as session:
         rows = session.scalars(
             select(Message)
-            .where(Message.direction == "out", Message.status.in_(("failed", "held")))
+            .where(Message.direction == "out", Message.status.in_(NOT_SENT))
             .order_by(Message.id)
         ).all()
         print(f"{'id':>8}  {'channel':<9} {'status':<7} {'attempts':>8}  {'reason':<28} created")
@@ -344,6 +348,6 @@ def add_parsers(commands: Commands) -> None:
     messages.add_parser(
         "update", help="extract texts into the catalogs (then translate)"
     ).set_defaults(handler=update)
-    messages.add_parser("failed", help="failed and held messages with their reasons").set_defaults(
-        handler=failed
-    )
+    messages.add_parser(
+        "failed", help="failed, held and unknown messages with their reasons"
+    ).set_defaults(handler=failed)

@@ -304,6 +304,8 @@ PROGRESS_BUCKETS = {
     "undelivered": "failed",
     "held": "held",
     "cancelled": "cancelled",
+    # The provider did not answer and cannot be asked (Telegram): it has most likely gone.
+    "unknown": "unknown",
 }
 
 
@@ -317,7 +319,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return sum(self.counts.get(key, 0) for key in ("sent", "delivered", "failed"))
+        return sum(self.counts.get(key, 0) for key in ("sent", "delivered", "failed", "unknown"))
 
     @property
     def percent(self) -> int:
