@@ -23,7 +23,7 @@ from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_
 from bot.pipeline.dispatch import render_row
 from bot.services import services
 from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, STICKER
-from console.auth import blueprint, role_required
+from console.auth import blueprint, can_open, role_required
 from console.paging import page_asked, paging
 from console.wording import text_lang
 from flows.understanding import SURE
@@ -59,9 +59,11 @@ def _see_original() -> bool:
 
 
 def case_url(reference: str) -> str | None:
-    """The case page for a feedback reference, where the console has one."""
+    """The case page for a feedback reference, where the console has one this role opens."""
     endpoint = _case_endpoint()
-    return url_for(endpoint, reference=reference) if endpoint else None
+    if endpoint is None or not can_open(endpoint):
+        return None
+    return url_for(endpoint, reference=reference)
 
 
 def _case_endpoint() -> str | None:
