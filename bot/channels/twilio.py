@@ -109,9 +109,11 @@ class TwilioSender(ClosingSender):
         to, sender = self._route(message)
         fields: dict[str, Any] = {"to": to}
         if message.template is not None:
-            # An approved WhatsApp template whose one variable carries the rendered text.
+            # An approved WhatsApp template and its named variables, as a JSON object
+            # (https://www.twilio.com/docs/content/using-variables-with-content-api); no Body.
             fields["content_sid"] = message.template
-            fields["content_variables"] = json.dumps({"1": message.text}, ensure_ascii=False)
+            variables = dict(message.variables or {})
+            fields["content_variables"] = json.dumps(variables, ensure_ascii=False)
         else:
             fields["body"] = message.text
         if sender.startswith(MESSAGING_SERVICE_PREFIX):
@@ -155,11 +157,10 @@ class TwilioSender(ClosingSender):
 
         Twilio has no idempotency key for messages, so a row whose worker died between
         Twilio's answer and recording it is looked up by number, sender and text among the
-        messages sent since its claim. None when Twilio has no such message (or for a
-        template, whose text Twilio stores differently): the row is then sent.
+        messages sent since its claim. None when Twilio has no such message: the row is then
+        sent. A template's text is found only when it was registered in the words Kotha
+        renders it in (as the README says to), since Twilio lists the words it sent.
         """
-        if message.template is not None:
-            return None
         to, sender = self._route(message)
         filters: dict[str, Any] = {"to": to, "date_sent_after": since, "limit": 50}
         if not sender.startswith(MESSAGING_SERVICE_PREFIX):

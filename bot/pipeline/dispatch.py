@@ -31,6 +31,7 @@ from bot.pipeline.conversation import enter_survey
 from bot.pipeline.hold import Decision, decide
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.ratelimit import SendLimits
+from bot.pipeline.templates import FoundTemplate, WhatsAppTemplates
 from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import OutboundMessage, SendReceipt
@@ -155,6 +156,7 @@ class Dispatcher:
         settings: Settings,
         limits: SendLimits | None = None,
         local_sender: Sender | None = None,
+        templates: WhatsAppTemplates | None = None,
     ) -> None:
         self.database = database
         self.i18n = i18n
@@ -163,6 +165,9 @@ class Dispatcher:
         self.settings = settings
         self.limits = limits
         self.local_sender = local_sender
+        # Without kinds of message given, no template is ever found: outside WhatsApp's window
+        # a message goes by SMS where it may, or waits.
+        self.templates = templates or WhatsAppTemplates(i18n, (), settings.whatsapp_templates)
         self.zone = settings.zone
         self._record_sent = database.driver_statement(_SENT)
 
@@ -340,9 +345,17 @@ class Dispatcher:
             language = self.i18n.on_channel(
                 row.language or address.contact.language or self.i18n.default, row.channel
             )
+            found = self._template(row, language)
             decision = self._decide(
-                row, address.stopped_at is not None, address.last_inbound_at, language, now
+                row, address.stopped_at is not None, address.last_inbound_at, language, now, found
             )
+            filled = None
+            if decision.template is not None and found is not None:
+                # Its variables in the template's language (the reader's, or along the chain).
+                as_written = render_row(self.i18n, row, found.language).text
+                filled = self.templates.fill(found, dict(row.params or {}), as_written)
+                if filled is None:
+                    decision = Decision("outside-whatsapp-window")
             if decision.reason == "outside-whatsapp-window":
                 sms = self._sms_instead(session, address, now)
                 if sms is not None:
@@ -374,7 +387,10 @@ class Dispatcher:
                 # A survey sent as a broadcast: their reply answers its first question.
                 enter_survey(session, address.id, row.survey, row.survey_node, now)
             rendered = render_row(self.i18n, row, language)
-            if row.body is None:
+            if filled is not None:
+                # The transcript shows the template's words as the person reads them.
+                rendered = Rendered(filled.text, (), filled.language)
+            if row.body is None or filled is not None:
                 cost = sms_cost(rendered.text)
                 row.body, row.language = rendered.text, rendered.language
                 row.encoding, row.segments = cost.encoding, cost.segments
@@ -385,6 +401,7 @@ class Dispatcher:
                 text=row.body or "",
                 choices=rendered.choices,
                 template=decision.template,
+                variables=filled.variables if filled is not None else None,
                 question=row.question,
             )
             units = (row.segments or 1) if row.channel == "sms" else 1
@@ -397,8 +414,10 @@ class Dispatcher:
         last_inbound_at: datetime | None,
         language: str,
         now: datetime,
+        found: FoundTemplate | None = None,
     ) -> Decision:
-        """Whether a message may go now, under this deployment's quiet hours and templates."""
+        """Whether a message may go now, under this deployment's quiet hours and templates
+        (`found`: the WhatsApp template it would go as outside the window)."""
         return decide(
             channel=message.channel,
             is_reply=message.is_reply,
@@ -410,8 +429,15 @@ class Dispatcher:
             now=now,
             quiet=self.settings.quiet_hours,
             zone=self.zone,
-            whatsapp_templates=self.settings.whatsapp_templates,
+            whatsapp_templates={language: found.content_sid} if found is not None else {},
         )
+
+    def _template(self, row: Message, language: str) -> FoundTemplate | None:
+        """The WhatsApp template this row would go as, outside the 24-hour window."""
+        if row.channel != "whatsapp":
+            return None
+        kind = self.templates.kind_of(row.template, row.broadcast_id, row.sent_by)
+        return self.templates.find(kind, language)
 
     def _already_sent(self, sender: Sender, claimed: Claimed) -> SendReceipt | None:
         """For a row that may have gone already, ask the provider whether it went out.
