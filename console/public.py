@@ -102,7 +102,10 @@ def page_language() -> PageLanguage:
 def language_url(code: str) -> str:
     """This page again, in another language (its other arguments kept)."""
     assert request.endpoint is not None
-    arguments = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
+    # url_for reads arguments starting with "_" itself (_external, _scheme, _anchor): a
+    # query string must not choose where the link goes.
+    kept = {key: value for key, value in request.args.items() if not key.startswith("_")}
+    arguments = {**kept, **(request.view_args or {}), "lang": code}
     return url_for(request.endpoint, **arguments)
 
 

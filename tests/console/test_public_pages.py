@@ -222,3 +222,13 @@ def test_any_language_asked_for_gets_a_page(client: FlaskClient, asked: str) -> 
         expected = asked if asked in LANGUAGES else "en"
         assert html_lang(page.text) == expected
         assert misplaced(page.text) == []
+
+
+def test_the_language_menu_keeps_the_page_and_goes_nowhere_else(client: FlaskClient) -> None:
+    query = "lang=bn&channel=whatsapp&_external=1&_scheme=javascript&_anchor=x"
+    page = client.get(f"/simulator?{query}", follow_redirects=True).text
+    links = re.findall(r'href="([^"]*lang=[^"]*)"', page)
+    assert links and all(link.startswith("/simulator?") for link in links)
+    assert not any("javascript" in link or "#" in link for link in links)
+    events = client.get(f"/events?{query}").text
+    assert 'href="/events?lang=en&amp;channel=whatsapp"' in events
