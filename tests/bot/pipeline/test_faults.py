@@ -214,6 +214,10 @@ def test_every_row_ends_honestly_under_faults(settings: Settings, database: Data
     # Every message whose answer never came was found at Twilio (none of its failed sends
     # went), not sent again.
     assert set(found) == set(timed_out)
+    print(
+        f"\n{sum(timed_out.values())} sends unanswered within the timeout, "
+        f"{len(found)} found at Twilio, {len(at_fake)} messages for {ROWS} rows"
+    )
 
     by_reference: dict[str, list[TwilioSent]] = defaultdict(list)
     for message in at_fake:
