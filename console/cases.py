@@ -477,6 +477,8 @@ def _queue(message_id: int | None) -> str:
         return f" The message to the person is held ({reason})."
     if status == "failed":
         return f" The message to the person could not be sent ({reason})."
+    if status == "unknown":
+        return f" The message to the person may not have arrived ({reason})."
     if status == "queued":
         return " The message to the person is queued to send."
     return f" The message to the person is {status}."

@@ -23,7 +23,7 @@ from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_
 from bot.pipeline.dispatch import render_row
 from bot.services import services
 from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, STICKER
-from console.auth import blueprint, role_required
+from console.auth import blueprint, can_open, role_required
 from console.paging import page_asked, paging
 from console.wording import text_lang
 from flows.understanding import SURE
@@ -43,6 +43,11 @@ REASONS = {
     ),
     "no-sender": "this channel is not set up",
     "requeued-after-lease": "sent again after a worker stopped",
+    "outcome-unknown": (
+        "the provider did not answer after the message was sent, so it may have arrived: "
+        "Twilio is asked before it is sent again; Telegram cannot be asked, so read the "
+        "conversation before sending it again"
+    ),
 }
 
 
@@ -54,9 +59,11 @@ def _see_original() -> bool:
 
 
 def case_url(reference: str) -> str | None:
-    """The case page for a feedback reference, where the console has one."""
+    """The case page for a feedback reference, where the console has one this role opens."""
     endpoint = _case_endpoint()
-    return url_for(endpoint, reference=reference) if endpoint else None
+    if endpoint is None or not can_open(endpoint):
+        return None
+    return url_for(endpoint, reference=reference)
 
 
 def _case_endpoint() -> str | None:
@@ -351,6 +358,8 @@ def _sent_message(status: str, reason: str | None) -> str:
         return f"Your reply is held: {reason_text(reason)}."
     if status == "failed":
         return f"Your reply could not be sent: {reason_text(reason)}."
+    if status == "unknown":
+        return f"Your reply may not have arrived: {reason_text(reason)}."
     if status == "queued":
         return "Your reply is queued to send."
     return f"Your reply is {status}."

@@ -41,10 +41,11 @@ from sqlalchemy.types import Integer, String
 
 from bot.i18n import I18n
 from bot.pipeline import outbox
+from bot.pipeline.templates import TemplateKind, whole_text
 from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
 from flows.library import Flows
-from flows.texts import NO, YES
+from flows.texts import N_, NO, YES
 from storage.db import Database
 from storage.models import (
     Address,
@@ -58,6 +59,11 @@ from storage.models import (
 from storage.types import ExactText, UtcDateTime
 
 log = logging.getLogger(__name__)
+
+# Outside WhatsApp's window a broadcast goes as this template, its text written by staff as
+# its one variable (bot/pipeline/templates.py).
+BROADCAST_WORDING = N_("News from Tower Hamlets Council adult social care: {text}")
+BROADCAST_TEMPLATE = TemplateKind("broadcast", BROADCAST_WORDING, whole_text)
 
 # Rows written per transaction: large enough that the per-statement cost vanishes, small
 # enough that a batch's ids (all the fan-out holds in memory) and its lock stay small.
@@ -304,6 +310,8 @@ PROGRESS_BUCKETS = {
     "undelivered": "failed",
     "held": "held",
     "cancelled": "cancelled",
+    # The provider did not answer and cannot be asked (Telegram): it has most likely gone.
+    "unknown": "unknown",
 }
 
 
@@ -317,7 +325,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return sum(self.counts.get(key, 0) for key in ("sent", "delivered", "failed"))
+        return sum(self.counts.get(key, 0) for key in ("sent", "delivered", "failed", "unknown"))
 
     @property
     def percent(self) -> int:
