@@ -9,13 +9,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel.dates import format_date
 
 from flows.library import LanguageChoice
 from flows.scripts import to_syloti_nagri
+from flows.yamlfile import read_yaml
 
 DOMAIN = "messages"
+# What a catalog read on its own answers for a message it lacks (see `I18n.gettext_in`).
+_MISSING = "\x00missing"
 BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
 
 
@@ -40,7 +42,7 @@ class Language:
 def load_languages(locales_dir: Path) -> dict[str, Language]:
     """Read the language registry; a language needs its line there and a catalog beside it."""
     path = locales_dir / "languages.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     languages: dict[str, Language] = {}
     for code, entry in raw.items():
         try:
@@ -81,6 +83,7 @@ class I18n:
         }
         self.default = next(iter(self.languages))
         self._catalogs: dict[str, gettext.NullTranslations] = {}
+        self._own_catalogs: dict[str, gettext.NullTranslations] = {}
 
     @property
     def choices(self) -> tuple[LanguageChoice, ...]:
@@ -109,8 +112,29 @@ class I18n:
             self._catalogs[code] = catalog
         return self._catalogs[code]
 
+    def _own_catalog(self, code: str) -> gettext.NullTranslations:
+        """The catalog of `code` alone, answering _MISSING for what it lacks."""
+        if code not in self._own_catalogs:
+            catalog = gettext.translation(
+                DOMAIN, self.locales_dir, languages=[self.languages[code].dir], fallback=True
+            )
+            catalog.add_fallback(_Lacking())
+            self._own_catalogs[code] = catalog
+        return self._own_catalogs[code]
+
     def gettext(self, code: str | None, message: str) -> str:
         return self.catalog(self.language(code).code).gettext(message)
+
+    def gettext_in(self, code: str | None, message: str) -> tuple[str, str]:
+        """A message for a reader of `code`, and the language it is really written in: the
+        first along the fallback chain whose catalog has it (for a page's `lang`)."""
+        language: Language | None = self.language(code)
+        while language is not None:
+            text = self._own_catalog(language.code).gettext(message)
+            if text != _MISSING:
+                return text, language.code
+            language = self.languages.get(language.fallback) if language.fallback else None
+        return message, self.default
 
     def translations(self, message: str) -> list[str]:
         """A message in every language, for recognising answers that quote it."""
@@ -146,13 +170,18 @@ class I18n:
     def in_language(self, code: str | None, texts: Mapping[str, str]) -> str:
         """Pick the text for `code` from texts written per language, following the fallbacks
         (a language written from another, Syloti Nagri, has it written over letter by letter)."""
+        return self.in_language_tagged(code, texts)[0]
+
+    def in_language_tagged(self, code: str | None, texts: Mapping[str, str]) -> tuple[str, str]:
+        """As `in_language`, with the language the text picked is in (its BCP 47 tag)."""
         reader = self.language(code)
         language: Language | None = reader
         while language is not None:
             if texts.get(language.code):
-                return self.written_over(reader.code, language.code, texts[language.code])
+                text = self.written_over(reader.code, language.code, texts[language.code])
+                return text, reader.code if text != texts[language.code] else language.code
             language = self.languages.get(language.fallback) if language.fallback else None
-        return next((text for text in texts.values() if text), "")
+        return next(((text, lang) for lang, text in texts.items() if text), ("", self.default))
 
     def written_over(self, code: str, source: str, text: str) -> str:
         """`text`, written in `source`, as a reader of `code` gets it: Syloti Nagri readers
@@ -193,3 +222,10 @@ class I18n:
         lines.append(body)
         lines.extend(f"{number(str(index))} {label}" for index, label in enumerate(labels, 1))
         return Rendered("\n".join(lines), labels, language.code)
+
+
+class _Lacking(gettext.NullTranslations):
+    """The end of a catalog read on its own: says the message is not in it."""
+
+    def gettext(self, message: str) -> str:
+        return _MISSING

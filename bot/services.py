@@ -10,8 +10,10 @@ from typing import Literal
 from flask import current_app
 from huey import Huey, crontab
 
+from bot.casework.cases import CASE_UPDATE_TEMPLATE
 from bot.casework.digest import CaseDigest
 from bot.casework.intake import FeedbackRecords
+from bot.casework.replies import STAFF_REPLY_TEMPLATE
 from bot.casework.safeguarding import Safeguarding
 from bot.casework.status import case_status
 from bot.channels.base import Sender
@@ -20,9 +22,9 @@ from bot.channels.registry import close_senders, senders_from_settings
 from bot.clock import Clock, utc_now
 from bot.i18n import I18n
 from bot.outreach import involvement
-from bot.outreach.broadcasts import Broadcasts
+from bot.outreach.broadcasts import BROADCAST_TEMPLATE, Broadcasts
 from bot.outreach.consultations import ChatRecords
-from bot.outreach.reminders import Reminders
+from bot.outreach.reminders import REMINDER_TEMPLATE, Reminders
 from bot.pipeline.dispatch import Dispatcher
 from bot.pipeline.effects import Effects
 from bot.pipeline.queue import HueyQueue, InlineQueue, Queue, make_huey
@@ -30,6 +32,7 @@ from bot.pipeline.ratelimit import SendLimits
 from bot.pipeline.runner import Runner, Steps
 from bot.pipeline.step import Stepper
 from bot.pipeline.sweep import Sweeper, Waker
+from bot.pipeline.templates import WhatsAppTemplates
 from bot.settings import Settings
 from flows.library import Flows, load_flows
 from flows.model import RECORDS
@@ -90,8 +93,20 @@ def build_services(
         limits = limits or (SendLimits(settings) if chosen else None)
     else:
         chosen = dict(senders)
+    templates = WhatsAppTemplates(
+        i18n,
+        (CASE_UPDATE_TEMPLATE, REMINDER_TEMPLATE, BROADCAST_TEMPLATE, STAFF_REPLY_TEMPLATE),
+        settings.whatsapp_templates,
+    )
     dispatcher = Dispatcher(
-        database, i18n, chosen, clock, settings, limits=limits, local_sender=ConsoleSender()
+        database,
+        i18n,
+        chosen,
+        clock,
+        settings,
+        limits=limits,
+        local_sender=ConsoleSender(),
+        templates=templates,
     )
     huey = make_huey(settings) if queue == "huey" else None
     job_queue: Queue = HueyQueue(huey, dispatcher) if huey is not None else InlineQueue(dispatcher)

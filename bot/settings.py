@@ -79,8 +79,8 @@ class Settings:
     # Each queue consumer sweeps this often: it queues again the rows a lost queue or a dead
     # worker left behind, and ends expired conversations.
     sweep_seconds: float = 60.0
-    # Approved WhatsApp template (Twilio Content SID) per language, used outside the
-    # 24-hour window; its one variable carries the rendered message.
+    # Approved WhatsApp templates (Twilio Content SIDs) by "kind.language" (kinds in
+    # TEMPLATE_KINDS), used outside the 24-hour window (bot/pipeline/templates.py).
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     # Complaints: a full response is due this many working days after they arrive.
     response_working_days: int = 20
@@ -117,6 +117,27 @@ def _secret_key(instance_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+# The kinds of message that have a WhatsApp template (bot/pipeline/templates.py).
+TEMPLATE_KINDS = ("case_update", "reminder", "broadcast", "staff_reply")
+# Twilio's Content SIDs: HX and 32 hexadecimal digits.
+CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+
+
+def _templates(text: str) -> dict[str, str]:
+    """Parse `case_update.en=HX…,reminder.bn=HX…`, refusing unknown kinds and bad SIDs."""
+    templates = _pairs(text)
+    for key, content_sid in templates.items():
+        kind, dot, language = key.partition(".")
+        if not dot or kind not in TEMPLATE_KINDS or not language:
+            raise ValueError(
+                f"KOTHA_WHATSAPP_TEMPLATES: {key!r} is not kind.language "
+                f"(kinds: {', '.join(TEMPLATE_KINDS)})"
+            )
+        if not CONTENT_SID.fullmatch(content_sid):
+            raise ValueError(f"KOTHA_WHATSAPP_TEMPLATES: {key} is not a Content SID (HX…)")
+    return templates
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -212,7 +233,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_send_attempts=int(get("KOTHA_MAX_SEND_ATTEMPTS") or defaults.max_send_attempts),
         retry_base_seconds=float(get("KOTHA_RETRY_BASE_SECONDS") or defaults.retry_base_seconds),
         sweep_seconds=float(get("KOTHA_SWEEP_SECONDS") or defaults.sweep_seconds),
-        whatsapp_templates=_pairs(get("KOTHA_WHATSAPP_TEMPLATES") or ""),
+        whatsapp_templates=_templates(get("KOTHA_WHATSAPP_TEMPLATES") or ""),
         response_working_days=int(
             get("KOTHA_RESPONSE_WORKING_DAYS") or defaults.response_working_days
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -78,8 +79,10 @@ class OutboundMessage:
     address: str
     text: str
     choices: tuple[str, ...] = field(default=())
-    # An approved WhatsApp template to carry `text` outside the 24-hour window.
+    # An approved WhatsApp template (its Content SID) to send outside the 24-hour window,
+    # with its named variables; `text` is then what the person reads, for the records.
     template: str | None = None
+    variables: Mapping[str, str] | None = None
     # The question the message asks, for buttons to say what they answer.
     question: str | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,24 +17,29 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from bot.casework.accounts import ROLES, authenticate, normalise_email, record_audit
 from bot.services import services
 from console.navigation import NAVIGATION
 from console.wording import people, text_lang
 from storage.models import User
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint(
     "console",
@@ -198,11 +204,23 @@ ERRORS = {
     400: ("Sorry, there is a problem with the page", "Go back, reload the page and try again."),
     403: ("You do not have access to this page", "Your account's role does not include it."),
     404: ("Page not found", "Check the address is right."),
+    405: ("Page not found", "Check the address is right, or start again from the home page."),
     429: (
         "Too many attempts to sign in",
         "Wait a minute, then try again. If you have forgotten your password, ask an admin.",
     ),
+    500: (
+        "Sorry, there is a problem with the service",
+        "Try again later. What you were doing may not have been saved. If it keeps "
+        "happening, tell the Kotha team the time and the page's address.",
+    ),
 }
+# Said when even the console's page cannot be drawn (the database gone, say).
+PLAIN_500 = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sorry, there is a '
+    "problem with the service – Kotha console</title></head><body><h1>Sorry, there is a "
+    "problem with the service</h1><p>Try again later.</p></body></html>"
+)
 
 
 def _error_page(code: int) -> tuple[str, int]:
@@ -210,14 +228,38 @@ def _error_page(code: int) -> tuple[str, int]:
     return render_template("console/error.html", title=title, advice=advice), code
 
 
+def _console_path() -> bool:
+    return request.path == "/console" or request.path.startswith("/console/")
+
+
 @blueprint.errorhandler(403)
 def _forbidden(_error: Exception) -> tuple[str, int]:
     return _error_page(403)
 
 
-@blueprint.errorhandler(404)
-def _not_found(_error: Exception) -> tuple[str, int]:
-    return _error_page(404)
+# App-wide, so that addresses no route matches get the console's page too: only console
+# addresses do; anyone else's keep the framework's answer.
+@blueprint.app_errorhandler(404)
+@blueprint.app_errorhandler(405)
+def _not_found(error: HTTPException) -> ResponseReturnValue:
+    if not _console_path() or error.code is None:
+        return error
+    response = make_response(_error_page(error.code))
+    if error.code == 405:
+        response.headers["Allow"] = error.get_response().headers.get("Allow", "")
+    return response
+
+
+@blueprint.app_errorhandler(InternalServerError)
+def _server_error(error: InternalServerError) -> ResponseReturnValue:
+    # Flask has logged the exception already; nothing of it is shown.
+    if not _console_path():
+        return error
+    try:
+        return _error_page(500)
+    except Exception:
+        log.exception("the console's error page failed too")
+        return PLAIN_500, 500
 
 
 @blueprint.errorhandler(CSRFError)
@@ -231,7 +273,7 @@ def _console_context() -> dict[str, Any]:
     # text_lang: the lang attribute of anything a person wrote, so it is read and drawn right.
     # people: "1 person", "2 people".
     return {
-        "roles_can_see": _roles_can_see,
+        "roles_can_see": can_open,
         "navigation": NAVIGATION,
         "cspNonce": csp_nonce(),
         "text_lang": text_lang,
@@ -268,8 +310,8 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _roles_can_see(endpoint: str) -> bool:
-    """Say whether the signed-in account may open this console page (for navigation)."""
+def can_open(endpoint: str) -> bool:
+    """Say whether the signed-in account may open this console page (for links to it)."""
     view = current_app.view_functions.get(endpoint)
     allowed: tuple[str, ...] = getattr(view, "allowed_roles", ())
     return bool(current_user.is_authenticated and current_user.role in allowed)

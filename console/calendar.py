@@ -38,16 +38,44 @@ from bot.outreach.festivals import clashes, describe
 from bot.outreach.ical import feed
 from bot.services import services
 from console.auth import blueprint, role_required
+from console.public import public_context
 from console.wording import people
+from flows.texts import N_
 from storage.models import Consultation, Contact
 
 public = Blueprint("events", __name__, template_folder="templates")
+public.context_processor(public_context)
 
 EDITORS = ("staff", "admin")
 # Languages spoken at an event, and interpreters staff can book, by code.
-SPOKEN = {"en": "English", "bn": "Bengali", "syl": "Sylheti"}
-INTERPRETERS = {"bn": "Bengali", "syl": "Sylheti", "bsl": "British Sign Language"}
-ACCESS = {"step_free": "Step-free access", "hearing_loop": "Hearing loop", "parking": "Parking"}
+# Marked for the catalogs: the public calendar shows them in the reader's language.
+SPOKEN = {"en": N_("English"), "bn": N_("Bengali"), "syl": N_("Sylheti")}
+INTERPRETERS = {"bn": N_("Bengali"), "syl": N_("Sylheti"), "bsl": N_("British Sign Language")}
+ACCESS = {
+    "step_free": N_("Step-free access"),
+    "hearing_loop": N_("Hearing loop"),
+    "parking": N_("Parking"),
+}
+# The public calendar's words (console/public.py puts them in the reader's language).
+PUBLIC_WORDS = {
+    "title": N_("Events: have your say"),
+    "intro": N_("Come and tell the council what you think of adult social care in Tower Hamlets."),
+    # TRANSLATORS: EVENTS is what people text; use the word for events your readers would type.
+    "reminders": N_("Send EVENTS to Kotha for reminders in your language."),
+    "feed_link": N_("Add these events to your calendar"),
+    "feed_note": N_("(an iCalendar feed for your phone or computer)"),
+    "none": N_("There are no events planned yet."),
+    "cancelled": N_("Cancelled"),
+    "when": N_("When"),
+    "where": N_("Where"),
+    "access": N_("Access"),
+    "access_notes": N_("Access notes"),
+    "spoken": N_("Languages spoken"),
+    "interpreters": N_("Interpreters"),
+    "ask_access": N_("Ask us about access"),
+    "no_notes": N_("None"),
+    "ask_interpreter": N_("Ask us if you need one"),
+}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_TEXT = 2000
 
@@ -394,11 +422,10 @@ def public_calendar() -> Any:
         "events/public.html",
         events=found,
         zone=zone,
-        topics=topics(),
+        words=PUBLIC_WORDS,
         spoken=SPOKEN,
         interpreters=INTERPRETERS,
         access=ACCESS,
-        i18n=services().i18n,
     )
 
 

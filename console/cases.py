@@ -484,6 +484,8 @@ def _queue(message_id: int | None) -> str:
         return f" The message to the person is held: {reason_text(reason)}."
     if status == "failed":
         return f" The message to the person could not be sent: {reason_text(reason)}."
+    if status == "unknown":
+        return f" The message to the person may not have arrived: {reason_text(reason)}."
     if status == "queued":
         return " The message to the person is queued to send."
     return f" The message to the person is {status}."

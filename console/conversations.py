@@ -24,7 +24,7 @@ from bot.pipeline import consent
 from bot.pipeline.dispatch import render_row
 from bot.services import services
 from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, STICKER
-from console.auth import blueprint, role_required
+from console.auth import blueprint, can_open, role_required
 from console.paging import page_asked, paging
 from console.wording import choices_text, no_contact_text, reason_text, text_lang
 from flows.understanding import SURE
@@ -44,9 +44,11 @@ def _see_original() -> bool:
 
 
 def case_url(reference: str) -> str | None:
-    """The case page for a feedback reference, where the console has one."""
+    """The case page for a feedback reference, where the console has one this role opens."""
     endpoint = _case_endpoint()
-    return url_for(endpoint, reference=reference) if endpoint else None
+    if endpoint is None or not can_open(endpoint):
+        return None
+    return url_for(endpoint, reference=reference)
 
 
 def _case_endpoint() -> str | None:
@@ -340,6 +342,8 @@ def _sent_message(status: str, reason: str | None) -> str:
         return f"Your reply is held: {reason_text(reason)}."
     if status == "failed":
         return f"Your reply could not be sent: {reason_text(reason)}."
+    if status == "unknown":
+        return f"Your reply may not have arrived: {reason_text(reason)}."
     if status == "queued":
         return "Your reply is queued to send."
     return f"Your reply is {status}."

@@ -13,9 +13,13 @@ from werkzeug.wrappers import Response
 from bot.pipeline.dispatch import SIMULATED_PREFIX
 from bot.services import services
 from bot.types import CHANNEL_NAMES, CHANNELS, InboundMessage
+from console.public import page_language, public_context
+from console.wording import text_lang
+from flows.texts import N_
 from storage.models import Address, Message
 
 blueprint = Blueprint("simulator", __name__, template_folder="templates")
+blueprint.context_processor(public_context)
 
 # Simulated people get addresses that no provider would route; the dispatcher hands the
 # replies to them to its console sender, so nothing said here reaches a real phone.
@@ -26,10 +30,24 @@ MAX_SHOWN = 200
 # escaping still could not run.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; font-src 'self'; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
+}
+# The page's words (console/public.py puts them in the language asked for).
+WORDS = {
+    "title": N_("Kotha simulator"),
+    "intro": N_("Talk to the bot as a person would, on the phone they have."),
+    "nothing_real": N_("Nothing here reaches a real phone."),
+    "channel_menu": N_("Channel"),
+    "conversation": N_("Conversation"),
+    "you": N_("You:"),
+    "kotha": N_("Kotha:"),
+    "waiting": N_("(not written yet: waiting to be sent)"),
+    "start": N_('Send any message to start, for example "Hello".'),
+    "your_message": N_("Your message"),
+    "send": N_("Send"),
 }
 
 
@@ -43,8 +61,10 @@ def _new_address() -> str:
     return f"{PREFIX}{secrets.token_hex(4)}"
 
 
-def _page_url(channel: str, address: str) -> str:
+def _page_url(channel: str, address: str, language: str | None = None) -> str:
     values: dict[str, Any] = {"channel": channel, "as": address}
+    if language:
+        values["lang"] = language
     return url_for("simulator.page", **values)
 
 
@@ -78,7 +98,7 @@ def page() -> Any:
         channel = "sms"
     address = _address(request.args.get("as"))
     if not address:
-        return redirect(_page_url(channel, _new_address()))
+        return redirect(_page_url(channel, _new_address(), request.args.get("lang")))
     return render_template(
         "simulator.html",
         channel=channel,
@@ -86,6 +106,8 @@ def page() -> Any:
         channel_names=CHANNEL_NAMES,
         address=address,
         messages=_transcript(channel, address),
+        words=WORDS,
+        text_lang=text_lang,
     )
 
 
@@ -109,4 +131,4 @@ def send() -> Response:
     # No #latest fragment: browsers skip autofocus when the URL names an element, and the
     # message box must have the focus again for keyboard users. Focusing it scrolls the
     # newest messages, just above it, into view.
-    return redirect(_page_url(channel, address))
+    return redirect(_page_url(channel, address, page_language().code))

@@ -97,7 +97,7 @@ def home() -> Any:
         "messages": _count(
             select(func.count())
             .select_from(Message)
-            .where(Message.direction == "out", Message.status.in_(("failed", "held")))
+            .where(Message.direction == "out", Message.status.in_(("failed", "held", "unknown")))
         ),
     }
     return render_template(

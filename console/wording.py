@@ -46,6 +46,13 @@ REASONS = {
     ),
     "no-sender": "this channel is not set up",
     "requeued-after-lease": "sent again after a worker stopped",
+    "outcome-unknown": (
+        "the provider did not answer after the message was sent, so it may have arrived: "
+        "Twilio is asked before it is sent again; Telegram cannot be asked, so read the "
+        "conversation before sending it again"
+    ),
+    "not-chosen": "the person has not said yes to this kind of message",
+    "monthly-cap": "the person has had as many messages this month as they allow",
 }
 
 

@@ -33,12 +33,25 @@ from bot.pipeline.preferences import month_start
 from bot.services import services
 from bot.types import CHANNEL_NAMES, Kind
 from console.auth import blueprint, role_required
+from console.public import public_context
+from console.wording import text_lang
+from flows.texts import N_
 from storage.models import YouSaidItem
 
 EDITORS = ("staff", "admin")
 APPROVERS = ("moderator", "admin")
 
 public = Blueprint("you_said_public", __name__, template_folder="templates")
+public.context_processor(public_context)
+# The public page's words (console/public.py puts them in the reader's language).
+PUBLIC_WORDS = {
+    "title": N_("You said, we did"),
+    "intro": N_(
+        "What people who use adult social care told us, and what we changed or plan to "
+        "change because of it."
+    ),
+    "none": N_("Nothing is published yet."),
+}
 
 
 def _languages() -> dict[str, str]:
@@ -262,17 +275,12 @@ def you_said_approve(item_id: int) -> Any:
 @public.get("/you-said-we-did")
 def public_page() -> Any:
     """Published items for everyone: no personal data, quotes only once approved."""
-    languages = _languages()
-    chosen = request.args.get("lang", "")
-    code = chosen if chosen in languages else services().i18n.default
     with services().database.session() as db:
         items = published(db)
     return render_template(
         "you_said/public.html",
         items=items,
-        code=code,
-        default=services().i18n.default,
-        languages=languages,
+        words=PUBLIC_WORDS,
         changes=CHANGE_NAMES,
-        zone=services().settings.zone,
+        text_lang=text_lang,
     )

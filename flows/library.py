@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from flows.model import COMMANDS, Flow, FlowError, load_flow
 from flows.scripts import fold
 from flows.textnorm import detect_script, match_key
 from flows.texts import CONFIRM_CHOICES
+from flows.yamlfile import read_yaml
 
 KEYWORDS_FILE = Path(__file__).resolve().parent / "keywords.yaml"
 # Word lists that are not commands but answers the engine understands in any node.
@@ -122,7 +121,7 @@ def load_flows(
         if required not in flows:
             raise FlowError(f"{directory}: no flow named {required!r}")
 
-    raw = dict(yaml.safe_load(keywords_file.read_text(encoding="utf-8")) or {})
+    raw = dict(read_yaml(keywords_file) or {})
     if not raw:
         raise FlowError(f"{keywords_file.name}: must map each meaning to words per language")
     names = _language_names(raw.pop(LANGUAGE_NAMES, {}), codes, keywords_file.name)

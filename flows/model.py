@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from flows.yamlfile import read_yaml
+
 NODE_TYPES = ("choice", "scale", "yesno", "text", "language", "submit")
 # feedback, survey and interest are what people tell us; the others are about events:
 # subscribe to reminders, hear the next events, get a calendar link, answer "will you come?".
@@ -230,7 +232,7 @@ def _intent(path: Path, value: object) -> str | None:
 def load_flow(path: Path) -> Flow:
     """Read and check one flow file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
     except yaml.YAMLError as error:
         raise FlowError(f"{path.name}: not valid YAML: {error}") from error
     if not isinstance(raw, Mapping) or not isinstance(raw.get("flow"), str):

@@ -18,6 +18,7 @@ step was reached, because that is what the statutory clock and the annual report
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,8 +28,10 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.casework.working_days import add_working_days
+from bot.i18n import I18n
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
+from bot.pipeline.templates import TemplateKind, formatted
 from bot.types import Kind
 from flows.texts import N_
 from storage.models import CaseEvent, Feedback, Message
@@ -99,6 +102,31 @@ OUTCOME_LABELS = {
 }
 OUTCOME_UPDATE = N_("What changed after your {kind} {reference}: {outcome}")
 OUTCOME_UPDATE_WITH_CHANGE = N_("What changed after your {kind} {reference}: {outcome} {change}")
+
+
+def _case_update_variables(
+    i18n: I18n, language: str, params: Mapping[str, Any], text: str
+) -> dict[str, str]:
+    """A case update's variables: its kind, its reference, and what became of it (the new
+    status or the outcome, with staff's note or the change after it)."""
+    status = params.get("status") or params.get("outcome")
+    said = [formatted(i18n, language, status)] if status else []
+    said += [str(params[extra]) for extra in ("note", "change") if params.get(extra)]
+    return {
+        "kind": formatted(i18n, language, params.get("kind", "")),
+        "reference": str(params.get("reference", "")),
+        "status": " ".join(said),
+    }
+
+
+# Outside WhatsApp's window a case update goes as this template: "Update on your {{kind}}
+# {{reference}}: {{status}}" in the reader's language (bot/pipeline/templates.py).
+CASE_UPDATE_TEMPLATE = TemplateKind(
+    "case_update",
+    UPDATE,
+    _case_update_variables,
+    (UPDATE, UPDATE_WITH_NOTE, OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE),
+)
 
 
 class UnknownFeedback(LookupError):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
+from bot.pipeline.templates import TemplateKind, whole_text
 from bot.types import Kind
 from flows.texts import N_
 from storage.models import Address, Message, SafeguardingFlag
@@ -30,6 +31,10 @@ SAVED_REPLIES: dict[str, str] = {
     "call_us": N_("Please call us on 020 7364 5005, Monday to Friday, 9am to 5pm."),
     "thank_you": N_("Thank you for telling us. What you say helps us improve care."),
 }
+# Outside WhatsApp's window staff's reply goes as this template, their words as its one
+# variable (bot/pipeline/templates.py).
+REPLY_WORDING = N_("Tower Hamlets Council replied to you: {text}")
+STAFF_REPLY_TEMPLATE = TemplateKind("staff_reply", REPLY_WORDING, whole_text)
 # A reply counts as an answer to someone who is talking to us now when they wrote within
 # this long. Such a reply goes even in quiet hours (they are awake and waiting); any later
 # reply is a message out of the blue and waits for the morning like other updates.

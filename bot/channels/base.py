@@ -20,6 +20,22 @@ class TransientError(SendError):
     reason = "transient"
 
 
+class OutcomeUnknownError(TransientError):
+    """The request may have reached the provider, but no answer came (a read timeout, the
+    connection lost after the request was written): the message may or may not have gone.
+
+    The dispatcher asks the provider before trying again (`find_sent`), no sooner than
+    `look_after` seconds, while the provider may still be working on the request; a provider
+    that cannot be asked (Telegram) is not sent it again.
+    """
+
+    reason = "outcome-unknown"
+
+    def __init__(self, message: str, look_after: float | None = None) -> None:
+        super().__init__(message)
+        self.look_after = look_after
+
+
 class ThrottledError(SendError):
     """The provider asked us to slow down (429, RetryAfter): retry after `retry_after` seconds."""
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit
 from telegram.error import (
@@ -36,6 +37,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.base import (
     ClosingSender,
     MisconfiguredError,
+    OutcomeUnknownError,
     RecipientStoppedError,
     RejectedError,
     SendError,
@@ -106,6 +108,28 @@ def translate_error(error: TelegramError, token: str) -> SendError:
     return TransientError(text)
 
 
+# httpx's failures before Telegram had the whole request: nothing can have been sent.
+_NOT_WRITTEN = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+)
+
+
+def _request_written(error: TelegramError) -> bool:
+    """Whether a failed sendMessage may have reached Telegram: PTB raises TimedOut or
+    NetworkError from httpx's error, which says how far the request got."""
+    if not isinstance(error, NetworkError) or isinstance(error, RetryAfter):
+        return False  # an answer from Telegram (BadRequest, Forbidden...): it said no
+    cause = error.__cause__
+    if cause is None or isinstance(cause, TelegramError):
+        # An answer from Telegram (a 5xx, an HTML 502 page it could not parse): it failed.
+        return False
+    return not isinstance(cause, _NOT_WRITTEN)
+
+
 class TelegramSender(ClosingSender):
     """Sends rendered messages to Telegram chats, safely from any number of threads.
 
@@ -138,7 +162,9 @@ class TelegramSender(ClosingSender):
                 f"text is {len(message.text)} characters; Telegram allows "
                 f"{MessageLimit.MAX_TEXT_LENGTH}"
             )
-        sent_id = self._run(self._send(message))
+        # The bot is made ready first, so a failure there is known not to have sent anything.
+        self._run(self._initialised_bot())
+        sent_id = self._run(self._send(message), sending=True)
         return SendReceipt(provider_id=str(sent_id), status="delivered")
 
     def close(self) -> None:
@@ -195,7 +221,9 @@ class TelegramSender(ClosingSender):
                 self._bot = bot
             return self._bot
 
-    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+    def _run(self, coroutine: Coroutine[Any, Any, _T], sending: bool = False) -> _T:
+        """Run a coroutine on the loop; `sending` says it sends a message, so that a request
+        which may have reached Telegram unanswered is reported as OutcomeUnknownError."""
         loop = self._running_loop()
         future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         # PTB's own timeouts bound each request; this outer bound only guards against a hung
@@ -203,9 +231,14 @@ class TelegramSender(ClosingSender):
         try:
             return future.result(timeout=6 * self._timeout + 5)
         except TelegramError as error:
-            raise translate_error(error, self._token) from None
+            translated = translate_error(error, self._token)
+            if sending and _request_written(error):
+                raise OutcomeUnknownError(str(translated)) from None
+            raise translated from None
         except concurrent.futures.TimeoutError:
             future.cancel()
+            if sending:
+                raise OutcomeUnknownError("Telegram did not answer in time") from None
             raise TransientError("Telegram did not answer in time") from None
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:

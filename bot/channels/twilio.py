@@ -13,10 +13,12 @@ import requests
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError
 
 from bot.channels.base import (
     ClosingSender,
     MisconfiguredError,
+    OutcomeUnknownError,
     RecipientStoppedError,
     RejectedError,
     SendError,
@@ -79,6 +81,9 @@ class TwilioSender(ClosingSender):
         self._sms_from = (sms_from or "").strip() or None
         self._whatsapp_from = _whatsapp_sender((whatsapp_from or "").strip() or None)
         self._status_callback = status_callback
+        # A request Twilio did not answer within `timeout` may still be in its hands: it is
+        # looked up no sooner than twice that again, so a slow acceptance is found.
+        self._look_after = 2 * timeout
         # A response hook remembers, per thread, the headers of the last response: the SDK's
         # TwilioRestException drops them, and a 429's Retry-After lives there.
         self._local = threading.local()
@@ -104,9 +109,11 @@ class TwilioSender(ClosingSender):
         to, sender = self._route(message)
         fields: dict[str, Any] = {"to": to}
         if message.template is not None:
-            # An approved WhatsApp template whose one variable carries the rendered text.
+            # An approved WhatsApp template and its named variables, as a JSON object
+            # (https://www.twilio.com/docs/content/using-variables-with-content-api); no Body.
             fields["content_sid"] = message.template
-            fields["content_variables"] = json.dumps({"1": message.text}, ensure_ascii=False)
+            variables = dict(message.variables or {})
+            fields["content_variables"] = json.dumps(variables, ensure_ascii=False)
         else:
             fields["body"] = message.text
         if sender.startswith(MESSAGING_SERVICE_PREFIX):
@@ -121,19 +128,25 @@ class TwilioSender(ClosingSender):
         except (TwilioRestException, TwilioServiceException) as error:
             # Twilio's own message may quote the phone number, so it is not chained on.
             raise self._mapped(error.status, error.code) from None
-        except (requests.Timeout, requests.ConnectionError) as error:
-            # After a read timeout Twilio may well have accepted the message, so a retry can
-            # send it twice; that is the better failure than a message silently never sent.
-            raise TransientError(f"Twilio unreachable: {type(error).__name__}") from error
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.InvalidSchema,
             requests.exceptions.MissingSchema,
         ) as error:
             raise MisconfiguredError(f"bad Twilio API URL: {type(error).__name__}") from error
-        except (requests.RequestException, ValueError) as error:
-            # ValueError: a 2xx whose body is not JSON (the same trade-off as a timeout).
-            raise TransientError(f"Twilio answered oddly: {type(error).__name__}") from error
+        except requests.RequestException as error:
+            if not _request_written(error):
+                raise TransientError(f"Twilio unreachable: {type(error).__name__}") from error
+            # A read timeout, or the connection lost after the request went: Twilio may well
+            # have accepted the message, so it is looked up before it is sent again.
+            raise OutcomeUnknownError(
+                f"Twilio did not answer: {type(error).__name__}", look_after=self._look_after
+            ) from error
+        except ValueError as error:
+            # A 2xx whose body is not JSON: accepted, perhaps, so the same as a timeout.
+            raise OutcomeUnknownError(
+                f"Twilio answered oddly: {type(error).__name__}", look_after=self._look_after
+            ) from error
         if not created.sid:
             raise TransientError("Twilio accepted the message but gave no SID")
         log.debug("twilio sent message %s as %s", message.id, created.sid)
@@ -144,11 +157,10 @@ class TwilioSender(ClosingSender):
 
         Twilio has no idempotency key for messages, so a row whose worker died between
         Twilio's answer and recording it is looked up by number, sender and text among the
-        messages sent since its claim. None when Twilio has no such message (or for a
-        template, whose text Twilio stores differently): the row is then sent.
+        messages sent since its claim. None when Twilio has no such message: the row is then
+        sent. A template's text is found only when it was registered in the words Kotha
+        renders it in (as the README says to), since Twilio lists the words it sent.
         """
-        if message.template is not None:
-            return None
         to, sender = self._route(message)
         filters: dict[str, Any] = {"to": to, "date_sent_after": since, "limit": 50}
         if not sender.startswith(MESSAGING_SERVICE_PREFIX):
@@ -204,6 +216,22 @@ class TwilioSender(ClosingSender):
             return RejectedError(text)
         # A redirect or other oddity: the API URL points somewhere that is not Twilio.
         return MisconfiguredError(text)
+
+
+def _request_written(error: requests.RequestException) -> bool:
+    """Whether the request may have reached Twilio before `error`: only a failure to connect
+    (refused, no route, the name unknown, TLS refused, the connect timing out) says it did not.
+    """
+    if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return False
+    if isinstance(error, requests.exceptions.ProxyError):
+        return False
+    if isinstance(error, requests.ConnectionError):
+        # requests wraps urllib3's MaxRetryError, whose reason is NewConnectionError (a
+        # ConnectTimeoutError) when no connection was made at all.
+        cause = error.args[0] if error.args else None
+        return not isinstance(getattr(cause, "reason", None), ConnectTimeoutError)
+    return True
 
 
 def _whatsapp_sender(value: str | None) -> str | None:

@@ -85,7 +85,7 @@ def progress_line(state: Progress) -> str:
     counts = state.as_json()
     parts = " ".join(
         f"{key} {counts[key]}"
-        for key in ("queued", "sent", "delivered", "failed", "held", "cancelled")
+        for key in ("queued", "sent", "delivered", "failed", "held", "cancelled", "unknown")
     )
     return f"[{bar}] {state.percent:>3}% of {state.recipients}  {parts}  ({state.status})"
 

@@ -31,6 +31,7 @@ from bot.casework.status import PROGRESS_TEXT
 from bot.cli.catalogs import TEMPLATE_NAME, compile_catalogs, update_catalogs
 from bot.cli.common import Commands, load_services
 from bot.i18n import I18n
+from bot.pipeline.templates import WhatsAppTemplates
 from bot.services import build_services
 from bot.settings import FLOWS_DIR
 from bot.sms import SmsCost, sms_cost
@@ -60,6 +61,8 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
         * 2
     },
     "link": "https://kotha.towerhamlets.gov.uk/events/0123456789abcdefghijkl.ics",
+    # Staff's own words in a WhatsApp template (a broadcast, a reply): a typical length.
+    "text": "The day centre on Vallance Road opens at 10 from Monday.",
 }
 
 # --- What each text costs ------------------------------------------------------------------
@@ -322,6 +325,21 @@ def cost(args: argparse.Namespace) -> int:
     return print_cost(services.i18n, sys.stdout)
 
 
+def print_templates(templates: WhatsAppTemplates, out: TextIO) -> None:
+    """Print, per kind and language, the words to register as a WhatsApp template, and the
+    KOTHA_WHATSAPP_TEMPLATES key its Content SID goes under."""
+    for kind in templates.kinds.values():
+        for code in templates.i18n.languages:
+            print(f"{kind.name}.{code}", file=out)
+            print(f"  {templates.registration(kind, code)}", file=out)
+
+
+def templates(args: argparse.Namespace) -> int:
+    services = build_services(settings_module.load())
+    print_templates(services.dispatcher.templates, sys.stdout)
+    return 0
+
+
 def update(args: argparse.Namespace) -> int:
     for path in update_catalogs(settings_module.REPO_ROOT):
         print(f"updated {path}")
@@ -329,12 +347,16 @@ def update(args: argparse.Namespace) -> int:
     return 0
 
 
+# Outbound rows that did not go, or may not have: each with the reason staff can act on.
+NOT_SENT = ("failed", "held", "unknown")
+
+
 def failed(args: argparse.Namespace) -> int:
     services = load_services()
     with services.database.session() as session:
         rows = session.scalars(
             select(Message)
-            .where(Message.direction == "out", Message.status.in_(("failed", "held")))
+            .where(Message.direction == "out", Message.status.in_(NOT_SENT))
             .order_by(Message.id)
         ).all()
         print(f"{'id':>8}  {'channel':<9} {'status':<7} {'attempts':>8}  {'reason':<28} created")
@@ -356,6 +378,9 @@ def add_parsers(commands: Commands) -> None:
     messages.add_parser(
         "update", help="extract texts into the catalogs (then translate)"
     ).set_defaults(handler=update)
-    messages.add_parser("failed", help="failed and held messages with their reasons").set_defaults(
-        handler=failed
-    )
+    messages.add_parser(
+        "templates", help="the words to register as WhatsApp templates, per kind and language"
+    ).set_defaults(handler=templates)
+    messages.add_parser(
+        "failed", help="failed, held and unknown messages with their reasons"
+    ).set_defaults(handler=failed)

@@ -41,6 +41,7 @@ from sqlalchemy.types import Integer, String
 
 from bot.i18n import I18n
 from bot.pipeline import outbox, preferences
+from bot.pipeline.templates import TemplateKind, whole_text
 from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
 from bot.types import Kind
@@ -66,6 +67,12 @@ log = logging.getLogger(__name__)
 # with each message sent in bulk, and many SMS readers never see the first one again. On
 # every message rather than the first of the month: a phone shows one text at a time.
 STOP_LINE = N_("Send STOP to get no more messages.")
+
+# Outside WhatsApp's window a broadcast goes as this template, its text written by staff as
+# its one variable (bot/pipeline/templates.py).
+BROADCAST_WORDING = N_("News from Tower Hamlets Council adult social care: {text}")
+BROADCAST_TEMPLATE = TemplateKind("broadcast", BROADCAST_WORDING, whole_text)
+
 # Rows written per transaction: large enough that the per-statement cost vanishes, small
 # enough that a batch's ids (all the fan-out holds in memory) and its lock stay small.
 BATCH_SIZE = 5000
@@ -382,6 +389,8 @@ PROGRESS_BUCKETS = {
     "undelivered": "failed",
     "held": "held",
     "cancelled": "cancelled",
+    # The provider did not answer and cannot be asked (Telegram): it has most likely gone.
+    "unknown": "unknown",
 }
 
 
@@ -395,7 +404,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return sum(self.counts.get(key, 0) for key in ("sent", "delivered", "failed"))
+        return sum(self.counts.get(key, 0) for key in ("sent", "delivered", "failed", "unknown"))
 
     @property
     def percent(self) -> int:

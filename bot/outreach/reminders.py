@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.i18n import I18n
 from bot.outreach.consultations import event_params
+from bot.pipeline.templates import TemplateKind, formatted
 from bot.settings import QuietHours, parse_offset
 from flows.engine import Say
 from flows.library import RSVP_FLOW
@@ -29,6 +31,20 @@ log = logging.getLogger(__name__)
 REMINDER = N_("Reminder: {title}, {when}, at {place}. Will you come?")
 # For someone half-way through telling us something: the reminder asks nothing of them.
 REMINDER_ONLY = N_("Reminder: {title}, {when}, at {place}.")
+
+
+def _reminder_variables(
+    i18n: I18n, language: str, params: Mapping[str, Any], text: str
+) -> dict[str, str]:
+    return {name: formatted(i18n, language, params.get(name, "")) for name in EVENT_VARIABLES}
+
+
+EVENT_VARIABLES = ("title", "when", "place")
+# Outside WhatsApp's window a reminder goes as this template, "Reminder: {{title}},
+# {{when}}, at {{place}}." (without the question: a template cannot ask with buttons here).
+REMINDER_TEMPLATE = TemplateKind(
+    "reminder", REMINDER_ONLY, _reminder_variables, (REMINDER, REMINDER_ONLY)
+)
 
 
 class Prompter(Protocol):

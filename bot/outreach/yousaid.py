@@ -30,7 +30,8 @@ WE_DID = N_("We did:")
 # TRANSLATORS: a change the council has planned, but not yet made, follows.
 WE_PLAN = N_("We plan to:")
 CHANGES = {"change_made": WE_DID, "change_planned": WE_PLAN}
-CHANGE_NAMES = {"change_made": "Change made", "change_planned": "Change planned"}
+# Marked for the catalogs: the public page shows them in the reader's language.
+CHANGE_NAMES = {"change_made": N_("Change made"), "change_planned": N_("Change planned")}
 REFERENCE = re.compile(r"[A-Za-z0-9-]+")
 
 

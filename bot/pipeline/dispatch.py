@@ -1,8 +1,9 @@
 """Sending one outbound row: claim it, decide, render in the recipient's language, send, record.
 
 A row moves queued -> sending -> sent -> delivered (or read), or to held / failed with a
-reason. Claiming is one conditional UPDATE, so however often a row is queued, one worker
-sends it; a row left in `sending` by a killed worker is queued again after a lease.
+reason, or to unknown when it may or may not have gone and the provider cannot say.
+Claiming is one conditional UPDATE, so however often a row is queued, one worker sends it; a
+row left in `sending` by a killed worker is queued again after a lease.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Any
 from sqlalchemy import bindparam, exists, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.channels.base import RecipientStoppedError, Sender, SendError, ThrottledError
+from bot.channels.base import (
+    OutcomeUnknownError,
+    RecipientStoppedError,
+    Sender,
+    SendError,
+    ThrottledError,
+)
 from bot.channels.base import TransientError as TransientSendError
 from bot.i18n import I18n, Rendered
 from bot.pipeline import consent, preferences
@@ -25,6 +32,7 @@ from bot.pipeline.conversation import enter_survey
 from bot.pipeline.hold import NO_CONTACT_COVERS, Decision, decide
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.ratelimit import SendLimits
+from bot.pipeline.templates import FoundTemplate, WhatsAppTemplates
 from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import Kind, OutboundMessage, SendReceipt
@@ -38,6 +46,7 @@ STATUS_RANK = {
     "queued": 0,
     "held": 0,
     "sending": 1,
+    "unknown": 1,
     "sent": 2,
     "delivered": 3,
     "undelivered": 3,
@@ -49,8 +58,11 @@ SENDING_LEASE = timedelta(minutes=2)
 # A queued row that no job has picked up after this long is queued again by the sweep.
 QUEUED_GRACE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 600.0
-# Looking up an in-doubt row at the provider starts this long before its claim (clock skew).
+# Looking up an in-doubt row at the provider starts this long before its last update: the
+# clocks' skew, and the client's timeout after an unanswered request (10 s by default).
 IN_DOUBT_MARGIN = timedelta(minutes=1)
+# Rows that may have reached the provider already: a killed worker's, or one unanswered.
+IN_DOUBT_REASONS = ("requeued-after-lease", OutcomeUnknownError.reason)
 SIMULATED_PREFIX = "sim:"
 
 
@@ -110,8 +122,11 @@ class Claimed:
 
     outbound: OutboundMessage
     units: int  # what the rate limit counts: SMS segments, or one message
-    # Set when a dead worker had claimed this row: it may have reached the provider already.
+    # Set when a dead worker had claimed this row, or its provider did not answer the last
+    # attempt: it may have reached the provider already.
     in_doubt_since: datetime | None = None
+    # Its sends are used up and the last went unanswered: only ask whether it went.
+    look_only: bool = False
 
     @property
     def id(self) -> int:
@@ -142,6 +157,7 @@ class Dispatcher:
         settings: Settings,
         limits: SendLimits | None = None,
         local_sender: Sender | None = None,
+        templates: WhatsAppTemplates | None = None,
     ) -> None:
         self.database = database
         self.i18n = i18n
@@ -150,6 +166,9 @@ class Dispatcher:
         self.settings = settings
         self.limits = limits
         self.local_sender = local_sender
+        # Without kinds of message given, no template is ever found: outside WhatsApp's window
+        # a message goes by SMS where it may, or waits.
+        self.templates = templates or WhatsAppTemplates(i18n, (), settings.whatsapp_templates)
         self.zone = settings.zone
         self._record_sent = database.driver_statement(_SENT)
 
@@ -220,13 +239,23 @@ class Dispatcher:
         sender = sender or self.senders.get(outbound.channel)
         if sender is None:
             return self._finish_failed(message_id, "no-sender")
-        receipt = self._already_sent(sender, claimed)
+        try:
+            receipt = self._already_sent(sender, claimed)
+        except SendError as error:
+            # The provider could not be asked: sending now could send it twice, so it is
+            # asked again later.
+            log.warning("could not look up message %d: %s", message_id, error.reason)
+            unknown = OutcomeUnknownError(f"lookup failed: {error.reason}")
+            return self._after_error(message_id, unknown, can_look_up=True)
+        if receipt is None and claimed.look_only:
+            # The provider does not have its last, unanswered send: that did not go either.
+            return self._finish_failed(message_id, TransientSendError.reason)
         if receipt is None and self.limits is not None and not simulated:
             self.limits.acquire(outbound.channel, outbound.address, claimed.units)
         try:
             receipt = receipt or sender.send(outbound)
         except SendError as error:
-            return self._after_error(message_id, error)
+            return self._after_error(message_id, error, can_look_up=hasattr(sender, "find_sent"))
         now = self.clock()
         self._record_sent.write(
             {
@@ -310,7 +339,11 @@ class Dispatcher:
                 return Outcome(row.status, row.reason)
             if row.next_attempt_at is not None and row.next_attempt_at > now:
                 return Outcome(row.status, retry_in=(row.next_attempt_at - now).total_seconds())
-            in_doubt = row.updated_at if row.reason == "requeued-after-lease" else None
+            in_doubt = row.updated_at if row.reason in IN_DOUBT_REASONS else None
+            look_only = (
+                row.reason == OutcomeUnknownError.reason
+                and row.attempts >= self.settings.max_send_attempts
+            )
             address = session.get_one(Address, row.address_id)
             language = self.i18n.on_channel(
                 row.language or address.contact.language or self.i18n.default, row.channel
@@ -323,6 +356,7 @@ class Dispatcher:
             if row.kind in preferences.BULK:
                 since = preferences.month_start(now, self.zone)
                 bulk = preferences.reason(session, address.contact_id, Kind(row.kind), since)
+            found = self._template(row, language)
             decision = self._decide(
                 row,
                 address.stopped_at is not None,
@@ -330,8 +364,16 @@ class Dispatcher:
                 address.last_inbound_at,
                 language,
                 now,
+                found,
                 bulk,
             )
+            filled = None
+            if decision.template is not None and found is not None:
+                # Its variables in the template's language (the reader's, or along the chain).
+                as_written = render_row(self.i18n, row, found.language).text
+                filled = self.templates.fill(found, dict(row.params or {}), as_written)
+                if filled is None:
+                    decision = Decision("outside-whatsapp-window")
             if decision.reason == "outside-whatsapp-window":
                 sms = self._sms_instead(session, address, now)
                 if sms is not None:
@@ -363,7 +405,10 @@ class Dispatcher:
                 # A survey sent as a broadcast: their reply answers its first question.
                 enter_survey(session, address.id, row.survey, row.survey_node, now)
             rendered = render_row(self.i18n, row, language)
-            if row.body is None:
+            if filled is not None:
+                # The transcript shows the template's words as the person reads them.
+                rendered = Rendered(filled.text, (), filled.language)
+            if row.body is None or filled is not None:
                 cost = sms_cost(rendered.text)
                 row.body, row.language = rendered.text, rendered.language
                 row.encoding, row.segments = cost.encoding, cost.segments
@@ -374,10 +419,11 @@ class Dispatcher:
                 text=row.body or "",
                 choices=rendered.choices,
                 template=decision.template,
+                variables=filled.variables if filled is not None else None,
                 question=row.question,
             )
             units = (row.segments or 1) if row.channel == "sms" else 1
-            return Claimed(outbound, units, in_doubt)
+            return Claimed(outbound, units, in_doubt, look_only)
 
     def _decide(
         self,
@@ -387,11 +433,12 @@ class Dispatcher:
         last_inbound_at: datetime | None,
         language: str,
         now: datetime,
+        found: FoundTemplate | None = None,
         bulk: str | None = None,
     ) -> Decision:
-        """Whether a message may go now, under this deployment's quiet hours and templates.
-
-        `bulk` is why the person's preferences leave a broadcast out, if they do."""
+        """Whether a message may go now, under this deployment's quiet hours and templates
+        (`found`: the WhatsApp template it would go as outside the window; `bulk`: why the
+        person's preferences leave a broadcast out, if they do)."""
         return decide(
             channel=message.channel,
             kind=message.kind or Kind.REPLY,
@@ -405,31 +452,31 @@ class Dispatcher:
             now=now,
             quiet=self.settings.quiet_hours,
             zone=self.zone,
-            whatsapp_templates=self.settings.whatsapp_templates,
+            whatsapp_templates={language: found.content_sid} if found is not None else {},
             chose_kind=bulk != "not-chosen",
             over_monthly_cap=bulk == "monthly-cap",
         )
 
-    def _already_sent(self, sender: Sender, claimed: Claimed) -> SendReceipt | None:
-        """For a row a dead worker had claimed, ask the provider whether it went out.
+    def _template(self, row: Message, language: str) -> FoundTemplate | None:
+        """The WhatsApp template this row would go as, outside the 24-hour window."""
+        if row.channel != "whatsapp":
+            return None
+        kind = self.templates.kind_of(row.template, row.broadcast_id, row.sent_by)
+        return self.templates.find(kind, language)
 
-        Only providers that can list what they sent (Twilio) are asked; elsewhere (Telegram)
-        such a row is sent again, the rare duplicate being better than a silent loss.
+    def _already_sent(self, sender: Sender, claimed: Claimed) -> SendReceipt | None:
+        """For a row that may have gone already, ask the provider whether it went out.
+
+        Only providers that can list what they sent (Twilio) are asked, and a SendError says
+        they could not be. Elsewhere (Telegram) a dead worker's row is sent again, the rare
+        duplicate being better than a silent loss; an unanswered send is not (`_after_error`).
         """
         find = getattr(sender, "find_sent", None)
         if claimed.in_doubt_since is None or find is None:
             return None
-        try:
-            found: SendReceipt | None = find(
-                claimed.outbound, claimed.in_doubt_since - IN_DOUBT_MARGIN
-            )
-        except SendError as error:
-            log.warning("could not look up message %d: %s", claimed.outbound.id, error.reason)
-            return None
+        found: SendReceipt | None = find(claimed.outbound, claimed.in_doubt_since - IN_DOUBT_MARGIN)
         if found is not None:
-            log.info(
-                "message %d had reached the provider before its worker died", claimed.outbound.id
-            )
+            log.info("message %d had reached the provider already", claimed.outbound.id)
         return found
 
     def _not_claimed(self, session: Session, row: Message, now: datetime) -> Outcome:
@@ -475,7 +522,11 @@ class Dispatcher:
             session.flush()
         return None if sms.stopped_at is not None else sms
 
-    def _after_error(self, message_id: int, error: SendError) -> Outcome:
+    def _after_error(self, message_id: int, error: SendError, can_look_up: bool) -> Outcome:
+        """Record a failed attempt: queue it again after a backoff, or say how it ended.
+
+        `can_look_up` says whether the provider can be asked later if the message went.
+        """
         now = self.clock()
         with self.database.session() as session:
             row = session.get_one(Message, message_id)
@@ -484,8 +535,17 @@ class Dispatcher:
                 address = session.get_one(Address, row.address_id)
                 if address.stopped_at is None:
                     address.stopped_at, address.stopped_by = now, "provider"
+            unknown = isinstance(error, OutcomeUnknownError)
+            # One claim more than the sends allowed may only ask whether the last one went.
+            if unknown and (not can_look_up or row.attempts > self.settings.max_send_attempts):
+                # It may well have arrived: another try could send it twice. Staff see it.
+                row.status, row.reason = "unknown", error.reason
+                log.warning("message %d: outcome unknown", message_id)
+                return Outcome("unknown", error.reason)
             retryable = isinstance(error, TransientSendError | ThrottledError)
-            if not retryable or row.attempts >= self.settings.max_send_attempts:
+            # An unanswered send is queued to be looked up even when the sends are used up.
+            used_up = row.attempts >= self.settings.max_send_attempts and not unknown
+            if not retryable or used_up:
                 row.status, row.reason = "failed", error.reason
                 log.warning("message %d failed: %s", message_id, error.reason)
                 return Outcome("failed", error.reason)
@@ -507,4 +567,6 @@ class Dispatcher:
         delay *= random.uniform(0.5, 1.0)
         if isinstance(error, ThrottledError) and error.retry_after:
             delay = max(delay, error.retry_after)
+        if isinstance(error, OutcomeUnknownError) and error.look_after:
+            delay = max(delay, error.look_after)
         return delay

@@ -9,7 +9,7 @@ function show(progress) {
   document.getElementById("progress-bar").textContent = `${progress.percent}%`;
   document.getElementById("progress-percent").textContent = progress.percent;
   document.getElementById("progress-recipients").textContent = progress.recipients;
-  for (const key of ["queued", "sent", "delivered", "failed", "held", "cancelled"]) {
+  for (const key of ["queued", "sent", "delivered", "failed", "held", "cancelled", "unknown"]) {
     document.getElementById(`count-${key}`).textContent = progress[key];
   }
   const status = progress.status.charAt(0).toUpperCase() + progress.status.slice(1);

@@ -23,13 +23,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from flows.understanding.classifier import Classifier, features
+from flows.understanding.classifier import Classifier, Reading, features
 from flows.understanding.harm import HarmExample, harm_cues, read_harm_examples
 from flows.understanding.harm import detect as detect_harm
 from flows.understanding.harm import train as train_harm
 from flows.understanding.matching import (
+    PREFIX,
     Cue,
     Match,
     Matcher,
@@ -39,6 +38,8 @@ from flows.understanding.matching import (
     word_set,
     words_of,
 )
+from flows.understanding.spelling import Speller
+from flows.yamlfile import read_yaml
 
 HERE = Path(__file__).resolve().parent
 # Messages as people write them, labelled: what the classifiers learn from.
@@ -78,7 +79,7 @@ MAX_WORDS = 400
 STRONG, WEAK = 3, 1
 # How the lists' cues weigh against the classifier: each point of cue score multiplies an
 # intent's odds by e ** CUE_WEIGHT. FLOOR keeps an intent no example taught from -infinity.
-CUE_WEIGHT = 1.5
+CUE_WEIGHT = 1.75
 # How sure an intent is at least when a strong cue names it and no other intent's does,
 # and at most when only the classifier says it (below SURE: the bot asks first).
 NAMED = 0.85
@@ -186,7 +187,7 @@ def _calm(examples: Iterable[Example]) -> list[str]:
 def read_examples(directory: Path) -> Iterator[Example]:
     """The labelled examples in every YAML file in `directory`, checked as they are read."""
     for path in sorted(directory.glob("*.yaml")):
-        for number, item in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or (), 1):
+        for number, item in enumerate(read_yaml(path) or (), 1):
             intent, language = item.get("intent"), item.get("language")
             if isinstance(language, list):
                 language = language[0]  # a short text several languages share: its first
@@ -207,6 +208,10 @@ class _OptOut:
     ask: frozenset[str]
     reported: frozenset[str]
     if_not: frozenset[str]
+
+    def reports_or_supposes(self, following: Sequence[str]) -> bool:
+        """Whether the word `following` a phrase reports it or makes it a condition."""
+        return bool(following) and (following[0] in self.reported or following[0] in self.if_not)
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,10 @@ class Lexicon:
     classifier: Classifier | None = None
     language_classifier: Classifier | None = None
     harm_classifier: Classifier | None = None
+    # Reads a mistyped word as the known word meant ("menue", "surevy").
+    speller: Speller | None = None
+    # The three classifiers above, read in one pass over a message's features.
+    reading: Reading | None = None
     _cache: dict[str, Understanding] = field(default_factory=dict)
 
     @classmethod
@@ -249,7 +258,7 @@ class Lexicon:
         `harm_examples` (by default the examples/ and harm_examples/ beside the lists)."""
 
         def read(name: str) -> Mapping[str, Any]:
-            data = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+            data = read_yaml(directory / name)
             if not isinstance(data, Mapping):
                 raise ValueError(f"{name}: must be a mapping")
             return data
@@ -264,25 +273,30 @@ class Lexicon:
         examples = list(read_examples(directory / EXAMPLES.name) if examples is None else examples)
         if harm_examples is None:
             harm_examples = read_harm_examples(directory / HARM_EXAMPLES.name)
+        harm_examples = list(harm_examples)
+        found = [features(example.words) for example in examples]
+        matcher = Matcher(
+            [
+                cue
+                for intent in CUED
+                for strength in ("strong", "weak")
+                for cue in cues(intents[intent].get(strength), f"{intent} {strength}")
+            ]
+            + list(cues(intents["language"].get("names"), "language name"))
+            + list(cues(intents["pleasantries"], "pleasantry"))
+            + [cue for rule, key in RULES.items() for cue in cues(optout[key], f"optout {rule}")]
+            + harm_cues(read("harm.yaml")),
+            # A typo must not hide an opt-out: "stpo", "sotp".
+            transpositions=True,
+        )
+        intent = language = None
+        if examples:
+            intent = Classifier.learn(zip(found, [e.intent for e in examples], strict=True))
+            language = Classifier.learn(zip(found, [e.language for e in examples], strict=True))
+        harm = train_harm(harm_examples, _calm(examples))
+        trained = [classifier for classifier in (intent, language, harm) if classifier]
         return cls(
-            cues=Matcher(
-                [
-                    cue
-                    for intent in CUED
-                    for strength in ("strong", "weak")
-                    for cue in cues(intents[intent].get(strength), f"{intent} {strength}")
-                ]
-                + list(cues(intents["language"].get("names"), "language name"))
-                + list(cues(intents["pleasantries"], "pleasantry"))
-                + [
-                    cue
-                    for rule, key in RULES.items()
-                    for cue in cues(optout[key], f"optout {rule}")
-                ]
-                + harm_cues(read("harm.yaml")),
-                # A typo must not hide an opt-out: "stpo", "sotp".
-                transpositions=True,
-            ),
+            cues=matcher,
             optout=_OptOut(
                 filler=word_set(optout["filler"]),
                 messages=Matcher(cues(optout["messages"])),
@@ -301,17 +315,11 @@ class Lexicon:
                 roman_words=word_set({"syl-Latn": latin["syl-Latn"]}),
                 english_words=word_set({"en": latin["en"]}),
             ),
-            classifier=(
-                Classifier.train((example.words, example.intent) for example in examples)
-                if examples
-                else None
-            ),
-            language_classifier=(
-                Classifier.train((example.words, example.language) for example in examples)
-                if examples
-                else None
-            ),
-            harm_classifier=train_harm(harm_examples, _calm(examples)),
+            classifier=intent,
+            language_classifier=language,
+            harm_classifier=harm,
+            speller=_speller(matcher, examples, harm_examples),
+            reading=Reading.of(trained) if trained else None,
         )
 
     def understand(self, text: str) -> Understanding:
@@ -328,19 +336,21 @@ class Lexicon:
 
     def _understand(self, text: str) -> Understanding:
         words = words_of(text, MAX_WORDS)
+        if self.speller is not None:
+            words = self.speller.correct(words)
         if not words:
             return NOTHING
         found = features(words)
         hits = _by_meaning(self.cues.find(words))
-        language, sure = self._language(text, words, found)
-        learnt = self.classifier.probabilities(words, found) if self.classifier else {}
+        learnt, languages, harms = self._learnt(found)
+        language, sure = self._language(text, words, languages)
         verdict = self._opt_out(words, clauses_of(text, MAX_WORDS), hits)
         stop = _stop_confidence(verdict, learnt.get("stop"))
         if stop is not None:
             intent, confidence, matches = "stop", stop, verdict.matches
         else:
             intent, confidence, matches = self._intent(words, learnt, hits)
-        harm = detect_harm(words, hits.get("harm", ()), self.harm_classifier, found)
+        harm = detect_harm(words, hits.get("harm", ()), self.harm_classifier, harms)
         # Why, in the person's own words (lower-cased, punctuation gone), not the lists' cues.
         shown = shown_words(text, MAX_WORDS)
 
@@ -358,14 +368,24 @@ class Lexicon:
             harm.confidence if harm else 0.0,
         )
 
+    def _learnt(self, found: set[str]) -> tuple[Mapping[str, float], ...]:
+        """What the intent, language and harm classifiers make of a message's features, read
+        in one pass; {} from one not trained."""
+        if self.reading is None:
+            return {}, {}, {}
+        read = iter(self.reading.probabilities(found))
+        trained = (self.classifier, self.language_classifier, self.harm_classifier)
+        return tuple(next(read) if classifier else {} for classifier in trained)
+
     def language(self, text: str) -> str | None:
         """The language of `text`, from its script and its words (see languages.yaml)."""
         return self._language(text, words_of(text, MAX_WORDS))[0]
 
     def _language(
-        self, text: str, words: Sequence[str], found: set[str] | None = None
+        self, text: str, words: Sequence[str], learnt: Mapping[str, float] | None = None
     ) -> tuple[str | None, bool]:
-        """The language of `text` (whose words are `words`), and whether that is clear.
+        """The language of `text` (whose words are `words`), and whether that is clear
+        (`learnt`: what the language classifier made of the words, if it was asked).
 
         Any Syloti Nagri says Sylheti in that script; any Bengali script, Bengali or
         Sylheti by their words (English words inside are normal); else Latin letters,
@@ -390,14 +410,14 @@ class Lexicon:
             standard = sum(
                 word in rules.bn_words or word.endswith(rules.bn_endings) for word in words
             )
-            odds = self._language_odds(words, found, "syl", "bn")
+            odds = self._language_odds(words, learnt, "syl", "bn")
             odds += WORD_WEIGHT * (sylheti - standard)
             return ("syl" if odds > 0 else "bn"), True
         if not latin:
             return None, False
         roman = sum(word in rules.roman_words for word in words)
         english = sum(word in rules.english_words for word in words)
-        odds = self._language_odds(words, found, "syl-Latn", "en")
+        odds = self._language_odds(words, learnt, "syl-Latn", "en")
         odds += WORD_WEIGHT * (roman - english)
         # Clear only from words the lists name: "salam" or "ok" is written in both.
         if odds > 0:
@@ -405,12 +425,13 @@ class Lexicon:
         return "en", english >= 2 and not roman
 
     def _language_odds(
-        self, words: Sequence[str], found: set[str] | None, one: str, other: str
+        self, words: Sequence[str], learnt: Mapping[str, float] | None, one: str, other: str
     ) -> float:
         """How much likelier the examples make `one` language than `other`, as log-odds."""
         if self.language_classifier is None:
             return 0.0
-        learnt = self.language_classifier.probabilities(words, found)
+        if learnt is None:
+            learnt = self.language_classifier.probabilities(words)
         return math.log(learnt.get(one, 0.0) + FLOOR) - math.log(learnt.get(other, 0.0) + FLOOR)
 
     # -- opting out ------------------------------------------------------------------------
@@ -429,6 +450,13 @@ class Lexicon:
 
         def one_clause(match: Match) -> bool:
             return clause[match.start] == clause[match.end - 1]
+
+        def clause_end(match: Match) -> int:
+            """Where the clause `match` ends in ends: what it is about is said inside it."""
+            end = match.end
+            while end < len(words) and clause[end] == clause[match.end - 1]:
+                end += 1
+            return end
 
         def within(start: int, end: int, before: int, after: int) -> tuple[list[str], list[str]]:
             """Up to `before` words before [start, end) and `after` after, in its clause."""
@@ -461,8 +489,10 @@ class Lexicon:
             match
             for match in phrases
             if not _negated_before(words, match.start)
+            # "আমার নাম লিস্ট থেকে বাদ পড়েছে" (it was dropped), "msg off korle" (if I…)
+            and not rules.reports_or_supposes(words[match.end : match.end + 1])
             and not rules.not_about.find(words[match.start : match.end])
-            and not _about_else(_object(words, match.end, rules.filler), rules)
+            and not _about_else(_object(words[: clause_end(match)], match.end, rules.filler), rules)
         ]
         if meant:
             return OptOutVerdict("stop", meant)
@@ -482,6 +512,9 @@ class Lexicon:
                 continue
             if _negated_before(words, start) or negated_after:
                 elsewhere.append(match)  # "won't stop", "বন্ধ করো না": do not stop
+                continue
+            if start and words[start - 1] == "full":
+                elsewhere.append(match)  # "full stop": a dictated full stop
                 continue
             if len(following) == 2 and following[1] in NEGATIONS_AFTER:
                 if following[0] in rules.ask:
@@ -512,7 +545,15 @@ class Lexicon:
                 elsewhere.append(match)  # "the visits stopped", "stop the paper letters"
                 continue
             others = [word for i, word in enumerate(words) if not start <= i < end]
-            if about_messages or all(word in rules.filler for word in others):
+            # A last clause that says only "stop" says it to us: "… write stop. stop"
+            alone = clause[start] == clause[-1] and all(
+                word in rules.filler
+                for i, word in enumerate(words)
+                if clause[i] == clause[start] and not start <= i < end
+            )
+            # "স্টপ স্টপ স্টপ": the stop word said again is no other word.
+            said = words[start:end]
+            if about_messages or alone or all(w in rules.filler or w in said for w in others):
                 return OptOutVerdict("stop", [match])
             if len(words) <= 6:
                 unsure.append(match)
@@ -527,7 +568,8 @@ class Lexicon:
             head, tail = within(match.start, match.end, 3, 3)
             near = [*head, *words[match.start : match.end], *tail]
             if match.start in covered or (
-                rules.not_about.find(near) and not rules.messages.find(near)
+                rules.not_about.find(near)
+                and not rules.messages.find([w for w in near if w not in rules.filler])
             ):
                 elsewhere.append(match)
             else:
@@ -665,6 +707,31 @@ def _by_meaning(matches: Sequence[Match]) -> dict[str, list[Match]]:
             kind = "intent"
         grouped.setdefault(kind, []).append(match)
     return grouped
+
+
+def _speller(
+    matcher: Matcher, examples: Sequence[Example], harm_examples: Sequence[HarmExample]
+) -> Speller:
+    """Reads typos as the words the lists name, or the examples use more than once; the
+    words of opting out and of starting again only by a swap of two letters."""
+    named: list[str] = []
+    guarded: list[str] = []
+    listed: list[str] = []
+    for cue in matcher.cues:
+        words = [
+            part.removesuffix(PREFIX)
+            for place in cue.words
+            for option in place.options
+            for part in option
+        ]
+        listed.extend(words)
+        if cue.meaning in ("optout stop", "optout carrier") or cue.meaning.startswith("start"):
+            guarded.extend(words)
+        elif cue.meaning.split()[-1] in ("strong", "name"):
+            named.extend(words)
+    used = [word for example in examples for word in example.words]
+    seen = [word for example in harm_examples for word in words_of(example.text, MAX_WORDS)]
+    return Speller.build(named, used, guarded, known=[*listed, *seen])
 
 
 def _covers(matches: Sequence[Match], length: int) -> bool:

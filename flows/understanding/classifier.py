@@ -17,6 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flows.understanding.matching import words_of
 
@@ -33,16 +34,25 @@ NEGATIONS = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
+def _word_features(word: str) -> tuple[str, ...]:
+    """A word and its pieces: the same for the word wherever it stands, so worked out once."""
+    padded = f"<{word}>"
+    return (
+        word,
+        *(
+            "~" + padded[start : start + size]
+            for size in PIECES
+            for start in range(len(padded) - size + 1)
+        ),
+    )
+
+
 def features(words: Sequence[str]) -> set[str]:
     """What the classifier looks at in a message's folded words."""
     found: set[str] = set()
     for word in words:
-        found.add(word)
-        padded = f"<{word}>"
-        for size in PIECES:
-            found.update(
-                "~" + padded[start : start + size] for start in range(len(padded) - size + 1)
-            )
+        found.update(_word_features(word))
     found.update(f"{first}+{second}" for first, second in zip(words, words[1:], strict=False))
     # A word a negation turns round is another word: "not good", "ভালো না", "bala nay".
     for place, word in enumerate(words):
@@ -65,30 +75,50 @@ class Classifier:
     @classmethod
     def train(cls, examples: Iterable[tuple[Sequence[str], str]]) -> Classifier:
         """Learn from (folded words, label) pairs."""
+        return cls.learn((features(words), label) for words, label in examples)
+
+    @classmethod
+    def learn(cls, examples: Iterable[tuple[set[str], str]]) -> Classifier:
+        """Learn from (features, label) pairs: features worked out once serve several
+        classifiers (the intent's and the language's)."""
         documents: Counter[str] = Counter()
         counts: dict[str, Counter[str]] = {}
-        for words, label in examples:
+        for found, label in examples:
             documents[label] += 1
-            counts.setdefault(label, Counter()).update(features(words))
+            counts.setdefault(label, Counter()).update(found)
         if not documents:
             raise ValueError("no examples to learn from")
         labels = tuple(sorted(documents))
         total = sum(documents.values())
         vocabulary = set().union(*counts.values())
         # Multinomial naive Bayes over the features present (each counted once a message).
-        denominators = {
-            label: math.log(sum(counts[label].values()) + SMOOTHING * len(vocabulary))
-            for label in labels
-        }
+        denominators = [
+            math.log(sum(counts[label].values()) + SMOOTHING * len(vocabulary)) for label in labels
+        ]
+        unseen = [math.log(SMOOTHING) - denominator for denominator in denominators]
         # A word's pieces say less than the word: "যোগ" is in অভিযোগ and in যোগ দিতে.
-        weights = {
-            feature: tuple(
-                (PIECE_SHARE if feature.startswith("~") else 1.0)
-                * (math.log(counts[label][feature] + SMOOTHING) - denominators[label])
-                for label in labels
-            )
+        rows = {
+            feature: [PIECE_SHARE * value for value in unseen]
+            if feature.startswith("~")
+            else list(unseen)
             for feature in vocabulary
         }
+        # A weight depends only on the label, the count and whether it is a piece: each is
+        # one float, shared by every feature with it. Summing a message's weights then reads
+        # a few hundred numbers, not thousands scattered over memory, which is most of the
+        # time it takes.
+        shared: dict[tuple[int, int, bool], float] = {}
+        for place, label in enumerate(labels):
+            denominator = denominators[place]
+            for feature, count in counts[label].items():
+                piece = feature.startswith("~")
+                value = shared.get((place, count, piece))
+                if value is None:
+                    share = PIECE_SHARE if piece else 1.0
+                    value = share * (math.log(count + SMOOTHING) - denominator)
+                    shared[place, count, piece] = value
+                rows[feature][place] = value
+        weights = {feature: tuple(row) for feature, row in rows.items()}
         priors = tuple(math.log(documents[label] / total) for label in labels)
         return cls(labels, priors, weights)
 
@@ -114,12 +144,10 @@ class Classifier:
         """Each label's probability for a message with these folded words (whose features,
         when already worked out, are `found`)."""
         rows = [row for row in map(self.weights.get, found or features(words)) if row]
-        # Summed column by column: the loop runs in C, which keeps a message under 1 ms.
-        sums = (
-            [sum(column) for column in zip(*rows, strict=True)]
-            if rows
-            else [0.0] * len(self.labels)
-        )
+        return self.from_sums(_column_sums(rows, len(self.labels)))
+
+    def from_sums(self, sums: Sequence[float]) -> dict[str, float]:
+        """Each label's probability, from the sum of each label's weights over the features."""
         scores = [prior + total for prior, total in zip(self.priors, sums, strict=True)]
         # Naive Bayes counts a word's pieces as if each were new evidence, and so is far too
         # sure of itself: its log-odds are tempered before they meet the lists' cues.
@@ -127,3 +155,44 @@ class Classifier:
         raised = [math.exp(TEMPER * (score - top)) for score in scores]
         total = sum(raised)
         return {label: value / total for label, value in zip(self.labels, raised, strict=True)}
+
+
+def _column_sums(rows: Sequence[Sequence[float]], width: int) -> list[float]:
+    # Summed column by column: the loop runs in C, which keeps a message under 1 ms.
+    return [sum(column) for column in zip(*rows, strict=True)] if rows else [0.0] * width
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Several classifiers read in one pass over a message's features: each feature is
+    looked up once for all of them (in a long message, the costliest step), and each
+    classifier's probabilities are what it would give asked alone."""
+
+    parts: tuple[Classifier, ...]
+    # feature -> the parts' rows side by side; a part that never met the feature adds 0.
+    rows: Mapping[str, tuple[float, ...]]
+
+    @classmethod
+    def of(cls, parts: Sequence[Classifier]) -> Reading:
+        gaps = [(0.0,) * len(part.labels) for part in parts]
+        everything = set().union(*(part.weights for part in parts))
+        rows = {
+            feature: tuple(
+                value
+                for part, gap in zip(parts, gaps, strict=True)
+                for value in part.weights.get(feature, gap)
+            )
+            for feature in everything
+        }
+        return cls(tuple(parts), rows)
+
+    def probabilities(self, found: set[str]) -> list[dict[str, float]]:
+        """Each part's label probabilities for a message with the features `found`."""
+        width = sum(len(part.labels) for part in self.parts)
+        sums = _column_sums([row for row in map(self.rows.get, found) if row], width)
+        read, start = [], 0
+        for part in self.parts:
+            end = start + len(part.labels)
+            read.append(part.from_sums(sums[start:end]))
+            start = end
+        return read

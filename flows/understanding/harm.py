@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from flows.understanding.classifier import Classifier
 from flows.understanding.matching import Cue, Match, cues, words_of
+from flows.yamlfile import read_yaml
 
 # The harms, most urgent first: a message that tells of two is flagged as the first.
 CATEGORIES = ("emergency", "self_harm", "abuse", "domestic", "threat", "neglect", "financial")
@@ -54,7 +53,7 @@ class HarmExample:
 def read_harm_examples(directory: Path) -> Iterator[HarmExample]:
     """The labelled examples in every YAML file in `directory`, checked as they are read."""
     for path in sorted(directory.glob("*.yaml")):
-        for number, item in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or (), 1):
+        for number, item in enumerate(read_yaml(path) or (), 1):
             category, language = item.get("category"), item.get("language")
             if (category is not None and category not in CATEGORIES) or language not in LANGUAGES:
                 raise ValueError(f"{path.name}: example {number}: unknown category or language")
@@ -96,10 +95,11 @@ def detect(
     words: Sequence[str],
     hits: Sequence[Match],
     classifier: Classifier | None,
-    features: set[str],
+    learnt: Mapping[str, float],
 ) -> Harm | None:
     """The harm the words tell of, from the harm cues found in them (`hits`, which include
-    the phrases to ignore) and the classifier; None for none."""
+    the phrases to ignore) and the classifier (`learnt`: what it made of the words); None
+    for none."""
     ignored = {
         place
         for match in hits
@@ -118,9 +118,8 @@ def detect(
         )
         why = tuple(m for m in named if m.cue.meaning == f"harm {category}")
         return Harm(category, 0.95, why)
-    if classifier is None or not words:
+    if classifier is None or not words or not learnt:
         return None
-    learnt = classifier.probabilities(words, features)
     likely = 1.0 - learnt.get(NO_HARM, 0.0)
     if likely < LEARNT_HARM:
         return None

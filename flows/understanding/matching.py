@@ -290,13 +290,18 @@ class Matcher:
         self._fuzzy = tuple(
             word for word in self._exact if word.isascii() and len(word) >= FUZZY_LENGTH
         )
+        # The words each cue cannot match without, after its first: a cue is only walked
+        # through where the text has them all ("i think" where there is no "think" is not).
+        self._needs = tuple(_needed(cue) for cue in self.cues)
 
     def find(self, words: Sequence[str]) -> list[Match]:
         """Every cue found in `words`, each once, at its first place."""
         found: dict[int, Match] = {}
+        present = {*words, *filter(None, map(stem, words))}
+        needs = self._needs
         for start, word in enumerate(words):
             for index in self._starting(word):
-                if index in found:
+                if index in found or not needs[index] <= present:
                     continue
                 end = _match_from(self.cues[index].words, words, start)
                 if end is not None:
@@ -332,6 +337,21 @@ def _near(word: str, vocabulary: tuple[str, ...]) -> tuple[str, ...]:
         for other in vocabulary
         if abs(len(other) - len(word)) <= 1
         and Levenshtein.distance(word, other, score_cutoff=1) <= 1
+    )
+
+
+def _needed(cue: Cue) -> frozenset[str]:
+    """The words after its first that `cue` matches only as they are: one word, no
+    alternatives, no prefix, and too short (or not Latin) to match with a typo."""
+    return frozenset(
+        place.options[0][0]
+        for place in cue.words[1:]
+        if not place.gap
+        and not place.prefix
+        and len(place.options) == 1
+        and len(place.options[0]) == 1
+        and not place.options[0][0].endswith(PREFIX)
+        and not (place.options[0][0].isascii() and len(place.options[0][0]) >= FUZZY_LENGTH)
     )
 
 

@@ -21,6 +21,7 @@ from storage.models import (
     AuditEvent,
     Broadcast,
     Contact,
+    Message,
     SafeguardingFlag,
     User,
     YouSaidItem,
@@ -512,3 +513,123 @@ def test_the_home_page_counts_the_work_waiting(client: FlaskClient, bot: Bot) ->
     assert waiting(home, "Conversations in progress") == 0
     bot.receive("+447700900123", "hello")
     assert waiting(client.get("/console/").text, "Conversations in progress") == 1
+
+
+# Links to console pages (the stylesheets' links are files, not pages).
+LINK = re.compile(r'href="(/console/(?!static/)[^"#]*)')
+
+
+def test_every_link_a_role_is_shown_opens_for_that_role(app: Flask, services: Services) -> None:
+    """From every page a role may open, every console link shown answers that role."""
+    with services.database.session() as session:
+        # The complainant wrote, so the conversation page lists their case's reference.
+        session.add(
+            Message(
+                address_id=1,
+                channel="sms",
+                direction="in",
+                body="The carer was late",
+                status="processed",
+                created_at=services.clock(),
+            )
+        )
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    for role in ROLES:
+        client = app.test_client()
+        assert sign_in(client, f"{role}@example.org") == 302
+        pages = [
+            EXAMPLE_PATHS.get(endpoint, rules[endpoint].rule)
+            for endpoint, (method, allowed) in ALLOWED.items()
+            if method == "GET" and role in allowed and "progress" not in endpoint
+        ]
+        links: dict[str, str] = {}
+        for path in pages:
+            page = client.get(path)
+            assert page.status_code == 200, f"{path} as {role}"
+            for link in LINK.findall(page.text):
+                links.setdefault(link.replace("&amp;", "&"), path)
+        assert links, role
+        for link, shown_on in links.items():
+            answer = client.get(link)
+            where = f"{link} shown to {role} on {shown_on}"
+            assert answer.status_code in (200, 302), where
+        if role == "moderator":
+            assert not any(link.startswith("/console/cases") for link in links)
+            assert "/console/conversations/1" in links
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/no-such-page",
+        "/console/cases/C-100001/no-such-part",
+        "/console/conversations/not-a-number",
+        "/console/static/no-such-file.css",
+    ],
+)
+@pytest.mark.parametrize("role", [None, "moderator"])
+def test_an_unknown_console_address_gets_the_consoles_own_page(
+    app: Flask, path: str, role: str | None
+) -> None:
+    client = app.test_client()
+    if role is not None:
+        assert sign_in(client, f"{role}@example.org") == 302
+    page = client.get(path)
+    assert page.status_code == 404
+    assert '<h1 class="govuk-heading-l">Page not found</h1>' in page.text
+    assert "Kotha console" in page.text and "Not Found" not in page.text
+    # Signed in, the page keeps the menu of what this role may open.
+    assert ('href="/console/moderation"' in page.text) == (role == "moderator")
+    assert 'href="/console/cases"' not in page.text
+
+
+def test_a_wrong_method_on_a_console_address_gets_the_consoles_page(app: Flask) -> None:
+    client = app.test_client()
+    assert sign_in(client, "staff@example.org") == 302
+    page = client.get("/console/logout")
+    assert page.status_code == 405
+    assert "POST" in page.headers["Allow"]
+    assert "Kotha console" in page.text
+
+
+def test_addresses_outside_the_console_keep_the_frameworks_answer(app: Flask) -> None:
+    page = app.test_client().get("/no-such-page")
+    assert page.status_code == 404
+    assert "Kotha console" not in page.text
+
+
+def test_a_console_page_that_fails_gets_the_consoles_500(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> str:
+        raise RuntimeError("a bug with +447700900100 in it")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.view_functions["console.users"] = broken
+    client = app.test_client()
+    assert sign_in(client, "admin@example.org") == 302
+    page = client.get("/console/users")
+    assert page.status_code == 500
+    assert "Sorry, there is a problem with the service" in page.text
+    assert 'href="/console/audit"' in page.text  # the console's own page, menu and all
+    assert "+447700900100" not in page.text and "RuntimeError" not in page.text
+
+
+def test_when_even_the_error_page_fails_a_plain_500_is_said(
+    app: Flask, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> str:
+        raise RuntimeError("the database is gone")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.view_functions["console.home"] = broken
+    client = app.test_client()
+    assert sign_in(client, "admin@example.org") == 302
+    monkeypatch.setattr("console.auth.render_template", _raise)
+    page = client.get("/console/")
+    assert page.status_code == 500
+    assert "Sorry, there is a problem with the service" in page.text
+
+
+def _raise(*args: object, **kwargs: object) -> str:
+    raise RuntimeError("no templates either")

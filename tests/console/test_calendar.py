@@ -311,8 +311,8 @@ def test_the_public_calendar_needs_no_sign_in_and_shows_no_one(
     page = app.test_client().get("/events")
     assert page.status_code == 200
     text = page.text
-    assert "Carers forum" in text and 'lang="bn"' in text and "কেয়ারার ফোরাম" in text
-    assert "Wednesday 25 November 2026, 10:00 to 12:00" in text
+    assert "Carers forum" in text and "কেয়ারার ফোরাম" not in text
+    assert "Wednesday 25 November 2026, 10:00–12:00" in text
     assert "Step-free access" in text and "British Sign Language" in text
     assert "Lift from the Clove Crescent entrance" in text
     assert "Over already" not in text

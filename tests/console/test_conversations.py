@@ -677,3 +677,28 @@ def test_what_came_with_the_words_is_shown(app: Flask, services: Services) -> No
         "a file (application/pdf)",
     ):
         assert f"They sent {attachment}." in shown
+
+
+def test_a_message_of_unknown_outcome_is_shown_to_staff(
+    app: Flask, seeded: Seeded, services: Services
+) -> None:
+    with services.database.session() as session:
+        session.add(
+            Message(
+                address_id=seeded["telegram"],
+                channel="telegram",
+                direction="out",
+                body="Thank you for telling us",
+                status="unknown",
+                reason="outcome-unknown",
+                attempts=1,
+                created_at=NOW + timedelta(hours=2, minutes=5),
+            )
+        )
+    staff = client_as(app, "staff")
+    page = staff.get(f"/console/conversations/{seeded['telegram']}").text
+    tag = re.search(r'<strong class="govuk-tag govuk-tag--orange">\s*Unknown\s*</strong>', page)
+    assert tag is not None
+    assert "Telegram cannot be asked, so read the conversation before sending it again" in page
+    home = staff.get("/console/").text
+    assert re.search(r"Messages failed, held or of unknown outcome\s*</dt>\s*<dd[^>]*>\s*1", home)

@@ -10,7 +10,13 @@ It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio (and `GET
 list what was sent, filtered by To, From and DateSent>): HTTP basic auth with
 the account SID and auth token (401 and error 20003 otherwise), a 201 with the message
 resource as JSON, and Twilio's error bodies (`{"code", "message", "more_info", "status"}`)
-for the checks it makes (To, From, Body, numbers that texted STOP). Faults can be scripted
+for the checks it makes (To, From, Body, numbers that texted STOP). A WhatsApp template is
+sent as Twilio takes it: `ContentSid` (a template registered here with
+`fake.register_template(sid, "Hello {{name}}")`) and `ContentVariables` (a JSON object of
+named, non-empty strings) with no Body; the message then reads as the template filled in,
+and its variables are recorded. Twilio's refusals: 21654 (variables without a ContentSid),
+21655 (a ContentSid it does not have), 21656 (variables that are not such an object, or that
+leave one of the template's empty or missing). Faults can be scripted
 (`fake.script(Fault.server_error(), Fault.throttle(2))`) or drawn at a rate from a seeded
 RNG. Every accepted message is recorded with the monotonic time it arrived.
 """
@@ -41,6 +47,8 @@ AUTH_TOKEN = "fake-twilio-auth-token-0000000000"
 WHATSAPP_PREFIX = "whatsapp:"
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+_VARIABLE = re.compile(r"\{\{([A-Za-z0-9_]+)\}\}")
 
 # GSM 03.38: the basic set, and the extension set whose characters cost two septets.
 _GSM_BASIC = frozenset(
@@ -102,6 +110,8 @@ class SentMessage:
     status_callback: str | None
     num_segments: int
     at: float  # time.monotonic() when it was accepted
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
     # Wall-clock time it was accepted, for the list API's DateSent filter.
     accepted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -140,6 +150,7 @@ class FakeTwilio:
         self._script: deque[Fault] = deque()
         self._sent: list[SentMessage] = []
         self._stopped: set[str] = set()
+        self._templates: dict[str, str] = {}
         self._attempts = 0
         self._closing = threading.Event()
         self._server: BaseWSGIServer | None = None
@@ -193,6 +204,12 @@ class FakeTwilio:
         """Answer the next requests with these faults, one each, in order."""
         with self._lock:
             self._script.extend(faults)
+
+    def register_template(self, content_sid: str, wording: str) -> None:
+        """Have a Content Template: its words, with `{{name}}` where a variable goes."""
+        assert _CONTENT_SID.match(content_sid), content_sid
+        with self._lock:
+            self._templates[content_sid] = wording
 
     def stop_number(self, address: str) -> None:
         """Make sends to this number fail with 21610, as after the person texted STOP."""
@@ -278,10 +295,23 @@ class FakeTwilio:
         sender = form.get("From") or None
         service = form.get("MessagingServiceSid") or None
         body = form.get("Body", "")
+        content_sid = form.get("ContentSid") or None
+        variables: dict[str, str] | None = None
         if not to:
             return _error(400, 21604, "A 'To' phone number is required.")
         if sender is None and service is None:
             return _error(400, 21603, "A 'From' phone number is required.")
+        if "ContentVariables" in form and content_sid is None:
+            return _error(
+                400,
+                21654,
+                "A ContentSid must be specified if ContentVariables are provided in the request.",
+            )
+        if content_sid is not None:
+            filled = self._fill(content_sid, form.get("ContentVariables"))
+            if isinstance(filled, Response):
+                return filled
+            body, variables = filled
         if not body and "MediaUrl" not in form:
             return _error(400, 21602, "Message body is required.")
         whatsapp = to.startswith(WHATSAPP_PREFIX)
@@ -311,10 +341,32 @@ class FakeTwilio:
             status_callback=form.get("StatusCallback") or None,
             num_segments=1 if whatsapp else segments(body),
             at=time.monotonic(),
+            content_sid=content_sid,
+            content_variables=variables,
         )
         with self._lock:
             self._sent.append(message)
         return _json(201, self._resource(message))
+
+    def _fill(self, content_sid: str, given: str | None) -> tuple[str, dict[str, str]] | Response:
+        """The template's words with the variables put in, or Twilio's refusal."""
+        with self._lock:
+            wording = self._templates.get(content_sid)
+        if wording is None or not _CONTENT_SID.match(content_sid):
+            return _error(400, 21655, "The ContentSid is Invalid")
+        invalid = _error(400, 21656, "The ContentVariables Parameter is invalid")
+        try:
+            variables = json.loads(given) if given is not None else {}
+        except ValueError:
+            return invalid
+        if not isinstance(variables, dict) or not all(
+            isinstance(key, str) and isinstance(value, str) and value
+            for key, value in variables.items()
+        ):
+            return invalid
+        if not set(_VARIABLE.findall(wording)) <= set(variables):
+            return invalid
+        return _VARIABLE.sub(lambda match: variables[match.group(1)], wording), variables
 
     def _list(self, request: Request) -> Response:
         """List messages like `GET .../Messages.json?To=&From=&DateSent>=` (one page)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from bot.channels.base import (
     MisconfiguredError,
+    OutcomeUnknownError,
     RecipientStoppedError,
     RejectedError,
     SendError,
@@ -100,9 +102,11 @@ def test_provider_errors_become_typed_send_errors(
     sender.send(message("warm up"))  # getMe and the connection are behind us
     fake.script("sendMessage", fault)
 
-    with pytest.raises(error):
+    with pytest.raises(error) as raised:
         sender.send(message())
 
+    # Telegram answered: it did not send the message, so no look-up is called for.
+    assert not isinstance(raised.value, OutcomeUnknownError)
     # The sender is still usable afterwards.
     assert sender.send(message("after")).status == "delivered"
 
@@ -122,10 +126,31 @@ def test_timeout_gives_up_at_the_senders_timeout(fake: FakeTelegram) -> None:
         fake.script("sendMessage", Fault.timeout(2.0))
         started = time.monotonic()
 
-        with pytest.raises(TransientError):
+        with pytest.raises(OutcomeUnknownError):
             quick.send(message())
 
         assert time.monotonic() - started < 1.5
+
+
+def test_a_slow_getme_is_transient_not_unknown(fake: FakeTelegram) -> None:
+    # The bot is made ready before the message goes: a timeout there sent nothing.
+    fake.script("getMe", Fault.timeout(2.0))
+    with TelegramSender(TOKEN, api_url=fake.base_url, timeout=0.3) as quick:
+        with pytest.raises(TransientError) as raised:
+            quick.send(message())
+        assert not isinstance(raised.value, OutcomeUnknownError)
+        assert [m.text for m in fake.sent] == []
+        assert quick.send(message("after")).status == "delivered"
+
+
+def test_nothing_listening_is_transient_not_unknown() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with TelegramSender(TOKEN, api_url=f"http://127.0.0.1:{port}/bot", timeout=0.3) as quick:
+        with pytest.raises(TransientError) as raised:
+            quick.send(message())
+        assert not isinstance(raised.value, OutcomeUnknownError)
 
 
 def test_blocked_chat_means_the_recipient_stopped(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.channels.base import (
     MisconfiguredError,
+    OutcomeUnknownError,
     RecipientStoppedError,
     RejectedError,
     SendError,
@@ -203,10 +206,25 @@ def test_wrong_auth_token_is_misconfigured(fake: FakeTwilio) -> None:
     assert fake.sent == []
 
 
-def test_a_slow_twilio_is_transient(fake: FakeTwilio) -> None:
-    fake.script(Fault.timeout(2.0))
-    with make_sender(fake, timeout=0.2) as sender, pytest.raises(TransientError):
+def test_a_slow_twilio_leaves_the_outcome_unknown(fake: FakeTwilio) -> None:
+    fake.script(Fault.timeout(0.6))
+    with make_sender(fake, timeout=0.2) as sender:
+        with pytest.raises(OutcomeUnknownError) as raised:
+            sender.send(message("slow"))
+        # Looked up no sooner than Twilio had twice the client's timeout again.
+        assert raised.value.look_after == pytest.approx(0.4)
+        time.sleep(0.6)
+        # Twilio did accept it, and the look-up finds it.
+        [accepted] = fake.sent
+        found = sender.find_sent(message("slow"), datetime.now(UTC) - timedelta(minutes=1))
+        assert found is not None and found.provider_id == accepted.sid
+
+
+def test_a_server_error_is_transient_not_unknown(fake: FakeTwilio) -> None:
+    fake.script(Fault.server_error())
+    with make_sender(fake) as sender, pytest.raises(TransientError) as raised:
         sender.send(message())
+    assert not isinstance(raised.value, OutcomeUnknownError)
 
 
 def test_nothing_listening_is_transient(fake: FakeTwilio) -> None:
@@ -217,9 +235,11 @@ def test_nothing_listening_is_transient(fake: FakeTwilio) -> None:
         TwilioSender(
             fake.account_sid, fake.auth_token, SMS_FROM, None, api_url=f"http://127.0.0.1:{port}"
         ) as sender,
-        pytest.raises(TransientError),
+        pytest.raises(TransientError) as raised,
     ):
         sender.send(message())
+    # Nothing was written: no look-up is called for.
+    assert not isinstance(raised.value, OutcomeUnknownError)
 
 
 @pytest.mark.parametrize(

@@ -56,3 +56,19 @@ def test_bad_reference_and_status_are_refused_clearly(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "status must be one of" in wrong.stderr
     same = kotha(env, "feedback", "update", record["reference"], "--status", "received")
     assert same.returncode == 2 and "is already received" in same.stderr
+
+
+def test_the_words_to_register_as_whatsapp_templates_are_printed(tmp_path: Path) -> None:
+    env = {**os.environ, "KOTHA_INSTANCE_DIR": str(tmp_path)}
+    env.pop("KOTHA_DATABASE_URL", None)
+    printed = kotha(env, "messages", "templates")
+    assert printed.returncode == 0
+    lines = printed.stdout.splitlines()
+    keys = lines[0::2]
+    kinds = ("case_update", "reminder", "broadcast", "staff_reply")
+    languages = ("en", "bn", "syl", "syl-Latn", "syl-Sylo")
+    assert keys == [f"{kind}.{language}" for kind in kinds for language in languages]
+    words = dict(zip(keys, (line.strip() for line in lines[1::2]), strict=True))
+    assert words["case_update.en"] == "Update on your {{kind}} {{reference}}: {{status}}"
+    assert words["reminder.bn"].startswith("মনে করিয়ে দিচ্ছি: {{title}}, {{when}}, {{place}}")
+    assert words["staff_reply.syl-Latn"] == "Tower Hamlets Council afnare jobab dise: {{text}}"

@@ -454,7 +454,7 @@ def test_whatsapp_outside_the_window_goes_as_the_languages_template(
     sender = RecordingSender()
     template = "HX" + "b" * 32
     services = build_services(
-        settings.with_overrides(whatsapp_templates={"bn": template}),
+        settings.with_overrides(whatsapp_templates={"case_update.bn": template}),
         senders={"whatsapp": sender},
         clock=clock,
         database=database,
@@ -471,12 +471,28 @@ def test_whatsapp_outside_the_window_goes_as_the_languages_template(
         language="syl",
         last_inbound_at=two_days_ago,
     )
+    english = add_address(
+        database,
+        clock.now,
+        channel="whatsapp",
+        address="+447700900125",
+        language="en",
+        last_inbound_at=two_days_ago,
+    )
     sent_id = queue_update(services, add_feedback(database, bengali, clock.now))
-    held_id = queue_update(services, add_feedback(database, sylheti, clock.now))
+    # Sylheti falls back to Bengali, for the template as for the text.
+    fallback_id = queue_update(services, add_feedback(database, sylheti, clock.now))
+    held_id = queue_update(services, add_feedback(database, english, clock.now))
 
-    [message] = sender.sent
-    assert message.id == sent_id and message.template == template
-    assert services.i18n.gettext("bn", "we are working on it.") in message.text
+    first, second = sender.sent
+    assert (first.id, second.id) == (sent_id, fallback_id)
+    working = services.i18n.gettext("bn", "we are working on it.")
+    for message in (first, second):
+        assert message.template == template and message.variables is not None
+        assert message.variables["status"] == working
+        assert message.variables["kind"] == services.i18n.gettext("bn", "complaint")
+        assert working in message.text
+    assert row(database, fallback_id).language == "bn"
     held = row(database, held_id)
     assert (held.status, held.reason) == ("held", "outside-whatsapp-window")
 

@@ -1,9 +1,11 @@
 """Delivery through a faulty Twilio: errors, throttling and timeouts, many workers at once.
 
 FakeTwilio answers about 30% of requests with a 500, a 429 or a response slower than the
-client's timeout (drawn from a seeded RNG). Several threads run the sweep-and-deliver loop
-until nothing is left to do; then every row must have an honest end, and the fake must
-never have seen more segments in a second than the limit.
+client's timeout (drawn from a seeded RNG), which it then accepts. Several threads run the
+sweep-and-deliver loop until nothing is left to do; then every row must have an honest end,
+each person must have received their message exactly once (a send whose answer never came
+is looked up at Twilio before it is tried again), and the fake must never have seen more
+segments in a second than the limit.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.casework.cases import update_status
-from bot.channels.base import SendError
+from bot.channels.base import OutcomeUnknownError, SendError
 from bot.channels.twilio import TwilioSender
 from bot.pipeline.ratelimit import SendLimits
 from bot.services import Services, build_services
@@ -54,12 +56,22 @@ class Attempt:
 
 
 class WatchedSender:
-    """Passes sends to the real TwilioSender and notes how each attempt ended."""
+    """Passes sends and look-ups to the real TwilioSender and notes how each attempt ended."""
 
     def __init__(self, inner: TwilioSender) -> None:
         self.inner = inner
         self.attempts: list[Attempt] = []
+        self.looked_up: list[int] = []  # ids of messages looked up at Twilio
+        self.found: list[int] = []  # ... and found there, already sent
         self._lock = threading.Lock()
+
+    def find_sent(self, message: OutboundMessage, since: datetime) -> SendReceipt | None:
+        found = self.inner.find_sent(message, since)
+        with self._lock:
+            self.looked_up.append(message.id)
+            if found is not None:
+                self.found.append(message.id)
+        return found
 
     def send(self, message: OutboundMessage) -> SendReceipt:
         try:
@@ -76,9 +88,12 @@ class WatchedSender:
         self.inner.close()
 
 
-def queue_updates(services: Services, now: datetime) -> list[int]:
-    """Write ROWS outcome updates, as if their jobs were lost: only the sweep can find them."""
-    numbers = [f"+4477009{n:05d}" for n in range(ROWS - 2)] + [STOPPED_NUMBER, INVALID_NUMBER]
+def queue_updates(services: Services, now: datetime, numbers: list[str] | None = None) -> list[int]:
+    """Write outcome updates (ROWS unless numbers are given), as if their jobs were lost:
+    only the sweep can find them."""
+    if numbers is None:
+        numbers = [f"+4477009{n:05d}" for n in range(ROWS - 2)]
+        numbers += [STOPPED_NUMBER, INVALID_NUMBER]
     with services.database.session() as session:
         references = []
         for index, number in enumerate(numbers):
@@ -190,13 +205,19 @@ def test_every_row_ends_honestly_under_faults(settings: Settings, database: Data
     for attempt in sender.attempts:
         attempts[attempt.message_id].append(attempt)
     kinds = Counter(type(a.error).__name__ for a in sender.attempts if a.error is not None)
-    # "Twilio unreachable": the client gave up (a timeout), so Twilio may have accepted it.
+    # The client gave up (a timeout), though Twilio accepted the message a moment later.
     timed_out = Counter(
-        a.message_id
-        for a in sender.attempts
-        if a.error is not None and "unreachable" in str(a.error)
+        a.message_id for a in sender.attempts if isinstance(a.error, OutcomeUnknownError)
     )
+    found, looked_up = Counter(sender.found), Counter(sender.looked_up)
     assert kinds["TransientError"] and kinds["ThrottledError"] and timed_out
+    # Every message whose answer never came was found at Twilio (none of its failed sends
+    # went), not sent again.
+    assert set(found) == set(timed_out)
+    print(
+        f"\n{sum(timed_out.values())} sends unanswered within the timeout, "
+        f"{len(found)} found at Twilio, {len(at_fake)} messages for {ROWS} rows"
+    )
 
     by_reference: dict[str, list[TwilioSent]] = defaultdict(list)
     for message in at_fake:
@@ -207,20 +228,22 @@ def test_every_row_ends_honestly_under_faults(settings: Settings, database: Data
     for message_id, row in rows.items():
         tries = attempts[message_id]
         successes = [a for a in tries if a.error is None]
-        assert row.attempts == len(tries) <= tuned.max_send_attempts
+        # Each claim counts: one that found the message already at Twilio sends nothing, and
+        # one more than the sends allowed may follow an unanswered last send, to look it up.
+        assert len(tries) <= tuned.max_send_attempts
+        assert row.attempts == len(tries) + found[message_id]
+        assert row.attempts <= tuned.max_send_attempts + (looked_up[message_id] > 0)
         assert row.body is not None
         copies = by_reference[REFERENCE.findall(row.body)[0]]
         for copy in copies:
             assert copy.body == row.body and copy.num_segments == row.segments
         if row.status == "sent":
-            # The dispatcher sent it once; a second copy at Twilio can only be a request it
-            # gave up on (a timeout) that Twilio accepted after all.
-            assert len(successes) == 1 and row.reason is None
-            assert row.provider_id in {copy.sid for copy in copies}
-            assert len(copies) <= 1 + timed_out[message_id]
+            # Exactly one message reached the person: sent once, or found after a timeout.
+            assert len(copies) == 1 and row.reason is None
+            assert row.provider_id == copies[0].sid
+            assert len(successes) + found[message_id] == 1
         else:
-            assert successes == [] and row.reason
-            assert len(copies) <= timed_out[message_id]
+            assert copies == [] and successes == [] and row.reason
             assert tries[-1].error is not None and row.reason == tries[-1].error.reason
 
     stopped, invalid = (rows[ids[-2]], rows[ids[-1]])
@@ -228,3 +251,48 @@ def test_every_row_ends_honestly_under_faults(settings: Settings, database: Data
     assert (invalid.status, invalid.reason) == ("failed", "rejected")
     assert ended["sent"] >= 0.8 * ROWS
     assert most_segments_in_a_second(at_fake) <= SMS_PER_SECOND
+
+
+def test_a_send_accepted_after_the_timeout_reaches_each_person_once(
+    settings: Settings, database: Database
+) -> None:
+    people = [f"+4477009{n:05d}" for n in range(12)]
+    tuned = settings.with_overrides(sms_per_second=SMS_PER_SECOND, retry_base_seconds=0.05)
+    clock = running_clock()
+    with FakeTwilio() as fake:
+        # Every first send is held past the client's timeout, then accepted.
+        fake.script(*[Fault.timeout(CLIENT_TIMEOUT * 2)] * len(people))
+        sender = WatchedSender(
+            TwilioSender(
+                fake.account_sid,
+                fake.auth_token,
+                "+447700900999",
+                None,
+                api_url=fake.url,
+                timeout=CLIENT_TIMEOUT,
+            )
+        )
+        services = build_services(
+            tuned, senders={"sms": sender}, limits=SendLimits(tuned), clock=clock, database=database
+        )
+        try:
+            ids = queue_updates(services, clock() - timedelta(minutes=1), people)
+            deadline = time.monotonic() + 30
+            workers = [threading.Thread(target=work, args=(services, n, deadline)) for n in (0, 1)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            time.sleep(CLIENT_TIMEOUT * 2)  # anything still held at the fake lands
+        finally:
+            services.close()
+
+    assert all(isinstance(attempt.error, OutcomeUnknownError) for attempt in sender.attempts)
+    assert sorted(sender.found) == sorted(ids)
+    for person in people:
+        assert len(fake.sent_to(person)) == 1
+    with database.session() as session:
+        rows = session.scalars(select(Message).where(Message.id.in_(ids))).all()
+    for message in rows:
+        assert (message.status, message.reason, message.attempts) == ("sent", None, 2)
+        assert message.provider_id == fake.sent_to(people[ids.index(message.id)])[0].sid

@@ -1,8 +1,11 @@
 """The understanding scored on the held-out corpus (tests/flows/corpus/understanding_test.yaml).
 
-The corpus was written by a helper who never saw the lists, the examples or the code; nothing
-was tuned on it. The examples the classifier learns from and the lists were written from
-live in flows/understanding/examples/ and are never scored here.
+The corpus was written by a helper who never saw the lists, the examples, the code or the
+earlier corpus; nothing is learnt from it and nothing was changed for its figures. The
+examples the classifier learns from and the lists were written from live in
+flows/understanding/examples/ and are never scored here. (The first corpus, retired on 5
+December 2026 when a failing test's report had shown some of its messages, is among the
+examples now; this test no longer lists messages even when it fails.)
 """
 
 from __future__ import annotations
@@ -17,12 +20,11 @@ from flows.understanding import EXAMPLES, LANGUAGES, default_lexicon, read_examp
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "understanding_test.yaml"
 # What issue #12 asks: intent right at least 95% of the time, language 90%, and no opt-out
-# missed or invented. Language is met; intent and opt-outs are not yet (5 December 2026:
-# intent 93.8%, 5 opt-outs missed and 1 invented of 548), so these floors hold what is reached
-# against regression until the lists and examples close the gap, and the issue stays open.
-INTENT_FLOOR = 0.935
+# missed or invented (5 December 2026: intent 97.7%, language 98.5%, none missed or invented
+# of 620; validation sets by new writers, before they were learnt from, scored lower: 94-95%).
+INTENT_ACCURACY = 0.95
 LANGUAGE_ACCURACY = 0.90
-MISSED_AT_MOST, INVENTED_AT_MOST = 5, 1  # the target is 0 and 0
+MISSED_AT_MOST, INVENTED_AT_MOST = 0, 0
 
 
 def _items() -> list[dict[str, object]]:
@@ -41,7 +43,7 @@ def scored() -> dict[str, object]:
     total: Counter[str] = Counter()
     intents: Counter[str] = Counter()
     languages: Counter[str] = Counter()
-    missed, invented = [], []
+    missed = invented = 0
     for item in _items():
         text, intent = str(item["text"]), str(item["intent"])
         form = _languages(item)[0]
@@ -49,10 +51,8 @@ def scored() -> dict[str, object]:
         total[form] += 1
         intents[form] += found.intent == intent
         languages[form] += found.language in _languages(item)
-        if intent == "stop" and found.intent != "stop":
-            missed.append(text)
-        if intent != "stop" and found.intent == "stop":
-            invented.append(text)
+        missed += intent == "stop" and found.intent != "stop"
+        invented += intent != "stop" and found.intent == "stop"
     return {
         "total": total,
         "intents": intents,
@@ -103,13 +103,14 @@ def test_intent_and_language_are_right_often_enough(scored: dict[str, object]) -
     assert isinstance(total, Counter) and isinstance(intents, Counter)
     assert isinstance(languages, Counter)
     n = sum(total.values())
-    assert sum(intents.values()) / n >= INTENT_FLOOR, figures
+    assert sum(intents.values()) / n >= INTENT_ACCURACY, figures
     assert sum(languages.values()) / n >= LANGUAGE_ACCURACY, figures
 
 
 def test_no_opt_out_is_missed_and_none_invented(scored: dict[str, object]) -> None:
-    # Counted, not listed: whoever works on the lists must not see the held-out messages.
+    # Counted, never listed, not even in a failure's report: whoever works on the lists must
+    # not see the held-out messages.
     missed, invented = scored["missed"], scored["invented"]
-    assert isinstance(missed, list) and isinstance(invented, list)
-    print(f"\nopt-outs missed {len(missed)}, invented {len(invented)} (target 0 and 0)")
-    assert len(missed) <= MISSED_AT_MOST and len(invented) <= INVENTED_AT_MOST
+    assert isinstance(missed, int) and isinstance(invented, int)
+    print(f"\nopt-outs missed {missed}, invented {invented} (target 0 and 0)")
+    assert missed <= MISSED_AT_MOST and invented <= INVENTED_AT_MOST
