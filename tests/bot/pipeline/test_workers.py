@@ -277,8 +277,12 @@ if POSTGRES and REDIS:
                     wait_for(lambda: statuses(services)["sent"] == count, 60, "every row sent")
                 sent = fake.sent
                 assert Counter(message.address for message in sent) == Counter(rows.values())
-                # Two workers that did not share the limit would send about twice as many.
-                assert fake.max_per_second() <= limit
+                # Two workers that did not share the limit would send about twice as many. The
+                # fake sees each message a few milliseconds after the limiter let it go, more
+                # or less under load, so a whole second of arrivals can hold the grant after
+                # the limit's second: arrivals are counted in 0.9 s, which leaves room for that
+                # jitter and none for a second worker's 18.
+                assert fake.max_per_second(window=0.9) <= limit
                 times = sorted(message.at for message in sent)
                 rate = (len(times) - 1) / (times[-1] - times[0])
                 by_worker = Counter(message.from_ for message in sent)
