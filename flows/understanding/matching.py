@@ -293,6 +293,7 @@ class Matcher:
         # The words each cue cannot match without, after its first: a cue is only walked
         # through where the text has them all ("i think" where there is no "think" is not).
         self._needs = tuple(_needed(cue) for cue in self.cues)
+        self._known: dict[str, tuple[tuple[int, ...], tuple[tuple[str, int], ...]]] = {}
 
     def find(self, words: Sequence[str]) -> list[Match]:
         """Every cue found in `words`, each once, at its first place."""
@@ -300,20 +301,37 @@ class Matcher:
         present = {*words, *filter(None, map(stem, words))}
         needs = self._needs
         for start, word in enumerate(words):
-            for index in self._starting(word):
+            starting, swapped = self._at(word)
+            for index in starting:
                 if index in found or not needs[index] <= present:
                     continue
                 end = _match_from(self.cues[index].words, words, start)
                 if end is not None:
                     found[index] = Match(self.cues[index], start, end)
-            if self.transpositions and len(word) == 4 and not word.isdigit():
-                for swapped in _swaps(word):
-                    corrected = [*words[:start], swapped, *words[start + 1 :]]
-                    for index in self._exact.get(swapped, ()):
-                        end = _match_from(self.cues[index].words, corrected, start)
-                        if index not in found and end is not None:
-                            found[index] = Match(self.cues[index], start, end)
+            for correction, index in swapped:
+                corrected = [*words[:start], correction, *words[start + 1 :]]
+                end = _match_from(self.cues[index].words, corrected, start)
+                if index not in found and end is not None:
+                    found[index] = Match(self.cues[index], start, end)
         return list(found.values())
+
+    def _at(self, word: str) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
+        """The cues that may begin at `word`, and those that begin at it with two of its
+        letters swapped (with the word so corrected): the same wherever the word stands, so
+        worked out once."""
+        known = self._known.get(word)
+        if known is None:
+            swapped: tuple[tuple[str, int], ...] = ()
+            if self.transpositions and len(word) == 4 and not word.isdigit():
+                swapped = tuple(
+                    (correction, index)
+                    for correction in _swaps(word)
+                    for index in self._exact.get(correction, ())
+                )
+            known = (tuple(self._starting(word)), swapped)
+            if len(self._known) < 100_000:
+                self._known[word] = known
+        return known
 
     def _starting(self, word: str) -> list[int]:
         candidates = list(self._exact.get(word, ()))
