@@ -165,6 +165,16 @@ def engine_says(flows: Flows) -> tuple[Say, list[Say]]:
     return greeting, list(says.values())
 
 
+def _about(kind: str, **texts: str) -> dict[str, Any]:
+    """The parameters of a message about the sample feedback of `kind`: its reference, and
+    each of `texts` (a status, an outcome) as a message of its own."""
+    return {
+        "kind": {"msgid": kind},
+        "reference": SAMPLE_PARAMS["reference"],
+        **{name: {"msgid": msgid} for name, msgid in texts.items()},
+    }
+
+
 def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
     """Return (template, params, detail) for each message whose parameters are other messages.
 
@@ -176,31 +186,19 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
     samples = []
     for kind in KIND_TEXT.values():
         for status in STATUS_TEXT.values():
-            params: dict[str, Any] = {
-                "kind": {"msgid": kind},
-                "reference": SAMPLE_PARAMS["reference"],
-                "status": {"msgid": status},
-            }
+            params = _about(kind, status=status)
             detail = f"{kind}: {_short(status, 24)}"
             samples.append((UPDATE, params, detail))
             samples.append((UPDATE_WITH_NOTE, {**params, "note": ""}, f"{detail}, no note"))
         for outcome in OUTCOME_TEXT.values():
-            params = {
-                "kind": {"msgid": kind},
-                "reference": SAMPLE_PARAMS["reference"],
-                "outcome": {"msgid": outcome},
-            }
+            params = _about(kind, outcome=outcome)
             detail = f"{kind}: {_short(outcome, 24)}"
             samples.append((OUTCOME_UPDATE, params, detail))
             with_change = {**params, "change": ""}
             samples.append((OUTCOME_UPDATE_WITH_CHANGE, with_change, f"{detail}, no change text"))
         # The answer to a reference or STATUS: every status, with the deadline while due.
         for status in PROGRESS_TEXT.values():
-            params = {
-                "kind": {"msgid": kind},
-                "reference": SAMPLE_PARAMS["reference"],
-                "status": {"msgid": status},
-            }
+            params = _about(kind, status=status)
             detail = f"{kind}: {_short(status, 24)}"
             samples.append((STATUS_NOW, params, detail))
             due = {**params, "deadline": SAMPLE_PARAMS["deadline"]}

@@ -164,20 +164,7 @@ class Example:
 # Messages that ask for something else entirely: everyday words the harm classifier learns
 # are no harm ("please stop texting me", "can i join the panel"). Complaints and comments are
 # left out: many of them tell of missed care, which is harm.
-CALM_INTENTS = frozenset(
-    (
-        "compliment",
-        "survey",
-        "involve",
-        "events",
-        "help",
-        "menu",
-        "language",
-        "stop",
-        "start",
-        "none",
-    )
-)
+CALM_INTENTS = frozenset(INTENTS) - {"complaint", "comment"}
 
 
 def _calm(examples: Iterable[Example]) -> list[str]:
@@ -377,15 +364,11 @@ class Lexicon:
         trained = (self.classifier, self.language_classifier, self.harm_classifier)
         return tuple(next(read) if classifier else {} for classifier in trained)
 
-    def language(self, text: str) -> str | None:
-        """The language of `text`, from its script and its words (see languages.yaml)."""
-        return self._language(text, words_of(text, MAX_WORDS))[0]
-
     def _language(
-        self, text: str, words: Sequence[str], learnt: Mapping[str, float] | None = None
+        self, text: str, words: Sequence[str], learnt: Mapping[str, float]
     ) -> tuple[str | None, bool]:
         """The language of `text` (whose words are `words`), and whether that is clear
-        (`learnt`: what the language classifier made of the words, if it was asked).
+        (`learnt`: what the language classifier made of the words).
 
         Any Syloti Nagri says Sylheti in that script; any Bengali script, Bengali or
         Sylheti by their words (English words inside are normal); else Latin letters,
@@ -410,28 +393,26 @@ class Lexicon:
             standard = sum(
                 word in rules.bn_words or word.endswith(rules.bn_endings) for word in words
             )
-            odds = self._language_odds(words, learnt, "syl", "bn")
+            odds = self._language_odds(learnt, "syl", "bn")
             odds += WORD_WEIGHT * (sylheti - standard)
             return ("syl" if odds > 0 else "bn"), True
         if not latin:
             return None, False
         roman = sum(word in rules.roman_words for word in words)
         english = sum(word in rules.english_words for word in words)
-        odds = self._language_odds(words, learnt, "syl-Latn", "en")
+        odds = self._language_odds(learnt, "syl-Latn", "en")
         odds += WORD_WEIGHT * (roman - english)
         # Clear only from words the lists name: "salam" or "ok" is written in both.
         if odds > 0:
             return "syl-Latn", roman >= 2
         return "en", english >= 2 and not roman
 
-    def _language_odds(
-        self, words: Sequence[str], learnt: Mapping[str, float] | None, one: str, other: str
-    ) -> float:
-        """How much likelier the examples make `one` language than `other`, as log-odds."""
-        if self.language_classifier is None:
+    @staticmethod
+    def _language_odds(learnt: Mapping[str, float], one: str, other: str) -> float:
+        """How much likelier the examples make `one` language than `other`, as log-odds
+        (none without a language classifier: `learnt` is empty)."""
+        if not learnt:
             return 0.0
-        if learnt is None:
-            learnt = self.language_classifier.probabilities(words)
         return math.log(learnt.get(one, 0.0) + FLOOR) - math.log(learnt.get(other, 0.0) + FLOOR)
 
     # -- opting out ------------------------------------------------------------------------
