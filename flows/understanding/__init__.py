@@ -708,8 +708,8 @@ def _speller(
         listed.extend(words)
         if cue.meaning in ("optout stop", "optout carrier") or cue.meaning.startswith("start"):
             guarded.extend(words)
-        elif cue.meaning.split()[-1] in ("strong", "name"):
-            named.extend(words)
+        elif cue.meaning.split()[-1] in ("strong", "name") and len(cue.words) == 1:
+            named.extend(words)  # a word that says an intent by itself: "survey", "menu"
     used = [word for example in examples for word in example.words]
     seen = [word for example in harm_examples for word in words_of(example.text, MAX_WORDS)]
     return Speller.build(named, used, guarded, known=[*listed, *seen])

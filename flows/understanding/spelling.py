@@ -3,9 +3,11 @@
 A word of four Latin letters or more that neither the lists nor the examples know is read
 as a known word one edit away (a letter wrong, missing or extra, or two neighbours swapped:
 the optimal string alignment distance), the likeliest when there are several: a word the
-lists name before one the examples use, a commoner one before a rarer. Words the
-understanding already knows are never changed, nor are numbers, nor other scripts, whose
-spellings flows/scripts.py folds instead.
+lists name before one the examples use, a commoner one before a rarer. Words the lists name
+or the examples use often are never changed, nor are numbers, nor other scripts,
+whose spellings flows/scripts.py folds instead. A word the examples use only once or twice
+may be a typo written as people write ("surevy"): it is read as a word the lists name, if
+one is near, and kept otherwise.
 
 The words that stop or start messages are reached by a swap only ("stpo", "strat"): a
 letter wrong would make "shop" a STOP, and "smart" a START.
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import OSA
 
 SHORTEST = 4
+# A word the examples use this often or less, and no list names, may be a typo itself.
+RARE = 2
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class Speller:
     _targets: dict[int, tuple[str, ...]]
     _rank: dict[str, int]
     guarded: frozenset[str]
+    # The words the lists name, and the words the examples use RARE times or less: those may
+    # be typos themselves ("surevy"), read as a word the lists name when one is near.
+    named: frozenset[str]
+    rare: frozenset[str]
     _read: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -53,11 +61,16 @@ class Speller:
         by_length: dict[int, list[str]] = {}
         for word in ranked:
             by_length.setdefault(len(word), []).append(word)
+        certain = frozenset(
+            (*names, *(word for word, count in counts.items() if count > RARE), *known)
+        )
         return cls(
-            known=frozenset((*names, *counts, *guarded, *known)),
+            known=certain,
             _targets={length: tuple(words) for length, words in by_length.items()},
             _rank={word: rank for rank, word in enumerate(ranked)},
             guarded=frozenset(guarded),
+            named=frozenset(names),
+            rare=frozenset(counts) - certain,
         )
 
     def correct(self, words: Sequence[str]) -> list[str]:
@@ -86,6 +99,8 @@ class Speller:
                 ):
                     found.append(other)
                     break
+        if word in self.rare:
+            found = [other for other in found if other in self.named]
         return min(found, key=self._rank.__getitem__) if found else word
 
 

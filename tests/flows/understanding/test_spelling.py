@@ -98,3 +98,14 @@ def test_correcting_keeps_one_word_for_each_word(words: list[str]) -> None:
     assert len(corrected) == len(words)
     for before, after in zip(words, corrected, strict=True):
         assert after == before or (before.isascii() and before.isalpha() and len(before) >= 4)
+
+
+def test_a_word_the_examples_use_rarely_is_read_as_a_word_the_lists_name() -> None:
+    # People mistype the key words in the examples too: "surevy" there is still a typo.
+    speller = Speller.build(named=["survey"], used=["surevy", "surevy", "carre"], guarded=[])
+    assert (speller.read("surevy"), speller.read("carre")) == ("survey", "carre")
+
+
+def test_a_mistyped_key_word_in_a_sentence_is_as_sure_as_the_word() -> None:
+    found = understand("i want to do the surevy")
+    assert found.intent == "survey" and found.sure
