@@ -226,7 +226,8 @@ class QueryCounter:
     """Counts the statements an engine sends to the database, by kind and table.
 
     Statements run straight through the driver (storage/db.py DriverStatement: the step's
-    INSERTs on SQLite) skip SQLAlchemy's events, so they are counted where they run.
+    read, save and INSERTs) skip SQLAlchemy's events, so they are counted where they run;
+    PostgreSQL's INSERT of a step's rows, one pipeline, counts once.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -236,7 +237,7 @@ class QueryCounter:
         global _COUNTING
         _COUNTING = self
         if not getattr(DriverStatement, "_counted", False):
-            for name in ("run", "first", "one"):
+            for name in ("run", "first", "one", "returning"):
                 setattr(DriverStatement, name, _counted(getattr(DriverStatement, name)))
             DriverStatement._counted = True  # type: ignore[attr-defined]
 

@@ -234,7 +234,7 @@ class DriverStatement:
             cursor = driver.execute(self.sql, parameters)
         except self._engine.dialect.loaded_dbapi.Error as error:
             raise self._error(parameters, error) from error
-        return cursor.rowcount, cursor.lastrowid
+        return cursor.rowcount, getattr(cursor, "lastrowid", None)  # psycopg has none
 
     def one(self, connection: Connection, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run a SELECT in `connection`'s transaction; its first row, each value through its
@@ -245,8 +245,34 @@ class DriverStatement:
             row = driver.execute(self.sql, parameters).fetchone()
         except self._engine.dialect.loaded_dbapi.Error as error:
             raise self._error(parameters, error) from error
-        if row is None:
-            return None
+        return None if row is None else self._processed(row)
+
+    def returning(
+        self, connection: Connection, rows: list[dict[str, Any]]
+    ) -> list[tuple[Any, ...]]:
+        """Run an INSERT ... RETURNING once per row in `connection`'s transaction; every row
+        it returned, in order, each value through its column type's result processor.
+
+        For PostgreSQL: psycopg sends the rows in one pipeline, one round trip, and the
+        statement, prepared once, is not parsed again however many rows there are.
+        """
+        driver: Any = connection.connection.driver_connection
+        cursor = driver.cursor()
+        parameters = [self._parameters(values) for values in rows]
+        try:
+            cursor.executemany(self.sql, parameters, returning=True)
+            returned = []
+            while True:
+                returned.extend(cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        except self._engine.dialect.loaded_dbapi.Error as error:
+            raise self._error(parameters, error) from error
+        finally:
+            cursor.close()
+        return [self._processed(row) for row in returned]
+
+    def _processed(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(
             value if process is None else process(value)
             for value, process in zip(row, self._results, strict=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, bindparam, insert, literal_column, select, update
+from sqlalchemy import Connection, Engine, Update, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import NoResultFound
@@ -112,8 +112,8 @@ _SAVE = (
 _START = insert(Conversation)
 
 
-# On SQLite, in process, the statements of every step go through the driver, compiled once
-# per engine (storage/db.py DriverStatement): Connection.execute costs more than the query.
+# The statements of every step go through the driver, compiled once per engine
+# (storage/db.py DriverStatement): Connection.execute costs more than the query.
 _SAVE_DRIVER = _SAVE.values(
     flow=bindparam("flow"),
     node=bindparam("node"),
@@ -121,12 +121,12 @@ _SAVE_DRIVER = _SAVE.values(
     updated_at=bindparam("updated_at", type_=Conversation.__table__.c.updated_at.type),
 )
 _DRIVER: WeakKeyDictionary[Engine, tuple[DriverStatement, DriverStatement]] = WeakKeyDictionary()
+# The UPDATEs of an address or a contact, one per set of columns a step changes (a handful).
+_CHANGES: WeakKeyDictionary[Engine, dict[tuple[str, ...], DriverStatement]] = WeakKeyDictionary()
 
 
-def _driver(connection: Connection) -> tuple[DriverStatement, DriverStatement] | None:
-    """The read and save statements for the driver, on SQLite; None elsewhere."""
-    if connection.dialect.name != "sqlite":
-        return None
+def _driver(connection: Connection) -> tuple[DriverStatement, DriverStatement]:
+    """The read and save statements for the driver, compiled for this engine."""
     engine = connection.engine
     found = _DRIVER.get(engine)
     if found is None:
@@ -137,17 +137,27 @@ def _driver(connection: Connection) -> tuple[DriverStatement, DriverStatement] |
     return found
 
 
+def _change(
+    connection: Connection, statement: Update, key: str, columns: tuple[str, ...]
+) -> DriverStatement:
+    """The UPDATE that sets `columns` of the row whose id is bound as `key`, for the driver."""
+    engine = connection.engine
+    compiled = _CHANGES.setdefault(engine, {})
+    found = compiled.get((key, *columns))
+    if found is None:
+        table = statement.table.c  # type: ignore[attr-defined]
+        found = compiled[(key, *columns)] = DriverStatement(
+            engine,
+            statement.values({name: bindparam(name, type_=table[name].type) for name in columns}),
+        )
+    return found
+
+
 def read(connection: Connection, address_id: int) -> Person:
     """The person at this address, their address row locked until the transaction ends."""
-    driver = _driver(connection)
-    values = {"person_address_id": address_id}
-    if driver is not None:
-        found = driver[0].one(connection, values)
-        if found is None:
-            raise NoResultFound(f"no address {address_id}")
-        row: Any = found
-    else:
-        row = connection.execute(_PERSON, values).one()
+    row = _driver(connection)[0].one(connection, {"person_address_id": address_id})
+    if row is None:
+        raise NoResultFound(f"no address {address_id}")
     (
         _id,
         contact_id,
@@ -186,13 +196,15 @@ def read(connection: Connection, address_id: int) -> Person:
 def write_changes(connection: Connection, person: Person) -> None:
     """Write what this step changed on the address and the contact."""
     if person.address_changes:
-        connection.execute(
-            _ADDRESS, {**person.address_changes, "person_address_id": person.address_id}
+        changed = tuple(sorted(person.address_changes))
+        _change(connection, _ADDRESS, "person_address_id", changed).run(
+            connection, {**person.address_changes, "person_address_id": person.address_id}
         )
         person.address_changes = {}
     if person.contact_changes:
-        connection.execute(
-            _CONTACT, {**person.contact_changes, "person_contact_id": person.contact_id}
+        changed = tuple(sorted(person.contact_changes))
+        _change(connection, _CONTACT, "person_contact_id", changed).run(
+            connection, {**person.contact_changes, "person_contact_id": person.contact_id}
         )
         person.contact_changes = {}
 
@@ -217,11 +229,7 @@ def save(connection: Connection, person: Person, state: State, now: datetime) ->
         "conversation_id": person.conversation_id,
         "expected_version": person.version,
     }
-    driver = _driver(connection)
-    if driver is not None:
-        count, _ = driver[1].run(connection, parameters)
-    else:
-        count = connection.execute(_SAVE, parameters).rowcount
+    count, _ = _driver(connection)[1].run(connection, parameters)
     if count != 1:
         raise StaleDataError(f"conversation {person.conversation_id} was stepped meanwhile")
 

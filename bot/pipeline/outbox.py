@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -217,42 +216,22 @@ def _bound(row: Mapping[str, Any]) -> dict[str, Any]:
     return {(f"{name}_json" if name in JSON_COLUMNS else name): row[name] for name in BULK_COLUMNS}
 
 
-@lru_cache(maxsize=1)
-def _postgresql_insert() -> Insert:
-    """PostgreSQL's INSERT of message rows: many in one round trip, their ids returned.
-
-    A provider's retry of an inbound message already stored inserts nothing (the partial
-    unique index), which the step sees in what comes back.
-    """
-    none_as_null = JSON(none_as_null=True)
-    return (
-        postgresql_insert(Message)
-        .values({name: bindparam(f"{name}_json", type_=none_as_null) for name in JSON_COLUMNS})
-        .on_conflict_do_nothing(
-            index_elements=["channel", "provider_id"],
-            # Written as in the index, so PostgreSQL can match the partial index.
-            index_where=text("direction = 'in'"),
-        )
-        .returning(Message.id, Message.direction)
-    )
-
-
 def insert_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
     """Insert message rows (ROW_DEFAULTS' shape); return the id and direction of each written.
 
     An inbound row that a provider's retry stored first is not written, and not returned.
+    Each row goes through the driver with the statement SQLAlchemy compiled and its types'
+    processors (storage/db.py DriverStatement): `Connection.execute` costs more than the row.
     """
     if not rows:
         return []
     bound = [_bound(row) for row in rows]
-    if connection.dialect.name == "postgresql":
-        returned = connection.execute(_postgresql_insert(), bound)
-        return [(row_id, direction) for row_id, direction in returned]
-    # SQLite runs in process, where RETURNING costs more than the row itself (the statement
-    # is prepared again each time): one INSERT per row, ids from lastrowid, each through
-    # the driver with the statement SQLAlchemy compiled and its types' processors
-    # (storage/db.py DriverStatement), as `Connection.execute` costs more than the row too.
     insert = _driver_insert(connection.engine)
+    if connection.dialect.name == "postgresql":
+        # One round trip for all of them, their ids returned (a pipeline).
+        return [(row_id, direction) for row_id, direction in insert.returning(connection, bound)]
+    # SQLite runs in process, where RETURNING costs more than the row itself (the statement
+    # is prepared again each time): one INSERT per row, ids from lastrowid.
     written = []
     for row in bound:
         count, row_id = insert.run(connection, row)
@@ -265,13 +244,19 @@ _DRIVER_INSERTS: WeakKeyDictionary[Engine, DriverStatement] = WeakKeyDictionary(
 
 
 def _driver_insert(engine: Engine) -> DriverStatement:
-    """The SQLite INSERT of BULK_COLUMNS, compiled once per engine for the driver."""
+    """The INSERT of BULK_COLUMNS, compiled once per engine for the driver.
+
+    A provider's retry of an inbound message already stored inserts nothing (the partial
+    unique index); on PostgreSQL the step sees that in the ids that come back.
+    """
     found = _DRIVER_INSERTS.get(engine)
     if found is None:
         columns = Message.__table__.c
         none_as_null = JSON(none_as_null=True)
+        postgresql = engine.dialect.name == "postgresql"
+        insert_ = postgresql_insert if postgresql else sqlite_insert
         statement = (
-            sqlite_insert(Message)
+            insert_(Message)
             .values(
                 {
                     name: bindparam(f"{name}_json", type_=none_as_null)
@@ -281,9 +266,13 @@ def _driver_insert(engine: Engine) -> DriverStatement:
                 }
             )
             .on_conflict_do_nothing(
-                index_elements=["channel", "provider_id"], index_where=text("direction = 'in'")
+                index_elements=["channel", "provider_id"],
+                # Written as in the index, so the database can match the partial index.
+                index_where=text("direction = 'in'"),
             )
         )
+        if postgresql:
+            statement = statement.returning(Message.id, Message.direction)
         found = _DRIVER_INSERTS[engine] = DriverStatement(engine, statement)
     return found
 
