@@ -145,7 +145,7 @@ def _change(
     compiled = _CHANGES.setdefault(engine, {})
     found = compiled.get((key, *columns))
     if found is None:
-        table = statement.table.c  # type: ignore[attr-defined]
+        table = statement.table.c
         found = compiled[(key, *columns)] = DriverStatement(
             engine,
             statement.values({name: bindparam(name, type_=table[name].type) for name in columns}),

@@ -271,9 +271,10 @@ def _driver_insert(engine: Engine) -> DriverStatement:
                 index_where=text("direction = 'in'"),
             )
         )
-        if postgresql:
-            statement = statement.returning(Message.id, Message.direction)
-        found = _DRIVER_INSERTS[engine] = DriverStatement(engine, statement)
+        returning = statement.returning(Message.id, Message.direction)
+        found = _DRIVER_INSERTS[engine] = DriverStatement(
+            engine, returning if postgresql else statement
+        )
     return found
 
 
