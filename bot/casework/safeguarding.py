@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, bindparam, insert, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from bot.pipeline import outbox
@@ -24,6 +25,7 @@ from bot.pipeline.outbox import Outbound
 from bot.types import Kind
 from flows.understanding import Understanding
 from flows.understanding.harm import CATEGORIES
+from storage.db import DriverStatement
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
 
 __all__ = ["CATEGORIES", "CATEGORY_LABELS", "Safeguarding"]
@@ -106,9 +108,25 @@ class Safeguarding:
     ) -> list[int]:
         """The step's watcher: flag the message if it tells of harm; return alert ids.
 
-        Only a message that tells of harm costs the queries that load these rows.
+        Only a message that tells of harm costs a statement, and only one that rings the
+        on-call phone loads rows.
         """
         if understood is None or understood.safeguarding is None:
+            return []
+        alert = understood.safeguarding_confidence >= ALERT_AT
+        if not alert or not self.alert_to:
+            # A flag for a moderator and no call: one statement, no ORM objects loaded.
+            step.tx.flush()  # the feedback this message's step wrote, if any, to link to
+            _flag_statement(step.connection.engine).run(
+                step.connection,
+                {
+                    "flag_contact_id": step.person.contact_id,
+                    "flag_address_id": step.person.address_id,
+                    "flag_message_id": message_id,
+                    "flag_categories": [understood.safeguarding],
+                    "flag_raised_at": step.now,
+                },
+            )
             return []
         session = step.session
         alerts = self.flag_inbound(
@@ -117,7 +135,6 @@ class Safeguarding:
             session.get_one(Message, message_id),
             (understood.safeguarding,),
             step.now,
-            alert=understood.safeguarding_confidence >= ALERT_AT,
         )
         session.flush()
         return [row.id for row in alerts]
@@ -129,10 +146,9 @@ class Safeguarding:
         inbound: Message,
         categories: tuple[str, ...],
         now: datetime,
-        alert: bool = True,
     ) -> list[Message]:
-        """Flag this inbound message with the harms it tells of; return the alert rows (none
-        when `alert` is false: the flag waits for a moderator, not the on-call phone)."""
+        """Flag this inbound message with the harms it tells of and alert the on-call phone
+        unless it rang for this person lately; return the alert rows."""
         flag = SafeguardingFlag(
             contact_id=address.contact_id,
             message_id=inbound.id,
@@ -142,7 +158,7 @@ class Safeguarding:
             raised_at=now,
             status="open",
         )
-        if not alert or not self.alert_to or _alerted_lately(session, address.contact_id, now):
+        if _alerted_lately(session, address.contact_id, now):
             session.add(flag)
             return []
         flag.alerted_at = now
@@ -173,6 +189,43 @@ def _feedback_with_text(session: Session, address_id: int, body: str) -> int | N
         .order_by(Feedback.id.desc())
         .limit(1)
     )
+    return found
+
+
+_FLAG_STATEMENTS: WeakKeyDictionary[Engine, DriverStatement] = WeakKeyDictionary()
+
+
+def _flag_statement(engine: Engine) -> DriverStatement:
+    """The INSERT of an automatic flag on an inbound message, linked as `flag_inbound` links
+    it to the feedback holding its words: compiled once per engine, run through the driver."""
+    found = _FLAG_STATEMENTS.get(engine)
+    if found is None:
+        columns = SafeguardingFlag.__table__.c
+        body = (
+            select(Message.body)
+            .where(Message.id == bindparam("flag_message_id"), Message.body != "")
+            .scalar_subquery()
+        )
+        feedback = (
+            select(Feedback.id)
+            .where(
+                Feedback.address_id == bindparam("flag_address_id"),
+                or_(Feedback.text == body, Feedback.desired_outcome == body),
+            )
+            .order_by(Feedback.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = insert(SafeguardingFlag).values(
+            contact_id=bindparam("flag_contact_id"),
+            message_id=bindparam("flag_message_id"),
+            feedback_id=feedback,
+            categories=bindparam("flag_categories", type_=columns.categories.type),
+            source=literal_column("'automatic'"),
+            raised_at=bindparam("flag_raised_at", type_=columns.raised_at.type),
+            status=literal_column("'open'"),
+        )
+        found = _FLAG_STATEMENTS[engine] = DriverStatement(engine, statement)
     return found
 
 

@@ -152,7 +152,13 @@ def test_no_recipients_configured_still_flags(bot: Bot) -> None:
     assert not any("safeguarding alert" in text for text in bot.replies)
 
 
-def test_the_flag_names_the_feedback_holding_the_words(alerting: Bot) -> None:
+# With an on-call phone to ring the flag is written with the alert; without one, by a
+# statement of its own: both link it alike.
+@pytest.mark.parametrize("bot_of", ["alerting", "bot"])
+def test_the_flag_names_the_feedback_holding_the_words(
+    bot_of: str, database: Database, request: pytest.FixtureRequest
+) -> None:
+    alerting: Bot = request.getfixturevalue(bot_of)
     # The words come before the record is submitted: the flag cannot name it yet.
     alerting.conversation(PERSON, "hi", "1", "1", "1")
     alerting.receive(PERSON, "I am neglected")
