@@ -14,12 +14,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Connection, case, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String
 
 from bot.types import Kind
+from storage.db import DriverStatement
 from storage.models import Address, Consent, Contact, Message, Preference
 
 # The column of `preferences` that says yes or no to each bulk kind.
@@ -115,15 +129,38 @@ def ask_once(
 ) -> bool:
     """Mark the person asked about broadcasts (a row with no choice yet); False when they
     were asked, or chose, before."""
-    if connection.scalar(select(Preference.id).where(Preference.contact_id == contact_id)):
-        return False
-    connection.execute(
-        insert(Preference).values(
-            contact_id=contact_id,
-            monthly_cap=DEFAULT_MONTHLY_CAP,
-            language=language,
-            channel=channel,
-            updated_at=now,
-        )
+    count, _ = _asked_statement(connection.engine).run(
+        connection,
+        {
+            "asked_contact_id": contact_id,
+            "asked_language": language,
+            "asked_channel": channel,
+            "asked_at": now,
+        },
     )
-    return True
+    return count == 1
+
+
+_ASKED: WeakKeyDictionary[Engine, DriverStatement] = WeakKeyDictionary()
+
+
+def _asked_statement(engine: Engine) -> DriverStatement:
+    """A person's preferences row with no choice yet, unless they have one: one statement
+    (a step asks at every contribution), compiled once per engine, run through the driver."""
+    found = _ASKED.get(engine)
+    if found is None:
+        columns = Preference.__table__.c
+        insert_ = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert_(Preference)
+            .values(
+                contact_id=bindparam("asked_contact_id"),
+                monthly_cap=literal_column(str(DEFAULT_MONTHLY_CAP)),
+                language=bindparam("asked_language", type_=columns.language.type),
+                channel=bindparam("asked_channel", type_=columns.channel.type),
+                updated_at=bindparam("asked_at", type_=columns.updated_at.type),
+            )
+            .on_conflict_do_nothing(index_elements=["contact_id"])
+        )
+        found = _ASKED[engine] = DriverStatement(engine, statement)
+    return found
