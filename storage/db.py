@@ -143,6 +143,9 @@ class Database:
             self._single.dispose()
 
 
+_NEEDED = object()  # a bind with no constant of its own: its value must be given
+
+
 class DriverStatement:
     """A Core statement compiled once, run on the driver's own cursor: for the hottest path.
 
@@ -168,19 +171,29 @@ class DriverStatement:
             for bind, name in self._compiled.bind_names.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
         }
-        # Where every bind is named after the value it takes (as the statements given here
-        # are), the driver's parameters are built straight from the values, in the order
-        # the SQL takes them; SQLAlchemy's construct_params costs more than the row.
-        names = [escaped.get(name, name) for name in self._compiled.bind_names.values()]
-        keys = [bind.key for bind in self._compiled.bind_names]
-        self._direct = (
-            self._compiled.positional
-            and names == keys
-            and sorted(names) == sorted(self._compiled.positiontup or ())
-        )
-        self._order = [
-            (name, self._processors.get(name)) for name in self._compiled.positiontup or ()
+        # The driver's parameters are built straight from the values, in the order the SQL
+        # takes them (SQLite) or by name (PostgreSQL): SQLAlchemy's construct_params costs
+        # more than the row. Each bind takes the value given under its key, or the constant
+        # it carries (the 1 of `version + 1`); a bind computed at execution time (or expanded into
+        # the SQL), or one with neither, leaves it to construct_params, which knows every default.
+        by_name = {
+            escaped.get(name, name): bind for bind, name in self._compiled.bind_names.items()
+        }
+        names = (self._compiled.positiontup if self._compiled.positional else list(by_name)) or []
+        self._order: list[tuple[str, str, Any, Any]] | None = [
+            (
+                name,
+                by_name[name].key,
+                _NEEDED if by_name[name].required else by_name[name].value,
+                self._processors.get(name),
+            )
+            for name in names
         ]
+        if any(
+            bind.callable is not None or bind.expanding or bind.literal_execute
+            for bind in by_name.values()
+        ):
+            self._order = None
         # For a SELECT: each result column's processor, as a Result would apply it.
         description = getattr(self._compiled, "_result_columns", None) or []
         self._results = [
@@ -280,18 +293,21 @@ class DriverStatement:
 
     def _parameters(self, values: dict[str, Any]) -> Any:
         """The values as the driver takes them, each through its column type's processor."""
-        if self._direct and len(values) >= len(self._order):
-            try:
-                return [
-                    values[name] if processor is None else processor(values[name])
-                    for name, processor in self._order
-                ]
-            except KeyError:
-                pass  # a value left out: SQLAlchemy's way, which knows the defaults
+        if self._order is not None:
+            built = []
+            for name, key, constant, processor in self._order:
+                value = values.get(key, constant)
+                if value is _NEEDED:
+                    break  # a value left out: SQLAlchemy's way, which knows the defaults
+                built.append((name, value if processor is None else processor(value)))
+            else:
+                if self._compiled.positional:  # SQLite's qmark style
+                    return [value for _, value in built]
+                return dict(built)
         named = self._compiled.construct_params(values)
         for name, processor in self._processors.items():
             named[name] = processor(named[name])
-        if self._compiled.positional:  # SQLite's qmark style
+        if self._compiled.positional:
             return [named[name] for name in self._compiled.positiontup]
         return named
 

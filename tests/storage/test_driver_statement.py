@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import JSON, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from storage.db import Database, DriverStatement
 from storage.models import Message
@@ -101,3 +101,50 @@ def test_a_driver_error_is_sqlalchemys_and_quotes_no_values(database: Database) 
     assert secret not in str(raised.value)
     # The connection the error came from was dropped: the next statement works.
     assert read(database, store(database, body=secret)).body == secret
+
+
+def test_constants_in_the_sql_and_values_left_out_are_filled_as_core_fills_them(
+    database: Database,
+) -> None:
+    # `attempts + 1` carries its 1; `reason` is not bound at all; `body` must be given.
+    message_id = store(database)
+    statement = (
+        update(Message)
+        .where(Message.id == bindparam("message_id"))
+        .values(attempts=Message.attempts + 1, body=bindparam("body"))
+    )
+    bump = DriverStatement(database.engine, statement)
+    with database.transaction() as tx:
+        count, _ = bump.run(tx.connection, {"message_id": message_id, "body": "again"})
+    assert count == 1
+    message = read(database, message_id)
+    assert (message.attempts, message.body) == (1, "again")
+    # A value the statement needs and was not given is an error, as through Core.
+    with pytest.raises(InvalidRequestError), database.transaction() as tx:
+        bump.run(tx.connection, {"message_id": message_id})
+
+
+# PostgreSQL's way of writing a step's rows (SQLite's inserts them one by one).
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_an_insert_returning_gives_every_row_in_order(database: Database) -> None:
+    statement = (
+        insert(Message)
+        .values(
+            address_id=bindparam("address_id"),
+            channel="sms",
+            direction="out",
+            status="queued",
+            body=bindparam("body"),
+            created_at=MOMENT,
+            is_reply=False,
+            attempts=0,
+        )
+        .returning(Message.id, Message.body)
+    )
+    address_id = new_address(database)
+    rows = [{"address_id": address_id, "body": f"row {number}"} for number in range(5)]
+    with database.transaction() as tx:
+        returned = DriverStatement(database.engine, statement).returning(tx.connection, rows)
+    assert [body for _, body in returned] == [row["body"] for row in rows]
+    assert [read(database, row_id).body for row_id, _ in returned] == [row["body"] for row in rows]
