@@ -27,7 +27,8 @@ REQUEST_ID: ContextVar[str] = ContextVar("kotha_request_id", default="-")
 # An id a proxy in front sent (X-Request-Id) is kept when it looks like one.
 GIVEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-QUIET_LIBRARIES = ("twilio.http_client", "httpx", "httpcore", "urllib3", "telegram")
+# Alembic says at INFO what it does on every start; `kotha db` commands say it themselves.
+QUIET_LIBRARIES = ("twilio.http_client", "httpx", "httpcore", "urllib3", "telegram", "alembic")
 
 T = TypeVar("T")
 
