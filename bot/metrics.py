@@ -129,7 +129,7 @@ def exposition(settings: Settings, stored: StoredCounts) -> bytes:
     """The text a scrape reads: the database's counts and the processes' own."""
     registry = CollectorRegistry(auto_describe=False)
     if settings.metrics_dir is not None:
-        multiprocess.MultiProcessCollector(registry, path=str(settings.metrics_dir))
+        multiprocess.MultiProcessCollector(registry, path=str(settings.metrics_dir))  # type: ignore[no-untyped-call]
     else:
         registry.register(_ThisProcess())
     registry.register(stored)
