@@ -15,6 +15,7 @@ from bot.cli import (
     broadcast,
     cases,
     chat,
+    check,
     export,
     messages,
     serve,
@@ -47,6 +48,7 @@ def parser(web_app: WebApp | None = None) -> argparse.ArgumentParser:
     broadcast.add_parsers(commands)
     users.add_parsers(commands)
     understand.add_parsers(commands)
+    check.add_parsers(commands)
     return root
 
 
