@@ -10,6 +10,7 @@ at WARNING.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -112,11 +113,12 @@ def request_id(value: str | None = None) -> Iterator[str]:
 def as_job(name: str, work: Callable[..., T]) -> Callable[..., T]:
     """Wrap a queue job so every line it logs carries an id of its own (`send-3f2a…`)."""
 
+    # wraps keeps the work's module and name, which Huey files its task under.
+    @functools.wraps(work)
     def job(*args: Any) -> T:
         with request_id(f"{name}-{new_id()}"):
             return work(*args)
 
-    job.__name__ = getattr(work, "__name__", name)
     return job
 
 
