@@ -57,7 +57,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     pip = [sys.executable, "-m", "pip"]
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    _run([*pip, "wheel", "--no-deps", "-q", "-w", str(dist), str(source)], dist, env)
+    # This environment's setuptools (the dev extra asks for the version pyproject.toml
+    # needs), so the build needs no index.
+    build = ["wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(dist)]
+    _run([*pip, *build, str(source)], dist, env)
     [wheel] = dist.glob("kotha-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for expected in (

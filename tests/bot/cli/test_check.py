@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from storage.db import Database
+from tests.conftest import CI, REDIS_URL, reachable
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.wiring import SMS_FROM, TELEGRAM_SECRET, TELEGRAM_TOKEN
@@ -130,3 +132,25 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == "kotha 0.1.0"
+
+
+REDIS = CI or reachable("127.0.0.1", 6379)
+
+
+@pytest.mark.skipif(not REDIS, reason="no Redis here (never skipped under CI=true)")
+def test_check_on_the_deployment_database_and_redis(
+    environment: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database: Database,
+) -> None:
+    """The database fixture is SQLite and, where it answers, PostgreSQL; the queue Redis."""
+    monkeypatch.setenv("KOTHA_DATABASE_URL", database.url)
+    monkeypatch.setenv("KOTHA_REDIS_URL", REDIS_URL)
+
+    code, output = run(capsys, "check")
+
+    assert code == 0, output
+    answers = section(output, "Answers")
+    assert answers["database"].startswith(f"ok answers ({database.dialect}, schema at")
+    assert answers["queue"].startswith("ok answers (Redis,")
