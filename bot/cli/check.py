@@ -1,6 +1,7 @@
 """`kotha check`: what is configured, what each channel still lacks, and whether each part answers.
 
-It changes nothing: no migration, no message. Providers are asked only where their
+It migrates nothing and sends nothing (reading the settings may write the generated session
+key into instance/, as every command does). Providers are asked only where their
 credentials are set, and then with a real request that sends nothing (Twilio: one page of
 the account's messages; Telegram: getMe).
 """
