@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Request, jsonify
+from flask import Blueprint, Flask, Request, Response, abort, g, jsonify, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot import logs, metrics
 from bot import settings as settings_module
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -19,6 +22,9 @@ from bot.settings import Settings
 # Providers send small requests (an SMS body is at most 1,600 characters); anything far
 # larger is refused with 413 before it is read.
 MAX_REQUEST_BYTES = 256 * 1024
+REQUEST_ID_HEADER = "X-Request-Id"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ def create_app(
     """
     if services is None:
         settings = settings or settings_module.load()
+        logs.configure(settings)
         # A web process (gunicorn 'kotha:create_app()') hands replies to the queue for
         # `kotha worker`: sending inside the webhook request would hold it for the rate limit.
         services = build_services(settings, queue="inline" if settings.testing else "huey")
@@ -102,6 +109,9 @@ def create_app(
         if part.csrf_exempt:
             csrf.exempt(part.blueprint)
 
+    _trace_requests(app)
+    _serve_metrics(app, services)
+
     @app.get("/healthz")
     def healthz() -> Any:
         """200 when the database and the queue answer; 503 naming the part that does not."""
@@ -125,3 +135,70 @@ def create_app(
         return jsonify(status="ok", **report)
 
     return app
+
+
+def _trace_requests(app: Flask) -> None:
+    """Give each request an id for its log lines; time webhooks, and log and count refusals."""
+
+    @app.before_request
+    def start() -> None:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        chosen = given if logs.GIVEN_ID.fullmatch(given) else logs.new_id()
+        g.kotha_request_id = chosen
+        g.kotha_request_token = logs.REQUEST_ID.set(chosen)
+        g.kotha_started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = g.get("kotha_request_id", "-")
+        if request.path.startswith("/webhooks/"):
+            route = request.url_rule.rule if request.url_rule is not None else "unknown"
+            started = g.get("kotha_started")
+            if started is not None:
+                metrics.WEBHOOK_SECONDS.labels(route).observe(time.perf_counter() - started)
+            if response.status_code >= 400:
+                # The webhooks answer a refusal with its reason in a line of plain text,
+                # their own words; anything else is named by its status alone.
+                reason = ""
+                if response.mimetype == "text/plain" and not response.is_streamed:
+                    reason = logs.clip(response.get_data(as_text=True).strip(), 60)
+                metrics.WEBHOOK_REFUSALS.labels(route, str(response.status_code), reason).inc()
+                log.warning(
+                    "%s %s refused with %d: %s",
+                    request.method,
+                    route,
+                    response.status_code,
+                    reason or "-",
+                )
+        return response
+
+    @app.teardown_request
+    def end(error: BaseException | None) -> None:
+        token = g.pop("kotha_request_token", None)
+        if token is not None:
+            logs.REQUEST_ID.reset(token)
+
+
+def _serve_metrics(app: Flask, services: Services) -> None:
+    """GET /metrics for Prometheus: 404 unless KOTHA_METRICS_TOKEN is set, then bearer only."""
+    huey = services.huey
+    stored = metrics.StoredCounts(
+        services.database, (lambda: int(huey.pending_count())) if huey is not None else lambda: None
+    )
+
+    @app.get("/metrics")
+    def serve_metrics() -> Response:
+        token = services.settings.metrics_token
+        if not token:
+            abort(404)
+        if not metrics.bearer_matches(request.headers.get("Authorization"), token):
+            log.warning("GET /metrics refused: missing or wrong bearer token")
+            return Response(
+                "bearer token required\n",
+                status=401,
+                mimetype="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return Response(
+            metrics.exposition(services.settings, stored), content_type=metrics.CONTENT_TYPE
+        )

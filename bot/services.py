@@ -21,6 +21,7 @@ from bot.channels.console import ConsoleSender
 from bot.channels.registry import close_senders, senders_from_settings
 from bot.clock import Clock, utc_now
 from bot.i18n import I18n
+from bot.logs import as_job
 from bot.outreach import involvement
 from bot.outreach.broadcasts import BROADCAST_TEMPLATE, Broadcasts
 from bot.outreach.consultations import ChatRecords
@@ -161,12 +162,14 @@ def build_services(
     if huey is not None:
         # Once a minute is the finest a Huey periodic task runs; a reminder a minute late is
         # on time. Each consumer runs it: the reminders' dedupe keys make that harmless.
-        huey.periodic_task(crontab(), name="kotha.event_reminders")(reminders.run)
+        huey.periodic_task(crontab(), name="kotha.event_reminders")(
+            as_job("reminders", reminders.run)
+        )
         # The daily case digest: each consumer checks every minute whether it is due (08:00
         # local); its dedupe keys send it once a day whatever the number of consumers.
         digest = CaseDigest(database, settings, clock)
         huey.periodic_task(crontab(), name="kotha.case_digest")(
-            lambda: digest.write_if_due(job_queue.enqueue)
+            as_job("digest", lambda: digest.write_if_due(job_queue.enqueue))
         )
     return Services(
         settings,

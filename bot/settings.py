@@ -5,18 +5,31 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# Installed from a wheel, the package's data (catalogs, flows) sits beside it in
+# site-packages; in a checkout, beside pyproject.toml. Either way it is found from here,
+# never from the current directory.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = REPO_ROOT / "instance"
+# A checkout keeps its database in instance/ at its root; an installed Kotha in instance/
+# under the directory it is started from (its systemd unit's WorkingDirectory).
+IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").exists()
+INSTANCE_DIR = REPO_ROOT / "instance" if IN_CHECKOUT else Path("instance").absolute()
 LOCALES_DIR = REPO_ROOT / "locales"
 FLOWS_DIR = REPO_ROOT / "flows" / "definitions"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+# A bearer token anyone could guess protects nothing.
+MIN_METRICS_TOKEN = 16
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,14 @@ class Settings:
     locales_dir: Path = LOCALES_DIR
     flows_dir: Path = FLOWS_DIR
     testing: bool = False
+    # Logging (bot/logs.py): the lowest level written, and `text` or `json` lines.
+    log_level: str = "INFO"
+    log_format: str = "text"
+    # /metrics answers only with this bearer token; unset, it is off (404).
+    metrics_token: str | None = None
+    # prometheus-client's multi-process directory: set, /metrics adds up what every process
+    # of this host counted (gunicorn's workers and `kotha worker`), not only its own.
+    metrics_dir: Path | None = None
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -196,9 +217,154 @@ def _offsets(text: str) -> tuple[str, ...]:
     return tuple(iso_offset(offset) for offset in sorted(offsets, reverse=True))
 
 
+class SettingError(ValueError):
+    """A setting's value cannot be used; the message names the variable and its form."""
+
+
+def _positive_int(text: str) -> int:
+    if int(text) <= 0:
+        raise ValueError("not above 0")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if int(text) < 0:
+        raise ValueError("below 0")
+    return int(text)
+
+
+def _positive_number(text: str) -> float:
+    if not float(text) > 0:  # also refuses nan
+        raise ValueError("not above 0")
+    return float(text)
+
+
+def _price(text: str) -> Decimal:
+    price = Decimal(text)
+    if not price.is_finite() or price < 0:
+        raise ValueError("not a price")
+    return price
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.upper() not in options and text.lower() not in options:
+            raise ValueError(f"not one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        scheme, sep, rest = text.partition("://")
+        if not sep or scheme not in schemes or not rest.strip("/"):
+            raise ValueError("not a URL")
+        return text
+
+    return parse
+
+
+def _database_url(text: str) -> str:
+    try:
+        make_url(text)
+    except ArgumentError as error:
+        raise ValueError("not a SQLAlchemy URL") from error
+    return text
+
+
+def _token(text: str) -> str:
+    if len(text) < MIN_METRICS_TOKEN:
+        raise ValueError("too short")
+    return text
+
+
+# Every value read from the environment is checked here, before anything is built from it:
+# the variable, how to read it (raising ValueError when it cannot), and the form it takes,
+# said in the one line a bad value gets. Secrets are never repeated back.
+CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
+    "KOTHA_DATABASE_URL": (
+        _database_url,
+        "a SQLAlchemy URL, e.g. postgresql+psycopg://kotha@db/kotha",
+    ),
+    "KOTHA_REDIS_URL": (
+        _url(("redis", "rediss", "unix")),
+        "a Redis URL, e.g. redis://127.0.0.1:6379/0",
+    ),
+    "KOTHA_PUBLIC_URL": (
+        _url(("http", "https")),
+        "the public base URL, e.g. https://kotha.example.org",
+    ),
+    "KOTHA_TIMEZONE": (ZoneInfo, "an IANA time zone name, e.g. Europe/London"),
+    "KOTHA_QUIET_HOURS": (QuietHours.parse, "two times HH:MM-HH:MM, e.g. 21:00-08:00"),
+    "KOTHA_TWILIO_API_URL": (_url(("http", "https")), "a base URL, e.g. https://api.twilio.com"),
+    "KOTHA_TELEGRAM_API_URL": (
+        _url(("http", "https")),
+        "a base URL, e.g. https://api.telegram.org/bot",
+    ),
+    "KOTHA_RESUME_AFTER_HOURS": (_positive_number, "a number of hours above 0, e.g. 12"),
+    "KOTHA_CONVERSATION_EXPIRY_HOURS": (_positive_number, "a number of hours above 0, e.g. 72"),
+    "KOTHA_SMS_PER_SECOND": (_positive_int, "a whole number above 0, e.g. 10"),
+    "KOTHA_WHATSAPP_PER_SECOND": (_positive_int, "a whole number above 0, e.g. 20"),
+    "KOTHA_TELEGRAM_PER_SECOND": (_positive_int, "a whole number above 0, e.g. 30"),
+    "KOTHA_SMS_SEGMENT_PRICE": (_price, "an amount in pounds, e.g. 0.04"),
+    "KOTHA_MAX_SEND_ATTEMPTS": (_positive_int, "a whole number above 0, e.g. 6"),
+    "KOTHA_RETRY_BASE_SECONDS": (_positive_number, "a number of seconds above 0, e.g. 2"),
+    "KOTHA_SWEEP_SECONDS": (_positive_number, "a number of seconds above 0, e.g. 60"),
+    "KOTHA_WHATSAPP_TEMPLATES": (
+        lambda text: _templates(text),
+        "kind.language=HX… pairs, e.g. case_update.en=HX0123…",
+    ),
+    "KOTHA_RESPONSE_WORKING_DAYS": (_positive_int, "a whole number of working days, e.g. 20"),
+    "KOTHA_SAFEGUARDING_ALERT_TO": (
+        lambda text: _recipients(text, ""),
+        "channel:address items, e.g. telegram:123,sms:+447700900123",
+    ),
+    "KOTHA_DIGEST_TO": (
+        lambda text: _recipients(text, ""),
+        "channel:address items, e.g. telegram:123,sms:+447700900123",
+    ),
+    "KOTHA_REMINDER_OFFSETS": (
+        lambda text: _offsets(text),
+        "durations above zero, e.g. P7D,P1D or 7d,1d",
+    ),
+    "KOTHA_PROXY_COUNT": (_count, "a whole number of proxies, 0 or more, e.g. 1"),
+    "KOTHA_LOG_LEVEL": (_choice(LOG_LEVELS), "one of " + ", ".join(LOG_LEVELS)),
+    "KOTHA_LOG_FORMAT": (_choice(LOG_FORMATS), "text or json"),
+    "KOTHA_METRICS_TOKEN": (_token, f"a bearer token of at least {MIN_METRICS_TOKEN} characters"),
+}
+SECRETS = frozenset(
+    {
+        "KOTHA_SECRET_KEY",
+        "TWILIO_AUTH_TOKEN",
+        "TELEGRAM_BOT_TOKEN",
+        "KOTHA_TELEGRAM_SECRET",
+        "KOTHA_METRICS_TOKEN",
+    }
+)
+
+
+def check(env: Mapping[str, str]) -> None:
+    """Raise SettingError naming the first variable whose value cannot be used, and its form."""
+    for name, (parse, expected) in CHECKS.items():
+        text = env.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            parse(text)
+        except (ValueError, KeyError, ArithmeticError, InvalidOperation) as error:
+            # Secrets, and URLs that may carry a password, are not repeated back.
+            shown = "" if name in SECRETS or "URL" in name else f"={text[:60]!r}"
+            raise SettingError(f"{name}{shown}: expected {expected}") from error
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment (or the mapping given, for tests)."""
+    """Build Settings from the environment (or the mapping given, for tests).
+
+    A value that cannot be used raises SettingError, whose one line names the variable.
+    """
     env = os.environ if environ is None else environ
+    check(env)
 
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
@@ -246,4 +412,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         instance_dir=instance_dir,
         locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
         flows_dir=Path(get("KOTHA_FLOWS_DIR") or FLOWS_DIR),
+        log_level=(get("KOTHA_LOG_LEVEL") or defaults.log_level).upper(),
+        log_format=(get("KOTHA_LOG_FORMAT") or defaults.log_format).lower(),
+        metrics_token=get("KOTHA_METRICS_TOKEN"),
+        metrics_dir=Path(found) if (found := get("PROMETHEUS_MULTIPROC_DIR")) else None,
     )

@@ -167,6 +167,11 @@ class TelegramSender(ClosingSender):
         sent_id = self._run(self._send(message), sending=True)
         return SendReceipt(provider_id=str(sent_id), status="delivered")
 
+    def probe(self) -> str:
+        """Ask Telegram who the bot is (getMe): proves the URL and the token."""
+        bot = self._run(self._initialised_bot())
+        return f"the API answered: the bot is @{bot.username}"
+
     def close(self) -> None:
         """Shut the Bot's HTTP client and stop the loop thread; a later send starts again."""
         with self._lock:

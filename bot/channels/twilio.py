@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError
@@ -169,12 +169,29 @@ class TwilioSender(ClosingSender):
             found = self._messages.list(**filters)
         except (TwilioRestException, TwilioServiceException) as error:
             raise self._mapped(error.status, error.code) from None
+        except TwilioException as error:
+            raise self._page_refused(error) from None
         except requests.RequestException as error:
             raise TransientError(f"Twilio unreachable: {type(error).__name__}") from error
         for listed in found:
             if listed.body == message.text and listed.sid:
                 return SendReceipt(provider_id=listed.sid)
         return None
+
+    def probe(self) -> str:
+        """Ask Twilio for one page of this account's messages: proves the URL and credentials.
+
+        Raises the SendError a send would (MisconfiguredError for wrong credentials).
+        """
+        try:
+            self._messages.list(limit=1)
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise self._mapped(error.status, error.code) from None
+        except TwilioException as error:
+            raise self._page_refused(error) from None
+        except requests.RequestException as error:
+            raise TransientError(f"Twilio unreachable: {type(error).__name__}") from error
+        return "the API answered and took the credentials"
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -200,6 +217,13 @@ class TwilioSender(ClosingSender):
         self, response: requests.Response, *args: object, **kwargs: object
     ) -> None:
         self._local.headers = response.headers
+
+    def _page_refused(self, error: TwilioException) -> SendError:
+        """A list of messages refused: the SDK's page reader raises a bare TwilioException
+        carrying the response, not a TwilioRestException with the status."""
+        response = error.args[1] if len(error.args) > 1 else None
+        status = getattr(response, "status_code", 0)
+        return self._mapped(status if isinstance(status, int) else 0, None)
 
     def _mapped(self, status: int, code: int | None) -> SendError:
         text = f"Twilio HTTP {status}, error {code}"

@@ -1,14 +1,18 @@
-"""`kotha run`, `serve`, `worker` and `db upgrade`: the processes that run Kotha."""
+"""`kotha run`, `serve`, `worker` and `db …`: the processes that run Kotha, and its schema."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 from typing import Any
 
+from bot import settings as settings_module
 from bot.cli.common import Commands, WebApp, load_services
 from bot.cli.demo import seed_demo
 from bot.services import Services
+from storage import migrate
+from storage.db import Database
 
 
 def _consume(services: Services, workers: int) -> None:
@@ -20,9 +24,64 @@ def _consume(services: Services, workers: int) -> None:
     consumer.run()
 
 
+def _database() -> Database:
+    """The deployment's database as it is: `db current` and `history` change nothing."""
+    return Database(settings_module.load().database_url)
+
+
 def db_upgrade(args: argparse.Namespace) -> int:
-    load_services()
-    print("database is up to date")
+    database = _database()
+    try:
+        before = migrate.current(database)
+        migrate.upgrade(database)
+        after = migrate.current(database)
+    finally:
+        database.dispose()
+    if before == after:
+        print(f"database is up to date ({after})")
+    else:
+        print(f"database upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+def db_current(args: argparse.Namespace) -> int:
+    database = _database()
+    try:
+        revision = migrate.current(database)
+    finally:
+        database.dispose()
+    head = migrate.head()
+    state = "up to date" if revision == head else f"behind: `kotha db upgrade` brings it to {head}"
+    print(f"{revision or 'empty'} ({state})")
+    return 0
+
+
+def db_history(args: argparse.Namespace) -> int:
+    database = _database()
+    try:
+        revision = migrate.current(database)
+    finally:
+        database.dispose()
+    for step, before, what in migrate.history():
+        mark = "*" if step == revision else " "
+        print(f"{mark} {step} <- {before or 'base'}  {what}")
+    return 0
+
+
+def db_downgrade(args: argparse.Namespace) -> int:
+    if not args.yes:
+        print(
+            "kotha: a downgrade drops the columns and tables newer migrations added, with"
+            " what they hold; back the database up, then run again with --yes",
+            file=sys.stderr,
+        )
+        return 2
+    database = _database()
+    try:
+        migrate.downgrade(database, args.revision)
+        print(f"database downgraded to {migrate.current(database) or 'empty'}")
+    finally:
+        database.dispose()
     return 0
 
 
@@ -89,3 +148,11 @@ def add_parsers(commands: Commands, web_app: WebApp) -> None:
         dest="db", required=True
     )
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=db_upgrade)
+    db.add_parser("current", help="the revision the database is at").set_defaults(
+        handler=db_current
+    )
+    db.add_parser("history", help="every migration, newest first").set_defaults(handler=db_history)
+    down = db.add_parser("downgrade", help="undo migrations down to a revision")
+    down.add_argument("revision", help="a revision from `kotha db history`, or base")
+    down.add_argument("--yes", action="store_true", help="yes, drop what newer ones added")
+    down.set_defaults(handler=db_downgrade)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from bot.channels.base import (
 )
 from bot.channels.base import TransientError as TransientSendError
 from bot.i18n import I18n, Rendered
+from bot.metrics import RATE_LIMIT_WAIT_SECONDS, SEND_ATTEMPTS, SEND_SECONDS
 from bot.pipeline import consent, preferences
 from bot.pipeline.conversation import enter_survey
 from bot.pipeline.hold import NO_CONTACT_COVERS, Decision, decide
@@ -251,11 +253,17 @@ class Dispatcher:
             # The provider does not have its last, unanswered send: that did not go either.
             return self._finish_failed(message_id, TransientSendError.reason)
         if receipt is None and self.limits is not None and not simulated:
-            self.limits.acquire(outbound.channel, outbound.address, claimed.units)
+            waited = self.limits.acquire(outbound.channel, outbound.address, claimed.units)
+            RATE_LIMIT_WAIT_SECONDS.labels(outbound.channel).observe(waited)
+            if waited > 1.0:
+                log.info("message %d waited %.1f s for the rate limit", message_id, waited)
+        started = time.perf_counter()
         try:
             receipt = receipt or sender.send(outbound)
         except SendError as error:
             return self._after_error(message_id, error, can_look_up=hasattr(sender, "find_sent"))
+        SEND_SECONDS.labels(outbound.channel).observe(time.perf_counter() - started)
+        SEND_ATTEMPTS.labels(outbound.channel, "sent", "").inc()
         now = self.clock()
         self._record_sent.write(
             {
@@ -384,6 +392,8 @@ class Dispatcher:
             if decision.reason is not None:
                 row.status, row.reason = "held", decision.reason
                 row.next_attempt_at, row.updated_at = decision.until, now
+                SEND_ATTEMPTS.labels(row.channel, "held", decision.reason).inc()
+                log.info("message %d (%s) held: %s", message_id, row.kind, decision.reason)
                 return Outcome("held", decision.reason)
             claimed = session.execute(
                 update(Message)
@@ -494,6 +504,7 @@ class Dispatcher:
             .values(status="cancelled", reason="broadcast-cancelled", updated_at=now)
             .execution_options(synchronize_session=False)
         )
+        log.info("message %d not sent: broadcast-cancelled", row.id)
         return Outcome("cancelled", "broadcast-cancelled")
 
     def _sms_instead(self, session: Session, whatsapp: Address, now: datetime) -> Address | None:
@@ -540,24 +551,41 @@ class Dispatcher:
             if unknown and (not can_look_up or row.attempts > self.settings.max_send_attempts):
                 # It may well have arrived: another try could send it twice. Staff see it.
                 row.status, row.reason = "unknown", error.reason
-                log.warning("message %d: outcome unknown", message_id)
+                SEND_ATTEMPTS.labels(row.channel, "unknown", error.reason).inc()
+                log.warning("message %d: outcome unknown (%s)", message_id, error.reason)
                 return Outcome("unknown", error.reason)
             retryable = isinstance(error, TransientSendError | ThrottledError)
             # An unanswered send is queued to be looked up even when the sends are used up.
             used_up = row.attempts >= self.settings.max_send_attempts and not unknown
             if not retryable or used_up:
                 row.status, row.reason = "failed", error.reason
-                log.warning("message %d failed: %s", message_id, error.reason)
+                SEND_ATTEMPTS.labels(row.channel, "failed", error.reason).inc()
+                log.warning(
+                    "message %d failed after %d attempts: %s",
+                    message_id,
+                    row.attempts,
+                    error.reason,
+                )
                 return Outcome("failed", error.reason)
             delay = self._backoff(row.attempts, error)
             row.status, row.reason = "queued", error.reason
             row.next_attempt_at = now + timedelta(seconds=delay)
+            SEND_ATTEMPTS.labels(row.channel, "retry", error.reason).inc()
+            log.info(
+                "message %d attempt %d: %s; retrying in %.1f s",
+                message_id,
+                row.attempts,
+                error.reason,
+                delay,
+            )
             return Outcome("queued", error.reason, retry_in=delay)
 
     def _finish_failed(self, message_id: int, reason: str) -> Outcome:
         with self.database.session() as session:
             row = session.get_one(Message, message_id)
             row.status, row.reason, row.updated_at = "failed", reason, self.clock()
+            SEND_ATTEMPTS.labels(row.channel, "failed", reason).inc()
+        log.warning("message %d failed: %s", message_id, reason)
         return Outcome("failed", reason)
 
     def _backoff(self, attempts: int, error: SendError) -> float:

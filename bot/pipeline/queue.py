@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from huey import Huey, RedisHuey, SqliteHuey
 
+from bot.logs import as_job
 from bot.pipeline.dispatch import Claimed, Dispatcher, Outcome
 from bot.settings import Settings
 
@@ -85,8 +86,11 @@ class HueyQueue:
         self.huey = huey
         self.dispatcher = dispatcher
         self.process: Callable[[int], object] = _no_runner
-        self._send: Any = huey.task(name="kotha.send")(self._run_send)
-        self._step: Any = huey.task(name="kotha.step")(lambda address_id: self.process(address_id))
+        # Each job logs under an id of its own (bot/logs.py), so its lines can be followed.
+        self._send: Any = huey.task(name="kotha.send")(as_job("send", self._run_send))
+        self._step: Any = huey.task(name="kotha.step")(
+            as_job("step", lambda address_id: self.process(address_id))
+        )
 
     def enqueue(self, ids: Iterable[int], delay: float | None = None) -> None:
         for message_id in ids:

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from huey import Huey
 
+from bot.logs import new_id, request_id
 from bot.pipeline.dispatch import Dispatcher
 from bot.pipeline.queue import Queue
 from storage.db import Database
@@ -72,7 +73,8 @@ class ConsumerThread:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.work()
+                with request_id(f"{self.name.removeprefix('kotha.')}-{new_id()}"):
+                    self.work()
             except Exception:
                 log.exception("%s failed; trying again in %g s", self.name, self.pause)
             self._stop.wait(self.pause)
