@@ -23,7 +23,6 @@ reply arriving twice. Run `python bench/burst.py --help`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -35,10 +34,10 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fake_twilio import Arrival, FakeTwilioProcess
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from webhook_requests import (
@@ -64,60 +63,6 @@ ANSWERS = {
     "en": ["hi", "1", "Yes please", "thank you", "menu", "2", "what is this?"],
     "bn": ["১", "হ্যাঁ", "ধন্যবাদ", "মেনু", "২"],
 }
-
-FAKE_MAIN = f"""
-import json, sys
-sys.path.insert(0, {str(ROOT)!r})
-from tests.fakes.twilio_api import FakeTwilio
-with FakeTwilio({ACCOUNT_SID!r}, {AUTH_TOKEN!r}) as fake:
-    print(json.dumps(fake.url), flush=True)
-    for line in sys.stdin:
-        if line.startswith("count "):
-            prefix = line.split()[1]
-            count = len({{m.address for m in fake.sent if m.address.startswith(prefix)}})
-            print(count, flush=True)
-        else:
-            break
-    print(json.dumps([[m.at, m.address, m.body, m.num_segments] for m in fake.sent]), flush=True)
-"""
-
-
-@dataclass(frozen=True)
-class Arrival:
-    at: float  # time.monotonic() at the fake: one clock for every process on Linux
-    address: str
-    body: str
-    segments: int
-
-
-class FakeTwilioProcess:
-    """The fake Twilio API in a child process; `arrivals()` stops it and returns its record."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", FAKE_MAIN],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.url: str = json.loads(self.process.stdout.readline())
-
-    def count(self, prefix: str) -> int:
-        """How many addresses starting with `prefix` have had a message."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"count {prefix}\n")
-        self.process.stdin.flush()
-        return int(self.process.stdout.readline())
-
-    def arrivals(self) -> list[Arrival]:
-        output, _ = self.process.communicate("stop\n", timeout=60)
-        return [Arrival(*item) for item in json.loads(output)]
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 def seed_people(url: str, count: int, seed: int, prefix: str = "+4477009") -> dict[str, str]:
@@ -312,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("KOTHA_", "TWILIO_", "TELEGRAM_"))
     }
-    fake = FakeTwilioProcess()
+    fake = FakeTwilioProcess(ACCOUNT_SID, AUTH_TOKEN)
     with ExitStack() as stack:
         stack.callback(fake.close)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kotha-burst-")))

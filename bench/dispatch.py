@@ -19,7 +19,6 @@ Run `python bench/dispatch.py --help`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import statistics
@@ -30,13 +29,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
+from fake_twilio import Arrival, FakeTwilioProcess
 from sqlalchemy import func, select
 
 from bot import settings as settings_module
@@ -45,52 +44,9 @@ from bot.services import Services, build_services
 from storage.migrate import upgrade
 from storage.models import Address, Contact, Message
 
-ROOT = Path(__file__).resolve().parent.parent
 KOTHA = str(Path(sys.executable).with_name("kotha"))
 TARGET = 0.95
 BODY = "Kotha: the day centre on Vallance Road opens again on Monday. Reply STOP to opt out."
-
-# The fake runs in its own process so that its arrival stamps are not held up by this
-# process's threads; time.monotonic() is the same clock in both on Linux.
-FAKE_MAIN = f"""
-import json, sys
-sys.path.insert(0, {str(ROOT)!r})
-from tests.fakes.twilio_api import FakeTwilio
-with FakeTwilio() as fake:
-    print(json.dumps([fake.url, fake.account_sid, fake.auth_token]), flush=True)
-    sys.stdin.readline()
-    print(json.dumps([[m.at, m.address, m.num_segments] for m in fake.sent]), flush=True)
-"""
-
-
-@dataclass
-class Arrival:
-    at: float
-    address: str
-    segments: int
-
-
-class FakeTwilioProcess:
-    """The fake Twilio API in a child process; `arrivals()` stops it and returns its record."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", FAKE_MAIN],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.url, self.account_sid, self.auth_token = json.loads(self.process.stdout.readline())
-
-    def arrivals(self) -> list[Arrival]:
-        output, _ = self.process.communicate("stop\n", timeout=30)
-        return [Arrival(*item) for item in json.loads(output)]
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
