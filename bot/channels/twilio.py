@@ -165,15 +165,7 @@ class TwilioSender(ClosingSender):
         filters: dict[str, Any] = {"to": to, "date_sent_after": since, "limit": 50}
         if not sender.startswith(MESSAGING_SERVICE_PREFIX):
             filters["from_"] = sender
-        try:
-            found = self._messages.list(**filters)
-        except (TwilioRestException, TwilioServiceException) as error:
-            raise self._mapped(error.status, error.code) from None
-        except TwilioException as error:
-            raise self._page_refused(error) from None
-        except requests.RequestException as error:
-            raise TransientError(f"Twilio unreachable: {type(error).__name__}") from error
-        for listed in found:
+        for listed in self._list(**filters):
             if listed.body == message.text and listed.sid:
                 return SendReceipt(provider_id=listed.sid)
         return None
@@ -183,15 +175,19 @@ class TwilioSender(ClosingSender):
 
         Raises the SendError a send would (MisconfiguredError for wrong credentials).
         """
+        self._list(limit=1)
+        return "the API answered and took the credentials"
+
+    def _list(self, **filters: Any) -> list[Any]:
+        """One page of this account's messages; Twilio's refusals as our SendErrors."""
         try:
-            self._messages.list(limit=1)
+            return list(self._messages.list(**filters))
         except (TwilioRestException, TwilioServiceException) as error:
             raise self._mapped(error.status, error.code) from None
         except TwilioException as error:
             raise self._page_refused(error) from None
         except requests.RequestException as error:
             raise TransientError(f"Twilio unreachable: {type(error).__name__}") from error
-        return "the API answered and took the credentials"
 
     def close(self) -> None:
         """Close the pooled connections."""
