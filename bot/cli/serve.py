@@ -44,12 +44,17 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def db_current(args: argparse.Namespace) -> int:
+def _revision() -> str | None:
+    """The migration the configured database is at (None: empty)."""
     database = _database()
     try:
-        revision = migrate.current(database)
+        return migrate.current(database)
     finally:
         database.dispose()
+
+
+def db_current(args: argparse.Namespace) -> int:
+    revision = _revision()
     head = migrate.head()
     state = "up to date" if revision == head else f"behind: `kotha db upgrade` brings it to {head}"
     print(f"{revision or 'empty'} ({state})")
@@ -57,11 +62,7 @@ def db_current(args: argparse.Namespace) -> int:
 
 
 def db_history(args: argparse.Namespace) -> int:
-    database = _database()
-    try:
-        revision = migrate.current(database)
-    finally:
-        database.dispose()
+    revision = _revision()
     for step, before, what in migrate.history():
         mark = "*" if step == revision else " "
         print(f"{mark} {step} <- {before or 'base'}  {what}")
