@@ -114,8 +114,6 @@ class Message(Base):
         ),
         Index("ix_messages_channel_provider_id", "channel", "provider_id"),
         Index("ix_messages_address_id_id", "address_id", "id"),
-        # An edited Telegram message finds the one it corrects by its id in the chat.
-        Index("ix_messages_address_id_chat_message_id", "address_id", "chat_message_id"),
         # Inbound messages stored but not yet stepped: every step asks whether the person
         # has any, and the sweep looks for old ones. Only those rows are in the index, so
         # the answer costs the same however long a person's history.
@@ -200,11 +198,10 @@ class Message(Base):
     # Outbound: what kind of message it is (bot/pipeline/outbox.py KINDS): a person's No or
     # their preferences hold some kinds and not others (bot/pipeline/hold.py).
     kind: Mapped[str | None] = mapped_column(String(24))
-    # e.g. "broadcast:12", "event:5:reminder:P7D": unique per address when set.
+    # e.g. "broadcast:12", "event:5:reminder:P7D": unique per address when set. Inbound:
+    # "chat-message:11", the provider's id of the message in the person's chat (Telegram's
+    # message_id), by which an edit of it finds it (bot/pipeline/store.py chat_message_key).
     dedupe_key: Mapped[str | None] = mapped_column(String(64))
-    # Inbound: the provider's id of the message in the person's chat (Telegram's message_id),
-    # which an edit of it carries too.
-    chat_message_id: Mapped[str | None] = mapped_column(String(32))
     # Inbound: the message this one corrects (the person edited it); the original is kept.
     corrects_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", name="fk_messages_corrects_id_messages", ondelete="SET NULL")

@@ -5,8 +5,9 @@ Revises: 0012
 Create Date: 2026-12-05 13:00:00.000000
 
 A Telegram message a person edits arrives as a new update carrying the same message id in
-their chat: `messages.chat_message_id` keeps that id on every inbound Telegram message, and
-an edit is stored as a message of its own whose `corrects_id` names the one it corrects.
+their chat. Every inbound message with such an id keeps it as its `dedupe_key`
+("chat-message:11", unique per address, as Telegram's ids are per chat), and an edit is
+stored as a message of its own whose `corrects_id` names the one it corrects.
 
 WhatsApp users who take a user name may hide their phone number; Twilio then sends their
 business-scoped user id (BSUID, `CC.` and up to 128 letters and digits) in `ExternalUserId`,
@@ -29,14 +30,10 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('chat_message_id', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('corrects_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             'fk_messages_corrects_id_messages', 'messages', ['corrects_id'], ['id'],
             ondelete='SET NULL',
-        )
-        batch_op.create_index(
-            'ix_messages_address_id_chat_message_id', ['address_id', 'chat_message_id']
         )
     with op.batch_alter_table('addresses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('external_user_id', sa.String(length=160), nullable=True))
@@ -50,7 +47,5 @@ def downgrade() -> None:
         batch_op.drop_index('uq_addresses_channel_external_user_id')
         batch_op.drop_column('external_user_id')
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_index('ix_messages_address_id_chat_message_id')
         batch_op.drop_constraint('fk_messages_corrects_id_messages', type_='foreignkey')
         batch_op.drop_column('corrects_id')
-        batch_op.drop_column('chat_message_id')
