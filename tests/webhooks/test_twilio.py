@@ -654,3 +654,30 @@ def test_any_signed_body_arrives_byte_exact(body: str) -> None:
 
     assert response.status_code == 200
     assert runner(app).messages[0].text.encode("utf-8") == body.encode("utf-8")
+
+
+free_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=120)
+FIELDS = ["From", "MessageSid", "NumMedia", "MediaUrl0", "MediaContentType0", "ExternalUserId"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from(FIELDS), free_text, max_size=4))
+def test_any_signed_values_get_a_clear_answer_and_nothing_over_long_is_kept(
+    fields: dict[str, str],
+) -> None:
+    app = make_app()
+    form = fixture("whatsapp_photo.json") | fields
+
+    response = post(app.test_client(), MESSAGES, form)
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert runner(app).messages == []
+        assert response.mimetype == "text/plain"
+        return
+    [message] = runner(app).messages
+    assert 0 < len(message.address) <= twilio_webhook.MAX_ADDRESS
+    assert 0 < len(message.provider_id or "") <= twilio_webhook.MAX_SID
+    assert message.text == form["Body"]
+    ids = message.external_user_id
+    assert ids is None or twilio_webhook.BSUID.fullmatch(ids)
