@@ -78,7 +78,7 @@ def read_update(data: object) -> ParsedUpdate:
     if not isinstance(data, dict):
         raise UnreadableUpdate("an update is a JSON object")
     update_id = data.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not _fits(update_id):
         raise UnreadableUpdate("an update has an integer update_id")
     try:
         return _read(data, str(update_id))
@@ -125,7 +125,9 @@ def _from_button(query: Mapping[str, Any], provider_id: str) -> ParsedUpdate:
     # person's Telegram stops showing a spinner.
     if chat is None or not _private(chat) or data is None:
         return ParsedUpdate(None, query_id, note="ignored: a button press without our data")
-    question, choice = read_button(_text(data))
+    if len(_text(data).encode("utf-8", "surrogatepass")) > _MAX_BUTTON_DATA:
+        raise UnreadableUpdate("a button's data is at most 64 bytes")
+    question, choice = read_button(data)
     message_in = InboundMessage(
         channel="telegram",
         address=_chat_address(chat.get("id")),
@@ -153,7 +155,7 @@ def _from_message(message: Mapping[str, Any], provider_id: str, *, edited: bool)
     if text is None and not media and not shared:
         return ParsedUpdate(None, note="ignored: a service message")
     message_id = message.get("message_id")
-    chat_message_id = None if message_id is None else str(_integer(message_id))
+    chat_message_id = None if message_id is None else str(_identifier(message_id))
     if edited and chat_message_id is None:
         raise UnreadableUpdate("an edited message has its message_id")
     parsed = InboundMessage(
@@ -288,14 +290,33 @@ def _private(chat: Mapping[str, Any]) -> bool:
 
 
 def _language(holder: Mapping[str, Any]) -> str | None:
+    """The language the person's app says they use: a hint, dropped when it is not an IETF
+    tag of the length Telegram sends ("en", "pt-br")."""
     sender = _optional_object(holder.get("from"))
-    return None if sender is None else _optional_text(sender.get("language_code"))
+    code = None if sender is None else _optional_text(sender.get("language_code"))
+    return code if code is not None and len(code) <= _MAX_LANGUAGE else None
 
 
 def _chat_address(chat_id: object) -> str:
-    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool) or not _fits(abs(chat_id)):
         raise TypeError("expected an integer chat id")
     return str(chat_id)
+
+
+def _identifier(value: object) -> int:
+    number = _integer(value)
+    if not _fits(number):
+        raise ValueError("an id out of Telegram's range")
+    return number
+
+
+def _fits(number: int) -> bool:
+    """Whether an id is one Telegram could send: its ids fit in 64 bits (chat ids in 52)."""
+    return 0 <= number < 2**63
+
+
+# Telegram sends IETF language tags of a few letters; the messages table keeps 16.
+_MAX_LANGUAGE = 16
 
 
 # A button's data is the question it answers and its number, "complaint/service#2" (Telegram
