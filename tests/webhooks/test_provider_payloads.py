@@ -27,7 +27,7 @@ from bot.services import Services
 from bot.types import OTHER, UNKNOWN_FILE_TYPE, VENUE, WEB_APP_DATA
 from flows.texts import CORRECTION_KEPT, SHARED_NOT_READ
 from kotha import create_app
-from storage.models import Address, Message
+from storage.models import Address, Message, SafeguardingFlag
 from tests.conftest import FrozenClock
 from tests.console.test_access import PASSWORD, sign_in
 from tests.console.test_access import _quick_hashes as _quick_hashes
@@ -463,3 +463,22 @@ def test_button_data_longer_than_telegram_allows_is_400(
 
     assert telegram_post(client, update).status_code == 400
     assert inbound(wired) == []
+
+
+def test_a_correction_that_tells_of_harm_raises_a_safeguarding_flag(
+    wired: Services, client: FlaskClient
+) -> None:
+    # The watchers read the corrected words: an edit may say what the original did not.
+    original, edit = fixture("telegram", "text_en.json"), fixture("telegram", "edited_message.json")
+    original["message"]["text"] = "Hello"
+    edit["edited_message"]["text"] = "my carer abused me"
+
+    telegram_post(client, original)
+    with wired.database.session() as session:
+        assert session.scalars(select(SafeguardingFlag)).all() == []
+    telegram_post(client, edit)
+
+    [_, correction] = inbound(wired)
+    with wired.database.session() as session:
+        [flag] = session.scalars(select(SafeguardingFlag)).all()
+        assert flag.message_id == correction.id
