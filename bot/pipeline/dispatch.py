@@ -544,7 +544,9 @@ class Dispatcher:
         A colleague (a safeguarding alert or digest recipient) gave their number in the
         settings to be told: an alert must not wait for them to write on WhatsApp first.
         """
-        if "sms" not in self.senders:
+        if "sms" not in self.senders or not whatsapp.address.startswith("+"):
+            # A WhatsApp user known only by their user id (their number hidden) has no
+            # number to text.
             return None
         said_yes = consent.latest(session, whatsapp.contact_id)
         if not (whatsapp.contact.staff or (said_yes is not None and said_yes.answer)):
