@@ -203,9 +203,7 @@ class Message(Base):
     # message_id), by which an edit of it finds it (bot/pipeline/store.py chat_message_key).
     dedupe_key: Mapped[str | None] = mapped_column(String(64))
     # Inbound: the message this one corrects (the person edited it); the original is kept.
-    corrects_id: Mapped[int | None] = mapped_column(
-        ForeignKey("messages.id", name="fk_messages_corrects_id_messages", ondelete="SET NULL")
-    )
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

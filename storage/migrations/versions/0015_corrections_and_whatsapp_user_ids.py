@@ -13,7 +13,8 @@ WhatsApp users who take a user name may hide their phone number; Twilio then sen
 business-scoped user id (BSUID, `CC.` and up to 128 letters and digits) in `ExternalUserId`,
 and in `From` when there is no number. `addresses.external_user_id` ties it to the phone
 address the person wrote from before. (An index, not a unique constraint: on SQLite a
-constraint would rebuild `addresses`, which other tables' rows refer to.)
+constraint would rebuild `addresses`, which other tables' rows refer to; for the same
+reason `corrects_id` is added with its reference inline.)
 """
 
 from __future__ import annotations
@@ -29,12 +30,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('corrects_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            'fk_messages_corrects_id_messages', 'messages', ['corrects_id'], ['id'],
-            ondelete='SET NULL',
-        )
+    # Added with its reference inline: on SQLite a separate foreign key would rebuild
+    # `messages`, which other tables' rows (safeguarding flags) refer to.
+    op.add_column(
+        'messages',
+        sa.Column(
+            'corrects_id',
+            sa.Integer(),
+            # Unnamed and without ON DELETE: SQLite keeps neither for a reference written
+            # inline (as reflected). A correction and its original are the same person's,
+            # deleted together.
+            sa.ForeignKey('messages.id'),
+            nullable=True,
+        ),
+        inline_references=True,
+    )
     with op.batch_alter_table('addresses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('external_user_id', sa.String(length=160), nullable=True))
         batch_op.create_index(
@@ -46,6 +56,6 @@ def downgrade() -> None:
     with op.batch_alter_table('addresses', schema=None) as batch_op:
         batch_op.drop_index('uq_addresses_channel_external_user_id')
         batch_op.drop_column('external_user_id')
+    # Its reference goes with it.
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_messages_corrects_id_messages', type_='foreignkey')
         batch_op.drop_column('corrects_id')
