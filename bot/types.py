@@ -28,6 +28,16 @@ class Media:
 
 
 STICKER, LOCATION, CONTACT = "sticker", "location", "contact"
+# A place picked from a map (a `geo:` URI), and what a Telegram web app sent (a `data:` URI).
+VENUE, WEB_APP_DATA = "venue", "web-app-data"
+# Anything else a person can send that Kotha cannot read (a Telegram dice or poll:
+# `telegram:dice`).
+OTHER = "other"
+# What a person shared that is not words and not a file: kept with the conversation, and
+# the person told what the bot can read (flows/texts.py SHARED_NOT_READ).
+SHARED_TYPES = frozenset({STICKER, LOCATION, CONTACT, VENUE, WEB_APP_DATA, OTHER})
+# A file whose provider did not say its type (a Twilio MMS without MediaContentType).
+UNKNOWN_FILE_TYPE = "application/octet-stream"
 
 
 class Kind(StrEnum):
@@ -63,6 +73,13 @@ class InboundMessage:
     received_at: datetime | None = None
     # A button press: the question its button belonged to ("complaint/service").
     question: str | None = None
+    # The provider's id of the message in the person's chat (Telegram's message_id), and
+    # whether this is the person's edit of that message, kept as a correction of it.
+    chat_message_id: str | None = None
+    edited: bool = False
+    # WhatsApp: the person's business-scoped user id (Twilio's ExternalUserId, "US.1349..."),
+    # which stays theirs if they hide their number behind a user name.
+    external_user_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -23,7 +24,7 @@ from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_
 from bot.pipeline import consent
 from bot.pipeline.dispatch import render_row
 from bot.services import services
-from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, STICKER
+from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, OTHER, STICKER, VENUE, WEB_APP_DATA
 from console.auth import blueprint, can_open, role_required
 from console.paging import page_asked, paging
 from console.wording import choices_text, no_contact_text, reason_text, text_lang
@@ -130,6 +131,9 @@ class Line:
     understood: str | None = None
     # What came with the words: "a voice note", "a location (51.5155, -0.0599)".
     attachments: tuple[str, ...] = ()
+    # The person edited a message: the edit names the one it corrects, the original its edits.
+    corrects: int | None = None
+    corrected_by: tuple[int, ...] = ()
 
 
 def _transcript(
@@ -144,6 +148,10 @@ def _transcript(
         for row in session.execute(select(User.id, User.email).where(User.id.in_(senders)))
     }
     i18n = services().i18n
+    corrections: dict[int, list[int]] = {}
+    for row in rows:
+        if row.corrects_id is not None:
+            corrections.setdefault(row.corrects_id, []).append(row.id)
     lines = []
     for row in rows:
         if row.body is None and row.template is not None:
@@ -172,6 +180,8 @@ def _transcript(
                     if see_original or row.redacted_body is None
                     else None
                 ),
+                corrects=row.corrects_id,
+                corrected_by=tuple(corrections.get(row.id, ())),
             )
         )
     return lines
@@ -186,6 +196,12 @@ def attachment_text(item: Mapping[str, Any]) -> str:
         return "a contact card (" + url.removeprefix("tel:") + ")"
     if kind == STICKER:
         return "a sticker"
+    if kind == VENUE:
+        return "a place (" + url.removeprefix("geo:").replace(",", ", ") + ")"
+    if kind == WEB_APP_DATA:
+        return "data from a Telegram web app (" + unquote(url.removeprefix("data:,"))[:200] + ")"
+    if kind == OTHER:
+        return "something the bot cannot read (" + url.removeprefix("telegram:") + ")"
     family = kind.split("/")[0]
     return {"audio": "a voice note", "image": "a photo", "video": "a video"}.get(
         family, "a file (" + kind + ")"

@@ -44,6 +44,7 @@ from flows.texts import (
     NOT_A_CHOICE,
     NOT_YES_NO,
     OLD_BUTTON,
+    SHARED_NOT_READ,
     SOUNDS_LIKE,
     STATUS_DUE,
     STATUS_NONE,
@@ -182,6 +183,18 @@ _COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 
 def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
     """Return what `incoming` does to a conversation in `state` (None: first contact)."""
+    transition = _step(flows, state, incoming)
+    if incoming.media and not incoming.files and not incoming.text.strip() and transition.say:
+        # Only a sticker, place, contact card or the like: kept with the conversation, and
+        # the person told first what the bot can read, whatever it says next.
+        first, *rest = transition.say
+        if first.lead in (None, MEDIA_KEPT):
+            told = replace(first, lead=SHARED_NOT_READ)
+            transition = Transition(transition.state, (told, *rest), transition.effects)
+    return transition
+
+
+def _step(flows: Flows, state: State | None, incoming: Input) -> Transition:
     if incoming.kind == "expire":
         return _expire(flows, state)
     understood = incoming.understood or Understanding("none", None, 0.0)

@@ -22,6 +22,12 @@ EMPTY_ANSWER = N_("Please write your answer, or send a voice note.")
 MEDIA_RECEIVED = N_("We have received your voice note or photo.")
 # Before the question again, to a voice note or photo sent at a question it cannot answer.
 MEDIA_KEPT = N_("Got it, thank you.")
+# Before the question again, to a sticker, place, contact card or the like: kept, not read.
+SHARED_NOT_READ = N_(
+    "Thank you. I can read words, voice notes and photos, but not stickers, places or contacts."
+)
+# To someone who edited a message they sent: the edit is kept beside the original for staff.
+CORRECTION_KEPT = N_("Thank you, we have kept your correction with your message.")
 STOPPED = N_("You will get no more messages from Kotha. Send START to begin again.")
 WELCOME_BACK = N_("Welcome back to Kotha.")
 EXPIRED = N_(

@@ -53,12 +53,20 @@ class Address(Base):
     """A contact's address on one channel: a phone number or a Telegram chat id."""
 
     __tablename__ = "addresses"
-    __table_args__ = (UniqueConstraint("channel", "address"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "address"),
+        Index("uq_addresses_channel_external_user_id", "channel", "external_user_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
+    # E.164, a Telegram chat id, or a WhatsApp business-scoped user id ("US.1349...") for
+    # someone whose number WhatsApp hides.
     address: Mapped[str] = mapped_column(String(64))
+    # WhatsApp: the person's business-scoped user id (Twilio's ExternalUserId), which stays
+    # theirs when they take a user name and hide their number; ties both to this address.
+    external_user_id: Mapped[str | None] = mapped_column(String(160))
     stopped_at: Mapped[datetime | None]
     # "person" (they sent STOP) or "provider" (a provider said they stopped or blocked us).
     stopped_by: Mapped[str | None] = mapped_column(String(16))
@@ -190,8 +198,12 @@ class Message(Base):
     # Outbound: what kind of message it is (bot/pipeline/outbox.py KINDS): a person's No or
     # their preferences hold some kinds and not others (bot/pipeline/hold.py).
     kind: Mapped[str | None] = mapped_column(String(24))
-    # e.g. "broadcast:12", "event:5:reminder:P7D": unique per address when set.
+    # e.g. "broadcast:12", "event:5:reminder:P7D": unique per address when set. Inbound:
+    # "chat-message:11", the provider's id of the message in the person's chat (Telegram's
+    # message_id), by which an edit of it finds it (bot/pipeline/store.py chat_message_key).
     dedupe_key: Mapped[str | None] = mapped_column(String(64))
+    # Inbound: the message this one corrects (the person edited it); the original is kept.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

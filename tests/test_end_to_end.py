@@ -92,6 +92,9 @@ class Provider:
 
     def _telegram_post(self, update: dict[str, Any]) -> Any:
         update["update_id"] = 731100000 + next(self._ids)
+        if "message" in update:
+            # Telegram numbers each chat's messages: a new message has a new number.
+            update["message"]["message_id"] = update["update_id"]
         return self.client.post(
             "/webhooks/telegram",
             json=update,

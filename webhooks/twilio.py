@@ -12,8 +12,10 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from bot.channels.base import SendError
+from bot.channels.twilio import delivery_error
 from bot.settings import Settings
-from bot.types import LOCATION, Channel, InboundMessage, Media
+from bot.types import LOCATION, UNKNOWN_FILE_TYPE, Channel, InboundMessage, Media
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,18 @@ MAX_BODY_BYTES = 64 * 1024
 # Twilio attaches at most 10 media items to one message; a message has about 40 fields.
 MAX_MEDIA = 10
 MAX_FIELDS = 200
+# The longest values Kotha takes: Twilio's SIDs are 34 characters; an address is stored in 64
+# (E.164 is at most 16); a status or error code is a word or a number. A longer value is
+# not Twilio's, and is refused with 400: a 5xx would have Twilio try again and again.
+MAX_SID = 64
+MAX_ADDRESS = 64
+MAX_STATUS = 32
+MAX_MEDIA_URL = 2048
+MAX_CONTENT_TYPE = 255
+WHATSAPP_PREFIX = "whatsapp:"
+# WhatsApp's business-scoped user id: a country code, a dot, letters and digits (up to 128);
+# a parent id shared across businesses has ".ENT" after the country ("US.ENT.1181...").
+BSUID = re.compile(r"[A-Z]{2}(?:\.ENT)?\.[A-Za-z0-9]{1,128}")
 
 # Replies go out later through the REST API, so the webhook answers with nothing to say.
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -59,7 +73,14 @@ class _Runner(Protocol):
 
 
 class _Delivery(Protocol):
-    def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool: ...
+    def record_status(
+        self,
+        provider_id: str,
+        status: str,
+        error_code: str | None,
+        *,
+        error: SendError | None = None,
+    ) -> bool: ...
 
 
 class _Services(Protocol):
@@ -97,8 +118,8 @@ def parse_form(body: bytes) -> MultiDict[str, str]:
 
 def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
     """Turn the fields of Twilio's incoming-message webhook into an InboundMessage."""
-    sender = form.get("From", "")
-    provider_id = form.get("MessageSid", "")
+    sender = _field(form, "From", MAX_ADDRESS + len(WHATSAPP_PREFIX))
+    provider_id = _field(form, "MessageSid", MAX_SID)
     if not sender:
         raise MalformedRequest("missing From")
     if not provider_id:
@@ -110,13 +131,41 @@ def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
         if prefix != "whatsapp" or not rest:
             raise MalformedRequest("From is not an SMS or WhatsApp address")
         channel, address = "whatsapp", rest
+    if len(address) > MAX_ADDRESS:
+        raise MalformedRequest(f"From is longer than {MAX_ADDRESS} characters")
     return InboundMessage(
         channel=channel,
         address=address,
         text=form.get("Body", ""),
         provider_id=provider_id,
         media=(*_media(form), *_location(form)),
+        external_user_id=_external_user_id(form, channel, address),
     )
+
+
+def _field(form: MultiDict[str, str], name: str, limit: int) -> str:
+    """A field's value, refused when longer than any Twilio sends (its value is not quoted)."""
+    value = form.get(name, "")
+    if len(value) > limit:
+        raise MalformedRequest(f"{name} is longer than {limit} characters")
+    return value
+
+
+def _external_user_id(form: MultiDict[str, str], channel: Channel, address: str) -> str | None:
+    """The WhatsApp user's business-scoped user id (BSUID), if Twilio sent a well-formed one.
+
+    Twilio sends it as `ExternalUserId=whatsapp:US.1349...`, and puts it in `From` too when
+    the person hides their number behind a user name. A malformed one is ignored, not refused:
+    the message is still theirs (RapidPro's courier does the same).
+    """
+    if channel != "whatsapp":
+        return None
+    given = form.get("ExternalUserId", "").removeprefix(WHATSAPP_PREFIX)
+    if BSUID.fullmatch(given):
+        return given
+    if given:
+        log.info("twilio inbound: ignored an ExternalUserId that is not a business-scoped id")
+    return address if BSUID.fullmatch(address) else None
 
 
 def _media(form: MultiDict[str, str]) -> tuple[Media, ...]:
@@ -125,11 +174,17 @@ def _media(form: MultiDict[str, str]) -> tuple[Media, ...]:
         raise MalformedRequest("bad NumMedia")
     media = []
     for index in range(int(count_text)):
-        url = form.get(f"MediaUrl{index}", "")
-        content_type = form.get(f"MediaContentType{index}", "")
-        if not url or not content_type:
-            raise MalformedRequest(f"missing MediaUrl{index} or MediaContentType{index}")
-        media.append(Media(url=url, content_type=content_type))
+        url = _field(form, f"MediaUrl{index}", MAX_MEDIA_URL)
+        content_type = _field(form, f"MediaContentType{index}", MAX_CONTENT_TYPE)
+        if not url:
+            # Nothing to keep a reference to; the words of the message are still kept.
+            log.warning("twilio inbound: MediaUrl%d missing, that item left out", index)
+            continue
+        if not content_type:
+            # Seen in other projects' payloads: an MMS whose item has no type. The file is
+            # kept with a type that says so rather than the whole message refused.
+            log.info("twilio inbound: MediaContentType%d missing, kept as unknown", index)
+        media.append(Media(url=url, content_type=content_type or UNKNOWN_FILE_TYPE))
     return tuple(media)
 
 
@@ -166,7 +221,9 @@ def _services() -> _Services:
     return services
 
 
-def _plain(text: str, status: int) -> Response:
+def _refuse(text: str, status: int) -> Response:
+    """Answer a request Kotha will not take, and log why (the reason, never a value sent)."""
+    log.warning("twilio %s refused (%d): %s", request.path, status, text)
     return Response(text + "\n", status=status, mimetype="text/plain")
 
 
@@ -181,28 +238,58 @@ def _read_body() -> bytes:
     return body
 
 
+def _signed_params(body: bytes) -> MultiDict[str, str]:
+    """The form's fields as the signature covers them, decoded only as far as that needs.
+
+    Twilio signs the URL followed by every field's name and value; nothing here judges the
+    values, which are read strictly (parse_form) only once the signature holds. A body that
+    is not UTF-8 is decoded with replacement characters, so its signature cannot match.
+    """
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+        )
+    except ValueError as error:  # more fields than any Twilio request
+        raise MalformedRequest("too many fields") from error
+    return MultiDict(pairs)
+
+
 def _verified_form(settings: Settings) -> MultiDict[str, str] | Response:
-    """Read, decode and verify the signed form, or return the response refusing it."""
+    """Verify and decode the signed form, or return the response refusing it.
+
+    In order, each step before any work the next costs: Twilio configured, a signature
+    given, the size (before the body is read), the type, the signature over the bounded
+    body, and only then the fields decoded strictly.
+    """
     if not settings.twilio_auth_token:
-        return _plain("Twilio is not configured", 403)
+        return _refuse("Twilio is not configured", 403)
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature:
+        return _refuse("missing signature", 403)
+    if request.mimetype != FORM_TYPE:
+        return _refuse("expected a form-encoded body", 400)
     try:
         body = _read_body()
     except RequestEntityTooLarge:
-        return _plain("request body too large", 413)
+        return _refuse("request body too large", 413)
     except ClientDisconnected:
-        return _plain("request body incomplete", 400)
-    if request.mimetype != FORM_TYPE:
-        return _plain("expected a form-encoded body", 400)
+        return _refuse("request body incomplete", 400)
     try:
-        form = parse_form(body)
+        params = _signed_params(body)
     except MalformedRequest as error:
-        return _plain(str(error), 400)
-    signature = request.headers.get(SIGNATURE_HEADER, "")
+        return _refuse(str(error), 400)
     validator = RequestValidator(settings.twilio_auth_token)
-    if not signature or not validator.validate(signed_url(settings), form, signature):
-        log.warning("twilio %s: refused a request with a missing or wrong signature", request.path)
-        return _plain("bad signature", 403)
-    return form
+    if not validator.validate(signed_url(settings), params, signature):
+        return _refuse("bad signature", 403)
+    try:
+        return parse_form(body)
+    except MalformedRequest as error:
+        return _refuse(str(error), 400)
+
+
+def _short(value: str) -> str:
+    """A provider id as logs show it: at most its first 40 characters (Twilio's are 34)."""
+    return value[:40]
 
 
 def _core_failed(what: str, provider_id: str, error: Exception) -> Response:
@@ -210,8 +297,8 @@ def _core_failed(what: str, provider_id: str, error: Exception) -> Response:
     # logged. Under app.testing the error is raised instead, so tests see the traceback.
     if current_app.testing:
         raise error
-    log.error("twilio %s %s: the core failed (%s)", what, provider_id, type(error).__name__)
-    return _plain("not stored, try again", 503)
+    log.error("twilio %s %s: the core failed (%s)", what, _short(provider_id), type(error).__name__)
+    return Response("not stored, try again\n", status=503, mimetype="text/plain")
 
 
 @blueprint.post("/messages")
@@ -224,14 +311,14 @@ def messages() -> Response:
     try:
         message = parse_inbound(form)
     except MalformedRequest as error:
-        return _plain(str(error), 400)
+        return _refuse(str(error), 400)
     try:
         received = services.runner.receive(message)
     except Exception as error:
-        return _core_failed("inbound", form["MessageSid"], error)
+        return _core_failed("inbound", message.provider_id or "", error)
     log.info(
         "twilio inbound %s on %s%s",
-        form["MessageSid"],
+        _short(message.provider_id or ""),
         message.channel,
         " (duplicate)" if received.duplicate else "",
     )
@@ -245,16 +332,22 @@ def status() -> Response:
     form = _verified_form(services.settings)
     if isinstance(form, Response):
         return form
-    provider_id = form.get("MessageSid") or form.get("SmsSid") or ""
-    state = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-    if not provider_id or not state:
-        return _plain("missing MessageSid or MessageStatus", 400)
-    if state not in DELIVERY_STATUSES:
-        log.info("twilio status %s: ignored status %r", provider_id, state[:32])
-        return Response(status=200)
-    error_code = form.get("ErrorCode") or None
     try:
-        services.delivery.record_status(provider_id, state, error_code)
+        provider_id = _field(form, "MessageSid", MAX_SID) or _field(form, "SmsSid", MAX_SID)
+        state = _field(form, "MessageStatus", MAX_STATUS) or _field(form, "SmsStatus", MAX_STATUS)
+        error_code = _field(form, "ErrorCode", MAX_STATUS) or None
+    except MalformedRequest as error:
+        return _refuse(str(error), 400)
+    state = state.lower()
+    if not provider_id or not state:
+        return _refuse("missing MessageSid or MessageStatus", 400)
+    if state not in DELIVERY_STATUSES:
+        log.info("twilio status %s: ignored status %r", _short(provider_id), state)
+        return Response(status=200)
+    try:
+        services.delivery.record_status(
+            provider_id, state, error_code, error=delivery_error(error_code)
+        )
     except Exception as error:
         return _core_failed("status", provider_id, error)
     return Response(status=200)

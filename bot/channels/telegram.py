@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 # Only what Kotha reads; Telegram then stops sending the rest (chat member changes, polls...).
-ALLOWED_UPDATES = ("message", "callback_query")
+# An edited message is kept as a correction of the one it edits (bot/pipeline/step.py).
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
 # Telegram's webhook secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")

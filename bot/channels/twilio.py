@@ -238,6 +238,23 @@ class TwilioSender(ClosingSender):
         return MisconfiguredError(text)
 
 
+def delivery_error(code: str | None) -> SendError | None:
+    """The error a status callback's ErrorCode stands for, where it changes what happens next.
+
+    A throttle (63018, WhatsApp's rate limit) reported after Twilio accepted the message is
+    retried as the send path retries it; 21610 says the person texted STOP to this sender.
+    Other codes end the message as failed with the code as its reason (None here).
+    """
+    if code is None or not code.isascii() or not code.isdigit():
+        return None
+    number = int(code)
+    if number in STOPPED_CODES:
+        return RecipientStoppedError(f"Twilio error {number}")
+    if number in THROTTLED_CODES:
+        return ThrottledError(f"Twilio error {number}")
+    return None
+
+
 def _request_written(error: requests.RequestException) -> bool:
     """Whether the request may have reached Twilio before `error`: only a failure to connect
     (refused, no route, the name unknown, TLS refused, the connect timing out) says it did not.

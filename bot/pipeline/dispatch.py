@@ -275,8 +275,21 @@ class Dispatcher:
         )
         return Outcome(receipt.status)
 
-    def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool:
-        """Apply a provider's delivery report; return False when it would move backwards."""
+    def record_status(
+        self,
+        provider_id: str,
+        status: str,
+        error_code: str | None,
+        *,
+        error: SendError | None = None,
+    ) -> bool:
+        """Apply a provider's delivery report; return False when it would move backwards.
+
+        `error` is what the report's error code means where that changes what happens next
+        (the channel says, bot/channels/twilio.py `delivery_error`): a throttle reported after
+        the provider accepted the message is retried as a throttled send is, not final; the
+        person having stopped us stops their address, as a refused send does.
+        """
         if status not in STATUS_RANK:
             return False
         with self.database.session() as session:
@@ -289,11 +302,40 @@ class Dispatcher:
             )
             if row is None or STATUS_RANK[status] <= STATUS_RANK.get(row.status, 0):
                 return False
+            failed = status in ("failed", "undelivered")
+            if failed and error is not None and row.status in ("sent", "sending"):
+                # Only a row the report is the latest word on: once delivered or failed,
+                # or already queued again, it is left alone.
+                self._failed_after_sending(session, row, error)
+                return True
             row.status = status
-            if status in ("failed", "undelivered"):
+            if failed:
                 row.reason = f"provider-error-{error_code}" if error_code else "provider-error"
             row.updated_at = self.clock()
             return True
+
+    def _failed_after_sending(self, session: Session, row: Message, error: SendError) -> None:
+        """A message the provider accepted and then could not deliver, for a reason that
+        decides what follows: stopped (the address too), or queued again after a backoff."""
+        now = self.clock()
+        row.updated_at = now
+        if isinstance(error, RecipientStoppedError):
+            address = session.get_one(Address, row.address_id)
+            if address.stopped_at is None:
+                address.stopped_at, address.stopped_by = now, "provider"
+            row.status, row.reason = "failed", error.reason
+            log.warning("message %d failed after sending: %s", row.id, error.reason)
+            return
+        if isinstance(error, ThrottledError) and row.attempts < self.settings.max_send_attempts:
+            # Queued again with the send path's backoff; the sweep hands it to a worker when
+            # it is due (Dispatcher.due), and the new send records its new provider id.
+            delay = self._backoff(row.attempts, error)
+            row.status, row.reason = "queued", error.reason
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            log.info("message %d throttled after sending: again in %.0fs", row.id, delay)
+            return
+        row.status, row.reason = "failed", error.reason
+        log.warning("message %d failed after sending: %s", row.id, error.reason)
 
     def due(self, lost: bool = True) -> list[int]:
         """Return rows to queue again: lost jobs, due retries, quiet hours over, dead workers.
@@ -513,7 +555,9 @@ class Dispatcher:
         A colleague (a safeguarding alert or digest recipient) gave their number in the
         settings to be told: an alert must not wait for them to write on WhatsApp first.
         """
-        if "sms" not in self.senders:
+        if "sms" not in self.senders or not whatsapp.address.startswith("+"):
+            # A WhatsApp user known only by their user id (their number hidden) has no
+            # number to text.
             return None
         said_yes = consent.latest(session, whatsapp.contact_id)
         if not (whatsapp.contact.staff or (said_yes is not None and said_yes.answer)):

@@ -169,6 +169,8 @@ ROW_DEFAULTS: Mapping[str, Any] = {
     "dedupe_key": None,
     "feedback_id": None,
     "sent_by": None,
+    # Set after its row is written, by the step that keeps an edit (Stepper.correct).
+    "corrects_id": None,
     "created_at": None,
 }
 # The columns `insert_rows` names: what the rows it writes (inbound messages, the step's

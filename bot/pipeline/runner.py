@@ -92,7 +92,12 @@ class Runner:
 
         Without `after_store`, or with `process_now` (the simulator shows replies at once),
         the message is processed here, and the ids of the outbound rows it caused returned.
+        An edit of a message is kept as its correction at once, whatever the deployment.
         """
+        if message.external_user_id is not None:
+            message = self.store.tie_external_user(message)
+        if message.edited:
+            return self._receive_correction(message)
         if self.after_store is None or process_now:
             received = self._receive_and_step(message)
             if received is not None:
@@ -229,6 +234,48 @@ class Runner:
         log.error("could not step a message at once after %d conflicts", MAX_ATTEMPTS)
         return None
 
+    def _receive_correction(self, message: InboundMessage) -> Received:
+        """Keep a person's edit of a message as a correction of it and tell them, in one
+        transaction (Stepper.correct): their conversation is not stepped, so nothing waits."""
+        key = (message.channel, message.address)
+        for _ in range(MAX_ATTEMPTS):
+            inbound = self._inbound(message, self.clock())
+            try:
+                with self.database.transaction() as tx:
+                    address_id = self.store.find_address(tx.connection, key)
+                    person = conversation.read(tx.connection, address_id)
+                    written = self.stepper.correct(tx, person, inbound, self.clock())
+            except Duplicate:
+                return Received(self.store.seen(message), duplicate=True)
+            except (StaleDataError, IntegrityError):
+                continue  # the first message from this address was being stored: again
+            except Exception:
+                log.exception(
+                    "keeping a correction failed for an inbound %s message", message.channel
+                )
+                stored = self.store.store(message, status="failed", reason="step-error")
+                return Received(stored.message_id, duplicate=stored.duplicate)
+            self.store.remember(key, address_id)
+            self._hand_on(written)
+            assert inbound.id is not None
+            log.info("inbound message %d kept as a correction", inbound.id)
+            return Received(inbound.id, outbound_ids=tuple(written.ids))
+        raise RuntimeError("could not keep a correction after several attempts")
+
+    def _inbound(self, message: InboundMessage, now: datetime) -> Inbound:
+        """The step's view of a message not stored yet."""
+        return Inbound(
+            body=message.text,
+            media=media_of(message),
+            language=message.language_hint,
+            channel=message.channel,
+            provider_id=message.provider_id,
+            created_at=message.received_at or now,
+            question=message.question,
+            chat_message_id=message.chat_message_id,
+            edited=message.edited,
+        )
+
     def _step_new(
         self, tx: Transaction, message: InboundMessage, address_id: int
     ) -> tuple[int, Written] | None:
@@ -237,15 +284,7 @@ class Runner:
         if person.waiting:
             return None
         now = self.clock()
-        inbound = Inbound(
-            body=message.text,
-            media=media_of(message),
-            language=message.language_hint,
-            channel=message.channel,
-            provider_id=message.provider_id,
-            created_at=message.received_at or now,
-            question=message.question,
-        )
+        inbound = self._inbound(message, now)
         written = self.stepper.advance(tx, person, inbound, now)
         assert inbound.id is not None
         return inbound.id, written

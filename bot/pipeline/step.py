@@ -23,6 +23,7 @@ from bot.pipeline.dispatch import Claimed, Dispatcher, Recipient
 from bot.pipeline.effects import Effects, InboundWatcher, StepContext
 from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
+from bot.pipeline.store import chat_message_key
 from bot.types import Kind
 from flows.effects import SetLanguage, Submit
 from flows.engine import (
@@ -38,6 +39,7 @@ from flows.engine import (
     step,
 )
 from flows.library import Flows
+from flows.texts import CORRECTION_KEPT
 from flows.understanding import Understanding, understand
 from storage.db import Transaction
 from storage.models import Message
@@ -56,6 +58,10 @@ class Inbound:
     created_at: datetime | None = None
     question: str | None = None  # the question a button press answers
     understood: Understanding | None = None
+    # The provider's id of the message in the chat (Telegram's), kept as the row's
+    # dedupe_key ("chat-message:11"); whether this is the person's edit of that message.
+    chat_message_id: str | None = None
+    edited: bool = False
 
 
 @dataclass
@@ -194,6 +200,39 @@ class Stepper:
         if self.case_status is None:
             return CaseStatus(asked.reference)
         return self.case_status(connection, person.contact_id, asked)
+
+    def correct(self, tx: Transaction, person: Person, inbound: Inbound, now: datetime) -> Written:
+        """Keep a person's edit of a message as a correction of it, and tell them so.
+
+        The edit is not stepped: by the time someone corrects a typo the flow has usually
+        moved on, and the edited words would answer the question asked since. It is stored
+        linked to the message it corrects (the first from this chat with its chat message
+        id; none when that was never stored), staff see both on the conversation page, and
+        the watchers read the new words (an edit may tell of harm the original did not).
+        """
+        context = StepContext(tx, person, now)
+        original = None
+        if inbound.chat_message_id is not None:
+            original = tx.connection.scalar(
+                select(Message.id).where(
+                    Message.address_id == person.address_id,
+                    Message.dedupe_key == chat_message_key(inbound.chat_message_id),
+                )
+            )
+        inbound.understood = self.understand(inbound.body or "")
+        told = outbox.from_say(
+            Say(CORRECTION_KEPT), person.address_id, person.channel, now, is_reply=True
+        )
+        written = self._write(context, [told], inbound)
+        assert inbound.id is not None  # written with its reply, or Duplicate was raised
+        if original is not None:
+            tx.connection.execute(
+                update(Message).where(Message.id == inbound.id).values(corrects_id=original)
+            )
+        for watcher in self.watchers:
+            written.first(watcher.watch(context, inbound.id, inbound.understood))
+        conversation.write_changes(tx.connection, person)
+        return written
 
     def expire(self, tx: Transaction, person: Person, cutoff: datetime, now: datetime) -> Written:
         """End a conversation left half-way since before `cutoff`; nothing if it moved since."""
@@ -343,6 +382,8 @@ def _inbound_row(person: Person, inbound: Inbound) -> dict[str, Any]:
         "media": inbound.media,
         "question": inbound.question,
         "understood": _understood(inbound),
+        # An edit shares its original's chat message id, which the original keeps.
+        "dedupe_key": None if inbound.edited else chat_message_key(inbound.chat_message_id),
         "created_at": inbound.created_at,
     }
 

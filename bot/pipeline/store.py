@@ -10,13 +10,14 @@ webhook's work (storage/db.py `DriverStatement`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, insert, literal_column, select, text
+from sqlalchemy import JSON, Connection, bindparam, insert, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,8 @@ from bot.pipeline.conversation import INBOUND, RECEIVED
 from bot.types import InboundMessage
 from storage.db import Database
 from storage.models import Address, Contact, Message
+
+log = logging.getLogger(__name__)
 
 ADDRESS_CACHE_SIZE = 100_000
 # How many times storing is tried when a first message from an address raced another.
@@ -49,6 +52,12 @@ class Waiting:
     media: list[Any] | None
     language: str | None
     question: str | None
+
+
+def chat_message_key(chat_message_id: str | None) -> str | None:
+    """The dedupe_key of an inbound message with an id in the person's chat (Telegram's), by
+    which an edit finds it: unique per address, as the provider's ids are per chat."""
+    return None if chat_message_id is None else f"chat-message:{chat_message_id}"[:64]
 
 
 def media_of(message: InboundMessage) -> list[dict[str, str]] | None:
@@ -96,6 +105,8 @@ class InboundStore:
         # Addresses are never deleted, so their ids can be remembered: most webhooks are
         # from people already known, and skip a query.
         self._address_ids: dict[tuple[str, str], int] = {}
+        # (channel, WhatsApp business-scoped user id) -> the address it is tied to.
+        self._tied: dict[tuple[str, str], str] = {}
 
     def store(
         self, message: InboundMessage, status: str = "received", reason: str | None = None
@@ -125,6 +136,68 @@ class InboundStore:
             return Stored(self.seen(message), address_id, duplicate=True)
         raise RuntimeError("could not store an inbound message after several attempts")
 
+    def tie_external_user(self, message: InboundMessage) -> InboundMessage:
+        """Tie a WhatsApp user's business-scoped user id to the address they write from.
+
+        With their number (`From`) and the id, the id is kept on the number's address (taken
+        from any other address that had it: the latest number wins). With only the id (they
+        hide their number behind a user name, and `From` is the id), the message is theirs
+        at the address the id is tied to, so their conversation, consent and STOP carry on;
+        an id tied to nothing stays an address of its own. Remembered once seen, as
+        addresses are.
+        """
+        external = message.external_user_id
+        if external is None:
+            return message
+        key = (message.channel, external)
+        tied = self._tied.get(key)
+        if message.address != external:
+            if tied != message.address:
+                self._tie(message, external)
+            return message
+        if tied is None:
+            with self.database.single_statement() as connection:
+                tied = connection.execute(
+                    select(Address.address).where(
+                        Address.channel == message.channel, Address.external_user_id == external
+                    )
+                ).scalar()
+            if tied is None:
+                return message
+            self._remember_tie(key, tied)
+        return replace(message, address=tied)
+
+    def _tie(self, message: InboundMessage, external: str) -> None:
+        key = (message.channel, message.address)
+        try:
+            with self.database.engine.begin() as connection:
+                address_id = self.find_address(connection, key)
+                connection.execute(
+                    update(Address)
+                    .where(
+                        Address.channel == message.channel,
+                        Address.external_user_id == external,
+                        Address.id != address_id,
+                    )
+                    .values(external_user_id=None)
+                )
+                connection.execute(
+                    update(Address)
+                    .where(Address.id == address_id)
+                    .values(external_user_id=external)
+                )
+        except IntegrityError:
+            # Another process tied it, or created the address, at the same moment.
+            log.info("could not tie a WhatsApp user id now; the next message will")
+            return
+        self.remember(key, address_id)
+        self._remember_tie((message.channel, external), message.address)
+
+    def _remember_tie(self, key: tuple[str, str], address: str) -> None:
+        if len(self._tied) >= ADDRESS_CACHE_SIZE:
+            self._tied.clear()
+        self._tied[key] = address
+
     def inbound_row(
         self, message: InboundMessage, address_id: int, status: str, reason: str | None = None
     ) -> dict[str, Any]:
@@ -141,6 +214,7 @@ class InboundStore:
             "language": message.language_hint,
             "media": media_of(message),
             "question": message.question,
+            "dedupe_key": None if message.edited else chat_message_key(message.chat_message_id),
             "created_at": message.received_at or self.clock(),
         }
 
@@ -233,6 +307,7 @@ class InboundStore:
                 "in_language": message.language_hint,
                 "in_media": media_of(message),
                 "in_question": message.question,
+                "in_dedupe_key": chat_message_key(message.chat_message_id),
                 "in_created_at": message.received_at or self.clock(),
             }
         )
@@ -272,6 +347,7 @@ def _inbound_by_address() -> Any:
                 "language",
                 "media",
                 "question",
+                "dedupe_key",
                 "is_reply",
                 "attempts",
                 "created_at",
@@ -286,6 +362,7 @@ def _inbound_by_address() -> Any:
                 bindparam("in_language", type_=columns.language.type),
                 bindparam("in_media", type_=JSON(none_as_null=True)),
                 bindparam("in_question", type_=columns.question.type),
+                bindparam("in_dedupe_key", type_=columns.dedupe_key.type),
                 literal_column("false"),
                 literal_column("0"),
                 bindparam("in_created_at", type_=columns.created_at.type),

@@ -11,6 +11,7 @@ import pytest
 from jinja2 import Environment
 from jinja2.filters import do_truncate
 from playwright.sync_api import Browser, Dialog, Page
+from sqlalchemy import select
 
 from bot.casework.accounts import create_user
 from bot.casework.replies import SAVED_REPLIES
@@ -224,3 +225,39 @@ def test_naughty_strings_are_shown_as_text_and_never_run(
     assert page.evaluate("window.__kotha_ready") is True  # the init script did run
     assert page.title().startswith("Conversation with SMS sim:")
     assert opened == []
+
+
+def test_a_correction_links_to_its_original_and_back_and_passes_axe(
+    page: Page, live_server: LiveServer
+) -> None:
+    address_id = seed(live_server, ["The carer came late", "1"], "en")
+    with live_server.services.database.session() as session:
+        original = session.scalars(
+            select(Message).where(Message.address_id == address_id).order_by(Message.id)
+        ).first()
+        assert original is not None
+        correction = Message(
+            address_id=address_id,
+            channel="sms",
+            direction="in",
+            body="The carer came very late",
+            status="processed",
+            corrects_id=original.id,
+            created_at=datetime.now(UTC) + timedelta(seconds=1),
+        )
+        session.add(correction)
+        session.flush()
+        original_id, correction_id = original.id, correction.id
+    sign_in(page, live_server, staff_account(live_server))
+
+    page.goto(f"{live_server.url}/console/conversations/{address_id}")
+    assert_accessible(page, "label", "valid-lang")
+
+    edited = page.locator(f"#m{correction_id}")
+    assert "They corrected an earlier message" in edited.locator("h3").inner_text()
+    assert "The carer came very late" in edited.inner_text()
+    edited.locator(f'a[href="#m{original_id}"]').focus()
+    page.keyboard.press("Enter")
+    assert page.url.endswith(f"#m{original_id}")
+    back = page.locator(f"#m{original_id} .kotha-corrected a")
+    assert back.get_attribute("href") == f"#m{correction_id}"

@@ -20,6 +20,7 @@ from flows.texts import (
     MEDIA_KEPT,
     NOT_A_CHOICE,
     OLD_BUTTON,
+    SHARED_NOT_READ,
     SOUNDS_LIKE,
     STILL_HERE,
     STOPPED,
@@ -292,7 +293,8 @@ def test_a_sticker_location_or_contact_is_kept_but_does_not_answer_what_happened
 ) -> None:
     where = at("complaint", "1")
     heard = step(FLOWS, where, Input("", media=(shared,), language="en"))
-    assert heard.state == where and leads(heard) == [MEDIA_KEPT]
+    # Told what the bot can read, then asked again.
+    assert heard.state == where and leads(heard) == [SHARED_NOT_READ]
     assert texts(heard) == [WHAT_HAPPENED]
     # A voice note is the answer.
     answered = step(FLOWS, where, Input("", media=(VOICE_NOTE,), language="en"))

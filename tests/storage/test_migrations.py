@@ -261,3 +261,59 @@ def test_0011_keeps_answers_given_before_as_consents_and_names_each_message(
         ]
     finally:
         database.engine.dispose()
+
+
+def test_0015_adds_its_columns_under_rows_that_refer_to_messages(empty_url: str) -> None:
+    # On SQLite, rebuilding `messages` or `addresses` would fail (or lose the link) once a
+    # safeguarding flag refers to a message: 0015 only adds columns and indexes.
+    database = Database(empty_url)
+    config = alembic_config(empty_url)
+    moment = {"t": "2026-11-18 10:00:00"}
+    try:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0012")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO contacts (id, created_at, staff) VALUES (1, :t, false)"), moment
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO addresses (id, contact_id, channel, address, created_at) "
+                    "VALUES (1, 1, 'whatsapp', '+447700900123', :t)"
+                ),
+                moment,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO messages (id, address_id, channel, direction, status, body, "
+                    "is_reply, attempts, created_at) "
+                    "VALUES (1, 1, 'whatsapp', 'in', 'processed', 'hi', false, 0, :t)"
+                ),
+                moment,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO safeguarding_flags (contact_id, message_id, categories, "
+                    "source, status, raised_at) VALUES (1, 1, '[]', 'automatic', 'open', :t)"
+                ),
+                moment,
+            )
+        upgrade(database)
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO messages (id, address_id, channel, direction, status, body, "
+                    "is_reply, attempts, created_at, corrects_id) "
+                    "VALUES (2, 1, 'whatsapp', 'in', 'processed', 'hi!', false, 0, :t, 1)"
+                ),
+                moment,
+            )
+            connection.execute(text("UPDATE addresses SET external_user_id = 'GB.1'"))
+            flags = connection.execute(text("SELECT message_id FROM safeguarding_flags")).all()
+            corrects = connection.execute(text("SELECT corrects_id FROM messages WHERE id = 2"))
+            assert [tuple(row) for row in flags] == [(1,)]
+            assert corrects.scalar() == 1
+        assert differences(database) == []
+    finally:
+        database.dispose()

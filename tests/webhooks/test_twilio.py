@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from flask import Flask
@@ -16,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
+from bot.channels.base import RecipientStoppedError, SendError, ThrottledError
 from bot.settings import Settings
-from bot.types import LOCATION, InboundMessage, Media
+from bot.types import LOCATION, UNKNOWN_FILE_TYPE, InboundMessage, Media
 from webhooks import twilio as twilio_webhook
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "twilio"
@@ -55,9 +57,18 @@ class RecordingRunner:
 @dataclass
 class RecordingDelivery:
     statuses: list[tuple[str, str, str | None]] = field(default_factory=list)
+    errors: list[SendError | None] = field(default_factory=list)
 
-    def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool:
+    def record_status(
+        self,
+        provider_id: str,
+        status: str,
+        error_code: str | None,
+        *,
+        error: SendError | None = None,
+    ) -> bool:
         self.statuses.append((provider_id, status, error_code))
+        self.errors.append(error)
         return True
 
 
@@ -175,6 +186,41 @@ INBOUND = [
         ),
     ),
     (
+        "mms_without_content_type.json",
+        InboundMessage(
+            channel="sms",
+            address="+447700900238",
+            text="Photo of the broken lift at Brick Lane",
+            provider_id="MM" + "7c" * 16,
+            media=(
+                Media(
+                    url=MEDIA_BASE + "MM" + "7c" * 16 + "/Media/ME" + "7d" * 16,
+                    content_type=UNKNOWN_FILE_TYPE,
+                ),
+            ),
+        ),
+    ),
+    (
+        "whatsapp_user_id.json",
+        InboundMessage(
+            channel="whatsapp",
+            address="+447700900239",
+            text="The day centre bus did not come today",
+            provider_id="SM" + "8d" * 16,
+            external_user_id="GB.5023117735401932",
+        ),
+    ),
+    (
+        "whatsapp_user_name_only.json",
+        InboundMessage(
+            channel="whatsapp",
+            address="GB.5023117735401932",
+            text="1",
+            provider_id="SM" + "9e" * 16,
+            external_user_id="GB.5023117735401932",
+        ),
+    ),
+    (
         "whatsapp_location.json",
         InboundMessage(
             channel="whatsapp",
@@ -205,7 +251,14 @@ STATUSES = [
     ("status_sms_undelivered.json", ("SM" + "7b" * 16, "undelivered", "30003")),
     ("status_whatsapp_read.json", ("SM" + "8c" * 16, "read", None)),
     ("status_whatsapp_failed.json", ("SM" + "9e" * 16, "failed", "63016")),
+    ("status_whatsapp_rate_limited.json", ("SM" + "af" * 16, "failed", "63018")),
+    ("status_sms_unsubscribed.json", ("SM" + "b0" * 16, "undelivered", "21610")),
 ]
+# What each callback's error code means to delivery, where it changes what happens next.
+STATUS_ERRORS = {
+    "status_whatsapp_rate_limited.json": ThrottledError,
+    "status_sms_unsubscribed.json": RecipientStoppedError,
+}
 
 
 @pytest.mark.parametrize(("name", "expected"), STATUSES, ids=[name for name, _ in STATUSES])
@@ -217,6 +270,8 @@ def test_status_callback_is_handed_to_delivery(
     assert response.status_code == 200
     assert response.data == b""
     assert delivery(app).statuses == [expected]
+    [error] = delivery(app).errors
+    assert type(error) is STATUS_ERRORS.get(name, type(None))
     assert runner(app).messages == []
 
 
@@ -420,13 +475,18 @@ def _without(name: str) -> Any:
     return attempt
 
 
-def _raw(body: bytes) -> Any:
+def _raw(body: bytes, *, signed: bool = True) -> Any:
+    """Post a body as it is, signed over its fields as the webhook reads them to check the
+    signature (someone holding the token); unsigned, with the signature of an empty form."""
+    fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    signature = sign(LOCAL + MESSAGES, dict(fields) if signed else {})
+
     def attempt(client: FlaskClient) -> Any:
         return client.post(
             MESSAGES,
             data=body,
             content_type="application/x-www-form-urlencoded",
-            headers={"X-Twilio-Signature": sign(LOCAL + MESSAGES, {})},
+            headers={"X-Twilio-Signature": signature},
         )
 
     return attempt
@@ -449,7 +509,10 @@ MALFORMED = {
     "unknown channel": _with(From="messenger:1234567"),
     "NumMedia not a number": _with(NumMedia="one"),
     "NumMedia beyond Twilio's 10": _with(NumMedia="11"),
-    "media without its URL": _with(NumMedia="2"),
+    "From over 64 characters": _with(From="+44" + "7" * 62),
+    "WhatsApp From over 64 characters": _with(From="whatsapp:+44" + "7" * 62),
+    "MessageSid over 64 characters": _with(MessageSid="MM" + "a" * 63),
+    "MediaUrl over 2048 characters": _with(MediaUrl0="https://api.twilio.com/" + "m" * 2048),
     "a location that is not a number": _with(Latitude="north", Longitude="0.1"),
     "a location off the globe": _with(Latitude="91", Longitude="0.1"),
     "half a location": _with(Latitude="51.5"),
@@ -466,6 +529,92 @@ def test_malformed_request_is_400_in_plain_words(
     assert response.mimetype == "text/plain"
     assert 0 < len(response.data) < 100
     assert runner(app).messages == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"From=%2B447700900123&MessageSid=SM1&Body=%ZZ", b"From=%2B447700900123&Body=%FF%FE"],
+    ids=["bad escape", "invalid utf-8"],
+)
+def test_the_signature_is_checked_before_the_body_is_parsed(
+    app: Flask, client: FlaskClient, body: bytes
+) -> None:
+    # Malformed and unsigned: refused for its signature, not for its form.
+    response = _raw(body, signed=False)(client)
+
+    assert response.status_code == 403
+    assert response.data == b"bad signature\n"
+
+
+def test_no_signature_is_refused_before_the_body_is_read(app: Flask) -> None:
+    consumed: list[int] = []
+
+    class Watched(io.BytesIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            data = super().read(size)
+            consumed.append(len(data))
+            return data
+
+    body = b"From=%2B447700900123&MessageSid=SM1&Body=hello"
+    response = app.test_client().post(
+        MESSAGES,
+        input_stream=Watched(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Content-Length": str(len(body))},
+    )
+
+    assert response.status_code == 403
+    assert sum(consumed) == 0
+
+
+def test_an_over_long_field_is_refused_with_its_reason_logged_not_its_value(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    sender = "+44" + "7700900" * 10
+
+    response = post(client, MESSAGES, fixture("sms_english.json") | {"From": sender})
+
+    assert response.status_code == 400
+    assert "From is longer than" in caplog.text
+    assert "7700900" not in caplog.text
+
+
+def test_media_without_its_url_is_left_out_and_the_words_kept(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    form = fixture("whatsapp_photo.json") | {"NumMedia": "2"}
+
+    response = post(client, MESSAGES, form)
+
+    assert response.status_code == 200
+    [message] = runner(app).messages
+    assert message.text == form["Body"]
+    assert [m.content_type for m in message.media] == ["image/jpeg"]
+    assert "MediaUrl1 missing" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "given", ["whatsapp:foo_bar", "foo", "whatsapp:", "GB." + "1" * 129, "gb.123"]
+)
+def test_a_malformed_whatsapp_user_id_is_ignored_not_refused(
+    app: Flask, client: FlaskClient, given: str
+) -> None:
+    form = fixture("whatsapp_user_id.json") | {"ExternalUserId": given}
+
+    response = post(client, MESSAGES, form)
+
+    assert response.status_code == 200
+    [message] = runner(app).messages
+    assert (message.address, message.external_user_id) == ("+447700900239", None)
+
+
+def test_a_user_id_on_sms_is_not_read(app: Flask, client: FlaskClient) -> None:
+    form = fixture("sms_english.json") | {"ExternalUserId": "GB.5023117735401932"}
+
+    assert post(client, MESSAGES, form).status_code == 200
+    assert runner(app).messages[0].external_user_id is None
 
 
 def test_a_failing_core_is_503_not_500(caplog: pytest.LogCaptureFixture) -> None:
@@ -505,3 +654,30 @@ def test_any_signed_body_arrives_byte_exact(body: str) -> None:
 
     assert response.status_code == 200
     assert runner(app).messages[0].text.encode("utf-8") == body.encode("utf-8")
+
+
+free_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=120)
+FIELDS = ["From", "MessageSid", "NumMedia", "MediaUrl0", "MediaContentType0", "ExternalUserId"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from(FIELDS), free_text, max_size=4))
+def test_any_signed_values_get_a_clear_answer_and_nothing_over_long_is_kept(
+    fields: dict[str, str],
+) -> None:
+    app = make_app()
+    form = fixture("whatsapp_photo.json") | fields
+
+    response = post(app.test_client(), MESSAGES, form)
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert runner(app).messages == []
+        assert response.mimetype == "text/plain"
+        return
+    [message] = runner(app).messages
+    assert 0 < len(message.address) <= twilio_webhook.MAX_ADDRESS
+    assert 0 < len(message.provider_id or "") <= twilio_webhook.MAX_SID
+    assert message.text == form["Body"]
+    ids = message.external_user_id
+    assert ids is None or twilio_webhook.BSUID.fullmatch(ids)

@@ -259,7 +259,7 @@ def test_set_webhook_registers_url_secret_and_update_types(fake: FakeTelegram) -
     assert fake.webhook == {
         "url": "https://kotha.example/webhooks/telegram",
         "secret_token": "s3cret_Token-1",
-        "allowed_updates": ["message", "callback_query"],
+        "allowed_updates": ["message", "edited_message", "callback_query"],
     }
 
 

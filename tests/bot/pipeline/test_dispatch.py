@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bot.casework.cases import update_status
 from bot.channels.base import (
     MisconfiguredError,
+    RecipientStoppedError,
     RejectedError,
     SendError,
     ThrottledError,
@@ -533,3 +534,38 @@ def test_stored_rows_survive_the_process(
     finally:
         second.close()
     assert recorded(services).sent == []
+
+
+def test_a_throttle_reported_after_the_last_send_allowed_is_final(
+    services: Services, database: Database, clock: FrozenClock
+) -> None:
+    address_id = add_address(database, clock.now)
+    attempts = services.settings.max_send_attempts
+    message_id = add_outbound(
+        database, address_id, clock.now, status="sent", provider_id="SMlast", attempts=attempts
+    )
+
+    moved = services.dispatcher.record_status(
+        "SMlast", "failed", "63018", error=ThrottledError("Twilio error 63018")
+    )
+
+    assert moved
+    assert (row(database, message_id).status, row(database, message_id).reason) == (
+        "failed",
+        "throttled",
+    )
+
+
+def test_a_failure_reported_after_delivery_changes_nothing(
+    services: Services, database: Database, clock: FrozenClock
+) -> None:
+    address_id = add_address(database, clock.now)
+    message_id = add_outbound(
+        database, address_id, clock.now, status="delivered", provider_id="SMdone"
+    )
+
+    assert not services.dispatcher.record_status(
+        "SMdone", "failed", "21610", error=RecipientStoppedError("Twilio error 21610")
+    )
+    assert row(database, message_id).status == "delivered"
+    assert address_row(database, address_id).stopped_at is None
