@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Request, jsonify
+from flask import Response as FlaskResponse
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
@@ -19,6 +21,31 @@ from bot.settings import Settings
 # Providers send small requests (an SMS body is at most 1,600 characters); anything far
 # larger is refused with 413 before it is read.
 MAX_REQUEST_BYTES = 256 * 1024
+
+
+# A lone surrogate: a code point UTF-8 cannot carry, which a JSON string ("\ud800") can.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def displayable(text: str) -> str:
+    """Return text that UTF-8 can carry: each lone surrogate becomes U+FFFD (the replacement
+    character), and a pair of surrogates kept apart becomes the character they make."""
+    if LONE_SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+class Response(FlaskResponse):
+    """Flask's response, whose text bodies are always sent: what a person wrote is kept
+    exactly in the database, lone surrogates included, and shown as near as UTF-8 allows."""
+
+    def set_data(self, value: bytes | str) -> None:
+        super().set_data(displayable(value) if isinstance(value, str) else value)
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        # The body is read now, as Werkzeug's own does, so a wrapper of it sees the same.
+        body = self.response
+        return (displayable(item).encode() if isinstance(item, str) else item for item in body)
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,7 @@ def create_app(
         # `kotha worker`: sending inside the webhook request would hold it for the rate limit.
         services = build_services(settings, queue="inline" if settings.testing else "huey")
     app = Flask(__name__, static_folder=None)
+    app.response_class = Response
     # A public HTTPS URL, or a load balancer in front (which terminates TLS), means production.
     secure = (services.settings.public_url or "").startswith("https://") or bool(
         services.settings.proxy_count

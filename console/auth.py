@@ -144,9 +144,10 @@ def role_required(*roles: str) -> Callable[[View], View]:
 
 
 def _safe_next(target: str | None) -> str:
-    """Return a console path to go to after signing in, never another site."""
+    """Return a console path (or the simulator) to go to after signing in, never another site."""
     parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+    ours = parts.path.startswith("/console/") or parts.path == "/simulator"
+    if parts.scheme or parts.netloc or not ours:
         return url_for("console.home")
     return parts.path + (f"?{parts.query}" if parts.query else "")
 

@@ -90,6 +90,7 @@ class QueueItem:
     categories: list[str] = field(default_factory=list)
     hidden: bool = False
     kind: str = ""
+    simulated: bool = False
 
 
 def _has_free_text() -> Any:
@@ -146,6 +147,7 @@ def queue_items(session: Session) -> list[QueueItem]:
             categories=_categories(contact_flags),
             hidden=hidden_at is not None,
             kind="feedback",
+            simulated=feedback.simulated,
         )
     with_feedback = {feedback.contact_id for feedback, _ in flagged}
     queue = list(items.values())
