@@ -97,11 +97,14 @@ def init_app(app: Flask) -> None:
     redis_url = app.extensions["kotha"].settings.redis_url
     storage = storage_from_string(redis_url or "memory://")
     app.extensions["kotha_simulator_limiter"] = MovingWindowRateLimiter(storage)
+    # On the app, so that it runs before the CSRF check: a simulator that is off is not there.
+    app.before_request(_open_to_whom)
 
 
-@blueprint.before_request
 def _open_to_whom() -> ResponseReturnValue | None:
     """Off: there is no simulator (404). Staff: only signed-in console accounts may use it."""
+    if request.blueprint != blueprint.name:
+        return None
     access = services().settings.simulator_access
     if access == "off":
         abort(404)

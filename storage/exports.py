@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from storage.models import Consultation, Feedback, Interest, Rsvp, SurveyResponse
 
-
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
 # such cells get a leading apostrophe, which spreadsheets show as text. Tab and carriage
 # return are on OWASP's list too, for the same reason.
