@@ -33,7 +33,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from bot.casework.accounts import ROLES, authenticate, normalise_email, record_audit
+from bot.casework.accounts import ROLES, authenticate, end_sessions, normalise_email, record_audit
 from bot.services import services
 from console.navigation import NAVIGATION
 from console.wording import people, text_lang
@@ -80,12 +80,23 @@ class ConsoleUser:
         return str(self.id)
 
 
+# The session's copy of its account's session_epoch at sign-in (storage/models.py User).
+EPOCH = "kotha_epoch"
+
+
 def _load_user(user_id: str) -> ConsoleUser | None:
-    if not user_id.isdigit():
+    """The account a session signed in as, while that sign-in still holds.
+
+    A session cookie is signed but kept by the browser, so a copy of it would outlive
+    signing out. Each session carries the account's session_epoch from when it signed
+    in; signing out, a new password, a new role or disabling raises the account's, and
+    every session carrying an older one is no longer signed in.
+    """
+    if not user_id.isdigit() or len(user_id) > 18:
         return None
     with services().database.session() as db:
         user = db.get(User, int(user_id))
-        if user is None or not user.active:
+        if user is None or not user.active or session.get(EPOCH) != user.session_epoch:
             return None
         return ConsoleUser(user.id, user.email, user.role)
 
@@ -181,11 +192,13 @@ def login() -> Any:
         else:
             record_audit(db, user.id, "login.succeeded", "user", user.id, now=now)
             signed_in = ConsoleUser(user.id, user.email, user.role)
+            epoch = user.session_epoch
     if signed_in is None:
         errors = {"email": BAD_CREDENTIALS}
         return render_template("console/login.html", errors=errors, email=email), 401
     # A new session on sign-in: nothing from before (a planted token, say) carries over.
     session.clear()
+    session[EPOCH] = epoch
     login_user(signed_in)
     return redirect(_safe_next(request.args.get("next")))
 
@@ -193,8 +206,13 @@ def login() -> Any:
 @blueprint.post("/logout")
 @role_required(*ROLES)
 def logout() -> Any:
-    """Sign out (a POST with the form's token, so another site cannot sign anyone out)."""
+    """Sign out (a POST with the form's token, so another site cannot sign anyone out).
+
+    Every session of the account ends, on this browser and any other: a cookie session
+    cannot be ended alone, and a copy of this one must stop working.
+    """
     with services().database.session() as db:
+        end_sessions(db.get_one(User, current_user.id))
         record_audit(db, current_user.id, "logout", "user", current_user.id, now=services().clock())
     logout_user()
     session.clear()

@@ -371,6 +371,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Each sign-in's session carries the number this had then; raising it (on signing out, a
+    # new password, a new role, disabling) ends every session of the account, copies too.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEvent(Base):
