@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -55,10 +56,17 @@ login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = None
 
-# Guessing passwords: five tries a minute for one account. Per address the allowance is
-# larger, because a council office signs in from behind one address.
-LOGIN_PER_EMAIL = parse("5/minute")
-LOGIN_PER_ADDRESS = parse("20/minute")
+# Guessing passwords. Only wrong passwords count, and the limits that refuse are those of
+# the address they come from, so nobody elsewhere can lock a person out by guessing wrong
+# for their email: five wrong a minute for one account from one address; twenty a minute
+# from one address for any accounts (more, because a council office signs in from behind
+# one address). Guesses at one account from many addresses are slowed, never refused: past
+# fifty wrong in an hour, each attempt at that account waits a second before its answer,
+# the right password too, which then signs in as always.
+FAILURES_PER_ADDRESS_AND_EMAIL = parse("5/minute")
+FAILURES_PER_ADDRESS = parse("20/minute")
+FAILURES_PER_EMAIL_BEFORE_SLOWING = parse("50/hour")
+SLOW_DOWN_SECONDS = 1.0
 BAD_CREDENTIALS = "Enter a correct email address and password"
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -105,21 +113,36 @@ login_manager.user_loader(_load_user)
 
 
 class LoginLimiter:
-    """Counts sign-in attempts per email and per address, in memory or shared in Redis."""
+    """Counts wrong passwords by address, by address and email, and by email (in memory or
+    shared in Redis), and says whether an attempt may go ahead and whether it waits first."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, sleep: Callable[[float], None] | None = None) -> None:
         self._limiter = MovingWindowRateLimiter(storage_from_string(redis_url or "memory://"))
+        self._sleep = sleep or time.sleep
+
+    def _counts(self, email: str, address: str) -> tuple[tuple[RateLimitItem, str], ...]:
+        return (
+            (FAILURES_PER_ADDRESS_AND_EMAIL, f"pair:{address} {email}"),
+            (FAILURES_PER_ADDRESS, f"address:{address}"),
+            (FAILURES_PER_EMAIL_BEFORE_SLOWING, f"email:{email}"),
+        )
 
     def allow(self, email: str, address: str) -> bool:
-        """Count this attempt; say whether it is within both allowances."""
-        checks: tuple[tuple[RateLimitItem, str], ...] = (
-            (LOGIN_PER_EMAIL, email),
-            (LOGIN_PER_ADDRESS, address),
-        )
-        allowed = True
-        for limit, key in checks:
-            allowed = self._limiter.hit(limit, "kotha-login", key) and allowed
-        return allowed
+        """Say whether this address may try now; first wait, if this account is under attack."""
+        by_pair, by_address, by_email = self._counts(email, address)
+        if not all(
+            self._limiter.test(limit, "kotha-login", key) for limit, key in (by_pair, by_address)
+        ):
+            return False
+        limit, key = by_email
+        if not self._limiter.test(limit, "kotha-login", key):
+            self._sleep(SLOW_DOWN_SECONDS)
+        return True
+
+    def failed(self, email: str, address: str) -> None:
+        """Count a wrong password (or an unknown email) against all three."""
+        for limit, key in self._counts(email, address):
+            self._limiter.hit(limit, "kotha-login", key)
 
 
 def init_app(app: Flask) -> None:
@@ -181,12 +204,16 @@ def login() -> Any:
         return render_template("console/login.html", errors=errors, email=email), 400
     now = services().clock()
     limiter: LoginLimiter = current_app.extensions["kotha_login_limiter"]
+    address = request.remote_addr or "unknown"
+    # Before the transaction: a slowed attempt holds no database connection while it waits.
+    allowed = limiter.allow(email, address)
     with services().database.session() as db:
-        if not limiter.allow(email, request.remote_addr or "unknown"):
+        if not allowed:
             record_audit(db, None, "login.rate_limited", "user", None, {"email": email}, now=now)
             return _error_page(429)
         user = authenticate(db, email, password, now)
         if user is None:
+            limiter.failed(email, address)
             record_audit(db, None, "login.failed", "user", None, {"email": email}, now=now)
             signed_in = None
         else:

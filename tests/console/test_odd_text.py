@@ -26,7 +26,11 @@ from bot.types import InboundMessage
 from kotha import create_app
 from storage.models import Address, Feedback, Message, SafeguardingFlag
 from storage.records import create_feedback
-from tests.console.test_access import PASSWORD, sign_in
+from tests.console.test_access import (
+    PASSWORD,
+    _quick_hashes,  # noqa: F401 - quick argon2 here too
+    sign_in,
+)
 
 # What a person wrote: a lone high surrogate, a lone low one, and a NUL between real words.
 ODD = "carer late \ud800 again \udfff and \x00 still 😞"

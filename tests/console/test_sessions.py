@@ -17,7 +17,12 @@ from bot.cli import users
 from bot.services import Services
 from kotha import create_app
 from storage.models import AuditEvent, User
-from tests.console.test_access import PASSWORD, sign_in, token
+from tests.console.test_access import (
+    PASSWORD,
+    _quick_hashes,  # noqa: F401 - quick argon2 here too
+    sign_in,
+    token,
+)
 
 NEW_PASSWORD = "a new long passphrase"
 

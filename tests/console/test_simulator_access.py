@@ -38,7 +38,12 @@ from storage.db import Database
 from storage.models import Address, Contact, Message, SafeguardingFlag
 from storage.records import create_feedback
 from tests.conftest import FrozenClock
-from tests.console.test_access import PASSWORD, sign_in, token
+from tests.console.test_access import (
+    PASSWORD,
+    _quick_hashes,  # noqa: F401 - quick argon2 here too
+    sign_in,
+    token,
+)
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 SIMULATED_ADDRESS = "sim:0123abcd"
