@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Request, jsonify
+from flask import Blueprint, Flask, Request, jsonify, request
 from flask import Response as FlaskResponse
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from bot import settings as settings_module
 from bot.services import Services, build_services
@@ -48,6 +49,24 @@ class Response(FlaskResponse):
         return (displayable(item).encode() if isinstance(item, str) else item for item in body)
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in every route: an id the database's integer column can hold, else no match.
+
+    Werkzeug's own takes any number of digits, and a number past 2**31 - 1 made the query
+    fail (a 500) rather than find nothing (a 404).
+    """
+
+    def __init__(
+        self,
+        map: Any,  # noqa: A002 - Werkzeug's name for it
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002
+        max: int | None = 2**31 - 1,  # noqa: A002
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 @dataclass(frozen=True)
 class WebPart:
     """A blueprint the app serves, with what else it needs from the app."""
@@ -73,6 +92,21 @@ class _NoWebhookSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+def _refuse_nul() -> tuple[str, int] | None:
+    """Refuse a NUL byte in the address, the query or a form (400): no page asks for one,
+    and PostgreSQL refuses it in any text, so it would fail a query (500) further on.
+
+    Providers' webhooks are left to read theirs: what a person sent is kept as sent.
+    """
+    if request.path.startswith("/webhooks/"):
+        return None
+    fields = [*request.args.lists(), *(request.form.lists() if request.method == "POST" else ())]
+    values = [request.path, *(text for key, items in fields for text in (key, *items))]
+    if any("\x00" in value for value in values):
+        return "Bad request: the address or form holds a NUL character.", 400
+    return None
+
+
 def create_app(
     settings: Settings | None = None,
     services: Services | None = None,
@@ -91,6 +125,7 @@ def create_app(
         services = build_services(settings, queue="inline" if settings.testing else "huey")
     app = Flask(__name__, static_folder=None)
     app.response_class = Response
+    app.url_map.converters["int"] = DatabaseId
     # A public HTTPS URL, or a load balancer in front (which terminates TLS), means production.
     secure = (services.settings.public_url or "").startswith("https://") or bool(
         services.settings.proxy_count
@@ -119,6 +154,7 @@ def create_app(
     app.session_interface = _NoWebhookSessions()
     app.extensions["kotha"] = services
 
+    app.before_request(_refuse_nul)
     for part in parts:
         app.register_blueprint(part.blueprint)
     for part in parts:

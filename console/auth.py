@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from bot.casework.accounts import ROLES, authenticate, end_sessions, normalise_email, record_audit
 from bot.services import services
 from console.navigation import NAVIGATION
+from console.paging import number_in
 from console.wording import people, text_lang
 from storage.models import User
 
@@ -100,10 +101,11 @@ def _load_user(user_id: str) -> ConsoleUser | None:
     in; signing out, a new password, a new role or disabling raises the account's, and
     every session carrying an older one is no longer signed in.
     """
-    if not user_id.isdigit() or len(user_id) > 18:
+    number = number_in(user_id)
+    if number is None:
         return None
     with services().database.session() as db:
-        user = db.get(User, int(user_id))
+        user = db.get(User, number)
         if user is None or not user.active or session.get(EPOCH) != user.session_epoch:
             return None
         return ConsoleUser(user.id, user.email, user.role)

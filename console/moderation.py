@@ -30,6 +30,7 @@ from bot.casework.redaction import suggest
 from bot.casework.safeguarding import CATEGORIES, CATEGORY_LABELS
 from bot.services import services
 from console.auth import blueprint, role_required
+from console.paging import number_in
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, User
 
 MODERATION_ROLES = ("moderator", "admin")
@@ -550,11 +551,12 @@ def resolve_flag(flag_id: int) -> Any:
                 {"categories": flag.categories}, reason=reason, now=now,
             )  # fmt: skip
     values = {f"reason-{flag_id}": reason, f"decision-{flag_id}": decision}
-    if back.isdigit():
+    back_to = number_in(back)
+    if back_to is not None:
         if errors:
-            return _review_page(int(back), errors, values, 400)
+            return _review_page(back_to, errors, values, 400)
         flash(f"Safeguarding flag {flag_id}: {DECISIONS[decision].lower()}.")
-        return redirect(url_for("console.review", feedback_id=int(back)))
+        return redirect(url_for("console.review", feedback_id=back_to))
     if errors:
         return _safeguarding_page(errors, values, 400)
     flash(f"Safeguarding flag {flag_id}: {DECISIONS[decision].lower()}.")

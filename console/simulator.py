@@ -109,7 +109,8 @@ def _open_to_whom() -> ResponseReturnValue | None:
     if access == "off":
         abort(404)
     if access == "staff" and not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        sign_in_first: ResponseReturnValue = login_manager.unauthorized()
+        return sign_in_first
     return None
 
 

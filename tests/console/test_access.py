@@ -127,6 +127,11 @@ def _unique_parts_removed(page: str) -> str:
 
 @pytest.fixture
 def app(services: Services) -> Flask:
+    return app_with_records(services)
+
+
+def app_with_records(services: Services) -> Flask:
+    """The app, with an account of each role and one record of each kind its pages show."""
     now = services.clock()
     with services.database.session() as session:
         for role in ROLES:
