@@ -2,69 +2,24 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Request, jsonify, request
-from flask import Response as FlaskResponse
+from flask import Blueprint, Flask, Request, jsonify
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
 from bot import settings as settings_module
+from bot import web_guards
 from bot.services import Services, build_services
 from bot.settings import Settings
 
 # Providers send small requests (an SMS body is at most 1,600 characters); anything far
 # larger is refused with 413 before it is read.
 MAX_REQUEST_BYTES = 256 * 1024
-
-
-# A lone surrogate: a code point UTF-8 cannot carry, which a JSON string ("\ud800") can.
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def displayable(text: str) -> str:
-    """Return text that UTF-8 can carry: each lone surrogate becomes U+FFFD (the replacement
-    character), and a pair of surrogates kept apart becomes the character they make."""
-    if LONE_SURROGATE.search(text) is None:
-        return text
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-
-
-class Response(FlaskResponse):
-    """Flask's response, whose text bodies are always sent: what a person wrote is kept
-    exactly in the database, lone surrogates included, and shown as near as UTF-8 allows."""
-
-    def set_data(self, value: bytes | str) -> None:
-        super().set_data(displayable(value) if isinstance(value, str) else value)
-
-    def iter_encoded(self) -> Iterator[bytes]:
-        # The body is read now, as Werkzeug's own does, so a wrapper of it sees the same.
-        body = self.response
-        return (displayable(item).encode() if isinstance(item, str) else item for item in body)
-
-
-class DatabaseId(IntegerConverter):
-    """`<int:…>` in every route: an id the database's integer column can hold, else no match.
-
-    Werkzeug's own takes any number of digits, and a number past 2**31 - 1 made the query
-    fail (a 500) rather than find nothing (a 404).
-    """
-
-    def __init__(
-        self,
-        map: Any,  # noqa: A002 - Werkzeug's name for it
-        fixed_digits: int = 0,
-        min: int | None = None,  # noqa: A002
-        max: int | None = 2**31 - 1,  # noqa: A002
-        signed: bool = False,
-    ) -> None:
-        super().__init__(map, fixed_digits, min, max, signed)
 
 
 @dataclass(frozen=True)
@@ -92,21 +47,6 @@ class _NoWebhookSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def _refuse_nul() -> tuple[str, int] | None:
-    """Refuse a NUL byte in the address, the query or a form (400): no page asks for one,
-    and PostgreSQL refuses it in any text, so it would fail a query (500) further on.
-
-    Providers' webhooks are left to read theirs: what a person sent is kept as sent.
-    """
-    if request.path.startswith("/webhooks/"):
-        return None
-    fields = [*request.args.lists(), *(request.form.lists() if request.method == "POST" else ())]
-    values = [request.path, *(text for key, items in fields for text in (key, *items))]
-    if any("\x00" in value for value in values):
-        return "Bad request: the address or form holds a NUL character.", 400
-    return None
-
-
 def create_app(
     settings: Settings | None = None,
     services: Services | None = None,
@@ -124,8 +64,8 @@ def create_app(
         # `kotha worker`: sending inside the webhook request would hold it for the rate limit.
         services = build_services(settings, queue="inline" if settings.testing else "huey")
     app = Flask(__name__, static_folder=None)
-    app.response_class = Response
-    app.url_map.converters["int"] = DatabaseId
+    # Before any blueprint: the guards change how routes read ids (bot/web_guards.py).
+    web_guards.install(app, services.settings)
     # A public HTTPS URL, or a load balancer in front (which terminates TLS), means production.
     secure = (services.settings.public_url or "").startswith("https://") or bool(
         services.settings.proxy_count
@@ -154,7 +94,6 @@ def create_app(
     app.session_interface = _NoWebhookSessions()
     app.extensions["kotha"] = services
 
-    app.before_request(_refuse_nul)
     for part in parts:
         app.register_blueprint(part.blueprint)
     for part in parts:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,10 +13,8 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     current_app,
-    g,
     make_response,
     redirect,
     render_template,
@@ -36,6 +33,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from bot.casework.accounts import ROLES, authenticate, end_sessions, normalise_email, record_audit
 from bot.services import services
+from bot.web_guards import csp_nonce
 from console.navigation import NAVIGATION
 from console.paging import number_in
 from console.wording import people, text_lang
@@ -150,7 +148,6 @@ class LoginLimiter:
 def init_app(app: Flask) -> None:
     """Give the app the console's sign-in, its rate limiter and the GOV.UK Frontend macros."""
     login_manager.init_app(app)
-    app.after_request(_security_headers)
     redis_url = app.extensions["kotha"].settings.redis_url
     app.extensions["kotha_login_limiter"] = LoginLimiter(redis_url)
     app.jinja_loader = ChoiceLoader(
@@ -327,35 +324,6 @@ def _console_context() -> dict[str, Any]:
         "text_lang": text_lang,
         "people": people,
     }
-
-
-def csp_nonce() -> str:
-    """This request's nonce for the console's own inline scripts (made on first use)."""
-    nonce: str | None = g.get("csp_nonce")
-    if nonce is None:
-        nonce = g.csp_nonce = secrets.token_urlsafe(18)
-    return nonce
-
-
-# Console pages load only their own scripts, styles, fonts and images; the two inline
-# scripts (GOV.UK Frontend's js-enabled class and the module that starts its components)
-# carry this request's nonce. A message that slipped past escaping still could not run.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-def _security_headers(response: Response) -> Response:
-    if request.path.startswith("/console/"):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
-            nonce=csp_nonce()
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-    return response
 
 
 def can_open(endpoint: str) -> bool:

@@ -442,8 +442,13 @@ def _ical(body: bytes, filename: str) -> Response:
 
 @public.get("/events.ics")
 def public_feed() -> Response:
-    """Every event as an iCalendar feed, for anyone's calendar app."""
+    """Every event as an iCalendar feed, for anyone's calendar app.
+
+    The feed names its own address only from KOTHA_PUBLIC_URL, never from the request's
+    Host header, which whoever sends the request chooses (and a cache may keep).
+    """
     now = _now()
+    public_url = services().settings.public_url
     with services().database.session() as db:
         body = feed(
             public_events(db, now),
@@ -451,7 +456,7 @@ def public_feed() -> Response:
             zone=services().settings.zone,
             i18n=services().i18n,
             now=now,
-            url=url_for("events.public_feed", _external=True),
+            url=f"{public_url}/events.ics" if public_url else None,
         )
     return _ical(body, "events.ics")
 

@@ -36,12 +36,12 @@ MAX_SHOWN = 200
 SENDS_PER_ADDRESS = parse("60/minute")
 # The page needs no script at all: forbid every script, so a message that slipped past
 # escaping still could not run.
+# (The app adds the other security headers: bot/web_guards.py.)
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; font-src 'self'; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
 }
 # The page's words (console/public.py puts them in the language asked for).
 WORDS = {
