@@ -167,6 +167,7 @@ def queue_items(session: Session) -> list[QueueItem]:
                     language=message.language if message else "en",
                     categories=_categories([flag]),
                     kind="flag",
+                    simulated=bool(message and message.simulated),
                 )
             )
     queue.sort(key=lambda item: (not item.urgent, item.at))
@@ -180,6 +181,7 @@ class FlagMessage:
     body: str
     language: str
     conversation_href: str | None
+    simulated: bool = False
 
 
 def _flag_messages(session: Session, flags: Iterable[SafeguardingFlag]) -> dict[int, FlagMessage]:
@@ -188,14 +190,14 @@ def _flag_messages(session: Session, flags: Iterable[SafeguardingFlag]) -> dict[
     if not message_ids:
         return {}
     rows = session.execute(
-        select(Message.id, Message.body, Message.address_id, Contact.language)
+        select(Message.id, Message.body, Message.address_id, Contact.language, Address.simulated)
         .join(Address, Address.id == Message.address_id)
         .join(Contact, Contact.id == Address.contact_id)
         .where(Message.id.in_(message_ids))
     ).all()
     found = {
         row.id: FlagMessage(
-            row.body or "", row.language or "en", _conversation_href(row.address_id)
+            row.body or "", row.language or "en", _conversation_href(row.address_id), row.simulated
         )
         for row in rows
     }

@@ -216,6 +216,14 @@ def test_a_simulated_conversation_pages_no_one(
     # The same words from a real phone page the on-call moderator at once.
     services.runner.receive(InboundMessage(channel="sms", address="+447700900123", text=HARM))
     assert [message.address for message in sender.sent].count("9001") == 1
+    # Moderators see all five flags; the four simulated ones are marked so.
+    with services.database.session() as session:
+        create_user(session, "admin@example.org", "admin", PASSWORD, now=clock())
+    moderator = app.test_client()
+    assert sign_in(moderator, "admin@example.org") == 302
+    for path in ("/console/safeguarding", "/console/moderation"):
+        page = moderator.get(path).text
+        assert page.count("Urgent") == 5 and page.count("Simulated") == 4, path
 
 
 def add_complaint(services: Services, address: str, created: datetime) -> str:
