@@ -18,6 +18,8 @@ from werkzeug.routing import IntegerConverter
 
 from bot.settings import Settings
 
+# The largest id the database's integer columns hold (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
 # A lone surrogate: a code point UTF-8 cannot carry, which a JSON string ("\ud800") can.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -55,7 +57,7 @@ class DatabaseId(IntegerConverter):
         map: Any,  # noqa: A002 - Werkzeug's name for it
         fixed_digits: int = 0,
         min: int | None = None,  # noqa: A002
-        max: int | None = 2**31 - 1,  # noqa: A002
+        max: int | None = MAX_ID,  # noqa: A002
         signed: bool = False,
     ) -> None:
         super().__init__(map, fixed_digits, min, max, signed)

@@ -8,13 +8,11 @@ from typing import Any
 
 from flask import url_for
 
+from bot.web_guards import MAX_ID
+
 PAGE_SIZE = 50
 # No one asks for page ten million; a longer number is a mistake or a probe, not a page.
 MAX_PAGE_DIGITS = 6
-
-
-# The largest id the database's integer columns hold.
-MAX_ID = 2**31 - 1
 
 
 def number_in(text: str, most: int = MAX_ID) -> int | None:
