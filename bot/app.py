@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import logs, metrics
+from bot import logs, metrics, web_guards
 from bot import settings as settings_module
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -70,6 +70,8 @@ def create_app(
         # `kotha worker`: sending inside the webhook request would hold it for the rate limit.
         services = build_services(settings, queue="inline" if settings.testing else "huey")
     app = Flask(__name__, static_folder=None)
+    # Before any blueprint: the guards change how routes read ids (bot/web_guards.py).
+    web_guards.install(app, services.settings)
     # A public HTTPS URL, or a load balancer in front (which terminates TLS), means production.
     secure = (services.settings.public_url or "").startswith("https://") or bool(
         services.settings.proxy_count

@@ -106,6 +106,10 @@ class Settings:
     # How many proxies (load balancers) in front of the web app set X-Forwarded-* headers;
     # 0 trusts none. Behind them, the app takes the scheme and host from those headers.
     proxy_count: int = 0
+    # Who may use /simulator (KOTHA_SIMULATOR): "on" (anyone), "off" (404) or "staff"
+    # (signed-in console accounts). Unset: "on" only while no provider has credentials, so
+    # a deployment that talks to real phones never offers strangers a way in.
+    simulator: str | None = None
     instance_dir: Path = INSTANCE_DIR
     locales_dir: Path = LOCALES_DIR
     flows_dir: Path = FLOWS_DIR
@@ -123,9 +127,29 @@ class Settings:
         return replace(self, **changes)
 
     @property
+    def simulator_access(self) -> str:
+        """Who may use /simulator: "on", "off" or "staff" (KOTHA_SIMULATOR, or its default)."""
+        if self.simulator is not None:
+            return self.simulator
+        credentials = (self.twilio_account_sid, self.twilio_auth_token, self.telegram_bot_token)
+        return "off" if any(credentials) else "on"
+
+    @property
     def zone(self) -> ZoneInfo:
         """The council's local time zone (KOTHA_TIMEZONE), for dates people and staff read."""
         return ZoneInfo(self.timezone)
+
+
+SIMULATOR_ACCESS = ("on", "off", "staff")
+
+
+def _simulator(text: str | None) -> str | None:
+    """Read KOTHA_SIMULATOR: on, off or staff; None when unset (the default decides)."""
+    if text is None:
+        return None
+    if text.lower() not in SIMULATOR_ACCESS:
+        raise ValueError(f"KOTHA_SIMULATOR must be on, off or staff, not {text!r}")
+    return text.lower()
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -332,6 +356,7 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
     "KOTHA_LOG_LEVEL": (_choice(LOG_LEVELS), "one of " + ", ".join(LOG_LEVELS)),
     "KOTHA_LOG_FORMAT": (_choice(LOG_FORMATS), "text or json"),
     "KOTHA_METRICS_TOKEN": (_token, f"a bearer token of at least {MIN_METRICS_TOKEN} characters"),
+    "KOTHA_SIMULATOR": (_choice(SIMULATOR_ACCESS), "on, off or staff"),
 }
 SECRETS = frozenset(
     {
@@ -409,6 +434,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         digest_to=_recipients(get("KOTHA_DIGEST_TO") or "", "KOTHA_DIGEST_TO"),
         reminder_offsets=_offsets(get("KOTHA_REMINDER_OFFSETS") or "P7D,P1D"),
         proxy_count=int(get("KOTHA_PROXY_COUNT") or defaults.proxy_count),
+        simulator=_simulator(get("KOTHA_SIMULATOR")),
         instance_dir=instance_dir,
         locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
         flows_dir=Path(get("KOTHA_FLOWS_DIR") or FLOWS_DIR),

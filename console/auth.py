@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -13,10 +13,8 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     current_app,
-    g,
     make_response,
     redirect,
     render_template,
@@ -33,9 +31,11 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from bot.casework.accounts import ROLES, authenticate, normalise_email, record_audit
+from bot.casework.accounts import ROLES, authenticate, end_sessions, normalise_email, record_audit
 from bot.services import services
+from bot.web_guards import csp_nonce
 from console.navigation import NAVIGATION
+from console.paging import number_in
 from console.wording import people, text_lang
 from storage.models import User
 
@@ -55,10 +55,17 @@ login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = None
 
-# Guessing passwords: five tries a minute for one account. Per address the allowance is
-# larger, because a council office signs in from behind one address.
-LOGIN_PER_EMAIL = parse("5/minute")
-LOGIN_PER_ADDRESS = parse("20/minute")
+# Guessing passwords. Only wrong passwords count, and the limits that refuse are those of
+# the address they come from, so nobody elsewhere can lock a person out by guessing wrong
+# for their email: five wrong a minute for one account from one address; twenty a minute
+# from one address for any accounts (more, because a council office signs in from behind
+# one address). Guesses at one account from many addresses are slowed, never refused: past
+# fifty wrong in an hour, each attempt at that account waits a second before its answer,
+# the right password too, which then signs in as always.
+FAILURES_PER_ADDRESS_AND_EMAIL = parse("5/minute")
+FAILURES_PER_ADDRESS = parse("20/minute")
+FAILURES_PER_EMAIL_BEFORE_SLOWING = parse("50/hour")
+SLOW_DOWN_SECONDS = 1.0
 BAD_CREDENTIALS = "Enter a correct email address and password"
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -80,12 +87,24 @@ class ConsoleUser:
         return str(self.id)
 
 
+# The session's copy of its account's session_epoch at sign-in (storage/models.py User).
+EPOCH = "kotha_epoch"
+
+
 def _load_user(user_id: str) -> ConsoleUser | None:
-    if not user_id.isdigit():
+    """The account a session signed in as, while that sign-in still holds.
+
+    A session cookie is signed but kept by the browser, so a copy of it would outlive
+    signing out. Each session carries the account's session_epoch from when it signed
+    in; signing out, a new password, a new role or disabling raises the account's, and
+    every session carrying an older one is no longer signed in.
+    """
+    number = number_in(user_id)
+    if number is None:
         return None
     with services().database.session() as db:
-        user = db.get(User, int(user_id))
-        if user is None or not user.active:
+        user = db.get(User, number)
+        if user is None or not user.active or session.get(EPOCH) != user.session_epoch:
             return None
         return ConsoleUser(user.id, user.email, user.role)
 
@@ -94,27 +113,41 @@ login_manager.user_loader(_load_user)
 
 
 class LoginLimiter:
-    """Counts sign-in attempts per email and per address, in memory or shared in Redis."""
+    """Counts wrong passwords by address, by address and email, and by email (in memory or
+    shared in Redis), and says whether an attempt may go ahead and whether it waits first."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, sleep: Callable[[float], None] | None = None) -> None:
         self._limiter = MovingWindowRateLimiter(storage_from_string(redis_url or "memory://"))
+        self._sleep = sleep or time.sleep
+
+    def _counts(self, email: str, address: str) -> tuple[tuple[RateLimitItem, str], ...]:
+        return (
+            (FAILURES_PER_ADDRESS_AND_EMAIL, f"pair:{address} {email}"),
+            (FAILURES_PER_ADDRESS, f"address:{address}"),
+            (FAILURES_PER_EMAIL_BEFORE_SLOWING, f"email:{email}"),
+        )
 
     def allow(self, email: str, address: str) -> bool:
-        """Count this attempt; say whether it is within both allowances."""
-        checks: tuple[tuple[RateLimitItem, str], ...] = (
-            (LOGIN_PER_EMAIL, email),
-            (LOGIN_PER_ADDRESS, address),
-        )
-        allowed = True
-        for limit, key in checks:
-            allowed = self._limiter.hit(limit, "kotha-login", key) and allowed
-        return allowed
+        """Say whether this address may try now; first wait, if this account is under attack."""
+        by_pair, by_address, by_email = self._counts(email, address)
+        if not all(
+            self._limiter.test(limit, "kotha-login", key) for limit, key in (by_pair, by_address)
+        ):
+            return False
+        limit, key = by_email
+        if not self._limiter.test(limit, "kotha-login", key):
+            self._sleep(SLOW_DOWN_SECONDS)
+        return True
+
+    def failed(self, email: str, address: str) -> None:
+        """Count a wrong password (or an unknown email) against all three."""
+        for limit, key in self._counts(email, address):
+            self._limiter.hit(limit, "kotha-login", key)
 
 
 def init_app(app: Flask) -> None:
     """Give the app the console's sign-in, its rate limiter and the GOV.UK Frontend macros."""
     login_manager.init_app(app)
-    app.after_request(_security_headers)
     redis_url = app.extensions["kotha"].settings.redis_url
     app.extensions["kotha_login_limiter"] = LoginLimiter(redis_url)
     app.jinja_loader = ChoiceLoader(
@@ -144,9 +177,10 @@ def role_required(*roles: str) -> Callable[[View], View]:
 
 
 def _safe_next(target: str | None) -> str:
-    """Return a console path to go to after signing in, never another site."""
+    """Return a console path (or the simulator) to go to after signing in, never another site."""
     parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+    ours = parts.path.startswith("/console/") or parts.path == "/simulator"
+    if parts.scheme or parts.netloc or not ours:
         return url_for("console.home")
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -169,22 +203,28 @@ def login() -> Any:
         return render_template("console/login.html", errors=errors, email=email), 400
     now = services().clock()
     limiter: LoginLimiter = current_app.extensions["kotha_login_limiter"]
+    address = request.remote_addr or "unknown"
+    # Before the transaction: a slowed attempt holds no database connection while it waits.
+    allowed = limiter.allow(email, address)
     with services().database.session() as db:
-        if not limiter.allow(email, request.remote_addr or "unknown"):
+        if not allowed:
             record_audit(db, None, "login.rate_limited", "user", None, {"email": email}, now=now)
             return _error_page(429)
         user = authenticate(db, email, password, now)
         if user is None:
+            limiter.failed(email, address)
             record_audit(db, None, "login.failed", "user", None, {"email": email}, now=now)
             signed_in = None
         else:
             record_audit(db, user.id, "login.succeeded", "user", user.id, now=now)
             signed_in = ConsoleUser(user.id, user.email, user.role)
+            epoch = user.session_epoch
     if signed_in is None:
         errors = {"email": BAD_CREDENTIALS}
         return render_template("console/login.html", errors=errors, email=email), 401
     # A new session on sign-in: nothing from before (a planted token, say) carries over.
     session.clear()
+    session[EPOCH] = epoch
     login_user(signed_in)
     return redirect(_safe_next(request.args.get("next")))
 
@@ -192,8 +232,13 @@ def login() -> Any:
 @blueprint.post("/logout")
 @role_required(*ROLES)
 def logout() -> Any:
-    """Sign out (a POST with the form's token, so another site cannot sign anyone out)."""
+    """Sign out (a POST with the form's token, so another site cannot sign anyone out).
+
+    Every session of the account ends, on this browser and any other: a cookie session
+    cannot be ended alone, and a copy of this one must stop working.
+    """
     with services().database.session() as db:
+        end_sessions(db.get_one(User, current_user.id))
         record_audit(db, current_user.id, "logout", "user", current_user.id, now=services().clock())
     logout_user()
     session.clear()
@@ -279,35 +324,6 @@ def _console_context() -> dict[str, Any]:
         "text_lang": text_lang,
         "people": people,
     }
-
-
-def csp_nonce() -> str:
-    """This request's nonce for the console's own inline scripts (made on first use)."""
-    nonce: str | None = g.get("csp_nonce")
-    if nonce is None:
-        nonce = g.csp_nonce = secrets.token_urlsafe(18)
-    return nonce
-
-
-# Console pages load only their own scripts, styles, fonts and images; the two inline
-# scripts (GOV.UK Frontend's js-enabled class and the module that starts its components)
-# carry this request's nonce. A message that slipped past escaping still could not run.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-def _security_headers(response: Response) -> Response:
-    if request.path.startswith("/console/"):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
-            nonce=csp_nonce()
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-    return response
 
 
 def can_open(endpoint: str) -> bool:

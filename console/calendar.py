@@ -38,6 +38,7 @@ from bot.outreach.festivals import clashes, describe
 from bot.outreach.ical import feed
 from bot.services import services
 from console.auth import blueprint, role_required
+from console.paging import number_in
 from console.public import public_context
 from console.wording import people
 from flows.texts import N_
@@ -78,6 +79,8 @@ PUBLIC_WORDS = {
 }
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_TEXT = 2000
+# More than any hall in the borough holds; a longer number is a slip of the keyboard.
+MAX_CAPACITY = 100_000
 
 
 def _now() -> datetime:
@@ -252,10 +255,11 @@ class EventForm:
             errors["place"] = "Enter where the event is"
         capacity = None
         if values.get("capacity"):
-            if not values["capacity"].isdigit() or int(values["capacity"]) < 1:
-                errors["capacity"] = "Capacity must be a whole number, like 40"
-            else:
-                capacity = int(values["capacity"])
+            capacity = number_in(values["capacity"], MAX_CAPACITY)
+            if not capacity:
+                errors["capacity"] = (
+                    f"Capacity must be a whole number from 1 to {MAX_CAPACITY:,}, like 40"
+                )
         for key, text in values.items():
             if isinstance(text, str) and len(text) > MAX_TEXT:
                 errors[key] = f"Write at most {MAX_TEXT} characters"
@@ -438,8 +442,13 @@ def _ical(body: bytes, filename: str) -> Response:
 
 @public.get("/events.ics")
 def public_feed() -> Response:
-    """Every event as an iCalendar feed, for anyone's calendar app."""
+    """Every event as an iCalendar feed, for anyone's calendar app.
+
+    The feed names its own address only from KOTHA_PUBLIC_URL, never from the request's
+    Host header, which whoever sends the request chooses (and a cache may keep).
+    """
     now = _now()
+    public_url = services().settings.public_url
     with services().database.session() as db:
         body = feed(
             public_events(db, now),
@@ -447,7 +456,7 @@ def public_feed() -> Response:
             zone=services().settings.zone,
             i18n=services().i18n,
             now=now,
-            url=url_for("events.public_feed", _external=True),
+            url=f"{public_url}/events.ics" if public_url else None,
         )
     return _ical(body, "events.ics")
 

@@ -52,16 +52,12 @@ from bot.types import CHANNEL_NAMES
 from console.auth import blueprint, role_required
 from console.paging import PAGE_SIZE, offset, page_asked, paging
 from console.wording import no_contact_text, reason_text
-from storage.exports import case_row
+from storage.exports import case_row, csv_safe
 from storage.models import CaseEvent, Contact, Feedback, Message, User
 
 ROLES = ("staff", "admin")
 # Moderators and admins see what people wrote before a moderator redacted it; staff never do.
 SEE_ORIGINAL_ROLES = ("moderator", "admin")
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
-# such cells get a leading apostrophe, which spreadsheets show as text. Tab and carriage
-# return are on OWASP's list too, for the same reason.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_CHUNK = 64 * 1024
 CSV_BATCH = 500
 
@@ -116,6 +112,7 @@ class Row:
     respond_by: date | None
     respond_state: str | None
     created_at: datetime
+    simulated: bool
 
 
 @blueprint.get("/cases")
@@ -162,17 +159,11 @@ def _row(feedback: Feedback, today: date) -> Row:
         respond_by=feedback.respond_by,
         respond_state=clock.respond,
         created_at=feedback.created_at,
+        simulated=feedback.simulated,
     )
 
 
 # --- The CSV for the complaints annual report ------------------------------------------------
-
-
-def csv_safe(value: Any) -> Any:
-    """Return a cell a spreadsheet shows as text: formulas are defused with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def csv_chunks(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> Iterator[str]:
@@ -349,6 +340,7 @@ def _case_page(
             "outcome_change": feedback.outcome_change,
             "wants_callback": feedback.wants_callback,
             "address_id": feedback.address_id,
+            "simulated": feedback.simulated,
             "no_contact": no_contact_text(
                 consent.latest(db, feedback.contact_id),
                 services().settings.zone,

@@ -283,6 +283,7 @@ def _conversation_page(
             "choices": choices_text(chose),
             "channel": CHANNEL_NAMES.get(address.channel, address.channel),
             "address": address.address,
+            "simulated": address.simulated,
             "language": contact.language,
             "stopped": address.stopped_at is not None,
             "follow_up": address.stopped_at is not None and bool(open_flags),

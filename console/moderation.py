@@ -30,6 +30,7 @@ from bot.casework.redaction import suggest
 from bot.casework.safeguarding import CATEGORIES, CATEGORY_LABELS
 from bot.services import services
 from console.auth import blueprint, role_required
+from console.paging import number_in
 from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, User
 
 MODERATION_ROLES = ("moderator", "admin")
@@ -90,6 +91,7 @@ class QueueItem:
     categories: list[str] = field(default_factory=list)
     hidden: bool = False
     kind: str = ""
+    simulated: bool = False
 
 
 def _has_free_text() -> Any:
@@ -146,6 +148,7 @@ def queue_items(session: Session) -> list[QueueItem]:
             categories=_categories(contact_flags),
             hidden=hidden_at is not None,
             kind="feedback",
+            simulated=feedback.simulated,
         )
     with_feedback = {feedback.contact_id for feedback, _ in flagged}
     queue = list(items.values())
@@ -164,6 +167,7 @@ def queue_items(session: Session) -> list[QueueItem]:
                     language=message.language if message else "en",
                     categories=_categories([flag]),
                     kind="flag",
+                    simulated=bool(message and message.simulated),
                 )
             )
     queue.sort(key=lambda item: (not item.urgent, item.at))
@@ -177,6 +181,7 @@ class FlagMessage:
     body: str
     language: str
     conversation_href: str | None
+    simulated: bool = False
 
 
 def _flag_messages(session: Session, flags: Iterable[SafeguardingFlag]) -> dict[int, FlagMessage]:
@@ -185,14 +190,14 @@ def _flag_messages(session: Session, flags: Iterable[SafeguardingFlag]) -> dict[
     if not message_ids:
         return {}
     rows = session.execute(
-        select(Message.id, Message.body, Message.address_id, Contact.language)
+        select(Message.id, Message.body, Message.address_id, Contact.language, Address.simulated)
         .join(Address, Address.id == Message.address_id)
         .join(Contact, Contact.id == Address.contact_id)
         .where(Message.id.in_(message_ids))
     ).all()
     found = {
         row.id: FlagMessage(
-            row.body or "", row.language or "en", _conversation_href(row.address_id)
+            row.body or "", row.language or "en", _conversation_href(row.address_id), row.simulated
         )
         for row in rows
     }
@@ -548,11 +553,12 @@ def resolve_flag(flag_id: int) -> Any:
                 {"categories": flag.categories}, reason=reason, now=now,
             )  # fmt: skip
     values = {f"reason-{flag_id}": reason, f"decision-{flag_id}": decision}
-    if back.isdigit():
+    back_to = number_in(back)
+    if back_to is not None:
         if errors:
-            return _review_page(int(back), errors, values, 400)
+            return _review_page(back_to, errors, values, 400)
         flash(f"Safeguarding flag {flag_id}: {DECISIONS[decision].lower()}.")
-        return redirect(url_for("console.review", feedback_id=int(back)))
+        return redirect(url_for("console.review", feedback_id=back_to))
     if errors:
         return _safeguarding_page(errors, values, 400)
     flash(f"Safeguarding flag {flag_id}: {DECISIONS[decision].lower()}.")

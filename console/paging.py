@@ -8,17 +8,29 @@ from typing import Any
 
 from flask import url_for
 
+from bot.web_guards import MAX_ID
+
 PAGE_SIZE = 50
 # No one asks for page ten million; a longer number is a mistake or a probe, not a page.
 MAX_PAGE_DIGITS = 6
 
 
+def number_in(text: str, most: int = MAX_ID) -> int | None:
+    """The whole number written in `text` in ASCII digits, up to `most`; None for anything else.
+
+    str.isdigit alone is not enough: it says yes to "²" and "١٢", which int() refuses or
+    reads, and to numbers too long for any column.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
+        return None
+    number = int(text)
+    return number if number <= most else None
+
+
 def page_asked(args: Mapping[str, str]) -> int:
     """The page number in the query string (`?page=`), from 1; anything else is page 1."""
-    text = args.get("page", "")
-    if text.isdigit() and len(text) <= MAX_PAGE_DIGITS:
-        return max(int(text), 1)
-    return 1
+    number = number_in(args.get("page", ""), 10**MAX_PAGE_DIGITS - 1)
+    return max(number or 1, 1)
 
 
 def offset(page: int, size: int = PAGE_SIZE) -> int:

@@ -6,17 +6,22 @@ import re
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from bot.pipeline.dispatch import SIMULATED_PREFIX
 from bot.services import services
 from bot.types import CHANNEL_NAMES, CHANNELS, InboundMessage
+from console.auth import login_manager
 from console.public import page_language, public_context
 from console.wording import text_lang
 from flows.texts import N_
-from storage.models import Address, Message
+from storage.models import SIMULATED_PREFIX, Address, Message
 
 blueprint = Blueprint("simulator", __name__, template_folder="templates")
 blueprint.context_processor(public_context)
@@ -26,14 +31,17 @@ blueprint.context_processor(public_context)
 PREFIX = SIMULATED_PREFIX
 ADDRESS = re.compile(r"sim:[0-9a-f]{8}")
 MAX_SHOWN = 200
+# Each message sent is a step of the bot and rows in the database: one browser may send a
+# message a second on average (people type slower), in bursts of up to a minute's worth.
+SENDS_PER_ADDRESS = parse("60/minute")
 # The page needs no script at all: forbid every script, so a message that slipped past
 # escaping still could not run.
+# (The app adds the other security headers: bot/web_guards.py.)
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; font-src 'self'; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
 }
 # The page's words (console/public.py puts them in the language asked for).
 WORDS = {
@@ -84,6 +92,28 @@ def _transcript(channel: str, address: str) -> list[Message]:
         return list(reversed(rows))
 
 
+def init_app(app: Flask) -> None:
+    """Give the app the simulator's limit on sends (in memory, or shared in Redis)."""
+    redis_url = app.extensions["kotha"].settings.redis_url
+    storage = storage_from_string(redis_url or "memory://")
+    app.extensions["kotha_simulator_limiter"] = MovingWindowRateLimiter(storage)
+    # On the app, so that it runs before the CSRF check: a simulator that is off is not there.
+    app.before_request(_open_to_whom)
+
+
+def _open_to_whom() -> ResponseReturnValue | None:
+    """Off: there is no simulator (404). Staff: only signed-in console accounts may use it."""
+    if request.blueprint != blueprint.name:
+        return None
+    access = services().settings.simulator_access
+    if access == "off":
+        abort(404)
+    if access == "staff" and not current_user.is_authenticated:
+        sign_in_first: ResponseReturnValue = login_manager.unauthorized()
+        return sign_in_first
+    return None
+
+
 @blueprint.after_request
 def _secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
@@ -117,6 +147,9 @@ def send() -> Response:
     address = _address(request.form.get("as"))
     if channel not in CHANNELS or not address:
         abort(400, "Choose a channel and keep the simulator's address.")
+    limiter: MovingWindowRateLimiter = current_app.extensions["kotha_simulator_limiter"]
+    if not limiter.hit(SENDS_PER_ADDRESS, "kotha-simulator", request.remote_addr or "unknown"):
+        abort(429, "Too many messages: wait a minute.")
     # Browsers submit a textarea's line breaks as CRLF; phones send LF.
     text = request.form.get("text", "").replace("\r\n", "\n")
     app_services = services()

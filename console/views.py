@@ -15,7 +15,7 @@ from bot.casework.accounts import ROLES
 from bot.services import services
 from console.auth import blueprint as blueprint
 from console.auth import role_required
-from console.paging import PAGE_SIZE, offset, page_asked, paging
+from console.paging import PAGE_SIZE, number_in, offset, page_asked, paging
 from storage.models import AuditEvent, Conversation, Feedback, Message, User
 
 # What each role does in the console; pages still to come are named without links.
@@ -40,7 +40,7 @@ class AuditFilters:
     def from_args(cls, args: Any) -> AuditFilters:
         errors: dict[str, str] = {}
         user_text = args.get("user", "").strip()
-        user_id = int(user_text) if user_text.isdigit() else None
+        user_id = number_in(user_text)
         start = _parse_date(args.get("from", ""), "from", "start", errors)
         end = _parse_date(args.get("to", ""), "to", "end", errors)
         if start and end and end < start:

@@ -14,8 +14,10 @@ from console import detector as _detector  # noqa: F401
 from console import moderation as _moderation  # noqa: F401
 
 PARTS = (
-    # The simulator only ever talks to simulated phones.
-    WebPart(simulator.blueprint, csrf_exempt=True),
+    # The simulator only ever talks to simulated phones. Its form carries a CSRF token like
+    # the console's: behind sign-in a session is what it trusts, and even open, another
+    # site must not be able to post into it.
+    WebPart(simulator.blueprint, setup=simulator.init_app),
     WebPart(calendar.public),  # /events and its iCalendar feeds: no sign-in
     WebPart(yousaid.public),  # /you-said-we-did: no sign-in
     WebPart(views.blueprint, setup=auth.init_app),

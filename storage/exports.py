@@ -12,6 +12,21 @@ from sqlalchemy.orm import Session
 
 from storage.models import Consultation, Feedback, Interest, Rsvp, SurveyResponse
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
+# such cells get a leading apostrophe, which spreadsheets show as text. Tab and carriage
+# return are on OWASP's list too, for the same reason.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Return a cell a spreadsheet shows as text: formulas are defused with an apostrophe.
+
+    Every CSV Kotha writes (the console's and `kotha export`'s) passes its cells here.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
@@ -35,6 +50,7 @@ def feedback_rows(session: Session) -> Iterator[dict[str, Any]]:
             "consent_to_contact": f.consent_to_contact,
             "language": f.language,
             "channel": f.channel,
+            "simulated": f.simulated,
             "acknowledge_by": _plain(f.acknowledge_by),
             "created_at": _plain(f.created_at),
             **_lifecycle(f),
@@ -75,6 +91,7 @@ def case_row(f: Feedback, zone: ZoneInfo) -> dict[str, Any]:
         "topic": f.topic,
         "language": f.language,
         "channel": f.channel,
+        "simulated": f.simulated,
         "created_at": _plain(f.created_at),
         "acknowledge_by": _plain(f.acknowledge_by),
         **_lifecycle(f),
@@ -92,6 +109,7 @@ def survey_rows(session: Session) -> Iterator[dict[str, Any]]:
             "answers": r.answers,
             "language": r.language,
             "channel": r.channel,
+            "simulated": r.simulated,
             "created_at": _plain(r.created_at),
         }
 
@@ -105,6 +123,7 @@ def interest_rows(session: Session) -> Iterator[dict[str, Any]]:
             "contact_when": i.contact_when,
             "language": i.language,
             "channel": i.channel,
+            "simulated": i.simulated,
             "created_at": _plain(i.created_at),
         }
 

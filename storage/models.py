@@ -14,11 +14,23 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from storage.types import ExactText, UtcDateTime
+
+# The simulator's people (and `kotha chat`'s and the demo's) have addresses that begin with
+# this, which no provider ever sends: Twilio's are phone numbers, Telegram's chat ids. It is
+# how a simulated conversation is told apart everywhere: its replies go to the console
+# sender, it alerts no one, and lists and exports mark it.
+SIMULATED_PREFIX = "sim:"
+
+
+def is_simulated(address: str) -> bool:
+    """Say whether an address is one of the simulator's (nothing said to it reaches a phone)."""
+    return address.startswith(SIMULATED_PREFIX)
 
 
 class Base(DeclarativeBase):
@@ -72,8 +84,19 @@ class Address(Base):
     stopped_by: Mapped[str | None] = mapped_column(String(16))
     last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    simulated: Mapped[bool] = column_property(address.startswith(SIMULATED_PREFIX))
 
     contact: Mapped[Contact] = relationship(back_populates="addresses")
+
+
+def _simulated(address_id: Mapped[int]) -> Mapped[bool]:
+    """Whether a record's address is simulated, read with the record (a primary key lookup)."""
+    return column_property(
+        select(Address.address.startswith(SIMULATED_PREFIX))
+        .where(Address.id == address_id)
+        .correlate_except(Address)
+        .scalar_subquery()
+    )
 
 
 class Conversation(Base):
@@ -246,6 +269,7 @@ class Feedback(Base):
     channel: Mapped[str] = mapped_column(String(16))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
+    simulated: Mapped[bool] = _simulated(address_id)
     acknowledge_by: Mapped[date | None] = mapped_column(Date)
     # The statutory clock: a response is due by this working day (complaints only).
     respond_by: Mapped[date | None] = mapped_column(Date)
@@ -326,6 +350,7 @@ class SurveyResponse(Base):
     channel: Mapped[str] = mapped_column(String(16))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
+    simulated: Mapped[bool] = _simulated(address_id)
     created_at: Mapped[datetime]
 
 
@@ -342,6 +367,7 @@ class Interest(Base):
     channel: Mapped[str] = mapped_column(String(16))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
+    simulated: Mapped[bool] = _simulated(address_id)
     created_at: Mapped[datetime]
 
 
@@ -357,6 +383,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Each sign-in's session carries the number this had then; raising it (on signing out, a
+    # new password, a new role, disabling) ends every session of the account, copies too.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEvent(Base):

@@ -45,15 +45,23 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
 def create_user(session: Session, email: str, role: str, password: str, now: datetime) -> User:
     """Add an active account, refusing a bad role, a taken email or a short password."""
     address = normalise_email(email)
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    _check_role(role)
     if "@" not in address.strip("@") or len(address) > MAX_EMAIL_LENGTH or " " in address:
         raise AccountError(f"{email!r} is not an email address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     if session.scalar(select(func.count()).select_from(User).where(User.email == address)):
         raise AccountError(f"an account for {address} already exists")
     user = User(
@@ -66,6 +74,45 @@ def create_user(session: Session, email: str, role: str, password: str, now: dat
     session.add(user)
     session.flush()
     return user
+
+
+def find_user(session: Session, email: str) -> User:
+    """The account with this email address; AccountError when there is none."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise AccountError(f"no account for {normalise_email(email)}")
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every console session of this account, wherever it is signed in (copies too)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def change_password(session: Session, user: User, password: str, now: datetime) -> None:
+    """Give the account a new password; every session signed in with the old one ends."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    record_audit(session, None, "user.password_changed", "user", user.id, now=now)
+
+
+def change_role(session: Session, user: User, role: str, now: datetime) -> None:
+    """Give the account another role; its sessions end, so it signs in afresh to use it."""
+    _check_role(role)
+    before = user.role
+    user.role = role
+    end_sessions(user)
+    detail = {"from": before, "to": role}
+    record_audit(session, None, "user.role_changed", "user", user.id, detail, now=now)
+
+
+def set_active(session: Session, user: User, active: bool, now: datetime) -> None:
+    """Disable (or enable again) the account; disabling ends its sessions at once."""
+    user.active = active
+    end_sessions(user)
+    action = "user.enabled" if active else "user.disabled"
+    record_audit(session, None, action, "user", user.id, now=now)
 
 
 def authenticate(session: Session, email: str, password: str, now: datetime) -> User | None:

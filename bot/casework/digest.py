@@ -86,7 +86,9 @@ class CaseDigest:
     def urgent(self, today: date) -> Urgent:
         """The cases overdue or due soon on `today`, most urgent first."""
         with self.database.session() as session:
-            found = session.scalars(ordered(select(Feedback).where(is_urgent(today)), today)).all()
+            # Simulated cases (anyone may try the simulator) are nobody's work.
+            urgent = select(Feedback).where(is_urgent(today), ~Feedback.simulated)
+            found = session.scalars(ordered(urgent, today)).all()
             states = [(f.reference, clock_of(f, today).urgency) for f in found]
         return Urgent(
             overdue=tuple(ref for ref, state in states if state == "overdue"),

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.casework.cases import KINDS
 from bot.types import CHANNELS
-from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag
+from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, is_simulated
 
 PAGE_SIZE = 50
 # Counting stops here: "more than 1,000 conversations" is as useful as the exact figure.
@@ -206,6 +206,8 @@ class InboxRow:
     last_text: str
     references: tuple[tuple[str, str, str], ...]  # (reference, kind, status)
     open_flags: int
+    # Someone trying the simulator, not a person who wrote to the council.
+    simulated: bool = False
 
 
 def inbox_page(
@@ -345,6 +347,7 @@ def _rows(session: Session, message_ids: Sequence[int], see_original: bool) -> l
             or ("(saved reply, not yet sent)" if row.template else ""),
             references=tuple(references.get(row.contact_id, ())),
             open_flags=flags.get(row.contact_id, 0),
+            simulated=is_simulated(row.address),
         )
         for row in rows
     ]

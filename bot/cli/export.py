@@ -10,7 +10,7 @@ import sys
 from typing import Any, TextIO
 
 from bot.cli.common import Commands, load_services
-from storage.exports import EXPORTS
+from storage.exports import EXPORTS, csv_safe
 
 
 def _write_json(rows: list[dict[str, Any]], out: TextIO) -> None:
@@ -33,7 +33,7 @@ def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
     for row in rows:
         writer.writerow(
             {
-                k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                k: csv_safe(json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v)
                 for k, v in row.items()
             }
         )

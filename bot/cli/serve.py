@@ -91,7 +91,12 @@ def _server(services: Services, web_app: WebApp, host: str, port: int) -> Any:
 
     server = make_server(host, port, web_app(services), threaded=True)
     base = f"http://{host}:{port}"
-    print(f"Kotha is running.\n  simulator: {base}/simulator\n  console:   {base}/console/")
+    simulator = {
+        "on": f"{base}/simulator",
+        "staff": f"{base}/simulator (sign in first)",
+        "off": "off (KOTHA_SIMULATOR=staff puts it behind sign-in)",
+    }[services.settings.simulator_access]
+    print(f"Kotha is running.\n  simulator: {simulator}\n  console:   {base}/console/")
     print("Press Ctrl+C to stop.", flush=True)
     return server
 

@@ -28,7 +28,15 @@ from bot.pipeline.outbox import Outbound
 from bot.types import Kind
 from flows.effects import Submit
 from flows.texts import N_
-from storage.models import Address, Consultation, Contact, EventSubscription, Message, Rsvp
+from storage.models import (
+    SIMULATED_PREFIX,
+    Address,
+    Consultation,
+    Contact,
+    EventSubscription,
+    Message,
+    Rsvp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +214,7 @@ class Attendee:
 
 def mask(address: str) -> str:
     """Show enough of an address to tell people apart on a list, not to contact them."""
-    digits = address.removeprefix("sim:")
+    digits = address.removeprefix(SIMULATED_PREFIX)
     return f"ending {digits[-3:]}" if len(digits) > 3 else "hidden"
 
 

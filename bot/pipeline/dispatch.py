@@ -39,7 +39,7 @@ from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import Kind, OutboundMessage, SendReceipt
 from storage.db import Database
-from storage.models import Address, Broadcast, Message
+from storage.models import Address, Broadcast, Message, is_simulated
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ MAX_BACKOFF_SECONDS = 600.0
 IN_DOUBT_MARGIN = timedelta(minutes=1)
 # Rows that may have reached the provider already: a killed worker's, or one unanswered.
 IN_DOUBT_REASONS = ("requeued-after-lease", OutcomeUnknownError.reason)
-SIMULATED_PREFIX = "sim:"
 
 
 # What a send records: one statement, atomic by itself, run through the driver (on
@@ -236,7 +235,7 @@ class Dispatcher:
         """Send a claimed row through its channel's sender and record what happened."""
         outbound = claimed.outbound
         message_id = outbound.id
-        simulated = outbound.address.startswith(SIMULATED_PREFIX)
+        simulated = is_simulated(outbound.address)
         sender = self.local_sender if simulated and self.local_sender else None
         sender = sender or self.senders.get(outbound.channel)
         if sender is None:

@@ -209,7 +209,7 @@ def test_a_form_with_mistakes_says_what_to_fix(staff: FlaskClient, services: Ser
         "Enter the event&#39;s title in English",
         "The date of the event must be a real date",
         "Enter where the event is",
-        "Capacity must be a whole number, like 40",
+        "Capacity must be a whole number from 1 to 100,000, like 40",
         "Choose a topic from the list",
     ):
         assert message in response.text

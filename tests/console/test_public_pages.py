@@ -190,9 +190,9 @@ def test_the_simulator_keeps_the_language_through_a_message(client: FlaskClient)
     assert 'action="/simulator?lang=bn"' in page
     assert ">পাঠান</button>" in page and "আপনার মেসেজ" in page
     assert "NotoSansBengali-Regular.ttf" in page and "NotoSansSylotiNagri-Regular.ttf" in page
-    sent = client.post(
-        "/simulator?lang=bn", data={"channel": "sms", "as": "sim:0123abcd", "text": "Hello"}
-    )
+    [token] = re.findall(r'name="csrf_token" value="([^"]+)"', page)
+    form = {"channel": "sms", "as": "sim:0123abcd", "text": "Hello", "csrf_token": token}
+    sent = client.post("/simulator?lang=bn", data=form)
     assert sent.status_code == 302 and "lang=bn" in sent.location
     csp = client.get("/simulator?channel=sms&as=sim:0123abcd").headers["Content-Security-Policy"]
     assert "font-src 'self'" in csp
@@ -218,6 +218,10 @@ def test_the_fonts_the_pages_name_are_served(client: FlaskClient) -> None:
 def test_any_language_asked_for_gets_a_page(client: FlaskClient, asked: str) -> None:
     for path in ("/events", "/you-said-we-did"):
         page = client.get(path, query_string={"lang": asked})
+        if "\x00" in asked:
+            # The app refuses a NUL anywhere in an address (bot/app.py), with a plain answer.
+            assert page.status_code == 400 and "NUL" in page.text
+            continue
         assert page.status_code == 200
         expected = asked if asked in LANGUAGES else "en"
         assert html_lang(page.text) == expected

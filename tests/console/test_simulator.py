@@ -22,6 +22,7 @@ from storage.models import Address, Message
 from tests.conftest import Bot, FrozenClock
 
 SIMULATED = re.compile(r"sim:[0-9a-f]{8}")
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE_BREAK = '"><img src=x onerror=alert(1)>'
 
@@ -46,9 +47,18 @@ def fresh_address(client: FlaskClient, channel: str = "sms") -> str:
     return address
 
 
+def form_token(client: FlaskClient, address: str = "sim:0123abcd") -> str:
+    """The CSRF token the simulator's form carries for this browser."""
+    page = client.get(f"/simulator?channel=sms&as={address}").get_data(as_text=True)
+    found = TOKEN.search(page)
+    assert found is not None, "no CSRF token on the simulator's form"
+    return found.group(1)
+
+
 def say(client: FlaskClient, address: str, text: str, channel: str = "sms") -> str:
     """Send one message from the simulator's form; return the page the browser lands on."""
-    response = client.post("/simulator", data={"channel": channel, "as": address, "text": text})
+    form = {"channel": channel, "as": address, "text": text, "csrf_token": form_token(client)}
+    response = client.post("/simulator", data=form)
     assert response.status_code == 302
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
@@ -187,8 +197,9 @@ REFUSED_FORMS = [
 
 
 def test_bad_channel_or_address_is_refused(services: Services, client: FlaskClient) -> None:
+    token = form_token(client)
     for form in REFUSED_FORMS:
-        response = client.post("/simulator", data=form)
+        response = client.post("/simulator", data={**form, "csrf_token": token})
         assert response.status_code == 400, form
     with services.database.session() as session:
         assert session.scalars(select(Message)).first() is None

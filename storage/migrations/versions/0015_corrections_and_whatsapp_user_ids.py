@@ -1,7 +1,7 @@
 """corrections linked to what they correct; WhatsApp's business-scoped user ids
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-05 13:00:00.000000
 
 A Telegram message a person edits arrives as a new update carrying the same message id in
@@ -24,7 +24,7 @@ from alembic import op
 
 
 revision = '0015'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
