@@ -93,6 +93,18 @@ class Settings:
     # How many proxies (load balancers) in front of the web app set X-Forwarded-* headers;
     # 0 trusts none. Behind them, the app takes the scheme and host from those headers.
     proxy_count: int = 0
+    # Retention (UK GDPR art. 5(1)(e), storage limitation): a person none of whose
+    # addresses has had a message for this many months is erased, statistics kept; a
+    # complaint's record is erased this many months after it closes. Six years follows the
+    # Limitation Act 1980 (s. 2 and 5: six years to bring a claim), as councils' retention
+    # schedules for complaint files do.
+    retention_conversations_months: int = 24
+    retention_complaints_months: int = 72
+    # Who is responsible for people's data (the data controller), named on /privacy.
+    data_controller: str = "London Borough of Tower Hamlets"
+    data_controller_contact: str = (
+        "Data Protection Officer, Town Hall, 160 Whitechapel Road, London E1 1BJ"
+    )
     instance_dir: Path = INSTANCE_DIR
     locales_dir: Path = LOCALES_DIR
     flows_dir: Path = FLOWS_DIR
@@ -196,6 +208,15 @@ def _offsets(text: str) -> tuple[str, ...]:
     return tuple(iso_offset(offset) for offset in sorted(offsets, reverse=True))
 
 
+def _months(text: str | None, name: str, default: int) -> int:
+    """A retention period in whole months, at least one."""
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} is a whole number of months, at least 1, not {text!r}")
+    return int(text)
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment (or the mapping given, for tests)."""
     env = os.environ if environ is None else environ
@@ -243,6 +264,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         digest_to=_recipients(get("KOTHA_DIGEST_TO") or "", "KOTHA_DIGEST_TO"),
         reminder_offsets=_offsets(get("KOTHA_REMINDER_OFFSETS") or "P7D,P1D"),
         proxy_count=int(get("KOTHA_PROXY_COUNT") or defaults.proxy_count),
+        retention_conversations_months=_months(
+            get("KOTHA_RETENTION_CONVERSATIONS_MONTHS"),
+            "KOTHA_RETENTION_CONVERSATIONS_MONTHS",
+            defaults.retention_conversations_months,
+        ),
+        retention_complaints_months=_months(
+            get("KOTHA_RETENTION_COMPLAINTS_MONTHS"),
+            "KOTHA_RETENTION_COMPLAINTS_MONTHS",
+            defaults.retention_complaints_months,
+        ),
+        data_controller=get("KOTHA_DATA_CONTROLLER") or defaults.data_controller,
+        data_controller_contact=(
+            get("KOTHA_DATA_CONTROLLER_CONTACT") or defaults.data_controller_contact
+        ),
         instance_dir=instance_dir,
         locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
         flows_dir=Path(get("KOTHA_FLOWS_DIR") or FLOWS_DIR),

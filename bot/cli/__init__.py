@@ -13,6 +13,7 @@ from bot.cli import (
     chat,
     export,
     messages,
+    people,
     serve,
     telegram,
     understand,
@@ -41,6 +42,7 @@ def parser(web_app: WebApp | None = None) -> argparse.ArgumentParser:
     messages.add_parsers(commands)
     broadcast.add_parsers(commands)
     users.add_parsers(commands)
+    people.add_parsers(commands)
     understand.add_parsers(commands)
     return root
 
