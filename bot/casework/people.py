@@ -58,6 +58,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Addresses are stored in at most 64 characters (storage/models.py).
+MAX_ADDRESS = 64
+
+
 class PersonError(ValueError):
     """The address names nobody we can act on; the message says why."""
 
@@ -68,6 +72,8 @@ def find_people(session: Session, typed: str) -> list[int]:
     text = typed.strip()
     if not text:
         raise PersonError("give an address: a phone number, or channel:address")
+    if "\x00" in text or not text.isprintable() or len(text) > MAX_ADDRESS:
+        return []  # no address holds such characters (nor is stored this long)
     matches = [Address.address == text]
     channel, colon, value = text.partition(":")
     if colon and channel.lower() in CHANNELS:

@@ -189,7 +189,10 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
         )
         start = now + timedelta(days=10)
         event = create_event(
-            session, EventDetails({"en": "Forum"}, start, start + timedelta(hours=1), "Hall"), None, now
+            session,
+            EventDetails({"en": "Forum"}, start, start + timedelta(hours=1), "Hall"),
+            None,
+            now,
         )
         session.add(
             EventSubscription(contact_id=contact.id, address_id=sms.id, topic=None, created_at=now)
