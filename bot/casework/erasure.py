@@ -73,7 +73,7 @@ class Kept:
             when = "while it is open, and for its retention period after it closes"
         else:
             when = f"until {self.until.isoformat()}"
-        return f"complaint {self.reference} is kept {when}: {self.why}"
+        return f"Complaint {self.reference} is kept {when}: {self.why}"
 
 
 @dataclass(frozen=True)
@@ -216,8 +216,11 @@ def erase_people(
         .values(
             body=None,
             media=None,
+            # The message id too: without its parameters it could not be rendered again.
+            template=None,
             params=None,
             lead=None,
+            choices=None,
             understood=None,
             redacted_body=None,
             provider_id=None,

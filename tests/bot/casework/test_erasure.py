@@ -183,7 +183,7 @@ def test_a_complaint_inside_its_retention_is_kept_and_the_tool_says_until_when(
     done = kotha(services, "people", "erase", NUMBER, "--yes")
 
     assert done.returncode == 0, done.stderr
-    assert f"complaint {person.complaint_reference} is kept until 2030-01-10" in done.stdout
+    assert f"Complaint {person.complaint_reference} is kept until 2030-01-10" in done.stdout
     assert "Limitation Act 1980" in done.stdout
     with services.database.session() as session:
         kept = session.scalars(
