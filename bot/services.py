@@ -139,6 +139,7 @@ def build_services(
         dispatcher=dispatcher,
         told_on_sms=dict.fromkeys(i18n.sms_instead, NAGRI_BY_SMS),
         case_status=case_status,
+        links={"privacy_link": chat_records.base_url + "/privacy"},
     )
     # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
     # web process stores it and queues its step; on PostgreSQL the database announces it to

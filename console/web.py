@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import WebPart
-from console import auth, calendar, simulator, views, yousaid
+from console import auth, calendar, privacy, simulator, views, yousaid
 
 # Each of these modules adds its routes to the console blueprint (views.blueprint) as it is
 # imported.
@@ -19,5 +19,6 @@ PARTS = (
     WebPart(simulator.blueprint, csrf_exempt=True),
     WebPart(calendar.public),  # /events and its iCalendar feeds: no sign-in
     WebPart(yousaid.public),  # /you-said-we-did: no sign-in
+    WebPart(privacy.public),  # /privacy: no sign-in
     WebPart(views.blueprint, setup=auth.init_app),
 )
