@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.casework.accounts import record_audit
 from bot.casework.erasure import ErasureError, SurveyAnswers, erase_people, scrub_files
 from bot.casework.people import PersonError, export_people, find_people
 from bot.cli.common import Commands, load_services
@@ -28,6 +29,17 @@ def people_export(args: argparse.Namespace) -> int:
                 print(NOBODY.format(address=args.address), file=sys.stderr)
                 return 1
             export = export_people(session, contact_ids, services.clock())
+            for contact_id in contact_ids:
+                # Looked at from the shell: no account, but in the audit log all the same.
+                record_audit(
+                    session,
+                    None,
+                    "person.exported",
+                    "contact",
+                    contact_id,
+                    {"by": "command line"},
+                    now=services.clock(),
+                )
     except PersonError as error:
         print(error, file=sys.stderr)
         return 2

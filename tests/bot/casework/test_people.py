@@ -127,6 +127,13 @@ def test_kotha_people_export_prints_the_json(bot: Bot) -> None:
     assert found.returncode == 0, found.stderr
     export = json.loads(found.stdout)
     assert {row["address"] for row in export["addresses"]} == {NUMBER}
+    # The look is audited, with no account: the next export shows it.
+    again = json.loads(kotha(services, "people", "export", NUMBER).stdout)
+    assert [
+        (row["action"], row["user_id"], row["detail"])
+        for row in again["audit_events"]
+        if row["action"] == "person.exported"
+    ] == [("person.exported", None, {"by": "command line"})]
     missing = kotha(services, "people", "export", "+447700900000")
     assert missing.returncode == 1
     assert "nobody is held with the address" in missing.stderr
