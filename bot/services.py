@@ -12,8 +12,10 @@ from huey import Huey, crontab
 
 from bot.casework.cases import CASE_UPDATE_TEMPLATE
 from bot.casework.digest import CaseDigest
+from bot.casework.erasure import SurveyAnswers
 from bot.casework.intake import FeedbackRecords
 from bot.casework.replies import STAFF_REPLY_TEMPLATE
+from bot.casework.retention import Retention
 from bot.casework.safeguarding import Safeguarding
 from bot.casework.status import case_status
 from bot.channels.base import Sender
@@ -60,6 +62,8 @@ class Services:
     broadcasts: Broadcasts
     # Writes event reminders when due: a Huey periodic task, or called directly.
     reminders: Reminders
+    # Erases what is past its retention: a daily Huey periodic task, or `kotha retention`.
+    retention: Retention
     huey: Huey | None = None
 
     @property
@@ -136,6 +140,7 @@ def build_services(
         dispatcher=dispatcher,
         told_on_sms=dict.fromkeys(i18n.sms_instead, NAGRI_BY_SMS),
         case_status=case_status,
+        links={"privacy_link": chat_records.base_url + "/privacy"},
     )
     # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
     # web process stores it and queues its step; on PostgreSQL the database announces it to
@@ -171,6 +176,11 @@ def build_services(
         huey.periodic_task(crontab(), name="kotha.case_digest")(
             as_job("digest", lambda: digest.write_if_due(job_queue.enqueue))
         )
+    retention = Retention(database, settings, clock, SurveyAnswers.of(flows))
+    if huey is not None:
+        # Daily at 03:15 (UTC, Huey's clock), when little else runs. Each consumer runs it:
+        # a person already erased by another is left alone (bot/casework/erasure.py).
+        huey.periodic_task(crontab(minute="15", hour="3"), name="kotha.retention")(retention.run)
     return Services(
         settings,
         clock,
@@ -184,6 +194,7 @@ def build_services(
         chosen,
         broadcasts,
         reminders,
+        retention,
         huey,
     )
 

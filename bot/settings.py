@@ -110,6 +110,18 @@ class Settings:
     # (signed-in console accounts). Unset: "on" only while no provider has credentials, so
     # a deployment that talks to real phones never offers strangers a way in.
     simulator: str | None = None
+    # Retention (UK GDPR art. 5(1)(e), storage limitation): a person none of whose
+    # addresses has had a message for this many months is erased, statistics kept; a
+    # complaint's record is erased this many months after it closes. Six years follows the
+    # Limitation Act 1980 (s. 2 and 5: six years to bring a claim), as councils' retention
+    # schedules for complaint files do.
+    retention_conversations_months: int = 24
+    retention_complaints_months: int = 72
+    # Who is responsible for people's data (the data controller), named on /privacy.
+    data_controller: str = "London Borough of Tower Hamlets"
+    data_controller_contact: str = (
+        "Data Protection Officer, Town Hall, 160 Whitechapel Road, London E1 1BJ"
+    )
     instance_dir: Path = INSTANCE_DIR
     locales_dir: Path = LOCALES_DIR
     flows_dir: Path = FLOWS_DIR
@@ -357,6 +369,8 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
     "KOTHA_LOG_FORMAT": (_choice(LOG_FORMATS), "text or json"),
     "KOTHA_METRICS_TOKEN": (_token, f"a bearer token of at least {MIN_METRICS_TOKEN} characters"),
     "KOTHA_SIMULATOR": (_choice(SIMULATOR_ACCESS), "on, off or staff"),
+    "KOTHA_RETENTION_CONVERSATIONS_MONTHS": (_positive_int, "a whole number of months, e.g. 24"),
+    "KOTHA_RETENTION_COMPLAINTS_MONTHS": (_positive_int, "a whole number of months, e.g. 72"),
 }
 SECRETS = frozenset(
     {
@@ -381,6 +395,15 @@ def check(env: Mapping[str, str]) -> None:
             # Secrets, and URLs that may carry a password, are not repeated back.
             shown = "" if name in SECRETS or "URL" in name else f"={text[:60]!r}"
             raise SettingError(f"{name}{shown}: expected {expected}") from error
+
+
+def _months(text: str | None, name: str, default: int) -> int:
+    """A retention period in whole months, at least one."""
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} is a whole number of months, at least 1, not {text!r}")
+    return int(text)
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -435,6 +458,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         reminder_offsets=_offsets(get("KOTHA_REMINDER_OFFSETS") or "P7D,P1D"),
         proxy_count=int(get("KOTHA_PROXY_COUNT") or defaults.proxy_count),
         simulator=_simulator(get("KOTHA_SIMULATOR")),
+        retention_conversations_months=_months(
+            get("KOTHA_RETENTION_CONVERSATIONS_MONTHS"),
+            "KOTHA_RETENTION_CONVERSATIONS_MONTHS",
+            defaults.retention_conversations_months,
+        ),
+        retention_complaints_months=_months(
+            get("KOTHA_RETENTION_COMPLAINTS_MONTHS"),
+            "KOTHA_RETENTION_COMPLAINTS_MONTHS",
+            defaults.retention_complaints_months,
+        ),
+        data_controller=get("KOTHA_DATA_CONTROLLER") or defaults.data_controller,
+        data_controller_contact=(
+            get("KOTHA_DATA_CONTROLLER_CONTACT") or defaults.data_controller_contact
+        ),
         instance_dir=instance_dir,
         locales_dir=Path(get("KOTHA_LOCALES_DIR") or LOCALES_DIR),
         flows_dir=Path(get("KOTHA_FLOWS_DIR") or FLOWS_DIR),

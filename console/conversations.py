@@ -288,6 +288,7 @@ def _conversation_page(
             "stopped": address.stopped_at is not None,
             "follow_up": address.stopped_at is not None and bool(open_flags),
             "hidden_at": contact.hidden_at,
+            "erased_at": contact.erased_at,
             "hidden_reason": contact.hidden_reason if see_original else None,
         }
     i18n = services().i18n
@@ -303,7 +304,9 @@ def _conversation_page(
         open_flags=open_flags,
         saved_replies=SAVED_REPLIES,
         previews=previews,
-        can_reply=current_user.role in REPLY_ROLES,
+        can_reply=current_user.role in REPLY_ROLES and person["erased_at"] is None,
+        # A person's data rights (console/people.py): admins only.
+        can_manage_data=current_user.role == "admin",
         errors=errors or {},
         form=form or {},
         zone=zone,

@@ -86,6 +86,11 @@ class PageLanguage:
         digits = self.i18n.language(self.code).digits_of(f"{moment:%H:%M}")
         return self.marked(digits, self._locale_language)
 
+    def number(self, value: int) -> Markup:
+        """A number in this language's digits, marked with its locale's language (as dates)."""
+        digits = self.i18n.language(self.code).digits_of(str(value))
+        return self.marked(digits, self._locale_language)
+
     @property
     def names(self) -> dict[str, str]:
         """Every language by its own name, for the language menu."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import WebPart
-from console import auth, calendar, simulator, views, yousaid
+from console import auth, calendar, privacy, simulator, views, yousaid
 
 # Each of these modules adds its routes to the console blueprint (views.blueprint) as it is
 # imported.
@@ -12,6 +12,7 @@ from console import cases as _cases  # noqa: F401
 from console import conversations as _conversations  # noqa: F401
 from console import detector as _detector  # noqa: F401
 from console import moderation as _moderation  # noqa: F401
+from console import people as _people  # noqa: F401
 
 PARTS = (
     # The simulator only ever talks to simulated phones. Its form carries a CSRF token like
@@ -20,5 +21,6 @@ PARTS = (
     WebPart(simulator.blueprint, setup=simulator.init_app),
     WebPart(calendar.public),  # /events and its iCalendar feeds: no sign-in
     WebPart(yousaid.public),  # /you-said-we-did: no sign-in
+    WebPart(privacy.public),  # /privacy: no sign-in
     WebPart(views.blueprint, setup=auth.init_app),
 )

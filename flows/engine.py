@@ -44,6 +44,7 @@ from flows.texts import (
     NOT_A_CHOICE,
     NOT_YES_NO,
     OLD_BUTTON,
+    PRIVACY_LINK,
     SHARED_NOT_READ,
     SOUNDS_LIKE,
     STATUS_DUE,
@@ -465,7 +466,7 @@ def _menu(flows: Flows, lead: str | None = None) -> Transition:
 def _help(flows: Flows, state: State | None) -> Transition:
     """HELP, then the question they are at again (the menu at the menu)."""
     repeated = _repeat(flows, state)
-    return Transition(repeated.state, (Say(HELP), *repeated.say))
+    return Transition(repeated.state, (Say(HELP), Say(PRIVACY_LINK), *repeated.say))
 
 
 def _status(flows: Flows, state: State | None, incoming: Input) -> Transition:

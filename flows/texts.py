@@ -16,6 +16,12 @@ HELP = N_(
     "Kotha lets you tell Tower Hamlets Council what you think. Send a number to choose, "
     "0 for the menu, LANGUAGE to change language, STOP to end."
 )
+# Said after HELP, on its own: the privacy notice's address (`links` of the step). The
+# first message, the language menu, is already two segments by SMS (UCS-2, as it names
+# every language in its own script); a link there would make every first contact cost a
+# third. HELP, in English one GSM-7 segment, has no room left for an address either, so
+# this is a text of its own, sent only to whoever asks for help.
+PRIVACY_LINK = N_("How we use what you tell us, and your rights: {privacy_link}")
 NOT_A_CHOICE = N_("Please send one number.")
 NOT_YES_NO = N_("Please send 1 for yes or 2 for no.")
 EMPTY_ANSWER = N_("Please write your answer, or send a voice note.")

@@ -57,6 +57,9 @@ class Contact(Base):
     staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # The secret in the address of this person's own iCalendar feed of events.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Erased at their request or by retention (bot/casework/erasure.py): what is left is
+    # anonymous (their addresses read "erased:<id>"), kept for the statistics.
+    erased_at: Mapped[datetime | None]
 
     addresses: Mapped[list[Address]] = relationship(back_populates="contact")
 
@@ -288,6 +291,9 @@ class Feedback(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     redacted_text: Mapped[str | None] = mapped_column(ExactText)
     redacted_desired_outcome: Mapped[str | None] = mapped_column(ExactText)
+    # Its words, media and notes erased (the person's request, or retention); the counts
+    # (kind, service, dates, language, channel) stay.
+    erased_at: Mapped[datetime | None]
 
 
 class Consent(Base):

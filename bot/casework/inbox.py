@@ -155,7 +155,11 @@ def _wrote(words: Sequence[str], see_original: bool) -> ColumnElement[bool]:
 
 def _conditions(filters: InboxFilters, see_hidden: bool) -> list[ColumnElement[bool]]:
     """The WHERE clauses on Address and Contact that pick the conversations asked for."""
-    conditions: list[ColumnElement[bool]] = [Contact.staff.is_(False)]
+    # Nobody erased: what is left of them is anonymous counts, not a conversation.
+    conditions: list[ColumnElement[bool]] = [
+        Contact.staff.is_(False),
+        Contact.erased_at.is_(None),
+    ]
     if not see_hidden:
         conditions.append(Contact.hidden_at.is_(None))
     if filters.channel:

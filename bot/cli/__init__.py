@@ -18,6 +18,7 @@ from bot.cli import (
     check,
     export,
     messages,
+    people,
     serve,
     telegram,
     understand,
@@ -47,6 +48,7 @@ def parser(web_app: WebApp | None = None) -> argparse.ArgumentParser:
     messages.add_parsers(commands)
     broadcast.add_parsers(commands)
     users.add_parsers(commands)
+    people.add_parsers(commands)
     understand.add_parsers(commands)
     check.add_parsers(commands)
     return root

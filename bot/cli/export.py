@@ -13,7 +13,8 @@ from bot.cli.common import Commands, load_services
 from storage.exports import EXPORTS, csv_safe
 
 
-def _write_json(rows: list[dict[str, Any]], out: TextIO) -> None:
+def write_json(rows: Any, out: TextIO) -> None:
+    """Write JSON as UTF-8 text, escaped to ASCII only where it holds a lone surrogate."""
     text = json.dumps(rows, ensure_ascii=False, indent=2)
     try:
         text.encode("utf-8")
@@ -44,7 +45,7 @@ def export(args: argparse.Namespace) -> int:
     services = load_services()
     with services.database.session() as session:
         rows = list(EXPORTS[args.records](session))
-    (_write_json if args.format == "json" else _write_csv)(rows, sys.stdout)
+    (write_json if args.format == "json" else _write_csv)(rows, sys.stdout)
     return 0
 
 

@@ -61,6 +61,17 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
         * 2
     },
     "link": "https://kotha.towerhamlets.gov.uk/events/0123456789abcdefghijkl.ics",
+    "privacy_link": "https://kotha.towerhamlets.gov.uk/privacy",
+    # The privacy notice's settings (console/privacy.py): its texts are checked like the
+    # bot's, so that each stays within what one text message could carry.
+    "controller": "London Borough of Tower Hamlets",
+    "contact": "Data Protection Officer, Town Hall, 160 Whitechapel Road, London E1 1BJ",
+    "conversations": 24,
+    "complaints": 72,
+    "twilio": "Twilio",
+    "ico": "ico.org.uk",
+    "stop": "STOP",
+    "preferences": "PREFERENCES",
     # Staff's own words in a WhatsApp template (a broadcast, a reply): a typical length.
     "text": "The day centre on Vallance Road opens at 10 from Monday.",
 }

@@ -111,8 +111,12 @@ class Stepper:
         dispatcher: Dispatcher | None = None,
         told_on_sms: Mapping[str, str] | None = None,
         case_status: CaseLookup | None = None,
+        links: Mapping[str, str] | None = None,
     ) -> None:
         self.flows = flows
+        # Addresses of this deployment's public pages, by the placeholder a text names them
+        # with ({privacy_link}): given to the messages whose text asks for one.
+        self.links = dict(links or {})
         # Without it (a benchmark of the step alone), a reference or STATUS finds nothing.
         self.case_status = case_status
         # Languages SMS cannot show (Syloti Nagri), each with what someone choosing it by SMS
@@ -306,13 +310,16 @@ class Stepper:
                 person.address_id,
                 person.channel,
                 context.now,
-                outputs=outputs,
+                outputs={**self._links_in(say.text), **outputs},
                 is_reply=is_reply,
                 kind=kind,
                 dedupe_key=dedupe_key,
             )
             for say in (*told, *transition.say)
         ]
+
+    def _links_in(self, text: str) -> dict[str, str]:
+        return {name: link for name, link in self.links.items() if "{" + name + "}" in text}
 
     def _write(
         self, context: StepContext, messages: list[Outbound], inbound: Inbound | None = None

@@ -122,7 +122,7 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-PAGES = ["/events", "/you-said-we-did", "/simulator?channel=sms&as=sim:0123abcd"]
+PAGES = ["/events", "/you-said-we-did", "/privacy", "/simulator?channel=sms&as=sim:0123abcd"]
 LANGUAGES = ["en", "bn", "syl", "syl-Latn", "syl-Sylo"]
 
 
@@ -185,6 +185,33 @@ def test_you_said_we_did_in_bengali(client: FlaskClient) -> None:
     assert "পরিবর্তন করা হয়েছে" in page and "২" in page  # the change, its date in Bengali
 
 
+def test_the_privacy_notice_in_bengali_names_the_controller_and_the_periods(
+    client: FlaskClient, services: Services
+) -> None:
+    page = client.get("/privacy?lang=bn").text
+    assert "গোপনীয়তা বিজ্ঞপ্তি" in page and "Privacy notice" not in page
+    # The controller and contact are settings, written in English and marked so.
+    settings = services.settings
+    assert f'<span lang="en">{settings.data_controller}</span>' in page
+    assert f'<span lang="en">{settings.data_controller_contact}</span>' in page
+    # The retention periods as set, in Bengali digits.
+    assert "২৪ মাস" in page and "৭২ মাস" in page
+    assert "ico.org.uk" in page
+
+
+def test_the_privacy_notice_says_what_the_settings_say(services: Services) -> None:
+    changed = services.settings.with_overrides(
+        data_controller="Example Borough <Council>",
+        data_controller_contact="privacy@example.org",
+        retention_conversations_months=36,
+    )
+    services.settings = changed
+    page = create_app(services=services).test_client().get("/privacy").text
+    assert '<span lang="en">Example Borough &lt;Council&gt;</span> is responsible' in page
+    assert "privacy@example.org" in page
+    assert "We erase a conversation 36 months after your last message" in page
+
+
 def test_the_simulator_keeps_the_language_through_a_message(client: FlaskClient) -> None:
     page = client.get("/simulator?channel=sms&as=sim:0123abcd&lang=bn").text
     assert 'action="/simulator?lang=bn"' in page
@@ -216,7 +243,7 @@ def test_the_fonts_the_pages_name_are_served(client: FlaskClient) -> None:
 )
 @given(asked=st.text(max_size=40))
 def test_any_language_asked_for_gets_a_page(client: FlaskClient, asked: str) -> None:
-    for path in ("/events", "/you-said-we-did"):
+    for path in ("/events", "/you-said-we-did", "/privacy"):
         page = client.get(path, query_string={"lang": asked})
         if "\x00" in asked:
             # The app refuses a NUL anywhere in an address (bot/app.py), with a plain answer.

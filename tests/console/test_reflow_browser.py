@@ -130,6 +130,8 @@ def paths(live_server: LiveServer) -> list[str]:
         "/console/",
         "/console/conversations",
         f"/console/conversations/{ids['address']}",
+        f"/console/conversations/{ids['address']}/person",
+        f"/console/conversations/{ids['address']}/erase",
         "/console/cases",
         f"/console/cases/{reference}",
         "/console/calendar",
@@ -153,7 +155,7 @@ def paths(live_server: LiveServer) -> list[str]:
     ]
     public = [
         f"{path}?lang={language}"
-        for path in ("/events", "/you-said-we-did")
+        for path in ("/events", "/you-said-we-did", "/privacy")
         for language in ("en", "bn", "syl-Sylo")
     ] + ["/simulator?channel=whatsapp&lang=bn"]
     return console + public

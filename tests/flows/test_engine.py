@@ -23,6 +23,7 @@ from flows.texts import (
     MEDIA_RECEIVED,
     NOT_A_CHOICE,
     NOT_YES_NO,
+    PRIVACY_LINK,
     STOPPED,
     WELCOME_BACK,
 )
@@ -170,7 +171,7 @@ def test_global_commands_win_in_every_node_in_every_language(flow_id: str, node_
             if command == "help":
                 # Help, then the question they were at again.
                 assert transition.state == state, where
-                assert [s.text for s in transition.say] == [HELP, asked], where
+                assert [s.text for s in transition.say] == [HELP, PRIVACY_LINK, asked], where
             elif command == "menu":
                 assert transition.state == idle(), where
                 assert transition.say[-1].text == MENU_ASK, where
@@ -196,7 +197,7 @@ def test_menu_option_commands_match_their_words() -> None:
         for index, option in enumerate(FLOWS[MENU_FLOW].nodes["main"].options, 1)
         if option.command is not None
     )
-    assert [s.text for s in say(help_number, state).say] == [HELP, MENU_ASK]
+    assert [s.text for s in say(help_number, state).say] == [HELP, PRIVACY_LINK, MENU_ASK]
     assert say(language_number, state).state == LANGUAGE_STATE
 
 

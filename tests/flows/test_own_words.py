@@ -20,6 +20,7 @@ from flows.texts import (
     MEDIA_KEPT,
     NOT_A_CHOICE,
     OLD_BUTTON,
+    PRIVACY_LINK,
     SHARED_NOT_READ,
     SOUNDS_LIKE,
     STILL_HERE,
@@ -207,12 +208,12 @@ def test_an_unsure_opt_out_asks_once_and_yes_stops() -> None:
 def test_help_half_way_gives_help_then_the_question_again() -> None:
     where = at("complaint", "1")
     helped = say("HELP", where)
-    assert texts(helped) == [HELP, WHAT_HAPPENED] and helped.state == where
+    assert texts(helped) == [HELP, PRIVACY_LINK, WHAT_HAPPENED] and helped.state == where
     # At a fixed question, asking in a sentence works too; at "what happened?" a sentence
     # is the answer, whatever it says.
     service = at("complaint")
     asked = say("i dont understand what to do", service)
-    assert texts(asked) == [HELP, SERVICE_ASK] and asked.state == service
+    assert texts(asked) == [HELP, PRIVACY_LINK, SERVICE_ASK] and asked.state == service
     assert say("i dont understand what to do", where).state.answers["text"]
 
 
