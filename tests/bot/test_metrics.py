@@ -118,7 +118,7 @@ def test_metrics_count_a_conversation(
     )
     assert value(after, retries[0], **retries[1]) - value(before, retries[0], **retries[1]) == 1
     assert value(after, "kotha_rate_limit_wait_seconds_count", channel="sms") > 0
-    refusal = {"route": "/webhooks/twilio/messages", "status": "403", "reason": "bad signature"}
+    refusal = {"route": "/webhooks/twilio/messages", "status": "403", "reason": "missing signature"}
     assert (
         value(after, "kotha_webhook_refusals_total", **refusal)
         - value(before, "kotha_webhook_refusals_total", **refusal)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from storage import migrate
 from storage.db import Database
 from tests.conftest import CI, REDIS_URL, reachable
 from tests.fakes.telegram_api import FakeTelegram
@@ -112,19 +113,25 @@ def test_check_says_what_does_not_answer(
 def test_db_current_history_and_downgrade(
     environment: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The newest migration and the one before it, whichever they are.
+    head, *_ = migrate.history()[0]
+    before = migrate.history()[1][0]
     code, output = run(capsys, "db", "current")
-    assert (code, output) == (0, "empty (behind: `kotha db upgrade` brings it to 0012)\n")
-    assert run(capsys, "db", "upgrade") == (0, "database upgraded from empty to 0012\n")
-    assert run(capsys, "db", "upgrade") == (0, "database is up to date (0012)\n")
-    assert run(capsys, "db", "current") == (0, "0012 (up to date)\n")
+    assert (code, output) == (0, f"empty (behind: `kotha db upgrade` brings it to {head})\n")
+    assert run(capsys, "db", "upgrade") == (0, f"database upgraded from empty to {head}\n")
+    assert run(capsys, "db", "upgrade") == (0, f"database is up to date ({head})\n")
+    assert run(capsys, "db", "current") == (0, f"{head} (up to date)\n")
     history = run(capsys, "db", "history")[1].splitlines()
-    assert history[0].startswith("* 0012 <- 0011  ")
+    assert history[0].startswith(f"* {head} <- {before}  ")
     assert history[-1].startswith("  0001 <- base  ")
-    assert run(capsys, "db", "downgrade", "0011")[0] == 2  # not without --yes
-    assert run(capsys, "db", "current")[1] == "0012 (up to date)\n"
-    assert run(capsys, "db", "downgrade", "0011", "--yes") == (0, "database downgraded to 0011\n")
-    assert run(capsys, "db", "current")[1].startswith("0011 (behind")
-    assert run(capsys, "db", "upgrade")[1] == "database upgraded from 0011 to 0012\n"
+    assert run(capsys, "db", "downgrade", before)[0] == 2  # not without --yes
+    assert run(capsys, "db", "current")[1] == f"{head} (up to date)\n"
+    assert run(capsys, "db", "downgrade", before, "--yes") == (
+        0,
+        f"database downgraded to {before}\n",
+    )
+    assert run(capsys, "db", "current")[1].startswith(f"{before} (behind")
+    assert run(capsys, "db", "upgrade")[1] == f"database upgraded from {before} to {head}\n"
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
