@@ -569,19 +569,24 @@ def _first_contact(flows: Flows, incoming: Input, understood: Understanding) -> 
     menu; else the language question (what they wrote is stored, and understood again once
     they say their language only if they repeat it)."""
     if incoming.language is not None:
-        wanted = _wanted(flows, idle(), incoming, understood, ())
-        return wanted or _menu(flows)
+        wanted = _wanted(flows, idle(), incoming, understood, ()) or _menu(flows)
+        return _introduced(wanted)
     guess = _guess_language(flows, incoming)
     if guess is not None:
         chosen: tuple[Effect, ...] = (SetLanguage(guess),)
         wanted = _wanted(flows, idle(), incoming, understood, chosen) or _with_effects(
             _menu(flows), chosen
         )
-        # Told whose service this is, and how to change language and stop, before anything.
-        return Transition(wanted.state, (Say(INTRODUCTION), *wanted.say), wanted.effects)
+        return _introduced(wanted)
     language_flow = flows[LANGUAGE_FLOW]
     node = language_flow.nodes[language_flow.start]
     return Transition(State(LANGUAGE_FLOW, node.id), (_ask(flows, LANGUAGE_FLOW, node),))
+
+
+def _introduced(transition: Transition) -> Transition:
+    """A first contact in a language already known: told whose service this is, how to
+    change language and stop, and where the privacy notice is, before anything else."""
+    return Transition(transition.state, (Say(INTRODUCTION), *transition.say), transition.effects)
 
 
 def _enter_flow(

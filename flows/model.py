@@ -25,6 +25,10 @@ RECORDS = (
     "rsvp",
     "preferences",
 )
+# Links to the deployment's public pages, which the step fills in whatever text names them
+# (bot/pipeline/step.py `links`): the only placeholders a question may hold, since a question
+# is asked again from many places that know nothing of its parameters.
+LINKS = frozenset({"privacy_link"})
 # The parameters a `submit` node's message may use: what the runner learns when it stores
 # the record.
 SUBMIT_PARAMS = {
@@ -183,8 +187,8 @@ def _node(path: Path, raw: Any, index: int) -> Node:
     elif any(raw.get(key) is not None for key in ("say", "say_no_contact", "record")):
         raise _fail(path, where, "only a submit node has 'say', 'say_no_contact' and 'record'")
     ask = _text(path, where, raw, "ask", required=kind != "submit")
-    if ask is not None and placeholders(ask):
-        raise _fail(path, where, "a question cannot have placeholders")
+    if ask is not None and placeholders(ask) - LINKS:
+        raise _fail(path, where, "a question cannot have placeholders other than links")
     if kind in ("scale",) and any(not isinstance(o.value, int) for o in options):
         raise _fail(path, where, "every option of a scale needs a whole-number 'value'")
     save = raw.get("save")

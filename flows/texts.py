@@ -16,11 +16,10 @@ HELP = N_(
     "Kotha lets you tell Tower Hamlets Council what you think. Send a number to choose, "
     "0 for the menu, LANGUAGE to change language, STOP to end."
 )
-# Said after HELP, on its own: the privacy notice's address (`links` of the step). The
-# first message, the language menu, is already two segments by SMS (UCS-2, as it names
-# every language in its own script); a link there would make every first contact cost a
-# third. HELP, in English one GSM-7 segment, has no room left for an address either, so
-# this is a text of its own, sent only to whoever asks for help.
+# Said after HELP, on its own: the privacy notice's address (`links` of the step). The first
+# message carries it too (the language question, or INTRODUCTION where the language is
+# known); HELP, in English one GSM-7 segment, has no room left for an address, so this is a
+# text of its own, sent only to whoever asks for help.
 PRIVACY_LINK = N_("How we use what you tell us, and your rights: {privacy_link}")
 NOT_A_CHOICE = N_("Please send one number.")
 NOT_YES_NO = N_("Please send 1 for yes or 2 for no.")
@@ -46,7 +45,7 @@ NO = N_("No")
 # Said first to someone whose language was told from their first message.
 INTRODUCTION = N_(
     "This is Kotha, Tower Hamlets Council's feedback service. Send LANGUAGE to change "
-    "language, STOP to stop."
+    "language, STOP to stop. Privacy: {privacy_link}"
 )
 # Checking in before a first message's story becomes a record.
 SOUNDS_LIKE = {

@@ -23,6 +23,7 @@ from bot.cli.catalogs import (
 )
 from bot.cli.messages import (
     GREETING_SEGMENTS,
+    SAMPLE_PARAMS,
     Rendering,
     cost_report,
     engine_says,
@@ -184,11 +185,15 @@ def test_gsm7_languages_stay_gsm7_except_where_they_name_every_language(
             assert rendering.gsm7_required and is_gsm7(rendering.text), rendering.text
 
 
-def test_the_first_greeting_is_at_most_two_segments(i18n: I18n, flows: Flows) -> None:
+def test_the_first_greeting_links_the_privacy_notice_within_three_segments(
+    i18n: I18n, flows: Flows
+) -> None:
     [say] = step(flows, None, Input(text="Hello")).say
-    rendered = i18n.render(None, say.text, say.params, say.lead, say.choices, say.raw_choices)
+    link = {"privacy_link": SAMPLE_PARAMS["privacy_link"]}
+    rendered = i18n.render(None, say.text, link, say.lead, say.choices, say.raw_choices)
 
-    assert sms_cost(rendered.text).segments <= GREETING_SEGMENTS
+    assert f"Privacy: {link['privacy_link']}\n" in rendered.text
+    assert sms_cost(rendered.text).segments <= GREETING_SEGMENTS == 3
     for number, language in enumerate(LANGUAGES.values(), 1):
         assert f"\n{number} {language.name}" in rendered.text
 

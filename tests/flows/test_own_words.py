@@ -58,7 +58,9 @@ def new_person(text: str, **extra: object) -> Transition:
 def test_a_sentence_at_the_menu_starts_what_it_asks_for() -> None:
     complaint = say("i want to complain about my carer")
     assert complaint.state == State("complaint", "service")
-    assert texts(complaint) == [SERVICE_ASK]
+    # A first contact in a known language is introduced first (whose service, LANGUAGE, STOP,
+    # the privacy notice).
+    assert texts(complaint) == [INTRODUCTION, SERVICE_ASK]
     survey = say("can i do the survey")
     assert survey.state.flow == "survey-have-your-say"
 
@@ -66,8 +68,9 @@ def test_a_sentence_at_the_menu_starts_what_it_asks_for() -> None:
 def test_a_story_is_checked_once_then_kept_as_what_happened() -> None:
     text = "i want to complain about my carer she is always late and rude to my mum"
     asked = say(text)
-    assert asked.state.flow == CONFIRM and texts(asked) == [SOUNDS_LIKE["complaint"]]
-    assert asked.say[0].question == question_of(asked.state)
+    assert asked.state.flow == CONFIRM
+    assert texts(asked) == [INTRODUCTION, SOUNDS_LIKE["complaint"]]
+    assert asked.say[-1].question == question_of(asked.state)
     service = say("yes", asked.state)
     assert service.state == State("complaint", "service", {"text": text})
     # The story answered "what happened?": the next question is the one after it.
@@ -78,7 +81,7 @@ def test_a_story_is_checked_once_then_kept_as_what_happened() -> None:
 
 def test_no_to_the_check_shows_the_menu_and_keeps_nothing() -> None:
     asked = say("the day centre staff were brilliant with my dad thank you so much")
-    assert texts(asked) == [SOUNDS_LIKE["compliment"]]
+    assert texts(asked) == [INTRODUCTION, SOUNDS_LIKE["compliment"]]
     menu = say("2", asked.state)
     assert menu.state == idle() and texts(menu) == [MENU_ASK] and not menu.effects
 
@@ -268,7 +271,7 @@ def test_start_when_not_stopped_is_a_first_greeting(text: str) -> None:
     first = new_person(text)
     assert first.state == State(LANGUAGE_FLOW, "choose")
     known = step(FLOWS, None, Input(text, language="en", understood=understand(text)))
-    assert texts(known) == [MENU_ASK]
+    assert texts(known) == [INTRODUCTION, MENU_ASK]
 
 
 # -- media anywhere ---------------------------------------------------------------------------

@@ -21,6 +21,12 @@ PERSON = "+447700900123"
 def test_first_message_offers_every_language_by_name(bot: Bot) -> None:
     [greeting] = bot.receive(PERSON, "hello")
     assert "1 English" in greeting and "2 বাংলা" in greeting and "3 সিলেটি" in greeting
+    # Told where the privacy notice is as soon as anything is collected (UK GDPR art. 13).
+    assert "Privacy: http://" in greeting and "/privacy\nSend a number:" in greeting
+    # And in their language when they ask for the languages again.
+    bot.receive(PERSON, "2")
+    [again] = bot.receive(PERSON, "LANGUAGE")
+    assert "গোপনীয়তা: http://" in again and "/privacy\n" in again
 
 
 def test_english_complaint_is_stored_with_reference_and_deadline(bot: Bot) -> None:
