@@ -76,8 +76,10 @@ def greeting_text(services: Services, channel: str = "sms") -> str:
     """The first greeting as `channel` shows it (by SMS, without Syloti Nagri)."""
     node = services.flows["language"].nodes["choose"]
     names = tuple(language.name for language in services.flows.languages)
+    # The step fills in the privacy notice's address (bot/pipeline/step.py `links`).
+    links = services.runner.stepper.links
     return services.i18n.render(
-        None, node.ask or "", choices=names, raw_choices=True, channel=channel
+        None, node.ask or "", links, choices=names, raw_choices=True, channel=channel
     ).text
 
 

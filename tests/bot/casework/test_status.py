@@ -77,8 +77,10 @@ def test_the_same_person_on_another_channel_is_answered(bot: Bot) -> None:
                 created_at=sms.created_at,
             )
         )
-    # Their first message on WhatsApp: the answer, then the menu in their language.
-    answer, menu = bot.receive(PERSON, feedback.reference, channel="whatsapp")
+    # Their first message on WhatsApp: the answer, who we are (a first contact on this
+    # channel, with the privacy notice), then the menu in their language.
+    answer, introduction, menu = bot.receive(PERSON, feedback.reference, channel="whatsapp")
+    assert introduction.startswith("This is Kotha") and "/privacy" in introduction
     assert answer.startswith(f"Your complaint {feedback.reference}:")
     assert menu.startswith("What would you like to do?")
 

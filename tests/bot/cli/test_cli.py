@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import I18n
+from bot.outreach.consultations import LOCAL_URL
 from bot.settings import FLOWS_DIR, LOCALES_DIR, REPO_ROOT
 from bot.sms import is_gsm7
 from flows.library import Flows, load_flows
@@ -355,6 +356,8 @@ def rendered(session: Session, language: str, replies: Sequence[Reply]) -> list[
             params["reference"] = record["reference"]
             if record["acknowledge_by"] is not None:
                 params["deadline"] = {"date": record["acknowledge_by"]}
+        if "{privacy_link}" in reply.template:
+            params["privacy_link"] = LOCAL_URL + "/privacy"  # no KOTHA_PUBLIC_URL in chat
         code = None if reply.before_language else language
         texts.append(
             i18n.render(
