@@ -73,7 +73,11 @@ class Kept:
             when = "while it is open, and for its retention period after it closes"
         else:
             when = f"until {self.until.isoformat()}"
-        return f"Complaint {self.reference} is kept {when}: {self.why}"
+        return (
+            f"Complaint {self.reference} is kept {when}: {self.why}. Their number is gone, so"
+            " they can no longer ask about it by text, and an export by their number finds"
+            " nothing: look it up by its reference"
+        )
 
 
 @dataclass(frozen=True)

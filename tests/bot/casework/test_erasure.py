@@ -185,6 +185,8 @@ def test_a_complaint_inside_its_retention_is_kept_and_the_tool_says_until_when(
     assert done.returncode == 0, done.stderr
     assert f"Complaint {person.complaint_reference} is kept until 2030-01-10" in done.stdout
     assert "Limitation Act 1980" in done.stdout
+    # Staff are told what the person loses with their number: asking about it by text.
+    assert "can no longer ask about it by text" in done.stdout
     with services.database.session() as session:
         kept = session.scalars(
             select(Feedback).where(Feedback.reference == person.complaint_reference)
