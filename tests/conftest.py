@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -63,17 +63,20 @@ def reachable(host: str, port: int) -> bool:
 # PostgreSQL tests run where PostgreSQL answers, and always under CI=true, where an absent
 # server makes them fail rather than vanish.
 POSTGRES = CI or reachable("127.0.0.1", 5432)
+# Likewise Redis, at the address the tests use.
+_REDIS_PARTS = urlsplit(REDIS_URL)
+REDIS = CI or reachable(_REDIS_PARTS.hostname or "127.0.0.1", _REDIS_PARTS.port or 6379)
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES else [])]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without PostgreSQL here (never under CI=true), tests marked `postgres` are deselected."""
-    if POSTGRES:
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
+    """Without PostgreSQL or Redis here (never under CI=true), tests marked `postgres` or
+    `redis` are deselected."""
+    absent = [name for name, here in (("postgres", POSTGRES), ("redis", REDIS)) if not here]
+    deselected = [item for item in items if any(item.get_closest_marker(m) for m in absent)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture(scope="session", autouse=True)

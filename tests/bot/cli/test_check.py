@@ -9,7 +9,7 @@ import pytest
 from bot import cli
 from storage import migrate
 from storage.db import Database
-from tests.conftest import CI, REDIS_URL, reachable
+from tests.conftest import REDIS_URL
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.fakes.wiring import SMS_FROM, TELEGRAM_SECRET, TELEGRAM_TOKEN
@@ -141,10 +141,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == "kotha 0.1.0"
 
 
-REDIS = CI or reachable("127.0.0.1", 6379)
-
-
-@pytest.mark.skipif(not REDIS, reason="no Redis here (never skipped under CI=true)")
+@pytest.mark.redis
 def test_check_on_the_deployment_database_and_redis(
     environment: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -19,11 +19,10 @@ from limits.storage import MemoryStorage, RedisStorage
 
 from bot.pipeline.ratelimit import JITTER_SECONDS, SendLimits, pace_spacing, window_cap
 from bot.settings import Settings
-from tests.conftest import CI, REDIS_URL, reachable
+from tests.conftest import REDIS, REDIS_URL
 
 # Shared limits live in Redis in production; they are tested there where Redis answers,
 # and always under CI=true, where an absent server fails the test rather than hiding it.
-REDIS = CI or reachable("127.0.0.1", 6379)
 BACKENDS = ["memory", *(["redis"] if REDIS else [])]
 LIMIT = 20
 

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,14 +33,11 @@ from bot.services import Services, build_services
 from kotha import create_app
 from storage.migrate import upgrade
 from storage.models import Address, Base, Contact, Feedback, Message
-from tests.conftest import CI, POSTGRES, REDIS_URL, reachable
+from tests.conftest import POSTGRES, REDIS, REDIS_URL
 from tests.fakes.twilio_api import FakeTwilio
 
 KOTHA = str(Path(sys.executable).with_name("kotha"))
 SMS_FROM = "+447700900900"
-REDIS_PARTS = urlsplit(REDIS_URL)
-# Like PostgreSQL in tests/conftest.py: under CI=true an absent server fails the test.
-REDIS = CI or reachable(REDIS_PARTS.hostname or "127.0.0.1", REDIS_PARTS.port or 6379)
 
 
 def quiet_hours_elsewhere() -> str:
