@@ -109,66 +109,40 @@ class Safeguarding:
         """The step's watcher: flag the message if it tells of harm; return alert ids.
 
         Only a message that tells of harm costs a statement, and only one that rings the
-        on-call phone loads rows.
+        on-call phone loads rows. The phone rings for a listed phrase of harm (or a sure
+        classifier), unless it rang for this person lately; never for a simulated
+        conversation, which anyone may type into.
         """
         if understood is None or understood.safeguarding is None:
             return []
-        alert = understood.safeguarding_confidence >= ALERT_AT
-        # A simulated conversation pages no one: anyone may type into the simulator.
-        if not alert or not self.alert_to or is_simulated(step.person.address):
-            # A flag for a moderator and no call: one statement, no ORM objects loaded.
-            step.tx.flush()  # the feedback this message's step wrote, if any, to link to
-            _flag_statement(step.connection.engine).run(
-                step.connection,
-                {
-                    "flag_contact_id": step.person.contact_id,
-                    "flag_address_id": step.person.address_id,
-                    "flag_message_id": message_id,
-                    "flag_categories": [understood.safeguarding],
-                    "flag_raised_at": step.now,
-                },
-            )
+        alert = (
+            understood.safeguarding_confidence >= ALERT_AT
+            and bool(self.alert_to)
+            and not is_simulated(step.person.address)
+            and not _alerted_lately(step.session, step.person.contact_id, step.now)
+        )
+        step.tx.flush()  # the feedback this message's step wrote, if any, to link to
+        _flag_statement(step.connection.engine).run(
+            step.connection,
+            {
+                "flag_contact_id": step.person.contact_id,
+                "flag_address_id": step.person.address_id,
+                "flag_message_id": message_id,
+                "flag_categories": [understood.safeguarding],
+                "flag_raised_at": step.now,
+                "flag_alerted_at": step.now if alert else None,
+            },
+        )
+        if not alert:
             return []
         session = step.session
-        alerts = self.flag_inbound(
-            session,
-            step.address(),
-            session.get_one(Message, message_id),
-            (understood.safeguarding,),
-            step.now,
-        )
-        session.flush()
-        return [row.id for row in alerts]
-
-    def flag_inbound(
-        self,
-        session: Session,
-        address: Address,
-        inbound: Message,
-        categories: tuple[str, ...],
-        now: datetime,
-    ) -> list[Message]:
-        """Flag this inbound message with the harms it tells of and alert the on-call phone
-        unless it rang for this person lately; return the alert rows."""
-        flag = SafeguardingFlag(
-            contact_id=address.contact_id,
-            message_id=inbound.id,
-            feedback_id=_feedback_with_text(session, address.id, inbound.body or ""),
-            categories=list(categories),
-            source="automatic",
-            raised_at=now,
-            status="open",
-        )
-        if _alerted_lately(session, address.contact_id, now):
-            session.add(flag)
-            return []
-        flag.alerted_at = now
-        session.add(flag)
         return [
             outbox.add(
                 session,
-                urgent_staff_message(staff_address(session, recipient, now), self.text, now),
-            )
+                urgent_staff_message(
+                    staff_address(session, recipient, step.now), self.text, step.now
+                ),
+            ).id
             for recipient in self.alert_to
         ]
 
@@ -177,28 +151,12 @@ class Safeguarding:
         return alert_text(self.public_url)
 
 
-def _feedback_with_text(session: Session, address_id: int, body: str) -> int | None:
-    """The feedback record holding these words, when it exists already (else None)."""
-    if not body:
-        return None
-    found: int | None = session.scalar(
-        select(Feedback.id)
-        .where(
-            Feedback.address_id == address_id,
-            or_(Feedback.text == body, Feedback.desired_outcome == body),
-        )
-        .order_by(Feedback.id.desc())
-        .limit(1)
-    )
-    return found
-
-
 _FLAG_STATEMENTS: WeakKeyDictionary[Engine, DriverStatement] = WeakKeyDictionary()
 
 
 def _flag_statement(engine: Engine) -> DriverStatement:
-    """The INSERT of an automatic flag on an inbound message, linked as `flag_inbound` links
-    it to the feedback holding its words: compiled once per engine, run through the driver."""
+    """The INSERT of an automatic flag on an inbound message, linked to the feedback record
+    holding its words when one exists: compiled once per engine, run through the driver."""
     found = _FLAG_STATEMENTS.get(engine)
     if found is None:
         columns = SafeguardingFlag.__table__.c
@@ -224,6 +182,7 @@ def _flag_statement(engine: Engine) -> DriverStatement:
             categories=bindparam("flag_categories", type_=columns.categories.type),
             source=literal_column("'automatic'"),
             raised_at=bindparam("flag_raised_at", type_=columns.raised_at.type),
+            alerted_at=bindparam("flag_alerted_at", type_=columns.alerted_at.type),
             status=literal_column("'open'"),
         )
         found = _FLAG_STATEMENTS[engine] = DriverStatement(engine, statement)
