@@ -107,19 +107,19 @@ _SAVE = (
         Conversation.id == bindparam("conversation_id"),
         Conversation.version == bindparam("expected_version"),
     )
-    .values(version=Conversation.version + 1)
+    .values(
+        version=Conversation.version + 1,
+        flow=bindparam("flow"),
+        node=bindparam("node"),
+        answers=bindparam("answers", type_=Conversation.__table__.c.answers.type),
+        updated_at=bindparam("updated_at", type_=Conversation.__table__.c.updated_at.type),
+    )
 )
 _START = insert(Conversation)
 
 
 # The statements of every step go through the driver, compiled once per engine
 # (storage/db.py DriverStatement): Connection.execute costs more than the query.
-_SAVE_DRIVER = _SAVE.values(
-    flow=bindparam("flow"),
-    node=bindparam("node"),
-    answers=bindparam("answers", type_=Conversation.__table__.c.answers.type),
-    updated_at=bindparam("updated_at", type_=Conversation.__table__.c.updated_at.type),
-)
 _DRIVER: WeakKeyDictionary[Engine, tuple[DriverStatement, DriverStatement]] = WeakKeyDictionary()
 # The UPDATEs of an address or a contact, one per set of columns a step changes (a handful).
 _CHANGES: WeakKeyDictionary[Engine, dict[tuple[str, ...], DriverStatement]] = WeakKeyDictionary()
@@ -132,7 +132,7 @@ def _driver(connection: Connection) -> tuple[DriverStatement, DriverStatement]:
     if found is None:
         found = _DRIVER[engine] = (
             DriverStatement(engine, _PERSON),
-            DriverStatement(engine, _SAVE_DRIVER),
+            DriverStatement(engine, _SAVE),
         )
     return found
 

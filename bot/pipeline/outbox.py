@@ -273,9 +273,9 @@ def _driver_insert(engine: Engine) -> DriverStatement:
                 index_where=text("direction = 'in'"),
             )
         )
-        returning = statement.returning(Message.id, Message.direction)
         found = _DRIVER_INSERTS[engine] = DriverStatement(
-            engine, returning if postgresql else statement
+            engine,
+            statement.returning(Message.id, Message.direction) if postgresql else statement,
         )
     return found
 
