@@ -25,7 +25,8 @@ from bot.settings import Settings
 from storage import migrate
 from storage.db import Database
 
-# What `kotha check` shows, in the README's order: each variable and how to read its value.
+# What `kotha check` shows: each variable of the README's configuration table and how to read
+# its value (tests/bot/cli/test_check.py keeps the two the same).
 SHOWN: tuple[tuple[str, Callable[[Settings], object]], ...] = (
     ("KOTHA_DATABASE_URL", lambda s: make_url(s.database_url).render_as_string(hide_password=True)),
     ("KOTHA_REDIS_URL", lambda s: _hide_password(s.redis_url)),
@@ -41,17 +42,31 @@ SHOWN: tuple[tuple[str, Callable[[Settings], object]], ...] = (
     ("TELEGRAM_BOT_TOKEN", lambda s: s.telegram_bot_token),
     ("KOTHA_TELEGRAM_SECRET", lambda s: s.telegram_secret),
     ("KOTHA_TELEGRAM_API_URL", lambda s: s.telegram_api_url),
+    ("KOTHA_CONVERSATION_EXPIRY_HOURS", lambda s: s.conversation_expiry_hours),
+    ("KOTHA_RESUME_AFTER_HOURS", lambda s: s.resume_after_hours),
     ("KOTHA_SMS_PER_SECOND", lambda s: s.sms_per_second),
     ("KOTHA_WHATSAPP_PER_SECOND", lambda s: s.whatsapp_per_second),
     ("KOTHA_TELEGRAM_PER_SECOND", lambda s: s.telegram_per_second),
+    ("KOTHA_SMS_SEGMENT_PRICE", lambda s: s.sms_segment_price),
+    ("KOTHA_MAX_SEND_ATTEMPTS", lambda s: s.max_send_attempts),
+    ("KOTHA_RETRY_BASE_SECONDS", lambda s: s.retry_base_seconds),
+    ("KOTHA_SWEEP_SECONDS", lambda s: s.sweep_seconds),
+    ("KOTHA_RESPONSE_WORKING_DAYS", lambda s: s.response_working_days),
     ("KOTHA_SAFEGUARDING_ALERT_TO", lambda s: ",".join(s.safeguarding_alert_to)),
     ("KOTHA_DIGEST_TO", lambda s: ",".join(s.digest_to)),
+    ("KOTHA_REMINDER_OFFSETS", lambda s: ",".join(s.reminder_offsets)),
     ("KOTHA_WHATSAPP_TEMPLATES", lambda s: ",".join(sorted(s.whatsapp_templates))),
+    ("KOTHA_INSTANCE_DIR", lambda s: s.instance_dir),
     ("KOTHA_PROXY_COUNT", lambda s: s.proxy_count),
     ("KOTHA_LOG_LEVEL", lambda s: s.log_level),
     ("KOTHA_LOG_FORMAT", lambda s: s.log_format),
     ("KOTHA_METRICS_TOKEN", lambda s: s.metrics_token),
     ("PROMETHEUS_MULTIPROC_DIR", lambda s: s.metrics_dir),
+    ("KOTHA_SIMULATOR", lambda s: f"{s.simulator_access} ({'set' if s.simulator else 'default'})"),
+    ("KOTHA_RETENTION_CONVERSATIONS_MONTHS", lambda s: s.retention_conversations_months),
+    ("KOTHA_RETENTION_COMPLAINTS_MONTHS", lambda s: s.retention_complaints_months),
+    ("KOTHA_DATA_CONTROLLER", lambda s: s.data_controller),
+    ("KOTHA_DATA_CONTROLLER_CONTACT", lambda s: s.data_controller_contact),
 )
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 

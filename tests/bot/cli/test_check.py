@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from bot import cli
+from bot.cli.check import SHOWN
 from storage import migrate
 from storage.db import Database
 from tests.conftest import REDIS_URL
@@ -158,3 +160,20 @@ def test_check_on_the_deployment_database_and_redis(
     answers = section(output, "Answers")
     assert answers["database"].startswith(f"ok answers ({database.dialect}, schema at")
     assert answers["queue"].startswith("ok answers (Redis,")
+
+
+def test_check_shows_every_variable_the_readme_documents() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1]
+    table = next(part for part in section.split("\n\n") if part.startswith("| variable"))
+    documented = {
+        name
+        for row in table.splitlines()
+        if row.startswith("| `")
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
+    }
+    shown = [name for name, _ in SHOWN]
+    assert len(documented) > 30
+    assert sorted(documented - set(shown)) == []
+    assert sorted(set(shown) - documented) == []
+    assert len(shown) == len(set(shown))
