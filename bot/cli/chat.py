@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from bot.casework.inbox import normalise_phone
 from bot.channels.console import ConsoleSender
 from bot.cli.common import Commands, load_services
 from bot.types import CHANNELS, InboundMessage, OutboundMessage
@@ -28,8 +29,15 @@ def chat(args: argparse.Namespace) -> int:
         out.write(message.text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n\n")
         out.flush()
 
-    services = load_services(senders={c: ConsoleSender(show) for c in CHANNELS})
     address = args.sender or DEFAULT_FROM[args.channel]
+    if args.channel != "telegram":
+        # Written as people say their number (07700 900123); stored as providers send it.
+        number = normalise_phone(address)
+        if number is None:
+            print(f"kotha chat: --from {address!r} is not a phone number", file=sys.stderr)
+            return 2
+        address = number
+    services = load_services(senders={c: ConsoleSender(show) for c in CHANNELS})
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"Talking to Kotha on {args.channel} as {address}. Ctrl+D to end.\n", file=sys.stderr)

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot import cli
 from bot.i18n import I18n
 from bot.outreach.consultations import LOCAL_URL
 from bot.settings import FLOWS_DIR, LOCALES_DIR, REPO_ROOT
@@ -34,6 +36,7 @@ from flows.texts import NO, YES
 from storage.db import Database
 from storage.exports import csv_safe
 from storage.migrate import upgrade
+from storage.models import Address
 
 LANGUAGES = ("en", "bn", "syl", "syl-Latn")
 # Each language talks on its own channel and address; syl-Latn's conversation is split over
@@ -525,3 +528,21 @@ def test_csv_export_matches_json(session: Session, records: str) -> None:
                 assert row[key] == csv_safe(value)
             else:
                 assert row[key] == ("" if value is None else str(value))
+
+
+def test_chat_from_a_number_as_people_write_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KOTHA_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("KOTHA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("KOTHA_REDIS_URL", raising=False)
+    assert cli.main(["db", "upgrade"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\n"))
+    assert cli.main(["chat", "--from", "07700 900123"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\n"))
+    assert cli.main(["chat", "--from", "not a number"]) == 2
+    assert "--from 'not a number' is not a phone number" in capsys.readouterr().err
+    database = Database(f"sqlite:///{tmp_path / 'kotha.db'}")
+    with database.session() as db:
+        assert db.scalars(select(Address.address)).all() == ["+447700900123"]
+    database.dispose()
