@@ -303,9 +303,10 @@ def _tell(
     """
     channel = session.scalar(select(Address.channel).where(Address.id == feedback.address_id))
     if feedback.channel in OFFLINE_CHANNELS:
-        taken = session.scalar(select(TakenOnBehalf).where(TakenOnBehalf.feedback_id == feedback.id))
-        how = taken.updates_by if taken is not None else "none"
-        if how == "none" or refuses_contact(session, feedback.contact_id):
+        how = session.scalar(
+            select(TakenOnBehalf.updates_by).where(TakenOnBehalf.feedback_id == feedback.id)
+        )
+        if how in (None, "none") or refuses_contact(session, feedback.contact_id):
             return None, None
         if how != "sms" or channel != "sms":
             return None, _task_to_tell(session, feedback, how, template, params, now, user_id)
@@ -345,8 +346,10 @@ def _task_to_tell(
         for key in ("status", "outcome", "note", "change")
         if (value := params.get(key))
     ]
-    what = "What changed after" if template in (OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE) else (
-        "Update on"
+    what = (
+        "What changed after"
+        if template in (OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE)
+        else ("Update on")
     )
     verb = "Call them" if how == "call" else "Write to them"
     return tasks.open_task(
