@@ -95,7 +95,11 @@ def test_a_complaint_by_phone_gets_a_reference_deadlines_consent_and_an_audit(
         # The mobile they gave is an SMS address of theirs.
         assert (address.channel, address.address) == ("sms", MOBILE_E164)
         [consent] = session.scalars(select(Consent)).all()
-        assert (consent.channel, consent.answer, consent.feedback_id) == ("phone", True, feedback.id)
+        assert (consent.channel, consent.answer, consent.feedback_id) == (
+            "phone",
+            True,
+            feedback.id,
+        )
         assert consent.question == "Do you agree that we can contact you about your complaint?"
         assert consent.wording and consent.wording != consent.question  # read in Bengali
         [row] = session.scalars(select(TakenOnBehalf)).all()
@@ -117,7 +121,13 @@ def test_its_update_goes_by_sms_to_the_mobile_through_the_outbox(bot: Bot) -> No
     with services.database.session() as session:
         feedback = find(session, taken.reference, lock=True)
         change = change_status(
-            session, feedback, "in_progress", user_id=None, note=None, tell=True, now=services.clock()
+            session,
+            feedback,
+            "in_progress",
+            user_id=None,
+            note=None,
+            tell=True,
+            now=services.clock(),
         )
         assert change.task is None and change.message is not None
         message_id = change.message.id
@@ -139,7 +149,13 @@ def test_a_no_to_contact_or_a_stop_holds_the_sms_like_any_other(bot: Bot) -> Non
         address.stopped_at, address.stopped_by = services.clock(), "person"
         feedback = find(session, taken.reference, lock=True)
         change = change_status(
-            session, feedback, "in_progress", user_id=None, note=None, tell=True, now=services.clock()
+            session,
+            feedback,
+            "in_progress",
+            user_id=None,
+            note=None,
+            tell=True,
+            now=services.clock(),
         )
         assert change.message is not None
         message_id = change.message.id
@@ -206,7 +222,13 @@ def test_a_landline_takes_calls_not_texts(services: Services) -> None:
         feedback = find(session, taken.reference, lock=True)
         assert feedback.wants_callback is True and feedback.callback_language == "bn"
         change = change_status(
-            session, feedback, "in_progress", user_id=None, note=None, tell=True, now=services.clock()
+            session,
+            feedback,
+            "in_progress",
+            user_id=None,
+            note=None,
+            tell=True,
+            now=services.clock(),
         )
         assert change.task is not None and change.task.kind == "call-with-update"
         assert change.task.summary.startswith("Call them")
@@ -223,7 +245,13 @@ def test_no_updates_when_they_said_no_to_contact(services: Services) -> None:
     with services.database.session() as session:
         feedback = find(session, taken.reference, lock=True)
         change = change_status(
-            session, feedback, "in_progress", user_id=None, note=None, tell=True, now=services.clock()
+            session,
+            feedback,
+            "in_progress",
+            user_id=None,
+            note=None,
+            tell=True,
+            now=services.clock(),
         )
         assert change.message is None and change.task is None
         assert session.scalar(select(Consent.answer)) is False
@@ -332,7 +360,9 @@ def test_any_unicode_is_kept_exactly_or_refused_whole(
 ) -> None:
     before = counts(services)
     try:
-        taken = take(services, complaint_by_phone(words=words, name=name, phone="", updates_by="none"))
+        taken = take(
+            services, complaint_by_phone(words=words, name=name, phone="", updates_by="none")
+        )
     except TakeError as refused:
         assert set(refused.errors) <= {"words", "name"}
         assert counts(services) == before
@@ -393,7 +423,13 @@ def test_erasure_takes_their_details_and_tasks(services: Services) -> None:
     with services.database.session() as session:
         feedback = find(session, taken.reference or "", lock=True)
         change_status(
-            session, feedback, "in_progress", user_id=None, note=None, tell=True, now=services.clock()
+            session,
+            feedback,
+            "in_progress",
+            user_id=None,
+            note=None,
+            tell=True,
+            now=services.clock(),
         )
         erase_people(
             session,
