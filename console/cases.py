@@ -425,7 +425,8 @@ def case_status(reference: str) -> Any:
                 "case.status_changed",
                 "feedback",
                 feedback.reference,
-                {"from": before, "to": status, "told": message_id is not None, "task": task_id},
+                {"from": before, "to": status, "told": message_id is not None}
+                | ({"task": task_id} if task_id else {}),
                 reason=change.event.note,
                 now=now,
             )
@@ -464,7 +465,8 @@ def case_outcome(reference: str) -> Any:
                 "case.outcome_recorded",
                 "feedback",
                 feedback.reference,
-                {"outcome": outcome, "told": message_id is not None, "task": task_id},
+                {"outcome": outcome, "told": message_id is not None}
+                | ({"task": task_id} if task_id else {}),
                 reason=feedback.outcome_change,
                 now=now,
             )
