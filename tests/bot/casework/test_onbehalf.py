@@ -26,9 +26,9 @@ from storage.models import (
     Interest,
     Message,
     StaffTask,
-    User,
     SurveyResponse,
     TakenOnBehalf,
+    User,
 )
 from tests.conftest import Bot
 
