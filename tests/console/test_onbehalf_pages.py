@@ -196,3 +196,26 @@ def test_task_ids_that_are_not_numbers_are_not_found(
     page = client.get("/console/tasks")
     assert SCRIPT not in page.text and "&lt;script&gt;" in page.text
     assert re.search(rf'id="done-{task.id}"', page.text)
+
+
+def test_someone_without_a_mobile_is_not_a_conversation_to_reply_to(
+    client: FlaskClient, services: Services
+) -> None:
+    assert sign_in(client, "staff@example.org") == 302
+    assert post_form(client).status_code == 302  # type: ignore[attr-defined]
+    with services.database.session() as session:
+        taken = session.scalars(select(TakenOnBehalf)).one()
+        feedback = session.get_one(Feedback, taken.feedback_id)
+        address_id, reference = feedback.address_id, feedback.reference
+    inbox = client.get("/console/conversations")
+    assert f"/console/conversations/{address_id}" not in inbox.text
+    found = client.get(f"/console/conversations?q={reference}")
+    assert f"/console/conversations/{address_id}\"" not in found.text
+    reply = client.post(
+        f"/console/conversations/{address_id}/reply",
+        data={"text": "Hello", "csrf_token": token(client, "/console/")},
+    )
+    assert reply.status_code == 400
+    assert "has no phone or chat here to write to" in reply.text
+    with services.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
