@@ -210,7 +210,7 @@ def test_someone_without_a_mobile_is_not_a_conversation_to_reply_to(
     inbox = client.get("/console/conversations")
     assert f"/console/conversations/{address_id}" not in inbox.text
     found = client.get(f"/console/conversations?q={reference}")
-    assert f"/console/conversations/{address_id}\"" not in found.text
+    assert f'/console/conversations/{address_id}"' not in found.text
     reply = client.post(
         f"/console/conversations/{address_id}/reply",
         data={"text": "Hello", "csrf_token": token(client, "/console/")},

@@ -463,3 +463,17 @@ def test_on_postgresql_the_same(bot: Bot) -> None:
         [first, second] = tasks.open_tasks(session)
         tasks.close_task(session, first.id, user_id=None, now=bot.services.clock())
         assert [task.id for task in tasks.listing(session)] == [second.id, first.id]
+
+
+def test_feedback_taken_today_keeps_someone_who_texted_long_ago(bot: Bot) -> None:
+    services = bot.services
+    bot.receive(MOBILE_E164, "hello")
+    months = services.settings.retention_conversations_months
+    services.clock.advance(timedelta(days=31 * months + 10))  # type: ignore[attr-defined]
+    with services.database.session() as session:
+        contact_id = session.scalars(select(Address.contact_id)).one()
+    assert [due.id for due in services.retention.due()] == [contact_id]
+
+    take(services, complaint_by_phone(kind="comment"))
+
+    assert services.retention.due() == []
