@@ -46,6 +46,7 @@ from bot.casework.cases import (
     ordered_page,
     record_outcome,
 )
+from bot.casework.onbehalf import UPDATES_BY
 from bot.pipeline import consent
 from bot.services import services
 from bot.types import CHANNEL_NAMES, OFFLINE_CHANNELS
@@ -340,6 +341,7 @@ def _case_page(
             "outcome_change": feedback.outcome_change,
             "wants_callback": feedback.wants_callback,
             "tell_how": _tell_how(db, feedback),
+            "taken": _taken(db, feedback),
             "address_id": feedback.address_id,
             "simulated": feedback.simulated,
             "no_contact": no_contact_text(
@@ -380,6 +382,25 @@ TAKEN_TELL = {
     "letter": "Tell the person: a task to write to them opens under Tasks",
     "none": "They asked for no updates: nothing is sent, and no task opens",
 }
+
+
+def _taken(db: Any, feedback: Feedback) -> dict[str, Any] | None:
+    """What staff took down for the person with this feedback, when they did, for the page."""
+    found = db.execute(
+        select(TakenOnBehalf, User.email)
+        .outerjoin(User, User.id == TakenOnBehalf.recorded_by)
+        .where(TakenOnBehalf.feedback_id == feedback.id)
+    ).first()
+    if found is None:
+        return None
+    taken, email = found
+    return {
+        "by": email or ("Command line" if taken.recorded_by is None else "Deleted account"),
+        "updates": UPDATES_BY.get(taken.updates_by, taken.updates_by),
+        "name": taken.name,
+        "phone": taken.phone,
+        "postal_address": taken.postal_address,
+    }
 
 
 def _tell_how(db: Any, feedback: Feedback) -> str:

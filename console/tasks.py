@@ -83,7 +83,10 @@ def _rows(db: Any, found: list[StaffTask]) -> list[TaskRow]:
         )
     }
     user_ids = {task.done_by for task in found if task.done_by is not None}
-    emails = dict(db.execute(select(User.id, User.email).where(User.id.in_(user_ids))).tuples())
+    emails = {
+        user_id: email
+        for user_id, email in db.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+    }
     rows = []
     for task in found:
         reference, language = cases.get(task.feedback_id or 0, (None, None))

@@ -73,6 +73,8 @@ def test_staff_record_a_complaint_taken_in_person_and_tell_it_by_a_task(
         case.text
     )
     assert "a task to write to them opens under Tasks" in case.text
+    assert "Taken down for them" in case.text and "staff@example.org" in case.text
+    assert "Abdul Miah" in case.text and "12 Commercial Road" in case.text
 
     changed = client.post(
         f"/console/cases/{reference}/status",
