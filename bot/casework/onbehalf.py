@@ -162,7 +162,12 @@ def _text(value: str, limit: int, field: str, name: str, errors: dict[str, str])
     text = value.strip()
     if len(text) > limit:
         errors[field] = f"{name} must be {limit:,} characters or fewer (it is {len(text):,})"
-    elif any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in text):
+    # Control bytes (but line breaks and tabs), and the halves of characters a terminal
+    # passes on from bytes that were not UTF-8, cannot be stored as text.
+    elif any(
+        unicodedata.category(c) == "Cs" or (unicodedata.category(c) == "Cc" and c not in "\n\r\t")
+        for c in text
+    ):
         errors[field] = f"{name} has characters that cannot be stored: type it again"
     return text or None
 

@@ -297,6 +297,7 @@ def test_a_survey_answer_and_an_interest_are_kept_and_counted(services: Services
         ({"words": "   "}, "words", "Write down what they said, in their words"),
         ({"words": "x" * 5_000}, "words", "What they said must be 4,000 characters or fewer"),
         ({"words": "bad\x00byte"}, "words", "What they said has characters that cannot be"),
+        ({"name": "bad \udcff byte"}, "name", "Their name has characters that cannot be"),
         ({"phone": "12345"}, "phone", "Enter a real phone number"),
         ({"phone": "+44 7700 90012a"}, "phone", "Enter a real phone number"),
         ({"language": "fr"}, "language", "Choose their language: en, bn, syl"),
