@@ -12,7 +12,9 @@ The API, for other features:
     close_task(session, task_id, *, user_id, now) -> StaffTask
     open_tasks(session, *, kind=None, contact_id=None, feedback_id=None) -> list[StaffTask]
     count_open(session) -> int
+    count_all(session) -> int
     listing(session, *, offset=0, limit=50) -> list[StaffTask]   (open first, then done)
+    kind_label(kind) -> str                                      (KIND_LABELS, or the name)
 
 A task's summary says what to do and may name a case reference; it never holds a phone
 number or a postal address (the task page reads those from the person's records, so an
