@@ -9,9 +9,24 @@ from enum import StrEnum
 from typing import Literal
 
 Channel = Literal["sms", "whatsapp", "telegram"]
+# The channels Kotha sends and receives messages on: each has a sender and a webhook.
 CHANNELS: tuple[Channel, ...] = ("sms", "whatsapp", "telegram")
+# How staff took feedback on someone's behalf (bot/casework/onbehalf.py): a phone call, a
+# drop-in, a letter. Records carry these channels, so reports count them; nothing is ever
+# sent on one (no sender has them): an update goes by SMS to a mobile the person gave, or
+# becomes a staff task to call or write (bot/casework/tasks.py).
+OFFLINE_CHANNELS: tuple[str, ...] = ("phone", "in_person", "letter")
 # Each channel's name as people write it, for staff pages and the command line.
-CHANNEL_NAMES: dict[str, str] = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
+CHANNEL_NAMES: dict[str, str] = {
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "phone": "Phone call",
+    "in_person": "In person",
+    "letter": "Letter",
+}
+# Only the channels a message can go on, for choices that send (a broadcast's segment).
+MESSAGING_CHANNEL_NAMES: dict[str, str] = {channel: CHANNEL_NAMES[channel] for channel in CHANNELS}
 
 
 @dataclass(frozen=True)

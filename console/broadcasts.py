@@ -29,7 +29,7 @@ from bot.outreach.broadcasts import (
     surveys,
 )
 from bot.services import services
-from bot.types import CHANNEL_NAMES
+from bot.types import MESSAGING_CHANNEL_NAMES
 from console.auth import blueprint, role_required
 from storage.models import Broadcast
 
@@ -174,7 +174,7 @@ def _compose(form: ComposeForm, errors: dict[str, str], shown: Preview | None) -
         preview=shown,
         fingerprint=form.fingerprint() if shown else "",
         languages={code: lang.name for code, lang in services_.i18n.written.items()},
-        channels=CHANNEL_NAMES,
+        channels=MESSAGING_CHANNEL_NAMES,
         surveys=surveys(services_.flows),
         left_out_reasons=LEFT_OUT,
     )

@@ -46,14 +46,15 @@ from bot.casework.cases import (
     ordered_page,
     record_outcome,
 )
+from bot.casework.onbehalf import UPDATES_BY
 from bot.pipeline import consent
 from bot.services import services
-from bot.types import CHANNEL_NAMES
+from bot.types import CHANNEL_NAMES, OFFLINE_CHANNELS
 from console.auth import blueprint, role_required
 from console.paging import PAGE_SIZE, offset, page_asked, paging
 from console.wording import no_contact_text, reason_text
 from storage.exports import case_row, csv_safe
-from storage.models import CaseEvent, Contact, Feedback, Message, User
+from storage.models import CaseEvent, Contact, Feedback, Message, TakenOnBehalf, User
 
 ROLES = ("staff", "admin")
 # Moderators and admins see what people wrote before a moderator redacted it; staff never do.
@@ -339,6 +340,8 @@ def _case_page(
             "outcome": feedback.outcome,
             "outcome_change": feedback.outcome_change,
             "wants_callback": feedback.wants_callback,
+            "tell_how": _tell_how(db, feedback),
+            "taken": _taken(db, feedback),
             "address_id": feedback.address_id,
             "simulated": feedback.simulated,
             "no_contact": no_contact_text(
@@ -372,6 +375,45 @@ def _case_page(
     ), (400 if errors else 200)
 
 
+# How an update reaches someone staff took feedback from, by what they asked for.
+TAKEN_TELL = {
+    "sms": "Tell the person, in their language, by text message to the mobile they gave",
+    "call": "Tell the person: a task to call them opens under Tasks",
+    "letter": "Tell the person: a task to write to them opens under Tasks",
+    "none": "They asked for no updates: nothing is sent, and no task opens",
+}
+
+
+def _taken(db: Any, feedback: Feedback) -> dict[str, Any] | None:
+    """What staff took down for the person with this feedback, when they did, for the page."""
+    found = db.execute(
+        select(TakenOnBehalf, User.email)
+        .outerjoin(User, User.id == TakenOnBehalf.recorded_by)
+        .where(TakenOnBehalf.feedback_id == feedback.id)
+    ).first()
+    if found is None:
+        return None
+    taken, email = found
+    return {
+        "by": email or ("Command line" if taken.recorded_by is None else "Deleted account"),
+        "updates": UPDATES_BY.get(taken.updates_by, taken.updates_by),
+        "name": taken.name,
+        "phone": taken.phone,
+        "postal_address": taken.postal_address,
+    }
+
+
+def _tell_how(db: Any, feedback: Feedback) -> str:
+    """What ticking "tell the person" does for this case."""
+    if feedback.channel in OFFLINE_CHANNELS:
+        how = db.scalar(
+            select(TakenOnBehalf.updates_by).where(TakenOnBehalf.feedback_id == feedback.id)
+        )
+        return TAKEN_TELL[how or "none"]
+    channel = CHANNEL_NAMES.get(feedback.channel, feedback.channel)
+    return f"Tell the person, in their language, by {channel}"
+
+
 @blueprint.get("/cases/<reference>")
 @role_required(*ROLES)
 def case(reference: str) -> Any:
@@ -397,13 +439,15 @@ def case_status(reference: str) -> Any:
                 db, feedback, status, user_id=current_user.id, note=note, tell=tell, now=now
             )
             message_id = change.message.id if change.message else None
+            task_id = change.task.id if change.task else None
             record_audit(
                 db,
                 current_user.id,
                 "case.status_changed",
                 "feedback",
                 feedback.reference,
-                {"from": before, "to": status, "told": message_id is not None},
+                {"from": before, "to": status, "told": message_id is not None}
+                | ({"task": task_id} if task_id else {}),
                 reason=change.event.note,
                 now=now,
             )
@@ -413,7 +457,7 @@ def case_status(reference: str) -> Any:
     except CaseError as error:
         message = _sentence(str(error))
         return _case_page(reference, {_field(message): message}, request.form)
-    told = _queue(message_id)
+    told = _queue(message_id) + _task_opened(task_id)
     flash(f"Status changed to {STATUS_LABELS[status].lower()}.{told}")
     return redirect(url_for("console.case", reference=reference))
 
@@ -435,13 +479,15 @@ def case_outcome(reference: str) -> Any:
                 db, feedback, outcome, change, user_id=current_user.id, tell=tell, now=now
             )
             message_id = recorded.message.id if recorded.message else None
+            task_id = recorded.task.id if recorded.task else None
             record_audit(
                 db,
                 current_user.id,
                 "case.outcome_recorded",
                 "feedback",
                 feedback.reference,
-                {"outcome": outcome, "told": message_id is not None},
+                {"outcome": outcome, "told": message_id is not None}
+                | ({"task": task_id} if task_id else {}),
                 reason=feedback.outcome_change,
                 now=now,
             )
@@ -450,7 +496,7 @@ def case_outcome(reference: str) -> Any:
         abort(404)
     except CaseError as error:
         return _case_page(reference, {"change": _sentence(str(error))}, request.form)
-    told = _queue(message_id)
+    told = _queue(message_id) + _task_opened(task_id)
     flash(f"Outcome recorded: {OUTCOME_LABELS[outcome].lower()}.{told}")
     return redirect(url_for("console.case", reference=reference))
 
@@ -481,6 +527,11 @@ def _queue(message_id: int | None) -> str:
     if status == "queued":
         return " The message to the person is queued to send."
     return f" The message to the person is {status}."
+
+
+def _task_opened(task_id: int | None) -> str:
+    """Say that a task to call or write to the person is open, when one is."""
+    return "" if task_id is None else " A task to tell them is open under Tasks."
 
 
 def _today() -> date:

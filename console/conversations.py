@@ -24,7 +24,16 @@ from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_
 from bot.pipeline import consent
 from bot.pipeline.dispatch import render_row
 from bot.services import services
-from bot.types import CHANNEL_NAMES, CONTACT, LOCATION, OTHER, STICKER, VENUE, WEB_APP_DATA
+from bot.types import (
+    CHANNEL_NAMES,
+    CONTACT,
+    LOCATION,
+    MESSAGING_CHANNEL_NAMES,
+    OTHER,
+    STICKER,
+    VENUE,
+    WEB_APP_DATA,
+)
 from console.auth import blueprint, can_open, role_required
 from console.paging import page_asked, paging
 from console.wording import choices_text, no_contact_text, reason_text, text_lang
@@ -103,7 +112,7 @@ def inbox() -> Any:
         statuses=statuses,
         services=[name for name in service_names if name],
         languages=languages,
-        channels=CHANNEL_NAMES,
+        channels=MESSAGING_CHANNEL_NAMES,
         kinds=KINDS,
         paging=pages,
         zone=services().settings.zone,

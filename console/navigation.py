@@ -9,6 +9,8 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.home", "Home"),
     ("console.moderation", "Moderation"),
     ("console.cases", "Cases"),
+    ("console.feedback_new", "Record feedback"),
+    ("console.task_list", "Tasks"),
     ("console.inbox", "Conversations"),
     ("console.calendar", "Calendar"),
     ("console.broadcasts", "Broadcasts"),

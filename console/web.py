@@ -12,7 +12,9 @@ from console import cases as _cases  # noqa: F401
 from console import conversations as _conversations  # noqa: F401
 from console import detector as _detector  # noqa: F401
 from console import moderation as _moderation  # noqa: F401
+from console import onbehalf as _onbehalf  # noqa: F401
 from console import people as _people  # noqa: F401
+from console import tasks as _tasks  # noqa: F401
 
 PARTS = (
     # The simulator only ever talks to simulated phones. Its form carries a CSRF token like

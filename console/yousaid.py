@@ -31,7 +31,7 @@ from bot.outreach.yousaid import (
 )
 from bot.pipeline.preferences import month_start
 from bot.services import services
-from bot.types import CHANNEL_NAMES, Kind
+from bot.types import MESSAGING_CHANNEL_NAMES, Kind
 from console.auth import blueprint, role_required
 from console.public import public_context
 from console.wording import text_lang
@@ -196,7 +196,7 @@ def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, st
         errors=errors,
         languages=_languages(),
         changes=CHANGE_NAMES,
-        channels=CHANNEL_NAMES,
+        channels=MESSAGING_CHANNEL_NAMES,
         missing=missing,
         fallback=fallback,
         linked=linked,

@@ -570,3 +570,55 @@ class Rsvp(Base):
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
     answer: Mapped[str] = mapped_column(String(8))  # yes | no
     answered_at: Mapped[datetime]
+
+
+class TakenOnBehalf(Base):
+    """Feedback, a survey answer or an interest that staff took down for someone.
+
+    Taken on a phone call, at a drop-in or from a letter (the record's channel says which),
+    with the person's details as they gave them and how they want to hear back: by SMS (to
+    the mobile, which is then an SMS address of theirs), or by a call or a letter, which
+    staff make from a task (bot/casework/tasks.py). Exactly one record is linked.
+    """
+
+    __tablename__ = "taken_on_behalf"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"), unique=True)
+    survey_response_id: Mapped[int | None] = mapped_column(ForeignKey("survey_responses.id"))
+    interest_id: Mapped[int | None] = mapped_column(ForeignKey("interests.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # phone | in_person | letter
+    # As the person gave them; each optional.
+    name: Mapped[str | None] = mapped_column(ExactText)
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164
+    postal_address: Mapped[str | None] = mapped_column(ExactText)
+    # An interest's words (feedback and survey answers keep theirs in their own record).
+    note: Mapped[str | None] = mapped_column(ExactText)
+    # How they want updates: sms | call | letter | none.
+    updates_by: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class StaffTask(Base):
+    """Something a member of staff must do by hand: call someone with an update, book an
+    interpreter. Open until someone marks it done; other features open them
+    (bot/casework/tasks.py)."""
+
+    __tablename__ = "staff_tasks"
+    __table_args__ = (Index("ix_staff_tasks_status_created_at", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # What to do, for staff; it may name a case but never a number or an address, which
+    # the task page reads from the person's records. Never logged.
+    summary: Mapped[str] = mapped_column(ExactText)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    status: Mapped[str] = mapped_column(String(8))  # open | done
+    created_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

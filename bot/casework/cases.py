@@ -27,14 +27,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.casework import tasks
 from bot.casework.working_days import add_working_days
 from bot.i18n import I18n
 from bot.pipeline import outbox
+from bot.pipeline.consent import refuses_contact
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, formatted
-from bot.types import Kind
+from bot.types import OFFLINE_CHANNELS, Kind
 from flows.texts import N_
-from storage.models import CaseEvent, Feedback, Message
+from storage.models import Address, CaseEvent, Feedback, Message, StaffTask, TakenOnBehalf
 
 # Working days to acknowledge a complaint (LASSNHSC (England) Regulations 2009, reg. 13(2)).
 ACKNOWLEDGE_WORKING_DAYS = 3
@@ -139,10 +141,12 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class Change:
-    """What one change did: its history entry and the message telling the person, if any."""
+    """What one change did: its history entry, and the message telling the person or, for
+    someone to call or write to (feedback taken on their behalf), the staff task to do it."""
 
     event: CaseEvent
     message: Message | None
+    task: StaffTask | None = None
 
 
 def find(session: Session, reference: str, *, lock: bool = False) -> Feedback:
@@ -204,12 +208,14 @@ def change_status(
     for stamp in filter(None, stamps):
         if getattr(feedback, stamp) is None:
             setattr(feedback, stamp, now)
-    message = None
+    message = task = None
     if tell and status in STATUS_TEXT:
         params: dict[str, object] = {"status": {"msgid": STATUS_TEXT[status]}}
         if note:
             params["note"] = note
-        message = _tell(session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, now)
+        message, task = _tell(
+            session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, now, user_id
+        )
     event = CaseEvent(
         feedback_id=feedback.id,
         at=now,
@@ -221,7 +227,7 @@ def change_status(
     )
     session.add(event)
     session.flush()
-    return Change(event, message)
+    return Change(event, message, task)
 
 
 def update_status(
@@ -259,13 +265,13 @@ def record_outcome(
     if outcome != "no_change" and change is None:
         raise CaseError("say what the change is")
     feedback.outcome, feedback.outcome_change = outcome, change
-    message = None
+    message = task = None
     if tell:
         params: dict[str, object] = {"outcome": {"msgid": OUTCOME_TEXT[outcome]}}
         if change:
             params["change"] = change
         template = OUTCOME_UPDATE_WITH_CHANGE if change else OUTCOME_UPDATE
-        message = _tell(session, feedback, template, params, now)
+        message, task = _tell(session, feedback, template, params, now, user_id)
     label = f"Outcome: {OUTCOME_LABELS[outcome]}"
     event = CaseEvent(
         feedback_id=feedback.id,
@@ -278,16 +284,32 @@ def record_outcome(
     )
     session.add(event)
     session.flush()
-    return Change(event, message)
+    return Change(event, message, task)
 
 
 def _tell(
-    session: Session, feedback: Feedback, template: str, params: dict[str, object], now: datetime
-) -> Message:
-    """Write the outbound row telling the person, on the channel they used, rendered at send.
+    session: Session,
+    feedback: Feedback,
+    template: str,
+    params: dict[str, object],
+    now: datetime,
+    user_id: int | None,
+) -> tuple[Message | None, StaffTask | None]:
+    """Write the outbound row telling the person, on their address's channel, rendered at
+    send; or, for someone staff took feedback from who wants a call or a letter, open the
+    task to do that (no message). Someone who said No to contact gets neither.
 
     Every such message names the case: its kind (in the reader's language) and reference.
     """
+    channel = session.scalar(select(Address.channel).where(Address.id == feedback.address_id))
+    if feedback.channel in OFFLINE_CHANNELS:
+        how = session.scalar(
+            select(TakenOnBehalf.updates_by).where(TakenOnBehalf.feedback_id == feedback.id)
+        )
+        if how in (None, "none") or refuses_contact(session, feedback.contact_id):
+            return None, None
+        if how != "sms" or channel != "sms":
+            return None, _task_to_tell(session, feedback, how, template, params, now, user_id)
     params = {
         "kind": {"msgid": KIND_TEXT[feedback.kind]},
         "reference": feedback.reference,
@@ -298,13 +320,46 @@ def _tell(
         # Not a reply to someone who just wrote: it waits for morning in quiet hours.
         Outbound(
             address_id=feedback.address_id,
-            channel=feedback.channel,
+            channel=channel or feedback.channel,
             created_at=now,
             kind=Kind.CASE_UPDATE,
             template=template,
             params=params,
             feedback_id=feedback.id,
         ),
+    ), None
+
+
+def _task_to_tell(
+    session: Session,
+    feedback: Feedback,
+    how: str,
+    template: str,
+    params: Mapping[str, object],
+    now: datetime,
+    user_id: int | None,
+) -> StaffTask:
+    """The task to call or write to the person with this update, in the words of the case
+    (English: staff translate as they call or write, in the language on the case)."""
+    said = [
+        str(value["msgid"]) if isinstance(value, Mapping) else str(value)
+        for key in ("status", "outcome", "note", "change")
+        if (value := params.get(key))
+    ]
+    what = (
+        "What changed after"
+        if template in (OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE)
+        else ("Update on")
+    )
+    verb = "Call them" if how == "call" else "Write to them"
+    return tasks.open_task(
+        session,
+        "call-with-update" if how == "call" else "write-with-update",
+        f"{verb}: {what} their {feedback.kind} {feedback.reference}: {' '.join(said)}",
+        now=now,
+        contact_id=feedback.contact_id,
+        feedback_id=feedback.id,
+        created_by=user_id,
     )
 
 

@@ -1,5 +1,7 @@
 """The daily digest of overdue and due-soon cases: printed by `kotha cases digest`, sent at 08:00.
 
+It also says how many staff tasks are open (bot/casework/tasks.py), when any are.
+
 Staff named in KOTHA_DIGEST_TO ("channel:address" items) get one short English text a day
 through the outbound pipeline, as staff contacts (never in the inbox). Each consumer of the
 queue checks once a minute whether today's digest is due; its dedupe key (one per address
@@ -16,6 +18,7 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.casework import tasks
 from bot.casework.cases import clock_of, is_urgent, ordered
 from bot.casework.safeguarding import staff_address
 from bot.pipeline import outbox
@@ -38,14 +41,22 @@ class Urgent:
 
     overdue: tuple[str, ...]
     due_soon: tuple[str, ...]
+    # Staff tasks still open (bot/casework/tasks.py): calls and letters people wait for.
+    open_tasks: int = 0
 
 
 def digest_text(today: date, urgent: Urgent, limit: int = MAX_CHARACTERS) -> str:
     """Say how many cases are overdue and due soon, naming as many references as fit."""
     day = f"{today:%a} {today.day} {today:%b}"
+    tasks = ""
+    if urgent.open_tasks:
+        tasks = f" {urgent.open_tasks} task{'s' if urgent.open_tasks != 1 else ''} open."
     if not urgent.overdue and not urgent.due_soon:
-        return f"Kotha cases {day}: nothing overdue or due soon."
-    head = f"Kotha cases {day}: {len(urgent.overdue)} overdue, {len(urgent.due_soon)} due soon."
+        return f"Kotha cases {day}: nothing overdue or due soon.{tasks}"
+    head = (
+        f"Kotha cases {day}: {len(urgent.overdue)} overdue, {len(urgent.due_soon)} due soon."
+        + tasks
+    )
     named = [
         (label, reference)
         for label, references in (("Overdue", urgent.overdue), ("Due soon", urgent.due_soon))
@@ -90,9 +101,11 @@ class CaseDigest:
             urgent = select(Feedback).where(is_urgent(today), ~Feedback.simulated)
             found = session.scalars(ordered(urgent, today)).all()
             states = [(f.reference, clock_of(f, today).urgency) for f in found]
+            open_tasks = tasks.count_open(session)
         return Urgent(
             overdue=tuple(ref for ref, state in states if state == "overdue"),
             due_soon=tuple(ref for ref, state in states if state == "due_soon"),
+            open_tasks=open_tasks,
         )
 
     def text(self, today: date | None = None) -> str:

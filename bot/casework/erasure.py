@@ -47,7 +47,9 @@ from storage.models import (
     Message,
     Preference,
     SafeguardingFlag,
+    StaffTask,
     SurveyResponse,
+    TakenOnBehalf,
 )
 
 COMPLAINT_KEPT_WHY = (
@@ -206,6 +208,7 @@ def erase_people(
     flag_ids = list(
         session.scalars(select(SafeguardingFlag.id).where(SafeguardingFlag.contact_id.in_(ids)))
     )
+    task_ids = list(session.scalars(select(StaffTask.id).where(StaffTask.contact_id.in_(ids))))
 
     # Messages not yet sent never will be; every message keeps only its counts.
     cancelled = session.execute(
@@ -254,10 +257,18 @@ def erase_people(
         .values(resolution_note=None)
         .execution_options(synchronize_session=False)
     )
+    # A task to call or write to them cannot be done any more, and its summary may quote a
+    # case note: it goes. What staff took down for them keeps only how it came (a count).
+    session.execute(delete(StaffTask).where(StaffTask.id.in_(task_ids)))
+    _scrub_taken(session, TakenOnBehalf.contact_id.in_(ids))
     # Who did what stays in the audit log; what they wrote about the person does not.
     session.execute(
         update(AuditEvent)
-        .where(audit_targets(ids, address_ids, [record.reference for record in gone], flag_ids))
+        .where(
+            audit_targets(
+                ids, address_ids, [record.reference for record in gone], flag_ids, task_ids
+            )
+        )
         .values(detail=None, reason=None)
         .execution_options(synchronize_session=False)
     )
@@ -312,6 +323,8 @@ def erase_feedback(session: Session, records: Iterable[Feedback], now: datetime)
             .values(resolution_note=None)
             .execution_options(synchronize_session=False)
         )
+        session.execute(delete(StaffTask).where(StaffTask.feedback_id.in_(ids)))
+        _scrub_taken(session, TakenOnBehalf.feedback_id.in_(ids))
         references = [
             str(reference)
             for reference in session.scalars(select(Feedback.reference).where(Feedback.id.in_(ids)))
@@ -322,6 +335,17 @@ def erase_feedback(session: Session, records: Iterable[Feedback], now: datetime)
             .values(detail=None, reason=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def _scrub_taken(session: Session, which: Any) -> None:
+    """Empty what staff took down about a person (name, number, address, words); the row
+    stays, saying only how the record came and who took it down."""
+    session.execute(
+        update(TakenOnBehalf)
+        .where(which)
+        .values(name=None, phone=None, postal_address=None, note=None, updates_by="none")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def scrub_files(database: Database) -> None:
@@ -360,6 +384,8 @@ ERASED_TABLES = (
     "event_subscriptions",
     "survey_responses",
     "safeguarding_flags",
+    "staff_tasks",
+    "taken_on_behalf",
     "audit_events",
     "addresses",
     "contacts",

@@ -159,6 +159,10 @@ def _conditions(filters: InboxFilters, see_hidden: bool) -> list[ColumnElement[b
     conditions: list[ColumnElement[bool]] = [
         Contact.staff.is_(False),
         Contact.erased_at.is_(None),
+        # Someone staff took feedback from without a mobile has an address on the channel it
+        # came by (bot/casework/onbehalf.py): no conversation, nothing to reply to. Their
+        # cases are on the cases page, and what to do for them under Tasks.
+        Address.channel.in_(CHANNELS),
     ]
     if not see_hidden:
         conditions.append(Contact.hidden_at.is_(None))

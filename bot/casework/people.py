@@ -33,7 +33,9 @@ from storage.models import (
     Preference,
     Rsvp,
     SafeguardingFlag,
+    StaffTask,
     SurveyResponse,
+    TakenOnBehalf,
     User,
     YouSaidLink,
 )
@@ -47,12 +49,14 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("messages", "Every message, both ways"),
     ("conversations", "Where each conversation stands"),
     ("feedback", "Complaints, comments and compliments"),
+    ("taken_on_behalf", "Feedback staff took down for them (phone, in person, letter)"),
     ("case_events", "Case history"),
     ("survey_responses", "Survey answers"),
     ("interests", "Interest in taking part"),
     ("event_subscriptions", "Event reminders asked for"),
     ("rsvps", "Replies about events"),
     ("safeguarding_flags", "Safeguarding flags"),
+    ("staff_tasks", "Things staff were to do for them (a call, a letter)"),
     ("you_said_links", '"You said, we did" items that answer their feedback'),
     ("audit_events", "Staff who viewed or changed their records"),
 )
@@ -118,6 +122,7 @@ def audit_targets(
     address_ids: Sequence[int],
     references: Sequence[str],
     flag_ids: Sequence[int],
+    task_ids: Sequence[int] = (),
 ) -> Any:
     """The audit events about these people's records: the targets the console writes."""
     as_text = [str(value) for value in contact_ids]
@@ -128,6 +133,8 @@ def audit_targets(
         (AuditEvent.target_type == "feedback") & AuditEvent.target_id.in_(list(references)),
         (AuditEvent.target_type == "safeguarding_flag")
         & AuditEvent.target_id.in_([str(value) for value in flag_ids]),
+        (AuditEvent.target_type == "staff_task")
+        & AuditEvent.target_id.in_([str(value) for value in task_ids]),
     )
 
 
@@ -150,6 +157,21 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
         SafeguardingFlag.message_id.in_(message_ids),
         SafeguardingFlag.feedback_id.in_(feedback_ids),
     )
+    survey_responses = _rows(
+        session,
+        SurveyResponse,
+        SurveyResponse.contact_id.in_(ids),
+        SurveyResponse.address_id.in_(address_ids),
+    )
+    interests = _rows(
+        session, Interest, Interest.contact_id.in_(ids), Interest.address_id.in_(address_ids)
+    )
+    staff_tasks = _rows(
+        session,
+        StaffTask,
+        StaffTask.contact_id.in_(ids),
+        StaffTask.feedback_id.in_(feedback_ids),
+    )
     found: dict[str, list[Base]] = {
         "contacts": contacts,
         "addresses": addresses,
@@ -170,15 +192,17 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
             CaseEvent.feedback_id.in_(feedback_ids),
             CaseEvent.message_id.in_(message_ids),
         ),
-        "survey_responses": _rows(
+        "taken_on_behalf": _rows(
             session,
-            SurveyResponse,
-            SurveyResponse.contact_id.in_(ids),
-            SurveyResponse.address_id.in_(address_ids),
+            TakenOnBehalf,
+            TakenOnBehalf.contact_id.in_(ids),
+            TakenOnBehalf.feedback_id.in_(feedback_ids),
+            TakenOnBehalf.survey_response_id.in_(_ids(survey_responses)),
+            TakenOnBehalf.interest_id.in_(_ids(interests)),
         ),
-        "interests": _rows(
-            session, Interest, Interest.contact_id.in_(ids), Interest.address_id.in_(address_ids)
-        ),
+        "survey_responses": survey_responses,
+        "interests": interests,
+        "staff_tasks": staff_tasks,
         "event_subscriptions": _rows(
             session,
             EventSubscription,
@@ -196,6 +220,7 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
                 address_ids,
                 [row.reference for row in feedback],  # type: ignore[attr-defined]
                 _ids(flags),
+                _ids(staff_tasks),
             ),
         ),
     }
@@ -214,6 +239,9 @@ STAFF_COLUMNS = (
     "user_id",
     "raised_by",
     "resolved_by",
+    "recorded_by",
+    "created_by",
+    "done_by",
 )
 
 

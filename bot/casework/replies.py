@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, whole_text
-from bot.types import Kind
+from bot.types import OFFLINE_CHANNELS, Kind
 from flows.texts import N_
 from storage.models import Address, Message, SafeguardingFlag
 
@@ -96,6 +96,11 @@ def queue_reply(
 ) -> Message:
     """Write the reply as a queued outbound row (the caller queues it after commit)."""
     request = request.checked()
+    if address.channel in OFFLINE_CHANNELS:
+        raise ReplyError(
+            "This person gave their feedback to staff and has no phone or chat here to write"
+            " to: call or write to them (their open tasks are under Tasks)"
+        )
     wrote = last_inbound_at(session, address.id)
     reply = Outbound(
         # Someone who asked for no more messages still hears from a person following up a

@@ -1,7 +1,8 @@
 """Storage limitation: erase what has been kept as long as its retention period allows.
 
 Two periods, as settings (bot/settings.py): a person none of whose addresses has had a
-message (either way) for `retention_conversations_months` is erased as at their request
+message (either way), and for whom staff took nothing down (bot/casework/onbehalf.py), for
+`retention_conversations_months` is erased as at their request
 (bot/casework/erasure.py: counts kept, a complaint inside its own retention kept); a
 complaint's words, media and notes are erased `retention_complaints_months` after it
 closes. `kotha retention --dry-run` lists what would go; `kotha retention` and the daily
@@ -14,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy import ColumnElement, and_, case, false, func, select
 
 from bot.casework.accounts import record_audit
 from bot.casework.erasure import (
@@ -29,7 +30,7 @@ from bot.casework.erasure import (
 from bot.clock import Clock
 from bot.settings import Settings
 from storage.db import Database
-from storage.models import Address, Contact, Feedback, Message
+from storage.models import Address, Contact, Feedback, Message, TakenOnBehalf
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +84,28 @@ class Retention:
             .group_by(Address.contact_id)
             .subquery()
         )
-        last = func.coalesce(last_message.c.last, Contact.created_at)
+        # Feedback staff took down for them counts as hearing from them (they phoned, called
+        # in or wrote), so someone who texted long ago and phoned yesterday is kept.
+        last_taken = (
+            select(TakenOnBehalf.contact_id, func.max(TakenOnBehalf.created_at).label("last"))
+            .group_by(TakenOnBehalf.contact_id)
+            .subquery()
+        )
+        heard = func.coalesce(last_message.c.last, Contact.created_at)
+        last = case(
+            (
+                and_(last_taken.c.last.is_not(None), last_taken.c.last > heard),
+                last_taken.c.last,
+            ),
+            else_=heard,
+        )
         closed = func.coalesce(Feedback.closed_at, Feedback.decided_at)
         not_staff: ColumnElement[bool] = Contact.staff == false()
         with self.database.session() as session:
             people = session.execute(
                 select(Contact.id, last)
                 .outerjoin(last_message, last_message.c.contact_id == Contact.id)
+                .outerjoin(last_taken, last_taken.c.contact_id == Contact.id)
                 .where(not_staff, Contact.erased_at.is_(None), last < person_cutoff)
                 .order_by(last, Contact.id)
             ).all()

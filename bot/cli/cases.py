@@ -1,23 +1,39 @@
-"""`kotha feedback update` and `kotha cases digest`: working cases from a terminal."""
+"""`kotha feedback update|record` and `kotha cases digest`: working cases from a terminal."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bot.casework.cases import CaseError, UnknownFeedback, update_status
+from bot.casework import onbehalf
+from bot.casework.accounts import AccountError, find_user
+from bot.casework.cases import STATUSES, CaseError, UnknownFeedback, change_status, find
 from bot.casework.digest import CaseDigest
 from bot.cli.common import Commands, load_services
+from bot.types import OFFLINE_CHANNELS
 from storage.models import Message
 
 
 def feedback_update(args: argparse.Namespace) -> int:
     """Change a case's status as no signed-in user, and tell the person (bot/casework/cases.py)."""
     services = load_services(queue="huey" if args.queue else "inline")
+    task_id = None
     try:
+        if args.status not in STATUSES:
+            raise CaseError(f"status must be one of {', '.join(STATUSES)}")
         with services.database.session() as session:
-            row = update_status(session, args.reference, args.status, args.note, services.clock())
-            row_id = row.id if row is not None else None
+            feedback = find(session, args.reference, lock=True)
+            change = change_status(
+                session,
+                feedback,
+                args.status,
+                user_id=None,
+                note=args.note,
+                tell=True,
+                now=services.clock(),
+            )
+            row_id = change.message.id if change.message is not None else None
+            task_id = change.task.id if change.task is not None else None
     except UnknownFeedback:
         print(f"no feedback with reference {args.reference}", file=sys.stderr)
         return 1
@@ -32,9 +48,77 @@ def feedback_update(args: argparse.Namespace) -> int:
                 f"{args.reference}: {args.status}; update {sent.status}"
                 + (f" ({sent.reason})" if sent.reason else "")
             )
+    elif task_id is not None:
+        print(f"{args.reference}: {args.status}; staff task {task_id} opened to tell them")
     else:
         print(f"{args.reference}: {args.status}")
     services.close()
+    return 0
+
+
+# The command's options, by the field of bot/casework/onbehalf.py each one fills.
+RECORD_OPTIONS = {
+    "kind": "--kind",
+    "channel": "--channel",
+    "language": "--language",
+    "words": "--text",
+    "service": "--service",
+    "name": "--name",
+    "phone": "--phone",
+    "postal_address": "--postal-address",
+    "updates_by": "--updates",
+    "consent": "--consent",
+}
+
+
+def feedback_record(args: argparse.Namespace) -> int:
+    """Keep feedback taken on someone's behalf, as the staff account `--by` (audited)."""
+    words = sys.stdin.read() if args.text == "-" else args.text
+    given = onbehalf.Given(
+        kind=args.kind,
+        channel=args.channel,
+        language=args.language,
+        words=words or "",
+        service=args.service or "",
+        name=args.name or "",
+        phone=args.phone or "",
+        postal_address=args.postal_address or "",
+        updates_by=args.updates,
+        consent=args.consent,
+    )
+    services = load_services()
+    try:
+        with services.database.session() as session:
+            user = find_user(session, args.by)
+            if not user.active or user.role not in ("staff", "admin"):
+                raise AccountError(f"{user.email} is not an active staff or admin account")
+            taken = onbehalf.record(
+                session,
+                given,
+                user_id=user.id,
+                now=services.clock(),
+                i18n=services.i18n,
+                flows=services.flows,
+                settings=services.settings,
+            )
+    except AccountError as error:
+        print(f"--by: {error}", file=sys.stderr)
+        return 2
+    except onbehalf.TakeError as error:
+        for field, message in error.errors.items():
+            print(f"{RECORD_OPTIONS.get(field, field)}: {message}", file=sys.stderr)
+        print("nothing was saved", file=sys.stderr)
+        return 2
+    finally:
+        services.close()
+    what = taken.reference or onbehalf.KIND_LABELS[taken.kind].lower()
+    how = {
+        "sms": "updates by SMS to their mobile",
+        "call": "updates as staff tasks to call them",
+        "letter": "updates as staff tasks to write to them",
+        "none": "no updates",
+    }[args.updates]
+    print(f"{what}: kept for contact {taken.contact_id}; {how}")
     return 0
 
 
@@ -68,6 +152,29 @@ def add_parsers(commands: Commands) -> None:
         "--queue", action="store_true", help="hand the update to the worker instead of sending now"
     )
     update.set_defaults(handler=feedback_update)
+
+    taken = feedback.add_parser(
+        "record",
+        help="keep feedback taken on someone's behalf (a phone call, a drop-in, a letter)",
+    )
+    taken.add_argument("--kind", required=True, choices=onbehalf.KINDS)
+    taken.add_argument("--channel", required=True, choices=OFFLINE_CHANNELS)
+    taken.add_argument("--language", required=True, help="their language: en, bn, syl, ...")
+    taken.add_argument(
+        "--text", help="what they said, in their words (- reads it from standard input)"
+    )
+    taken.add_argument(
+        "--service", help="the service; for a survey its name; for an interest the opportunity"
+    )
+    taken.add_argument("--name", help="their name, as given")
+    taken.add_argument("--phone", help="their phone number; a mobile takes updates by SMS")
+    taken.add_argument("--postal-address", help="their postal address, as given")
+    taken.add_argument("--updates", required=True, choices=tuple(onbehalf.UPDATES_BY))
+    taken.add_argument(
+        "--consent", required=True, choices=("yes", "no"), help="may we contact them, as they said"
+    )
+    taken.add_argument("--by", required=True, help="the email of the staff account taking it")
+    taken.set_defaults(handler=feedback_record)
 
     cases = commands.add_parser("cases", help="complaints and other cases").add_subparsers(
         dest="cases", required=True

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.casework import accounts
+from bot.casework import accounts, tasks
 from bot.casework.accounts import ROLES, create_user, record_audit
 from bot.outreach.consultations import EventDetails, create_event
 from bot.services import Services, build_services
@@ -53,6 +53,10 @@ ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     "console.case": ("GET", frozenset({"staff", "admin"})),
     "console.case_status": ("POST", frozenset({"staff", "admin"})),
     "console.case_outcome": ("POST", frozenset({"staff", "admin"})),
+    "console.feedback_new": ("GET", frozenset({"staff", "admin"})),
+    "console.feedback_take": ("POST", frozenset({"staff", "admin"})),
+    "console.task_list": ("GET", frozenset({"staff", "admin"})),
+    "console.task_done": ("POST", frozenset({"staff", "admin"})),
     "console.calendar": ("GET", frozenset({"staff", "admin"})),
     "console.event": ("GET", frozenset({"staff", "admin"})),
     "console.event_new": ("GET", frozenset({"staff", "admin"})),
@@ -94,6 +98,7 @@ EXAMPLE_PATHS = {
     "console.case": f"/console/cases/{EXAMPLE_REFERENCE}",
     "console.case_status": f"/console/cases/{EXAMPLE_REFERENCE}/status",
     "console.case_outcome": f"/console/cases/{EXAMPLE_REFERENCE}/outcome",
+    "console.task_done": "/console/tasks/1/done",
     "console.event": "/console/calendar/events/1",
     "console.event_edit": "/console/calendar/events/1/edit",
     "console.event_cancel": "/console/calendar/events/1/cancel",
@@ -172,6 +177,15 @@ def app_with_records(services: Services) -> Flask:
                 raised_at=now,
                 status="open",
             )
+        )
+        # One open staff task about that complaint, for the page that marks a task done.
+        tasks.open_task(
+            session,
+            "call-with-update",
+            f"Call them: Update on their complaint {EXAMPLE_REFERENCE}",
+            now=now,
+            contact_id=address.contact_id,
+            feedback_id=complaint.id,
         )
         # One event on the calendar, for the pages about one event.
         start = now + timedelta(days=10)

@@ -50,6 +50,8 @@ def test_the_pages_no_other_test_visits(page: Page, live_server: LiveServer, eve
         ("/console/users", "Accounts"),
         ("/console/audit", "Audit log"),
         ("/console/you-said/quotes", "Quotes to approve"),
+        ("/console/feedback/new", "Record feedback for someone"),
+        ("/console/tasks", "Tasks"),
         (f"/console/calendar/events/{event_id}/edit", "Change the event"),
         ("/console/cases/C-999999", "Page not found"),
     ]:

@@ -30,7 +30,9 @@ from storage.models import (
     Message,
     Rsvp,
     SafeguardingFlag,
+    StaffTask,
     SurveyResponse,
+    TakenOnBehalf,
     YouSaidItem,
     YouSaidLink,
 )
@@ -229,6 +231,32 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
         session.add(item)
         session.flush()
         session.add(YouSaidLink(item_id=item.id, feedback_id=comment.id))
+        # Staff took a comment down for them on the phone, and have a task to call them.
+        session.add(
+            TakenOnBehalf(
+                contact_id=contact.id,
+                feedback_id=comment.id,
+                channel="phone",
+                name=f"Mx {TEXT}",
+                phone=NUMBER,
+                postal_address=f"1 {TEXT} Street, London E1",
+                note=f"Said {TEXT}",
+                updates_by="call",
+                recorded_by=staff.id,
+                created_at=now,
+            )
+        )
+        task = StaffTask(
+            kind="call-with-update",
+            summary=f"Call them: Update on their comment: {TEXT}",
+            contact_id=contact.id,
+            feedback_id=comment.id,
+            status="open",
+            created_at=now,
+            created_by=staff.id,
+        )
+        session.add(task)
+        session.flush()
         # Somewhere in a flow, their words not yet submitted.
         conversation = session.scalars(
             select(Conversation).where(Conversation.address_id == whatsapp.id)
@@ -239,6 +267,7 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
             ("feedback", comment.reference, {"said": TEXT}, None),
             ("contact", contact.id, {"feedback": comment.reference}, f"Hid {TEXT}"),
             ("safeguarding_flag", flag.id, None, f"Cleared: {TEXT}"),
+            ("staff_task", task.id, {"summary": TEXT}, f"Done: {TEXT}"),
         ):
             record_audit(
                 session, staff.id, "example.done", target_type, target_id, detail, reason, now=now

@@ -100,9 +100,15 @@ def test_the_export_holds_every_row_that_refers_to_the_person(bot: Bot) -> None:
         assert held[name], f"the person has no row in {name}: add one to person_rows.py"
         exported = {row["id"] for row in export[name]}
         assert held[name] <= exported, f"{name}: rows {held[name] - exported} not exported"
-    # The audit log's events about them: their addresses, contact, feedback and flags.
+    # The audit log's events about them: their addresses, contact, feedback, flags, tasks.
     targets = {(row["target_type"], row["action"]) for row in export["audit_events"]}
-    assert {kind for kind, _ in targets} == {"address", "feedback", "contact", "safeguarding_flag"}
+    assert {kind for kind, _ in targets} == {
+        "address",
+        "feedback",
+        "contact",
+        "safeguarding_flag",
+        "staff_task",
+    }
     # Their own words, number and the staff who wrote to them, as JSON can carry them.
     text = json.dumps(export, ensure_ascii=False)
     assert NUMBER in text and TEXT in text and "worker@example.org" in text
