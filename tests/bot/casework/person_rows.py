@@ -2,7 +2,7 @@
 
 Their number (on SMS and WhatsApp) and a sentinel text are written wherever a person's
 number or words can be: messages both ways, media, what the bot understood, redactions,
-parameters, feedback, case notes, survey answers, conversation state, notes of moderators,
+parameters, feedback, transcripts of media, case notes, survey answers, conversation state, notes of moderators,
 the audit log. The export and erasure tests read and erase this person.
 """
 
@@ -27,6 +27,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Interest,
+    MediaNote,
     Message,
     Rsvp,
     SafeguardingFlag,
@@ -113,6 +114,18 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
             created_at=now,
         )
         session.add(inbound)
+        session.flush()
+        session.add(
+            MediaNote(
+                message_id=inbound.id,
+                media_index=0,
+                transcript=f"They said {TEXT} on {NUMBER}",
+                translation=f"In English: {TEXT}",
+                language="bn",
+                user_id=staff.id,
+                updated_at=now,
+            )
+        )
         reply = outbox.add(
             session,
             Outbound(
