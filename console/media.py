@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, request, send_file, url_for
+from flask import Response, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from bot.casework.accounts import record_audit
@@ -77,9 +77,14 @@ def media_file(message_id: int, index: int) -> Any:
         stored = _store().load(ref.url)
     except MediaError as error:
         return _refusal(error)
-    response = send_file(
-        stored.path, mimetype=stored.content_type, conditional=True, etag=True, max_age=0
-    )
+    try:
+        data = stored.path.read_bytes()
+    except FileNotFoundError:  # made room for another meanwhile: the next look fetches it
+        return _refusal(MediaError("The file was just cleared away. Try again.", 503))
+    # Whole in memory (files are at most KOTHA_MEDIA_MAX_MB); a player's Range asks are
+    # answered from it (206).
+    response = Response(data, mimetype=stored.content_type)
+    response.make_conditional(request, accept_ranges=True, complete_length=len(data))
     response.headers["Content-Disposition"] = "inline"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = FILE_POLICY

@@ -56,9 +56,10 @@ def file_views(
                 found.setdefault(message_id, []).append((index, kind))
     notes = notes_of(session, found)
     writers = {note.user_id for note in notes.values() if note.user_id is not None}
-    emails = dict(
-        session.execute(select(User.id, User.email).where(User.id.in_(writers))).tuples().all()
-    )
+    emails = {
+        row.id: row.email
+        for row in session.execute(select(User.id, User.email).where(User.id.in_(writers)))
+    }
     views: dict[int, list[FileView]] = {}
     for message_id, items in found.items():
         for index, kind in items:

@@ -171,13 +171,11 @@ class MediaFetcher:
         hosts: frozenset[str],
         auth: tuple[str, str] | None = None,
     ) -> Fetched:
-        first = urlsplit(url).netloc
-        for _ in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             self._check(url, hosts)
-            # Credentials go only where they were given for; the CDN's signed address needs none.
-            with client.stream(
-                "GET", url, auth=auth if urlsplit(url).netloc == first else None
-            ) as answer:
+            # Credentials go with the first request only: where a redirect leads (Twilio's
+            # signed CDN address) needs none, and must never be given them.
+            with client.stream("GET", url, auth=auth if hop == 0 else None) as answer:
                 if answer.is_redirect:
                     location = answer.headers.get("location", "")
                     url = urljoin(url, location)
