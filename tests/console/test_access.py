@@ -44,6 +44,8 @@ ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     "console.inbox": ("GET", frozenset(ROLES)),
     "console.conversation": ("GET", frozenset(ROLES)),
     "console.conversation_reply": ("POST", frozenset({"staff", "admin"})),
+    "console.media_file": ("GET", frozenset(ROLES)),
+    "console.media_note": ("POST", frozenset({"staff", "admin"})),
     "console.person_data": ("GET", frozenset({"admin"})),
     "console.person_data_json": ("GET", frozenset({"admin"})),
     "console.erase_person": ("GET", frozenset({"admin"})),
@@ -87,6 +89,8 @@ EXAMPLE_REFERENCE = "C-100001"
 EXAMPLE_PATHS = {
     "console.conversation": "/console/conversations/1",
     "console.conversation_reply": "/console/conversations/1/reply",
+    "console.media_file": "/console/media/1/0",
+    "console.media_note": "/console/media/1/0/note",
     "console.person_data": "/console/conversations/1/person",
     "console.person_data_json": "/console/conversations/1/person.json",
     "console.erase_person": "/console/conversations/1/erase",

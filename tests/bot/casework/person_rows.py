@@ -1,9 +1,9 @@
 """One person with a row in every table that can refer to a person, a sentinel in each.
 
 Their number (on SMS and WhatsApp) and a sentinel text are written wherever a person's
-number or words can be: messages both ways, media, what the bot understood, redactions,
-parameters, feedback, transcripts of media, case notes, survey answers, conversation state, notes of moderators,
-the audit log. The export and erasure tests read and erase this person.
+number or words can be: messages both ways, media and staff's transcripts of them, what the
+bot understood, redactions, parameters, feedback, case notes, survey answers, conversation
+state, notes of moderators, the audit log. The export and erasure tests read and erase this person.
 """
 
 from __future__ import annotations
