@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from bot.casework import accounts
 from bot.casework.accounts import ROLES, create_user, record_audit
+from bot.casework.media import MediaCache
+from bot.channels.media import Fetched
 from bot.outreach.consultations import EventDetails, create_event
 from bot.services import Services, build_services
 from kotha import create_app
@@ -163,6 +165,20 @@ def app_with_records(services: Services) -> Flask:
         )
         session.add(address)
         session.flush()
+        # A voice note they sent, kept already (no provider is asked), for the media route.
+        voice_note = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+        session.add(
+            Message(
+                address_id=address.id,
+                channel="sms",
+                direction="in",
+                body="",
+                media=[{"url": voice_note, "content_type": "audio/ogg"}],
+                status="processed",
+                created_at=now,
+            )
+        )
+        MediaCache.of(services.settings).put(voice_note, Fetched(b"OggS" + bytes(60), "audio/ogg"))
         complaint = create_feedback(session, address, "en", "complaint", {}, True, now, None)
         complaint.reference = EXAMPLE_REFERENCE
         session.flush()
