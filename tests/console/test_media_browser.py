@@ -138,25 +138,26 @@ def test_the_voice_note_plays_and_the_photo_shows_and_axe_finds_nothing(
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
     assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [4, 3]
-    assert_accessible(page, "label", "valid-lang", "image-alt")
-
     # Write what was said, by keyboard, and read it back beneath the player.
     page.locator(f"#media-{message_id}-0 summary").click()
+    assert_accessible(page, "label", "valid-lang", "image-alt")
     page.fill(f"#note-{message_id}-0-transcript", "আমার কেয়ারার আসেনি")
     page.fill(f"#note-{message_id}-0-translation", "My carer did not come")
     page.select_option(f"#note-{message_id}-0-language", "bn")
     page.locator(f"#note-{message_id}-0-translation").focus()
     page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == f"note-{message_id}-0-save"
     with page.expect_navigation():
         page.keyboard.press("Enter")
     notes = page.locator(f"#media-{message_id}-0 .kotha-media__notes")
     assert "My carer did not come" in notes.inner_text()
     assert notes.locator(".kotha-media__transcript").get_attribute("lang") == "bn"
+    page.locator(f"#media-{message_id}-1 summary").click()
     assert_accessible(page, "label", "valid-lang", "image-alt")
 
     page.goto(f"{media_server.url}/console/cases/C-765432")
     assert page.locator(f"#media-{message_id}-0 audio").count() == 1
     assert "My carer did not come" in page.locator(f"#media-{message_id}-0").inner_text()
+    page.locator(f"#media-{message_id}-0 summary").click()
     assert_accessible(page, "label", "valid-lang", "image-alt")
     assert problems == []
