@@ -8,7 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,8 @@ from kotha import create_app
 from storage.db import Database
 from storage.exports import feedback_rows
 from storage.models import Address, AuditEvent, Contact, Feedback, MediaNote, Message
+from tests.bot.casework.test_people import kotha
+from tests.conftest import FrozenClock
 from tests.console.test_access import PASSWORD, TOKEN, sign_in
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio, Fault
@@ -615,3 +617,28 @@ def test_the_media_settings_are_read_and_checked(tmp_path: Path) -> None:
     ):
         with pytest.raises(SettingError, match=name):
             load({**env, name: bad})
+
+
+def test_kotha_people_erase_deletes_the_kept_copies_too(
+    services: Services, twilio: FakeTwilio
+) -> None:
+    url = twilio.add_media(OGG, "audio/ogg")
+    _, message_id = person_sent(services, voice(url), address="+447700900555")
+    stored = MediaStore.of(services.settings).load(url)
+    assert stored.path.exists()
+    done = kotha(services, "people", "erase", "07700 900555", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert not stored.path.exists()
+    with services.database.session() as session, pytest.raises(MediaError):
+        find_media(session, message_id, 0)
+
+
+def test_retention_deletes_the_kept_copies_of_those_it_erases(
+    services: Services, twilio: FakeTwilio, clock: FrozenClock
+) -> None:
+    url = twilio.add_media(OGG, "audio/ogg")
+    person_sent(services, voice(url))
+    stored = MediaStore.of(services.settings).load(url)
+    clock.advance(timedelta(days=31 * services.settings.retention_conversations_months))
+    assert [item.erased for item in services.retention.apply()] == [True]
+    assert not stored.path.exists()
