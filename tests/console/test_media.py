@@ -44,6 +44,7 @@ from tests.bot.casework.test_people import kotha
 from tests.conftest import FrozenClock
 from tests.console.test_access import PASSWORD, TOKEN, sign_in
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import Fault as TelegramFault
 from tests.fakes.twilio_api import FakeTwilio, Fault
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
@@ -642,3 +643,26 @@ def test_retention_deletes_the_kept_copies_of_those_it_erases(
     clock.advance(timedelta(days=31 * services.settings.retention_conversations_months))
     assert [item.erased for item in services.retention.apply()] == [True]
     assert not stored.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        (TelegramFault.server_error(), 502),
+        (TelegramFault.bad_gateway(), 502),
+        (TelegramFault.timeout(3), 504),
+        (TelegramFault.error(400, "Bad Request: file is too big"), 413),
+        (TelegramFault.error(404, "Not Found"), 404),
+    ],
+)
+def test_telegram_failing_gets_a_clear_answer(
+    app: Flask, services: Services, telegram: FakeTelegram, fault: TelegramFault, status: int
+) -> None:
+    telegram.add_file("VOICE-FAULT", OGG)
+    _, message_id = person_sent(
+        services, voice("telegram-file:VOICE-FAULT"), channel="telegram", address="5554321"
+    )
+    telegram.script("getFile", fault)
+    answer = client_as(app, "staff").get(f"/console/media/{message_id}/0")
+    assert answer.status_code == status
+    assert answer.mimetype == "text/plain" and answer.get_data(as_text=True).endswith(".\n")
