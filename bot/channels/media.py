@@ -101,6 +101,8 @@ class MediaFetcher:
                     return self._telegram(client, url.removeprefix(TELEGRAM_FILE))
                 if url.startswith(("https://", "http://")):
                     return self._twilio(client, url)
+            except httpx.InvalidURL as error:
+                raise MediaError("This is not a file Kotha can fetch.", 404) from error
             except httpx.TimeoutException as error:
                 log.warning("media fetch: the provider did not answer in time")
                 raise MediaError(
@@ -116,6 +118,7 @@ class MediaFetcher:
     # --- Twilio ------------------------------------------------------------------------------
 
     def _twilio(self, client: httpx.Client, url: str) -> Fetched:
+        self._check(url, self.twilio_hosts)
         sid, token = self.settings.twilio_account_sid, self.settings.twilio_auth_token
         if not sid or not token:
             raise MediaError("Twilio's credentials are not set: its files cannot be fetched.", 503)
@@ -136,13 +139,17 @@ class MediaFetcher:
             body = answer.json()
         except ValueError:
             body = {}
+        if not isinstance(body, dict):
+            body = {}
         if answer.status_code == 400 and "too big" in str(body.get("description", "")):
             raise MediaError("The file is too large to show here.", 413)
         if answer.status_code in (400, 404) or (answer.is_success and not body.get("ok")):
             raise MediaError("Telegram no longer has this file.", 404)
         if not answer.is_success:
             raise MediaError(f"Telegram answered {answer.status_code}. Try again later.", 502)
-        result = body.get("result") or {}
+        result = body.get("result")
+        if not isinstance(result, dict):
+            result = {}
         path = result.get("file_path")
         if not isinstance(path, str) or not path or ".." in path.split("/"):
             raise MediaError("Telegram no longer has this file.", 404)
@@ -157,8 +164,11 @@ class MediaFetcher:
     # --- Both --------------------------------------------------------------------------------
 
     def _check(self, url: str, hosts: frozenset[str]) -> None:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError as error:  # e.g. a bracket never closed: "https://[::1"
+            raise MediaError("This is not a file Kotha can fetch.", 404) from error
         secure = parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK)
         if host not in hosts or not secure:
             log.warning("media fetch: refused a URL off the provider's hosts")

@@ -666,3 +666,25 @@ def test_telegram_failing_gets_a_clear_answer(
     answer = client_as(app, "staff").get(f"/console/media/{message_id}/0")
     assert answer.status_code == status
     assert answer.mimetype == "text/plain" and answer.get_data(as_text=True).endswith(".\n")
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    reference=st.one_of(
+        st.text(max_size=80),
+        st.builds("https://".__add__, st.text(max_size=80)),
+        st.builds("http://127.0.0.1:1/".__add__, st.text(max_size=40)),
+        st.builds("telegram-file:".__add__, st.text(max_size=80)),
+    )
+)
+def test_any_stored_reference_is_a_file_or_a_clear_refusal(
+    settings: Settings, reference: str
+) -> None:
+    try:
+        fetched = MediaFetcher(settings).fetch(reference)
+    except MediaError as refused:
+        assert 400 <= refused.status < 600 and str(refused).endswith(".")
+    else:
+        assert fetched.content_type in ("audio/ogg", "image/jpeg", "image/png")
