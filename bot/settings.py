@@ -73,6 +73,22 @@ class Settings:
     telegram_bot_token: str | None = None
     telegram_secret: str | None = None
     telegram_api_url: str | None = None
+    # Voice notes and photos are fetched for the console only from these hosts (a MediaUrl
+    # or a redirect anywhere else is refused): Twilio's API, which answers a media URL with
+    # a redirect to a signed address on its media CDN. Telegram's files come from the host
+    # of KOTHA_TELEGRAM_API_URL (api.telegram.org), and from nowhere else.
+    twilio_media_hosts: tuple[str, ...] = (
+        "api.twilio.com",
+        "media.twiliocdn.com",
+        "mms.twiliocdn.com",
+    )
+    # Fetched media are kept on disk under instance/media/ up to this many megabytes in all
+    # (the oldest read go first); one file over media_max_mb is refused (Telegram's Bot API
+    # serves files up to 20 MB, WhatsApp media up to 16 MB, MMS up to 5 MB); a provider
+    # slower than media_timeout_seconds is given up on.
+    media_cache_mb: int = 200
+    media_max_mb: int = 20
+    media_timeout_seconds: float = 10.0
     conversation_expiry_hours: float = 72.0
     # Someone back after this long half-way through is asked whether to carry on.
     resume_after_hours: float = 12.0
@@ -301,6 +317,14 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _hosts(text: str) -> tuple[str, ...]:
+    """Parse `api.twilio.com,media.twiliocdn.com`: host names (or IP addresses), no ports."""
+    hosts = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    if not hosts or any(not re.fullmatch(r"[a-z0-9.:-]+", host) or "::" in host for host in hosts):
+        raise ValueError("not host names")
+    return hosts
+
+
 def _database_url(text: str) -> str:
     try:
         make_url(text)
@@ -338,6 +362,13 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
         _url(("http", "https")),
         "a base URL, e.g. https://api.telegram.org/bot",
     ),
+    "KOTHA_TWILIO_MEDIA_HOSTS": (
+        _hosts,
+        "host names separated by commas, e.g. api.twilio.com,media.twiliocdn.com",
+    ),
+    "KOTHA_MEDIA_CACHE_MB": (_positive_int, "a whole number of megabytes above 0, e.g. 200"),
+    "KOTHA_MEDIA_MAX_MB": (_positive_int, "a whole number of megabytes above 0, e.g. 20"),
+    "KOTHA_MEDIA_TIMEOUT_SECONDS": (_positive_number, "a number of seconds above 0, e.g. 10"),
     "KOTHA_RESUME_AFTER_HOURS": (_positive_number, "a number of hours above 0, e.g. 12"),
     "KOTHA_CONVERSATION_EXPIRY_HOURS": (_positive_number, "a number of hours above 0, e.g. 72"),
     "KOTHA_SMS_PER_SECOND": (_positive_int, "a whole number above 0, e.g. 10"),
@@ -436,6 +467,14 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
         telegram_secret=get("KOTHA_TELEGRAM_SECRET"),
         telegram_api_url=get("KOTHA_TELEGRAM_API_URL"),
+        twilio_media_hosts=_hosts(get("KOTHA_TWILIO_MEDIA_HOSTS") or "")
+        if get("KOTHA_TWILIO_MEDIA_HOSTS")
+        else defaults.twilio_media_hosts,
+        media_cache_mb=int(get("KOTHA_MEDIA_CACHE_MB") or defaults.media_cache_mb),
+        media_max_mb=int(get("KOTHA_MEDIA_MAX_MB") or defaults.media_max_mb),
+        media_timeout_seconds=float(
+            get("KOTHA_MEDIA_TIMEOUT_SECONDS") or defaults.media_timeout_seconds
+        ),
         resume_after_hours=float(get("KOTHA_RESUME_AFTER_HOURS") or defaults.resume_after_hours),
         conversation_expiry_hours=float(
             get("KOTHA_CONVERSATION_EXPIRY_HOURS") or defaults.conversation_expiry_hours

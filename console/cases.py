@@ -51,6 +51,7 @@ from bot.pipeline import consent
 from bot.services import services
 from bot.types import CHANNEL_NAMES, OFFLINE_CHANNELS
 from console.auth import blueprint, role_required
+from console.media_view import feedback_files
 from console.paging import PAGE_SIZE, offset, page_asked, paging
 from console.wording import no_contact_text, reason_text
 from storage.exports import case_row, csv_safe
@@ -278,7 +279,7 @@ def _readable(text: str | None, redacted: str | None, see_original: bool) -> Rea
     return Readable(redacted, text if see_original else None, True)
 
 
-def _case_page(
+def case_page(
     reference: str,
     errors: dict[str, str] | None = None,
     form: Mapping[str, str] | None = None,
@@ -343,6 +344,7 @@ def _case_page(
             "tell_how": _tell_how(db, feedback),
             "taken": _taken(db, feedback),
             "address_id": feedback.address_id,
+            "erased_at": feedback.erased_at,
             "simulated": feedback.simulated,
             "no_contact": no_contact_text(
                 consent.latest(db, feedback.contact_id),
@@ -356,9 +358,17 @@ def _case_page(
         }
         clock = clock_of(feedback, today)
         moves = allowed_statuses(feedback)
+        # Their voice notes and photos, unless a moderator hid them from staff.
+        files = (
+            []
+            if details["conversation_hidden"]
+            else feedback_files(db, feedback.address_id, feedback.media)
+        )
     return render_template(
         "console/case.html",
         case=details,
+        files=files,
+        can_note=details["erased_at"] is None,
         shown=shown,
         clock=clock,
         history=history,
@@ -418,7 +428,7 @@ def _tell_how(db: Any, feedback: Feedback) -> str:
 @role_required(*ROLES)
 def case(reference: str) -> Any:
     """One case: what the person said, its deadlines, its history, and the forms to move it on."""
-    return _case_page(reference)
+    return case_page(reference)
 
 
 @blueprint.post("/cases/<reference>/status")
@@ -429,7 +439,7 @@ def case_status(reference: str) -> Any:
     note = request.form.get("note", "")
     tell = request.form.get("tell") == "yes"
     if not status:
-        return _case_page(reference, {"status": "Choose the new status"}, request.form)
+        return case_page(reference, {"status": "Choose the new status"}, request.form)
     now = services().clock()
     try:
         with services().database.session() as db:
@@ -456,7 +466,7 @@ def case_status(reference: str) -> Any:
         abort(404)
     except CaseError as error:
         message = _sentence(str(error))
-        return _case_page(reference, {_field(message): message}, request.form)
+        return case_page(reference, {_field(message): message}, request.form)
     told = _queue(message_id) + _task_opened(task_id)
     flash(f"Status changed to {STATUS_LABELS[status].lower()}.{told}")
     return redirect(url_for("console.case", reference=reference))
@@ -470,7 +480,7 @@ def case_outcome(reference: str) -> Any:
     change = request.form.get("change", "")
     tell = request.form.get("tell_outcome") == "yes"
     if outcome not in OUTCOMES:
-        return _case_page(reference, {"outcome": "Choose what changed"}, request.form)
+        return case_page(reference, {"outcome": "Choose what changed"}, request.form)
     now = services().clock()
     try:
         with services().database.session() as db:
@@ -495,7 +505,7 @@ def case_outcome(reference: str) -> Any:
     except UnknownFeedback:
         abort(404)
     except CaseError as error:
-        return _case_page(reference, {"change": _sentence(str(error))}, request.form)
+        return case_page(reference, {"change": _sentence(str(error))}, request.form)
     told = _queue(message_id) + _task_opened(task_id)
     flash(f"Outcome recorded: {OUTCOME_LABELS[outcome].lower()}.{told}")
     return redirect(url_for("console.case", reference=reference))

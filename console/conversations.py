@@ -35,6 +35,7 @@ from bot.types import (
     WEB_APP_DATA,
 )
 from console.auth import blueprint, can_open, role_required
+from console.media_view import FileView, file_views
 from console.paging import page_asked, paging
 from console.wording import choices_text, no_contact_text, reason_text, text_lang
 from flows.understanding import SURE
@@ -42,6 +43,8 @@ from storage.models import Address, Feedback, Message, Preference, SafeguardingF
 
 VIEW_ROLES = ("staff", "moderator", "admin")
 REPLY_ROLES = ("staff", "admin")
+# Who writes down what a voice note says (console/media.py).
+NOTE_ROLES = ("staff", "admin")
 # Moderators and admins see what people wrote before redaction, and contacts hidden for abuse.
 SEE_ORIGINAL_ROLES = ("moderator", "admin")
 
@@ -143,6 +146,8 @@ class Line:
     # The person edited a message: the edit names the one it corrects, the original its edits.
     corrects: int | None = None
     corrected_by: tuple[int, ...] = ()
+    # Their voice notes and photos, played or shown, with staff's transcripts.
+    files: tuple[FileView, ...] = ()
 
 
 def _transcript(
@@ -161,8 +166,10 @@ def _transcript(
     for row in rows:
         if row.corrects_id is not None:
             corrections.setdefault(row.corrects_id, []).append(row.id)
+    files = file_views(session, [(row.id, row.media) for row in rows if row.direction == "in"])
     lines = []
     for row in rows:
+        shown = {view.index for view in files.get(row.id, ())}
         if row.body is None and row.template is not None:
             # Not rendered yet (queued or held): show it as the person will receive it.
             text = render_row(i18n, row, row.language or language).text
@@ -182,7 +189,12 @@ def _transcript(
                 until=row.next_attempt_at if row.status == "held" else None,
                 sent_by=emails.get(row.sent_by) if row.sent_by else None,
                 saved_reply=row.sent_by is not None and row.template is not None,
-                attachments=tuple(map(attachment_text, row.media or ())),
+                attachments=tuple(
+                    attachment_text(item)
+                    for index, item in enumerate(row.media or ())
+                    if index not in shown and isinstance(item, Mapping)
+                ),
+                files=tuple(files.get(row.id, ())),
                 # The words why are the person's: hidden with the rest where redacted.
                 understood=(
                     understood_text(row.understood)
@@ -249,7 +261,7 @@ def understood_text(understood: Mapping[str, Any] | None) -> str | None:
     )
 
 
-def _conversation_page(
+def conversation_page(
     address_id: int, errors: dict[str, str] | None = None, form: Mapping[str, str] | None = None
 ) -> Any:
     see_original = _see_original()
@@ -314,6 +326,7 @@ def _conversation_page(
         saved_replies=SAVED_REPLIES,
         previews=previews,
         can_reply=current_user.role in REPLY_ROLES and person["erased_at"] is None,
+        can_note=current_user.role in NOTE_ROLES and person["erased_at"] is None,
         # A person's data rights (console/people.py): admins only.
         can_manage_data=current_user.role == "admin",
         errors=errors or {},
@@ -328,7 +341,7 @@ def _conversation_page(
 @role_required(*VIEW_ROLES)
 def conversation(address_id: int) -> Any:
     """One conversation's whole transcript, oldest first, with the reply form for staff."""
-    return _conversation_page(address_id)
+    return conversation_page(address_id)
 
 
 @blueprint.post("/conversations/<int:address_id>/reply")
@@ -356,7 +369,7 @@ def conversation_reply(address_id: int) -> Any:
             row_id = row.id
     except ReplyError as error:
         field_name = "text" if choice == "own" else "reply"
-        return _conversation_page(address_id, {field_name: str(error)}, request.form)
+        return conversation_page(address_id, {field_name: str(error)}, request.form)
     # Queued after commit, like every outbound row: the dispatcher decides whether it goes.
     services().queue.enqueue([row_id])
     with services().database.session() as db:

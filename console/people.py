@@ -23,6 +23,7 @@ from bot.casework.erasure import (
     kept_complaint,
     scrub_files,
 )
+from bot.casework.media import MediaCache
 from bot.casework.people import SECTIONS, export_people
 from bot.services import services
 from console.auth import blueprint, role_required
@@ -135,6 +136,7 @@ def erase_person_confirmed(address_id: int) -> Any:
     except ErasureError as error:
         return _erase_page(address_id, {"confirm": f"Not erased: {error}"}, reason)
     scrub_files(services().database)
+    MediaCache.of(services().settings).forget(erasure.media_urls)
     kept = " ".join(item.sentence() + "." for item in erasure.kept)
     flash(f"Erased. {kept}".strip())
     return redirect(url_for("console.conversation", address_id=address_id))

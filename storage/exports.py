@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Consultation, Feedback, Interest, Rsvp, SurveyResponse
+from storage.models import (
+    Consultation,
+    Feedback,
+    Interest,
+    MediaNote,
+    Message,
+    Rsvp,
+    SurveyResponse,
+)
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
 # such cells get a leading apostrophe, which spreadsheets show as text. Tab and carriage
@@ -34,8 +42,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def media_notes_by_url(session: Session) -> dict[str, MediaNote]:
+    """Staff's transcripts and translations, by the file they are of (its provider URL).
+
+    A feedback record keeps the files of the message that told its story (their URLs), the
+    notes the message's file: the URL joins them.
+    """
+    found: dict[str, MediaNote] = {}
+    for note, media in session.execute(
+        select(MediaNote, Message.media)
+        .join(Message, Message.id == MediaNote.message_id)
+        .order_by(MediaNote.id)
+    ):
+        items = media if isinstance(media, list) else []
+        if 0 <= note.media_index < len(items) and isinstance(items[note.media_index], dict):
+            found[str(items[note.media_index].get("url", ""))] = note
+    return found
+
+
+def _noted(media: Any, notes: dict[str, MediaNote]) -> tuple[str | None, str | None]:
+    """A record's files' transcripts and translations, each joined by blank lines, or None."""
+    found = [
+        notes[str(item.get("url"))]
+        for item in (media if isinstance(media, list) else [])
+        if isinstance(item, dict) and str(item.get("url")) in notes
+    ]
+    transcripts = [note.transcript for note in found if note.transcript]
+    translations = [note.translation for note in found if note.translation]
+    return "\n\n".join(transcripts) or None, "\n\n".join(translations) or None
+
+
 def feedback_rows(session: Session) -> Iterator[dict[str, Any]]:
+    notes = media_notes_by_url(session)
     for f in session.scalars(select(Feedback).order_by(Feedback.id)):
+        transcript, translation = _noted(f.media, notes)
         yield {
             "reference": f.reference,
             "kind": f.kind,
@@ -45,6 +85,9 @@ def feedback_rows(session: Session) -> Iterator[dict[str, Any]]:
             "text": f.text,
             "desired_outcome": f.desired_outcome,
             "media": f.media,
+            # Staff's transcript and English translation of the voice notes (console).
+            "transcript": transcript,
+            "translation": translation,
             "wants_callback": f.wants_callback,
             "callback_language": f.callback_language,
             "consent_to_contact": f.consent_to_contact,

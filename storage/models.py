@@ -622,3 +622,25 @@ class StaffTask(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     done_at: Mapped[datetime | None]
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class MediaNote(Base):
+    """Staff's transcript and English translation of one file a person sent (a voice note).
+
+    One row per file (a message's media item, by its place in the message's `media`): the
+    last words written count, and each change is in the audit log (`media.noted`). Erased
+    with the person (bot/casework/erasure.py).
+    """
+
+    __tablename__ = "media_notes"
+    __table_args__ = (UniqueConstraint("message_id", "media_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    media_index: Mapped[int] = mapped_column(Integer)
+    transcript: Mapped[str | None] = mapped_column(ExactText)
+    translation: Mapped[str | None] = mapped_column(ExactText)  # in English
+    # The language the person spoke or wrote in (BCP 47), as staff heard it.
+    language: Mapped[str | None] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]

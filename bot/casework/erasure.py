@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.casework.accounts import record_audit
+from bot.casework.media import message_media_urls
 from bot.casework.people import audit_targets
 from flows.library import Flows
 from storage.db import Database
@@ -44,6 +45,7 @@ from storage.models import (
     Conversation,
     EventSubscription,
     Feedback,
+    MediaNote,
     Message,
     Preference,
     SafeguardingFlag,
@@ -89,6 +91,9 @@ class Erasure:
     contact_ids: tuple[int, ...]
     kept: tuple[Kept, ...]
     cancelled: int
+    # The files their messages named: once the erasure commits, their copies kept for the
+    # console go too (bot/casework/media.py `MediaCache.forget`).
+    media_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,13 @@ def erase_people(
     )
     task_ids = list(session.scalars(select(StaffTask.id).where(StaffTask.contact_id.in_(ids))))
 
+    media_urls = message_media_urls(session, address_ids)
+    # Staff's transcripts and translations of what they sent are their words too.
+    session.execute(
+        delete(MediaNote).where(
+            MediaNote.message_id.in_(select(Message.id).where(Message.address_id.in_(address_ids)))
+        )
+    )
     # Messages not yet sent never will be; every message keeps only its counts.
     cancelled = session.execute(
         update(Message)
@@ -297,7 +309,7 @@ def erase_people(
             now=now,
         )
     session.flush()
-    return Erasure(tuple(ids), tuple(kept), int(cancelled or 0))
+    return Erasure(tuple(ids), tuple(kept), int(cancelled or 0), tuple(media_urls))
 
 
 def erase_feedback(session: Session, records: Iterable[Feedback], now: datetime) -> None:
@@ -375,6 +387,7 @@ def scrub_files(database: Database) -> None:
 
 # The tables an erasure changes or deletes from.
 ERASED_TABLES = (
+    "media_notes",
     "messages",
     "conversations",
     "feedback",

@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.casework.cases import KINDS
 from bot.types import CHANNELS
-from storage.models import Address, Contact, Feedback, Message, SafeguardingFlag, is_simulated
+from storage.models import (
+    Address,
+    Contact,
+    Feedback,
+    MediaNote,
+    Message,
+    SafeguardingFlag,
+    is_simulated,
+)
 
 PAGE_SIZE = 50
 # Counting stops here: "more than 1,000 conversations" is as useful as the exact figure.
@@ -151,6 +159,16 @@ def _wrote(words: Sequence[str], see_original: bool) -> ColumnElement[bool]:
     else:
         readable = or_(and_(Message.redacted_body.is_(None), in_body), in_redacted)
     return and_(Message.direction == "in", readable)
+
+
+def _noted(words: Sequence[str]) -> ColumnElement[bool]:
+    """Staff's transcripts or translations of the files people sent containing every word."""
+    return and_(
+        *(
+            or_(_like(MediaNote.transcript, word), _like(MediaNote.translation, word))
+            for word in words
+        )
+    )
 
 
 def _conditions(filters: InboxFilters, see_hidden: bool) -> list[ColumnElement[bool]]:
@@ -299,7 +317,20 @@ def _word_page(
             .order_by((Message.id + 0).desc())
             .limit(WORD_HITS)
         )
-        return [(row.id, row.address_id) for row in session.execute(query)]
+        hits = [(row.id, row.address_id) for row in session.execute(query)]
+        # What staff wrote down of voice notes and photos is found too: a query of its
+        # own, so the messages' search keeps its plan (the notes are few beside them).
+        noted = (
+            select(Message.id, Message.address_id)
+            .join(MediaNote, MediaNote.message_id == Message.id)
+            .join(Address, Address.id == Message.address_id)
+            .join(Contact, Contact.id == Address.contact_id)
+            .where(Message.id > after, _noted(words), *conditions)
+            .order_by(Message.id.desc())
+            .limit(WORD_HITS)
+        )
+        hits += [(row.id, row.address_id) for row in session.execute(noted)]
+        return sorted(set(hits), reverse=True)[:WORD_HITS]
 
     recent = newest_id - RECENT_MESSAGES
     for after in (recent, 0) if recent > 0 else (0,):

@@ -29,6 +29,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Interest,
+    MediaNote,
     Message,
     Preference,
     Rsvp,
@@ -47,6 +48,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("preferences", "What they chose to receive"),
     ("consents", "What they answered when asked for consent"),
     ("messages", "Every message, both ways"),
+    ("media_notes", "Transcripts and translations of the voice notes and photos they sent"),
     ("conversations", "Where each conversation stands"),
     ("feedback", "Complaints, comments and compliments"),
     ("taken_on_behalf", "Feedback staff took down for them (phone, in person, letter)"),
@@ -184,6 +186,7 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
             Consent.feedback_id.in_(feedback_ids),
         ),
         "messages": messages,
+        "media_notes": _rows(session, MediaNote, MediaNote.message_id.in_(message_ids)),
         "conversations": _rows(session, Conversation, Conversation.address_id.in_(address_ids)),
         "feedback": feedback,
         "case_events": _rows(

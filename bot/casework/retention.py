@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, select
 
 from bot.casework.accounts import record_audit
 from bot.casework.erasure import (
+    Erasure,
     ErasureError,
     SurveyAnswers,
     add_months,
@@ -27,6 +28,7 @@ from bot.casework.erasure import (
     erase_people,
     scrub_files,
 )
+from bot.casework.media import MediaCache
 from bot.clock import Clock
 from bot.settings import Settings
 from storage.db import Database
@@ -159,6 +161,7 @@ class Retention:
 
     def _erase(self, item: Due) -> Done:
         now = self.clock()
+        result: Erasure | None = None
         try:
             with self.database.session() as session:
                 if item.kind == "person":
@@ -172,22 +175,26 @@ class Retention:
                         reason=None,
                         why=f"retention: {item.why}",
                     )
-                    note = "; ".join(kept.sentence() for kept in result.kept) or "erased"
-                    return Done(item, True, note)
-                record = session.get_one(Feedback, item.id)
-                erase_feedback(session, [record], now)
-                record_audit(
-                    session,
-                    None,
-                    "complaint.erased",
-                    "feedback",
-                    record.reference,
-                    {"why": f"retention: {item.why}"},
-                    now=now,
-                )
-                return Done(item, True, "erased")
+                else:
+                    record = session.get_one(Feedback, item.id)
+                    erase_feedback(session, [record], now)
+                    record_audit(
+                        session,
+                        None,
+                        "complaint.erased",
+                        "feedback",
+                        record.reference,
+                        {"why": f"retention: {item.why}"},
+                        now=now,
+                    )
         except ErasureError as error:
             return Done(item, False, str(error))
+        if result is None:
+            return Done(item, True, "erased")
+        # Committed: the copies of their files kept for the console go too.
+        MediaCache.of(self.settings).forget(result.media_urls)
+        note = "; ".join(kept.sentence() for kept in result.kept) or "erased"
+        return Done(item, True, note)
 
 
 def _as_date(value: datetime | date) -> date:

@@ -10,6 +10,7 @@ import sys
 
 from bot.casework.accounts import record_audit
 from bot.casework.erasure import ErasureError, SurveyAnswers, erase_people, scrub_files
+from bot.casework.media import MediaCache
 from bot.casework.people import PersonError, export_people, find_people
 from bot.cli.common import Commands, load_services
 from bot.cli.export import write_json
@@ -70,6 +71,7 @@ def people_erase(args: argparse.Namespace) -> int:
                 reason=args.reason,
             )
         scrub_files(services.database)
+        MediaCache.of(services.settings).forget(erasure.media_urls)
     except (PersonError, ErasureError) as error:
         print(f"not erased: {error}", file=sys.stderr)
         return 2

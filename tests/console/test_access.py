@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from bot.casework import accounts, tasks
 from bot.casework.accounts import ROLES, create_user, record_audit
+from bot.casework.media import MediaCache
+from bot.channels.media import Fetched
 from bot.outreach.consultations import EventDetails, create_event
 from bot.services import Services, build_services
 from kotha import create_app
@@ -44,6 +46,8 @@ ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     "console.inbox": ("GET", frozenset(ROLES)),
     "console.conversation": ("GET", frozenset(ROLES)),
     "console.conversation_reply": ("POST", frozenset({"staff", "admin"})),
+    "console.media_file": ("GET", frozenset(ROLES)),
+    "console.media_note": ("POST", frozenset({"staff", "admin"})),
     "console.person_data": ("GET", frozenset({"admin"})),
     "console.person_data_json": ("GET", frozenset({"admin"})),
     "console.erase_person": ("GET", frozenset({"admin"})),
@@ -91,6 +95,8 @@ EXAMPLE_REFERENCE = "C-100001"
 EXAMPLE_PATHS = {
     "console.conversation": "/console/conversations/1",
     "console.conversation_reply": "/console/conversations/1/reply",
+    "console.media_file": "/console/media/1/0",
+    "console.media_note": "/console/media/1/0/note",
     "console.person_data": "/console/conversations/1/person",
     "console.person_data_json": "/console/conversations/1/person.json",
     "console.erase_person": "/console/conversations/1/erase",
@@ -164,6 +170,20 @@ def app_with_records(services: Services) -> Flask:
         )
         session.add(address)
         session.flush()
+        # A voice note they sent, kept already (no provider is asked), for the media route.
+        voice_note = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+        session.add(
+            Message(
+                address_id=address.id,
+                channel="sms",
+                direction="in",
+                body="",
+                media=[{"url": voice_note, "content_type": "audio/ogg"}],
+                status="processed",
+                created_at=now,
+            )
+        )
+        MediaCache.of(services.settings).put(voice_note, Fetched(b"OggS" + bytes(60), "audio/ogg"))
         complaint = create_feedback(session, address, "en", "complaint", {}, True, now, None)
         complaint.reference = EXAMPLE_REFERENCE
         session.flush()

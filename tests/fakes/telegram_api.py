@@ -11,6 +11,10 @@ string, a form or a JSON body like the real API does, and can be told to fail: s
 faults per method (`fake.script("sendMessage", Fault.throttle(3))`), a random fault rate
 from a seeded RNG, blocked chats (`fake.block_chat(id)`) and optional rate limits that answer
 429 the way Telegram's flood control does.
+
+Files people sent: `fake.add_file(file_id, data)` keeps one; `getFile` answers its
+`file_path` (and `file_size`), and `/file/bot<token>/<file_path>` serves its bytes, as the
+Bot API does. An unknown file id gets Telegram's 400.
 """
 
 from __future__ import annotations
@@ -110,6 +114,7 @@ class _State:
     blocked: set[str] = field(default_factory=set)
     webhook: dict[str, Any] | None = None
     answered_callbacks: list[str] = field(default_factory=list)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id: (path, data)
 
 
 class FakeTelegram:
@@ -197,6 +202,21 @@ class FakeTelegram:
             self._state.updates.sort(key=lambda pending: int(pending["update_id"]))
             self._new_update.notify_all()
             return int(update["update_id"])
+
+    def add_file(self, file_id: str, data: bytes, file_path: str | None = None) -> None:
+        """Keep a file a person sent, for getFile and the file download."""
+        with self._lock:
+            self._state.files[file_id] = (
+                file_path or f"voice/file_{len(self._state.files)}.oga",
+                data,
+            )
+
+    def file_data(self, file_path: str) -> bytes | None:
+        with self._lock:
+            for path, data in self._state.files.values():
+                if path == file_path:
+                    return data
+        return None
 
     # -- records -----------------------------------------------------------------------------
 
@@ -341,6 +361,21 @@ class FakeTelegram:
             result["reply_markup"] = markup
         return _success(result)
 
+    def _api_getFile(self, params: dict[str, Any], now: float) -> tuple[int, bytes]:  # noqa: N802
+        with self._lock:
+            found = self._state.files.get(str(params.get("file_id", "")))
+        if found is None:
+            return _failure(400, "Bad Request: invalid file_id")[:2]
+        path, data = found
+        return _success(
+            {
+                "file_id": params["file_id"],
+                "file_unique_id": "U" + str(abs(hash(path)))[:10],
+                "file_size": len(data),
+                "file_path": path,
+            }
+        )
+
     def _api_setWebhook(self, params: dict[str, Any], now: float) -> tuple[int, bytes]:  # noqa: N802
         url = params.get("url")
         with self._lock:
@@ -426,6 +461,14 @@ def _handler_for(fake: FakeTelegram) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, body: bytes) -> None:
             url = urlsplit(self.path)
+            file_prefix = f"/file/bot{fake.token}/"
+            if url.path.startswith(file_prefix):
+                data = fake.file_data(url.path.removeprefix(file_prefix))
+                if data is None:
+                    self._reply(*_failure(404, "Not Found"))
+                else:
+                    self._reply(200, data, "application/octet-stream")
+                return
             prefix, _, method = url.path.rpartition("/")
             if prefix != f"/bot{fake.token}":
                 self._reply(*_failure(401, "Unauthorized"))

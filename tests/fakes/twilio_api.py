@@ -19,6 +19,12 @@ and its variables are recorded. Twilio's refusals: 21654 (variables without a Co
 leave one of the template's empty or missing). Faults can be scripted
 (`fake.script(Fault.server_error(), Fault.throttle(2))`) or drawn at a rate from a seeded
 RNG. Every accepted message is recorded with the monotonic time it arrived.
+
+It keeps media as Twilio does: `url = fake.add_media(data, "audio/ogg")` gives a MediaUrl
+like Twilio's (`/2010-04-01/Accounts/{sid}/Messages/MM…/Media/ME…`), which answers HTTP
+basic auth with a 307 to a signed address on its "CDN" (`/cdn/ME…` on the host given, by
+default this fake's own), which serves the bytes with no auth. `fake.media_fault(url, fault)`
+makes the MediaUrl answer a fault (a 404, a 500, or a delay) instead.
 """
 
 from __future__ import annotations
@@ -47,6 +53,11 @@ AUTH_TOKEN = "fake-twilio-auth-token-0000000000"
 WHATSAPP_PREFIX = "whatsapp:"
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_MEDIA_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages/(?P<message>MM[0-9a-f]{32})/Media/"
+    r"(?P<media>ME[0-9a-f]{32})$"
+)
+_CDN_PATH = re.compile(r"^/cdn/(?P<media>ME[0-9a-f]{32})$")
 _CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 _VARIABLE = re.compile(r"\{\{([A-Za-z0-9_]+)\}\}")
 
@@ -152,6 +163,10 @@ class FakeTwilio:
         self._stopped: set[str] = set()
         self._templates: dict[str, str] = {}
         self._attempts = 0
+        # Media: bytes, content type and the host its redirect names, by media SID.
+        self._media: dict[str, tuple[bytes, str, str]] = {}
+        self._media_faults: dict[str, Fault] = {}
+        self.media_requests: list[tuple[str, bool]] = []  # (path, had basic auth)
         self._closing = threading.Event()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -216,6 +231,20 @@ class FakeTwilio:
         with self._lock:
             self._stopped.add(address.removeprefix(WHATSAPP_PREFIX))
 
+    def add_media(self, data: bytes, content_type: str, *, cdn_host: str = "127.0.0.1") -> str:
+        """Keep a file as received media; return its MediaUrl (as a webhook would give it)."""
+        media_sid = "ME" + secrets.token_hex(16)
+        with self._lock:
+            self._media[media_sid] = (data, content_type, cdn_host)
+        message_sid = "MM" + secrets.token_hex(16)
+        messages = f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages"
+        return f"{messages}/{message_sid}/Media/{media_sid}"
+
+    def media_fault(self, media_url: str, fault: Fault) -> None:
+        """Answer requests for this MediaUrl with a fault (an error status, or a delay first)."""
+        with self._lock:
+            self._media_faults[media_url.rsplit("/", 1)[-1]] = fault
+
     # -- looking -------------------------------------------------------------------------
 
     @property
@@ -251,6 +280,9 @@ class FakeTwilio:
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
+        media = _MEDIA_PATH.match(request.path) or _CDN_PATH.match(request.path)
+        if media is not None:
+            return self._media_answer(request, media)
         match = _MESSAGES_PATH.match(request.path)
         if match is None:
             return _error(404, 20404, f"The requested resource {request.path} was not found")
@@ -281,6 +313,38 @@ class FakeTwilio:
                 response.headers["Retry-After"] = f"{fault.retry_after:g}"
             return response
         return self._create(request)
+
+    def _media_answer(self, request: Request, match: re.Match[str]) -> Response:
+        auth = request.authorization
+        authorised = (
+            auth is not None
+            and auth.type == "basic"
+            and auth.username == self.account_sid
+            and auth.password == self.auth_token
+        )
+        with self._lock:
+            self.media_requests.append((request.path, auth is not None))
+            kept = self._media.get(match["media"])
+            fault = self._media_faults.get(match["media"])
+        if request.path.startswith("/cdn/"):
+            # The signed CDN address: no credentials needed (or wanted).
+            if kept is None:
+                return Response("Not Found", status=404)
+            return Response(kept[0], status=200, mimetype=kept[1])
+        if not authorised:
+            response = _error(401, 20003, "Authentication Error - invalid username")
+            response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+            return response
+        if fault is not None and fault.delay:
+            self._closing.wait(fault.delay)
+        elif fault is not None:
+            return _error(fault.status, fault.code or fault.status, fault.message)
+        if kept is None or match["sid"] != self.account_sid:
+            return _error(404, 20404, f"The requested resource {request.path} was not found")
+        port = self._server.server_port if self._server is not None else 0
+        response = Response("", status=307)
+        response.headers["Location"] = f"http://{kept[2]}:{port}/cdn/{match['media']}"
+        return response
 
     def _next_fault(self) -> Fault | None:
         if self._script:

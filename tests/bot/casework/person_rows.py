@@ -1,9 +1,9 @@
 """One person with a row in every table that can refer to a person, a sentinel in each.
 
 Their number (on SMS and WhatsApp) and a sentinel text are written wherever a person's
-number or words can be: messages both ways, media, what the bot understood, redactions,
-parameters, feedback, case notes, survey answers, conversation state, notes of moderators,
-the audit log. The export and erasure tests read and erase this person.
+number or words can be: messages both ways, media and staff's transcripts of them, what the
+bot understood, redactions, parameters, feedback, case notes, survey answers, conversation
+state, notes of moderators, the audit log. The export and erasure tests read and erase this person.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Interest,
+    MediaNote,
     Message,
     Rsvp,
     SafeguardingFlag,
@@ -115,6 +116,18 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
             created_at=now,
         )
         session.add(inbound)
+        session.flush()
+        session.add(
+            MediaNote(
+                message_id=inbound.id,
+                media_index=0,
+                transcript=f"They said {TEXT} on {NUMBER}",
+                translation=f"In English: {TEXT}",
+                language="bn",
+                user_id=staff.id,
+                updated_at=now,
+            )
+        )
         reply = outbox.add(
             session,
             Outbound(
