@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from flows.listing import Listing
 from flows.model import COMMANDS, Flow, FlowError, load_flow
 from flows.scripts import fold
 from flows.textnorm import detect_script, match_key
@@ -50,6 +51,8 @@ class Flows:
     intent_flows: Mapping[str, str] = field(default_factory=dict)
     # Each fixed question's options as words in every language, by question ("flow/node").
     option_words: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    # The lists one step was given (flows/engine.py `Input.listings`): none when loaded.
+    listings: Mapping[str, Listing] = field(default_factory=dict)
 
     def __getitem__(self, flow_id: str) -> Flow:
         return self.flows[flow_id]

@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Consultation, Feedback, Interest, Rsvp, SurveyResponse
+from storage.models import (
+    Consultation,
+    Feedback,
+    Interest,
+    Opportunity,
+    Rsvp,
+    SurveyResponse,
+    User,
+)
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
 # such cells get a leading apostrophe, which spreadsheets show as text. Tab and carriage
@@ -115,16 +123,25 @@ def survey_rows(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def interest_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """Every interest with its opportunity's English title, where staff are with it and who
+    follows it up (the assignee's email)."""
+    titles = {key: titles for key, titles in session.execute(select(Opportunity.key, Opportunity.titles))}
+    emails = {user_id: email for user_id, email in session.execute(select(User.id, User.email))}
     for i in session.scalars(select(Interest).order_by(Interest.id)):
+        named = titles.get(i.opportunity) or {}
         yield {
             "id": i.id,
             "opportunity": i.opportunity,
+            "opportunity_title": named.get("en") or next(iter(named.values()), ""),
+            "status": i.status,
+            "assigned_to": emails.get(i.assigned_to) if i.assigned_to is not None else None,
             "contact_how": i.contact_how,
             "contact_when": i.contact_when,
             "language": i.language,
             "channel": i.channel,
             "simulated": i.simulated,
             "created_at": _plain(i.created_at),
+            "contacted_at": _plain(i.contacted_at),
         }
 
 

@@ -44,6 +44,8 @@ from storage.models import (
     Conversation,
     EventSubscription,
     Feedback,
+    Interest,
+    InterestEvent,
     Message,
     Preference,
     SafeguardingFlag,
@@ -206,6 +208,7 @@ def erase_people(
     flag_ids = list(
         session.scalars(select(SafeguardingFlag.id).where(SafeguardingFlag.contact_id.in_(ids)))
     )
+    interest_ids = list(session.scalars(select(Interest.id).where(Interest.contact_id.in_(ids))))
 
     # Messages not yet sent never will be; every message keeps only its counts.
     cancelled = session.execute(
@@ -254,10 +257,22 @@ def erase_people(
         .values(resolution_note=None)
         .execution_options(synchronize_session=False)
     )
+    # An interest keeps what it counts (the opportunity, its status, how it was followed
+    # up); staff's notes about the person go.
+    session.execute(
+        update(InterestEvent)
+        .where(InterestEvent.interest_id.in_(interest_ids))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )
     # Who did what stays in the audit log; what they wrote about the person does not.
     session.execute(
         update(AuditEvent)
-        .where(audit_targets(ids, address_ids, [record.reference for record in gone], flag_ids))
+        .where(
+            audit_targets(
+                ids, address_ids, [record.reference for record in gone], flag_ids, interest_ids
+            )
+        )
         .values(detail=None, reason=None)
         .execution_options(synchronize_session=False)
     )
@@ -355,6 +370,7 @@ ERASED_TABLES = (
     "conversations",
     "feedback",
     "case_events",
+    "interest_events",
     "consents",
     "preferences",
     "event_subscriptions",

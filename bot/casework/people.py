@@ -29,6 +29,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Interest,
+    InterestEvent,
     Message,
     Preference,
     Rsvp,
@@ -50,6 +51,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("case_events", "Case history"),
     ("survey_responses", "Survey answers"),
     ("interests", "Interest in taking part"),
+    ("interest_events", "How staff followed up their interest"),
     ("event_subscriptions", "Event reminders asked for"),
     ("rsvps", "Replies about events"),
     ("safeguarding_flags", "Safeguarding flags"),
@@ -118,10 +120,13 @@ def audit_targets(
     address_ids: Sequence[int],
     references: Sequence[str],
     flag_ids: Sequence[int],
+    interest_ids: Sequence[int] = (),
 ) -> Any:
     """The audit events about these people's records: the targets the console writes."""
     as_text = [str(value) for value in contact_ids]
     return or_(
+        (AuditEvent.target_type == "interest")
+        & AuditEvent.target_id.in_([str(value) for value in interest_ids]),
         (AuditEvent.target_type == "contact") & AuditEvent.target_id.in_(as_text),
         (AuditEvent.target_type == "address")
         & AuditEvent.target_id.in_([str(value) for value in address_ids]),
@@ -150,6 +155,9 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
         SafeguardingFlag.message_id.in_(message_ids),
         SafeguardingFlag.feedback_id.in_(feedback_ids),
     )
+    interests = _rows(
+        session, Interest, Interest.contact_id.in_(ids), Interest.address_id.in_(address_ids)
+    )
     found: dict[str, list[Base]] = {
         "contacts": contacts,
         "addresses": addresses,
@@ -176,8 +184,12 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
             SurveyResponse.contact_id.in_(ids),
             SurveyResponse.address_id.in_(address_ids),
         ),
-        "interests": _rows(
-            session, Interest, Interest.contact_id.in_(ids), Interest.address_id.in_(address_ids)
+        "interests": interests,
+        "interest_events": _rows(
+            session,
+            InterestEvent,
+            InterestEvent.interest_id.in_(_ids(interests)),
+            InterestEvent.message_id.in_(message_ids),
         ),
         "event_subscriptions": _rows(
             session,
@@ -196,6 +208,7 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
                 address_ids,
                 [row.reference for row in feedback],  # type: ignore[attr-defined]
                 _ids(flags),
+                _ids(interests),
             ),
         ),
     }
@@ -214,6 +227,7 @@ STAFF_COLUMNS = (
     "user_id",
     "raised_by",
     "resolved_by",
+    "assigned_to",
 )
 
 

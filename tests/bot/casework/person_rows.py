@@ -27,6 +27,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Interest,
+    InterestEvent,
     Message,
     Rsvp,
     SafeguardingFlag,
@@ -177,16 +178,31 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
                 created_at=now,
             )
         )
+        interest = Interest(
+            opportunity="carers_forum",
+            contact_how="sms",
+            contact_when="morning",
+            language="en",
+            channel="sms",
+            contact_id=contact.id,
+            address_id=sms.id,
+            created_at=now,
+            status="contacted",
+            assigned_to=staff.id,
+        )
+        session.add(interest)
+        session.flush()
+        # Staff's follow-up, with a note naming them and the message sent from the queue.
         session.add(
-            Interest(
-                opportunity="carers_forum",
-                contact_how="sms",
-                contact_when="morning",
-                language="en",
-                channel="sms",
-                contact_id=contact.id,
-                address_id=sms.id,
-                created_at=now,
+            InterestEvent(
+                interest_id=interest.id,
+                at=now,
+                user_id=staff.id,
+                from_status="new",
+                to_status="contacted",
+                assigned_to=staff.id,
+                note=f"Rang {TEXT} on {NUMBER}",
+                message_id=reply.id,
             )
         )
         start = now + timedelta(days=10)
@@ -239,6 +255,7 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
             ("feedback", comment.reference, {"said": TEXT}, None),
             ("contact", contact.id, {"feedback": comment.reference}, f"Hid {TEXT}"),
             ("safeguarding_flag", flag.id, None, f"Cleared: {TEXT}"),
+            ("interest", interest.id, {"note": TEXT}, f"Called {TEXT}"),
         ):
             record_audit(
                 session, staff.id, "example.done", target_type, target_id, detail, reason, now=now
