@@ -10,6 +10,8 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.moderation", "Moderation"),
     ("console.cases", "Cases"),
     ("console.inbox", "Conversations"),
+    ("console.interests_queue", "Taking part"),
+    ("console.opportunities_list", "Ways to take part"),
     ("console.calendar", "Calendar"),
     ("console.broadcasts", "Broadcasts"),
     ("console.you_said", "You said, we did"),

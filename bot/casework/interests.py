@@ -57,7 +57,12 @@ MAX_NOTE = 2_000
 
 
 class InterestError(ValueError):
-    """A change staff asked for cannot be made; the message says why, for staff to read."""
+    """A change staff asked for cannot be made; the message says why, for staff to read,
+    and `field` names the part of the form it is about."""
+
+    def __init__(self, message: str, field: str = "status") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InterestNotFound(LookupError):
@@ -140,11 +145,11 @@ def change(
         raise InterestError("Choose a status")
     note = update.note.strip()
     if len(note) > MAX_NOTE:
-        raise InterestError(f"The note must be {MAX_NOTE:,} characters or fewer")
+        raise InterestError(f"The note must be {MAX_NOTE:,} characters or fewer", "note")
     if update.assigned_to is not None:
         assignee = session.get(User, update.assigned_to)
         if assignee is None or not assignee.active or assignee.role not in ("staff", "admin"):
-            raise InterestError("Choose someone from the list to assign it to")
+            raise InterestError("Choose someone from the list to assign it to", "assigned_to")
     moved = update.status != interest.status
     reassigned = update.assigned_to != interest.assigned_to
     if not (moved or reassigned or note):
@@ -179,7 +184,9 @@ def reply(
     interest's history. Raises ReplyError for a reply that cannot be sent."""
     address = session.get_one(Address, interest.address_id)
     if address.contact.erased_at is not None:
-        raise InterestError("This person's details were erased: they cannot be sent anything")
+        raise InterestError(
+            "This person's details were erased: they cannot be sent anything", "reply"
+        )
     message = queue_reply(session, address, request, user_id, now, saved_replies=INTEREST_REPLIES)
     session.add(
         InterestEvent(
