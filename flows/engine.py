@@ -786,7 +786,10 @@ def _ask_at(
     if not page.shown:
         return _menu(flows, lead=NONE_OPEN)
     ask = Say(node.ask or "", lead=lead, choices=page.choices, question=f"{flow_id}/{node.id}")
-    return Transition(State(flow_id, node.id, {**answers, PAGE_START: page.start}), (ask,))
+    kept = {key: value for key, value in answers.items() if key != PAGE_START}
+    if page.start:
+        kept[PAGE_START] = page.start
+    return Transition(State(flow_id, node.id, kept), (ask,))
 
 
 def _page(flows: Flows, node: Node, answers: Mapping[str, Any]) -> Page:

@@ -302,25 +302,22 @@ def titles_by_key(session: Session) -> dict[str, Mapping[str, str]]:
     return {key: titles for key, titles in session.execute(select(Opportunity.key, Opportunity.titles))}
 
 
-def seed(session: Session, now: datetime, path: Path = SEED_FILE) -> int:
-    """On first start, add the policy's list (opportunities.yaml); return how many.
+def seed_list(path: Path = SEED_FILE) -> list[tuple[str, OpportunityDetails]]:
+    """The policy's list (opportunities.yaml): each key with what is written of it, in order.
 
-    Staff cannot delete an opportunity (only close it), so an empty table has never been
-    seeded. Sylheti in Syloti Nagri is written from the Sylheti, letter by letter.
+    Sylheti in Syloti Nagri is written from the Sylheti, letter by letter.
     """
-    if session.scalar(select(func.count()).select_from(Opportunity)):
-        return 0
     raw = read_yaml(path)
     review = tuple(raw.get("needs_review") or ())
     positions: dict[str, int] = {}
+    found = []
     for item in raw["opportunities"]:
         texts = {name: dict(item[name]) for name in ("titles", "lines", "times")}
         for written in texts.values():
             if written.get("syl"):
                 written.setdefault("syl-Sylo", to_syloti_nagri(written["syl"]))
         positions[item["area"]] = positions.get(item["area"], 0) + 1
-        row = Opportunity(key=item["key"], open=True, created_at=now, updated_at=now)
-        OpportunityDetails(
+        details = OpportunityDetails(
             area=item["area"],
             titles=texts["titles"],
             lines=texts["lines"],
@@ -328,10 +325,44 @@ def seed(session: Session, now: datetime, path: Path = SEED_FILE) -> int:
             support=tuple(item.get("support") or ()),
             needs_review=review,
             position=positions[item["area"]],
-        ).apply(row)
+        )
+        found.append((str(item["key"]), details))
+    return found
+
+
+def listed_from_seed(path: Path = SEED_FILE) -> tuple[Listed, ...]:
+    """The policy's list as the involve flow offers it, without a database (for tests and
+    checks of what the bot says)."""
+    return tuple(
+        listed(
+            _Row(
+                key,
+                details.area,
+                details.titles,
+                details.lines,
+                details.times,
+                list(details.support),
+            )
+        )
+        for key, details in seed_list(path)
+    )
+
+
+def seed(session: Session, now: datetime, path: Path = SEED_FILE) -> int:
+    """On first start, add the policy's list (opportunities.yaml); return how many.
+
+    Staff cannot delete an opportunity (only close it), so an empty table has never been
+    seeded.
+    """
+    if session.scalar(select(func.count()).select_from(Opportunity)):
+        return 0
+    items = seed_list(path)
+    for key, details in items:
+        row = Opportunity(key=key, open=True, created_at=now, updated_at=now)
+        details.apply(row)
         session.add(row)
     session.flush()
-    return len(raw["opportunities"])
+    return len(items)
 
 
 # --- What each step is given -----------------------------------------------------------------
