@@ -459,8 +459,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             get("KOTHA_RESPONSE_WORKING_DAYS") or defaults.response_working_days
         ),
         interest_follow_up_working_days=int(
-            get("KOTHA_INTEREST_FOLLOW_UP_WORKING_DAYS")
-            or defaults.interest_follow_up_working_days
+            get("KOTHA_INTEREST_FOLLOW_UP_WORKING_DAYS") or defaults.interest_follow_up_working_days
         ),
         safeguarding_alert_to=_recipients(
             get("KOTHA_SAFEGUARDING_ALERT_TO") or "", "KOTHA_SAFEGUARDING_ALERT_TO"

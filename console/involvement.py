@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -40,6 +40,8 @@ from console.wording import reason_text
 from storage.models import Address, Interest, Message
 
 ROLES = ("staff", "admin")
+# The columns a query of the queue reads, whatever they are: its filters keep them.
+Row_ = TypeVarTuple("Row_")
 ASSIGNED = {"": "Anyone", "me": "Assigned to me", "nobody": "Assigned to nobody"}
 
 
@@ -61,7 +63,7 @@ class QueueFilters:
             page_asked(args),
         )
 
-    def apply(self, query: Select[Any], user_id: int) -> Select[Any]:
+    def apply(self, query: Select[*Row_], user_id: int) -> Select[*Row_]:
         if self.status:
             query = query.where(Interest.status == self.status)
         if self.assigned == "me":
@@ -112,17 +114,14 @@ def interests_queue() -> Any:
     cutoff = interests.waiting_since(_today(), zone, days)
     languages = {code: language.name for code, language in services().i18n.languages.items()}
     with services().database.session() as db:
-        total = db.scalar(
-            filters.apply(select(func.count()).select_from(Interest), current_user.id)
-        ) or 0
+        total = (
+            db.scalar(filters.apply(select(func.count()).select_from(Interest), current_user.id))
+            or 0
+        )
         waiting = interests.waiting_count(db, cutoff)
+        query = select(Interest, Address.address).join(Address, Address.id == Interest.address_id)
         found = db.execute(
-            interests.ordered(
-                filters.apply(select(Interest, Address.address), current_user.id).join(
-                    Address, Address.id == Interest.address_id
-                ),
-                cutoff,
-            )
+            interests.ordered(filters.apply(query, current_user.id), cutoff)
             .limit(PAGE_SIZE)
             .offset(offset(filters.page))
         ).all()
@@ -250,7 +249,9 @@ def interest_update(interest_id: int) -> Any:
     assigned_text = request.form.get("assigned_to", "")
     assigned = number_in(assigned_text) if assigned_text else None
     if assigned_text and assigned is None:
-        return _interest_page(interest_id, {"assigned_to": "Choose someone from the list"}, request.form)
+        return _interest_page(
+            interest_id, {"assigned_to": "Choose someone from the list"}, request.form
+        )
     update = Update(
         status=request.form.get("status", ""),
         assigned_to=assigned,

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from bot.casework.accounts import record_audit
 from bot.outreach import opportunities
@@ -30,7 +31,7 @@ def _languages() -> dict[str, str]:
     return {code: language.name for code, language in services().i18n.languages.items()}
 
 
-def _details(form: Mapping[str, Any]) -> tuple[OpportunityDetails, dict[str, str]]:
+def _details(form: MultiDict[str, str]) -> tuple[OpportunityDetails, dict[str, str]]:
     """What the form says, and what cannot be read from it (the order)."""
     errors: dict[str, str] = {}
     texts: dict[str, dict[str, str]] = {name: {} for name in TEXTS}
@@ -45,7 +46,7 @@ def _details(form: Mapping[str, Any]) -> tuple[OpportunityDetails, dict[str, str
             errors["position"] = "The order must be a whole number from 0 to 9999"
         else:
             position = number
-    getlist = getattr(form, "getlist", lambda name: [])
+    getlist = form.getlist
     details = OpportunityDetails(
         area=str(form.get("area", "")),
         titles=texts["title"],
@@ -72,11 +73,10 @@ def _values(row: Opportunity) -> dict[str, Any]:
     return values
 
 
-def _form_values(form: Mapping[str, Any]) -> dict[str, Any]:
-    getlist = getattr(form, "getlist", lambda name: [])
+def _form_values(form: MultiDict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {key: form.get(key, "") for key in form}
-    values["support"] = list(getlist("support"))
-    values["needs_review"] = list(getlist("needs_review"))
+    values["support"] = form.getlist("support")
+    values["needs_review"] = form.getlist("needs_review")
     return values
 
 
@@ -129,7 +129,13 @@ def opportunity_new() -> Any:
     with services().database.session() as db:
         row = opportunities.create(db, details, current_user.id, now)
         record_audit(
-            db, current_user.id, "opportunity.created", "opportunity", row.id, {"key": row.key}, now=now
+            db,
+            current_user.id,
+            "opportunity.created",
+            "opportunity",
+            row.id,
+            {"key": row.key},
+            now=now,
         )
         title = row.titles.get("en", row.key)
     services().opportunities.forget()
@@ -193,5 +199,6 @@ def opportunity_open(opportunity_id: int) -> Any:
         record_audit(db, current_user.id, action, "opportunity", row.id, {"key": row.key}, now=now)
         title = row.titles.get("en", row.key)
     services().opportunities.forget()
-    flash(f"“{title}” is {'open: the bot offers it' if wanted == 'yes' else 'closed: the bot no longer offers it'}.")
+    now_is = "open: the bot offers it" if wanted == "yes" else "closed: the bot no longer offers it"
+    flash(f"“{title}” is {now_is}.")
     return redirect(url_for("console.opportunities_list"))

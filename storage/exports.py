@@ -125,7 +125,9 @@ def survey_rows(session: Session) -> Iterator[dict[str, Any]]:
 def interest_rows(session: Session) -> Iterator[dict[str, Any]]:
     """Every interest with its opportunity's English title, where staff are with it and who
     follows it up (the assignee's email)."""
-    titles = {key: titles for key, titles in session.execute(select(Opportunity.key, Opportunity.titles))}
+    titles = {
+        key: titles for key, titles in session.execute(select(Opportunity.key, Opportunity.titles))
+    }
     emails = {user_id: email for user_id, email in session.execute(select(User.id, User.email))}
     for i in session.scalars(select(Interest).order_by(Interest.id)):
         named = titles.get(i.opportunity) or {}

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.casework.cases import clock_of, is_urgent, ordered
-from bot.casework.safeguarding import staff_address
 from bot.casework.interests import waiting_count, waiting_since
+from bot.casework.safeguarding import staff_address
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.settings import Settings

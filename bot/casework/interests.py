@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
@@ -54,6 +54,8 @@ INTEREST_REPLIES: dict[str, str] = {
     **SAVED_REPLIES,
 }
 MAX_NOTE = 2_000
+# The columns a query of interests reads: ordering keeps them.
+Columns = TypeVarTuple("Columns")
 
 
 class InterestError(ValueError):
@@ -114,7 +116,7 @@ def waiting_count(session: Session, cutoff: datetime) -> int:
     )
 
 
-def ordered(query: Select[Any], cutoff: datetime) -> Select[Any]:
+def ordered(query: Select[*Columns], cutoff: datetime) -> Select[*Columns]:
     """Waiting too long first, then the other new ones, then the rest; oldest first."""
     rank = case(
         (is_waiting(cutoff), 0),
@@ -218,7 +220,9 @@ def mark_contacted(session: Session, interest_id: int, user_id: int, now: dateti
     return True
 
 
-def history(session: Session, interest_id: int) -> list[tuple[InterestEvent, str | None, str | None]]:
+def history(
+    session: Session, interest_id: int
+) -> list[tuple[InterestEvent, str | None, str | None]]:
     """The interest's changes, oldest first, with who made each and who it was assigned to."""
     made_by = User.__table__.alias("made_by")
     assignee = User.__table__.alias("assignee")

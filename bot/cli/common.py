@@ -9,8 +9,8 @@ from typing import Any, TypeAlias
 from flask import Flask
 
 from bot import settings as settings_module
-from bot.services import Services, build_services
 from bot.outreach import opportunities
+from bot.services import Services, build_services
 from storage.migrate import upgrade
 
 # argparse's type for `commands.add_parser`, the object each command group adds itself to

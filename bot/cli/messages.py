@@ -31,14 +31,14 @@ from bot.casework.status import PROGRESS_TEXT
 from bot.cli.catalogs import TEMPLATE_NAME, compile_catalogs, update_catalogs
 from bot.cli.common import Commands, load_services
 from bot.i18n import I18n
+from bot.outreach.opportunities import ABOUT_WITH_SUPPORT, AREAS, LIST_NAME, about_params
 from bot.pipeline.templates import WhatsAppTemplates
 from bot.services import build_services
 from bot.settings import FLOWS_DIR
 from bot.sms import SmsCost, sms_cost
-from bot.outreach.opportunities import ABOUT_WITH_SUPPORT, AREAS, LIST_NAME, about_params
 from flows.engine import Input, Say, State, idle, step
-from flows.listing import Listed, Listing
 from flows.library import Flows, load_flows
+from flows.listing import Listed, Listing
 from flows.model import placeholders
 from flows.texts import MEDIA_RECEIVED, STATUS_DUE, STATUS_NOW
 from storage.models import Message

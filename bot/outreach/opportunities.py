@@ -91,7 +91,9 @@ def _written(texts: Mapping[str, str]) -> dict[str, str]:
     return {code: text.strip() for code, text in texts.items() if text and text.strip()}
 
 
-def about_params(lines: Mapping[str, str], times: Mapping[str, str], support: Sequence[str]) -> dict[str, Any]:
+def about_params(
+    lines: Mapping[str, str], times: Mapping[str, str], support: Sequence[str]
+) -> dict[str, Any]:
     """The parameters of what a person hears of an opportunity, in their language when sent."""
     params: dict[str, Any] = {
         "line": {"by_language": dict(lines)},
@@ -210,7 +212,11 @@ def check(details: OpportunityDetails, budget: SmsBudget) -> dict[str, str]:
     errors: dict[str, str] = {}
     if details.area not in AREAS:
         errors["area"] = "Choose where it is offered"
-    for name, texts in (("title", details.titles), ("line", details.lines), ("time", details.times)):
+    for name, texts in (
+        ("title", details.titles),
+        ("line", details.lines),
+        ("time", details.times),
+    ):
         if not (texts.get("en") or "").strip():
             errors[f"{name}-en"] = f"Enter the {FIELDS[name]} in English"
         for code, text in texts.items():
@@ -253,9 +259,7 @@ def in_order(session: Session) -> list[Opportunity]:
 def _key_for(session: Session, title: str) -> str:
     """A new key from the English title ("carers_forum"), made unique; never changed."""
     base = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:48] or "opportunity"
-    taken = set(
-        session.scalars(select(Opportunity.key).where(Opportunity.key.startswith(base)))
-    )
+    taken = set(session.scalars(select(Opportunity.key).where(Opportunity.key.startswith(base))))
     key, number = base, 2
     while key in taken:
         key, number = f"{base}_{number}", number + 1
@@ -299,7 +303,9 @@ def set_open(row: Opportunity, is_open: bool, user_id: int | None, now: datetime
 
 def titles_by_key(session: Session) -> dict[str, Mapping[str, str]]:
     """Every opportunity's titles by its key, for lists of interests."""
-    return {key: titles for key, titles in session.execute(select(Opportunity.key, Opportunity.titles))}
+    return {
+        key: titles for key, titles in session.execute(select(Opportunity.key, Opportunity.titles))
+    }
 
 
 def seed_list(path: Path = SEED_FILE) -> list[tuple[str, OpportunityDetails]]:

@@ -183,7 +183,12 @@ def test_unknown_ids_are_not_found(client: FlaskClient, path: str) -> None:
 def test_posting_to_unknown_ids_is_not_found(client: FlaskClient) -> None:
     assert sign_in(client, "staff@example.org") == 302
     csrf = token(client, "/console/")
-    assert client.post("/console/opportunities/999/open", data={"open": "no", "csrf_token": csrf}).status_code == 404
+    assert (
+        client.post(
+            "/console/opportunities/999/open", data={"open": "no", "csrf_token": csrf}
+        ).status_code
+        == 404
+    )
     update = {"status": "contacted", "csrf_token": csrf}
     assert client.post("/console/involvement/999", data=update).status_code == 404
     reply = {"reply": "will_call", "csrf_token": csrf}
@@ -193,7 +198,9 @@ def test_posting_to_unknown_ids_is_not_found(client: FlaskClient) -> None:
 # --- The interests queue ---------------------------------------------------------------------
 
 
-def interest(services: Services, address: str, language: str, ago: timedelta, **fields: object) -> int:
+def interest(
+    services: Services, address: str, language: str, ago: timedelta, **fields: object
+) -> int:
     """An interest in the Carers Forum from a new person, made `ago` before now."""
     now = services.clock()
     with services.database.session() as session:
@@ -227,10 +234,7 @@ def test_the_queue_puts_those_waiting_too_long_first_and_flags_them(
     assert sign_in(client, "staff@example.org") == 302
     page = client.get("/console/involvement")
     assert page.status_code == 200
-    order = [
-        int(part.split('"')[0])
-        for part in page.text.split('href="/console/involvement/')[1:]
-    ]
+    order = [int(part.split('"')[0]) for part in page.text.split('href="/console/involvement/')[1:]]
     assert order[0] == old and order[-1] == done
     assert "Waiting too long" in page.text
     assert "1 person has waited more than 5 working days" in page.text

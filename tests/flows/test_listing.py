@@ -123,7 +123,10 @@ def test_a_flow_file_names_a_known_list_and_never_starts_with_one(tmp_path: Path
     for name, extra in bad.items():
         nodes = "  - {id: start, type: yesno, ask: Go?}\n"
         if extra is None:
-            nodes = "  - id: start\n    type: choice\n    ask: Which?\n    options_from: opportunities\n"
+            nodes = (
+                "  - id: start\n    type: choice\n    ask: Which?\n"
+                "    options_from: opportunities\n"
+            )
         else:
             nodes += f"  - id: pick\n    type: choice\n    ask: Which?\n    {extra}\n"
         path = tmp_path / name

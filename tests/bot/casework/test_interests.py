@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from bot.casework.digest import MAX_CHARACTERS, CaseDigest, Urgent, digest_text
 from bot.casework.interests import follow_up_by, waiting_count, waiting_since
+from bot.channels.console import RecordingSender
 from bot.services import Services, build_services
 from bot.settings import SettingError, Settings, load
 from bot.types import CHANNELS
-from bot.channels.console import RecordingSender
 from storage.db import Database
 from storage.models import Address, Contact
 from storage.records import create_interest
@@ -78,7 +78,9 @@ def add_interest(services: Services, address: str, created: datetime, **fields: 
 def staffed(settings: Settings, database: Database, clock: FrozenClock) -> Services:
     sender = RecordingSender()
     built = build_services(
-        settings.with_overrides(digest_to=("sms:+447700900399",), interest_follow_up_working_days=3),
+        settings.with_overrides(
+            digest_to=("sms:+447700900399",), interest_follow_up_working_days=3
+        ),
         senders={channel: sender for channel in CHANNELS},
         clock=clock,
         database=database,

@@ -162,7 +162,9 @@ def test_in_bengali_the_menu_pages_and_more_leads_on(bot: Bot) -> None:
         ("time-en", "   ", "Enter the time in English"),
     ],
 )
-def test_what_staff_write_is_checked_before_it_is_saved(field: str, text: str, expected: str) -> None:
+def test_what_staff_write_is_checked_before_it_is_saved(
+    field: str, text: str, expected: str
+) -> None:
     key, details = seed_list()[0]
     texts = {
         "title": dict(details.titles),
