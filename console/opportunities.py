@@ -107,8 +107,21 @@ def opportunities_list() -> Any:
         by_area=by_area,
         areas=AREAS,
         languages=_languages(),
+        fallbacks=_fallbacks(),
         support_of=_support_text,
     )
+
+
+def _fallbacks() -> dict[str, str]:
+    """The language each one's readers get where its words are missing (Syloti Nagri is
+    written from the Sylheti)."""
+    i18n = services().i18n
+    found = {}
+    for code, language in i18n.languages.items():
+        other = language.derived_from or language.fallback
+        if other is not None:
+            found[code] = i18n.languages[other].name
+    return found
 
 
 def _support_text(row: Opportunity) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.i18n import I18n
@@ -17,6 +19,7 @@ from bot.outreach.opportunities import (
     OpportunityDetails,
     SmsBudget,
     check,
+    listed,
     listed_from_seed,
     seed_list,
 )
@@ -178,3 +181,32 @@ def test_what_staff_write_is_checked_before_it_is_saved(
     )
     errors = check(changed, BUDGET)
     assert expected in errors.get(field, ""), errors
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=st.text(max_size=120), line=st.text(max_size=600))
+def test_any_text_is_refused_with_a_reason_or_fits_everywhere(title: str, line: str) -> None:
+    _, details = seed_list()[4]
+    changed = OpportunityDetails(
+        details.area,
+        {**details.titles, "en": title},
+        {**details.lines, "en": line},
+        details.times,
+        details.support,
+    )
+    errors = check(changed, BUDGET)
+    if errors:
+        assert all(isinstance(why, str) and why for why in errors.values())
+        return
+    option = listed(changed_row(changed))
+    for code, language in I18N.languages.items():
+        page = BUDGET.page_text(code, QUESTION, [option.choice, MORE])
+        said = I18N.render(code, option.about or "", option.about_params).text
+        assert sms_cost(page).segments <= language.segments
+        assert sms_cost(said).segments <= language.segments
+
+
+def changed_row(details: OpportunityDetails) -> Opportunity:
+    row = Opportunity(key="changed")
+    details.apply(row)
+    return row
