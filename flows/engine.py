@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from flows.answers import named_language, pick_language, pick_option, reference_in, yes_or_no
+from flows.answers import (
+    named_language,
+    pick_by_words,
+    pick_language,
+    pick_option,
+    reference_in,
+    yes_or_no,
+)
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.listing import NONE_OPEN, PAGE_START, Choice, Listing, Page, page_of
@@ -808,15 +815,22 @@ def _page(flows: Flows, node: Node, answers: Mapping[str, Any]) -> Page:
 def _answer_listed(
     flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
 ) -> Transition:
-    """An answer to a list's question: an option of the page, by number, or "More"."""
+    """An answer to a list's question: an option of the page by number, or "More"; or any
+    of the area's options by the words of its title, in any of its languages."""
     page = _page(flows, node, state.answers)
     number = parse_number(incoming.text)
-    if number is None or not 1 <= number <= len(page.shown) + page.more:
+    if number is None:
+        named = pick_by_words([option.words for option in page.offered], incoming.text)
+        if named is None:
+            return _not_an_answer(flows, flow, node, state, incoming, NOT_A_CHOICE)
+        chosen = page.offered[named]
+    elif not 1 <= number <= len(page.shown) + page.more:
         return _not_an_answer(flows, flow, node, state, incoming, NOT_A_CHOICE)
-    if number > len(page.shown):
+    elif number > len(page.shown):
         following = {**state.answers, PAGE_START: page.start + len(page.shown)}
         return _ask_at(flows, flow.id, node, following, None)
-    chosen = page.shown[number - 1]
+    else:
+        chosen = page.shown[number - 1]
     answers = {key: value for key, value in state.answers.items() if key != PAGE_START}
     if node.save:
         answers[node.save] = chosen.value

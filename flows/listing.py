@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from flows.library import label_words
 from flows.texts import N_
 
 # The choice after a page's options, when more follow.
@@ -45,6 +47,11 @@ class Listed:
     def choice(self) -> Choice:
         return {"by_language": dict(self.labels)}
 
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The words an answer may name it by, in any of its languages."""
+        return label_words(self.labels.values())
+
 
 def _always(question: str, choices: Sequence[Choice]) -> bool:
     return True
@@ -60,11 +67,13 @@ class Listing:
 
 @dataclass(frozen=True)
 class Page:
-    """The options a page shows, from `start`, and whether "More" follows them."""
+    """The options a page shows, from `start`, and whether "More" follows them; `offered`
+    is every option of its area, on this page or another."""
 
     start: int
     shown: tuple[Listed, ...]
     more: bool
+    offered: tuple[Listed, ...] = ()
 
     @property
     def choices(self) -> tuple[Choice, ...]:
@@ -88,4 +97,4 @@ def page_of(listing: Listing, question: str, area: str | None, start: int) -> Pa
         if shown and not listing.fits(question, labels):
             break
         shown = candidate
-    return Page(start, tuple(shown), start + len(shown) < len(options))
+    return Page(start, tuple(shown), start + len(shown) < len(options), tuple(options))

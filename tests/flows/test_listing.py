@@ -26,11 +26,15 @@ def three_a_page(question: str, choices: Sequence[Choice]) -> bool:
     return len(choices) <= 4
 
 
+NAMES = ("one", "two", "three", "four", "five", "six", "seven", "eight")
+BENGALI = ("এক", "দুই", "তিন", "চার", "পাঁচ", "ছয়", "সাত", "আট")
+
+
 def listing(count: int, area: str = "groups") -> Listing:
     options = tuple(
         Listed(
             value=f"way_{number}",
-            labels={"en": f"Way {number}", "bn": f"পথ {number}"},
+            labels={"en": f"Way {NAMES[number - 1]}", "bn": f"পথ {BENGALI[number - 1]}"},
             area=area,
             about="{line}",
             about_params={"line": {"by_language": {"en": f"About way {number}"}}},
@@ -45,9 +49,11 @@ def answer(text: str, state: State, offered: Listing) -> Transition:
 
 
 def values(transition: Transition) -> list[object]:
-    """The options the last message offers, by the English label ("More" as it is)."""
+    """The options the last message offers, by number ("More" as it is)."""
     return [
-        choice["by_language"]["en"] if isinstance(choice, dict) else choice
+        f"Way {NAMES.index(choice['by_language']['en'].split()[1]) + 1}"
+        if isinstance(choice, dict)
+        else choice
         for choice in transition.say[-1].choices
     ]
 
@@ -133,3 +139,12 @@ def test_a_flow_file_names_a_known_list_and_never_starts_with_one(tmp_path: Path
         path.write_text(f"flow: x\nnodes:\n{nodes}", encoding="utf-8")
         with pytest.raises(FlowError):
             load_flow(path)
+
+
+def test_an_option_is_chosen_by_its_title_in_any_language_on_any_page() -> None:
+    offered = listing(8)
+    for text in ("way seven", "পথ সাত", "I want way seven please", "SEVEN"):
+        chosen = answer(text, AT_LIST, offered)
+        # Named, the seventh way is chosen from page one, though it is on page three.
+        assert chosen.state.answers.get("opportunity") == "way_7", text
+    assert answer("a way", AT_LIST, offered).say[-1].lead == NOT_A_CHOICE  # all share "way"
