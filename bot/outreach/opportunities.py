@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,6 @@ PAGE_LEADS = (NOT_A_CHOICE, MEDIA_KEPT, OLD_BUTTON, STILL_HERE)
 REFRESH_SECONDS = 10.0
 # Beyond this a text is a mistake, not a line: refused before it is measured.
 MAX_TEXT = 500
-FIELDS = {"title": "title", "line": "line", "time": "time"}
 
 
 class OpportunityNotFound(LookupError):
@@ -86,6 +85,17 @@ class OpportunityDetails:
         row.needs_review = sorted(set(self.needs_review))
         row.position = self.position
 
+    def offered(self, key: str) -> Listed:
+        """What is written, as the involve flow would offer it."""
+        return _offered(
+            key,
+            self.area,
+            _written(self.titles),
+            _written(self.lines),
+            _written(self.times),
+            self.support,
+        )
+
 
 def _written(texts: Mapping[str, str]) -> dict[str, str]:
     return {code: text.strip() for code, text in texts.items() if text and text.strip()}
@@ -106,13 +116,24 @@ def about_params(
 
 def listed(row: Any) -> Listed:
     """An opportunity (a row, or an Opportunity) as the involve flow offers it."""
-    support = [name for name in row.support or () if name in SUPPORT]
+    return _offered(row.key, row.area, row.titles, row.lines, row.times, row.support or ())
+
+
+def _offered(
+    key: str,
+    area: str,
+    titles: Mapping[str, str],
+    lines: Mapping[str, str],
+    times: Mapping[str, str],
+    support: Sequence[str],
+) -> Listed:
+    chosen = [name for name in support if name in SUPPORT]
     return Listed(
-        value=row.key,
-        labels=dict(row.titles),
-        area=row.area,
-        about=ABOUT_WITH_SUPPORT if support else ABOUT,
-        about_params=about_params(row.lines, row.times, support),
+        value=key,
+        labels=dict(titles),
+        area=area,
+        about=ABOUT_WITH_SUPPORT if chosen else ABOUT,
+        about_params=about_params(lines, times, chosen),
     )
 
 
@@ -149,16 +170,7 @@ class SmsBudget:
         """What does not fit: for each language, the page with this title alone (and
         "More"), and what is said of it when chosen. Keyed by the form's field names."""
         errors: dict[str, str] = {}
-        about = listed(
-            _Row(
-                "",
-                details.area,
-                _written(details.titles),
-                _written(details.lines),
-                _written(details.times),
-                list(details.support),
-            )
-        )
+        about = details.offered("")
         for code, language in self.i18n.languages.items():
             page = self.page_text(code, QUESTION, [about.choice, MORE])
             said = self.i18n.render(code, about.about or ABOUT, about.about_params).text
@@ -194,16 +206,6 @@ def _too_long(name: str, language: str, segments: int, budget: int, text: str) -
     )
 
 
-@dataclass(frozen=True)
-class _Row:
-    key: str
-    area: str
-    titles: Mapping[str, str]
-    lines: Mapping[str, str]
-    times: Mapping[str, str]
-    support: list[str] = field(default_factory=list)
-
-
 # --- What staff write ------------------------------------------------------------------------
 
 
@@ -218,16 +220,15 @@ def check(details: OpportunityDetails, budget: SmsBudget) -> dict[str, str]:
         ("time", details.times),
     ):
         if not (texts.get("en") or "").strip():
-            errors[f"{name}-en"] = f"Enter the {FIELDS[name]} in English"
+            errors[f"{name}-en"] = f"Enter the {name} in English"
         for code, text in texts.items():
             if len(text) > MAX_TEXT:
                 errors[f"{name}-{code}"] = (
-                    f"The {FIELDS[name]} must be {MAX_TEXT} characters or fewer; it has "
-                    f"{len(text):,}"
+                    f"The {name} must be {MAX_TEXT} characters or fewer; it has {len(text):,}"
                 )
             elif text.strip() and not text.strip().isprintable():
                 errors[f"{name}-{code}"] = (
-                    f"The {FIELDS[name]} must be on one line, without control characters"
+                    f"The {name} must be on one line, without control characters"
                 )
     unknown = set(details.support) - set(SUPPORT)
     if unknown:
@@ -339,19 +340,7 @@ def seed_list(path: Path = SEED_FILE) -> list[tuple[str, OpportunityDetails]]:
 def listed_from_seed(path: Path = SEED_FILE) -> tuple[Listed, ...]:
     """The policy's list as the involve flow offers it, without a database (for tests and
     checks of what the bot says)."""
-    return tuple(
-        listed(
-            _Row(
-                key,
-                details.area,
-                details.titles,
-                details.lines,
-                details.times,
-                list(details.support),
-            )
-        )
-        for key, details in seed_list(path)
-    )
+    return tuple(details.offered(key) for key, details in seed_list(path))
 
 
 def seed(session: Session, now: datetime, path: Path = SEED_FILE) -> int:
