@@ -41,7 +41,7 @@ from storage.models import Address, Interest, Message
 
 ROLES = ("staff", "admin")
 # The columns a query of the queue reads, whatever they are: its filters keep them.
-Row_ = TypeVarTuple("Row_")
+Columns = TypeVarTuple("Columns")
 ASSIGNED = {"": "Anyone", "me": "Assigned to me", "nobody": "Assigned to nobody"}
 
 
@@ -63,7 +63,7 @@ class QueueFilters:
             page_asked(args),
         )
 
-    def apply(self, query: Select[*Row_], user_id: int) -> Select[*Row_]:
+    def apply(self, query: Select[*Columns], user_id: int) -> Select[*Columns]:
         if self.status:
             query = query.where(Interest.status == self.status)
         if self.assigned == "me":
@@ -78,7 +78,7 @@ class QueueFilters:
 
 
 @dataclass(frozen=True)
-class Row:
+class QueueRow:
     """One interest in the queue."""
 
     id: int
@@ -128,7 +128,7 @@ def interests_queue() -> Any:
         titles = titles_by_key(db)
         staff = interests.assignable(db)
         rows = [
-            Row(
+            QueueRow(
                 id=interest.id,
                 opportunity=_title(titles, interest.opportunity),
                 how=CONTACT_HOW.get(interest.contact_how or "", "Not said"),
