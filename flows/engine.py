@@ -184,9 +184,12 @@ def is_idle(state: State) -> bool:
 
 
 def question_of(state: State | None) -> str:
-    """The name of the question a conversation waits at, as buttons carry it."""
+    """The name of the question a conversation waits at, as buttons carry it: with the page
+    of a list's question after its first ("involve/opportunity@4"), so that a button of an
+    earlier page is told from one of the page the person is at."""
     state = state or idle()
-    return f"{state.flow}/{state.node}"
+    start = state.answers.get(PAGE_START)
+    return f"{state.flow}/{state.node}" + (f"@{start}" if start else "")
 
 
 _COMMANDS = ("help", "menu", "language", "stop", "start", "status")
@@ -792,11 +795,12 @@ def _ask_at(
     page = _page(flows, node, answers)
     if not page.shown:
         return _menu(flows, lead=NONE_OPEN)
-    ask = Say(node.ask or "", lead=lead, choices=page.choices, question=f"{flow_id}/{node.id}")
     kept = {key: value for key, value in answers.items() if key != PAGE_START}
     if page.start:
         kept[PAGE_START] = page.start
-    return Transition(State(flow_id, node.id, kept), (ask,))
+    state = State(flow_id, node.id, kept)
+    ask = Say(node.ask or "", lead=lead, choices=page.choices, question=question_of(state))
+    return Transition(state, (ask,))
 
 
 def _page(flows: Flows, node: Node, answers: Mapping[str, Any]) -> Page:

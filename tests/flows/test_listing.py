@@ -15,7 +15,7 @@ from flows.engine import Input, State, Transition, step
 from flows.library import load_flows
 from flows.listing import MORE, NONE_OPEN, PAGE_START, Choice, Listed, Listing, page_of
 from flows.model import FlowError, load_flow
-from flows.texts import NOT_A_CHOICE
+from flows.texts import NOT_A_CHOICE, OLD_BUTTON
 
 FLOWS = load_flows(FLOWS_DIR, I18n(LOCALES_DIR).choices)
 AT_LIST = State("involve", "opportunity", {"area": "groups"})
@@ -148,3 +148,25 @@ def test_an_option_is_chosen_by_its_title_in_any_language_on_any_page() -> None:
         # Named, the seventh way is chosen from page one, though it is on page three.
         assert chosen.state.answers.get("opportunity") == "way_7", text
     assert answer("a way", AT_LIST, offered).say[-1].lead == NOT_A_CHOICE  # all share "way"
+
+
+def test_a_button_of_an_earlier_page_is_told_apart() -> None:
+    offered = listing(8)
+    first = answer("", AT_LIST, offered)
+    second = answer("4", AT_LIST, offered)
+    assert first.say[-1].question == "involve/opportunity"
+    assert second.say[-1].question == "involve/opportunity@3"
+    # Page one's second button, pressed on page two: not page two's second way.
+    pressed = step(
+        FLOWS,
+        second.state,
+        Input(
+            text="2",
+            language="en",
+            question="involve/opportunity",
+            listings={"opportunities": offered},
+        ),
+    )
+    assert pressed.state == second.state
+    assert pressed.say[-1].lead == OLD_BUTTON and "opportunity" not in pressed.state.answers
+    assert values(pressed) == values(second)
