@@ -386,6 +386,14 @@ def measure(
         rules = {rule.rule for rule in client.application.url_map.iter_rules()}
         if "/console/cases" in rules:
             pages.append(("cases list", lambda _: "/console/cases", "Cases"))
+        if "/console/involvement" in rules:
+            pages.append(
+                (
+                    "interests queue",
+                    lambda _: "/console/involvement",
+                    "People who want to take part",
+                )
+            )
         return [
             time_page(client, name, paths, requests, expect)
             for name, paths, expect in pages

@@ -12,6 +12,7 @@ from typing import Any
 from babel.dates import format_date
 
 from flows.library import LanguageChoice
+from flows.listing import Choice
 from flows.scripts import to_syloti_nagri
 from flows.yamlfile import read_yaml
 
@@ -145,9 +146,10 @@ class I18n:
 
         Also {"datetime": ISO with its UTC offset} as the local day and time,
         {"by_language": {code: text}} as the text in the reader's language (along the
-        fallback chain), and {"lines": [[part, ...], ...]} as lines of parts, each part
+        fallback chain), {"lines": [[part, ...], ...]} as lines of parts, each part
         formatted like a parameter and each line ending with a line break (the next few
-        events, one a line).
+        events, one a line), and {"list": [part, ...]} as its parts joined by commas (the
+        support a way to take part offers).
         """
         if isinstance(value, Mapping) and "msgid" in value:
             return self.gettext(language.code, value["msgid"])
@@ -160,6 +162,8 @@ class I18n:
             return language.digits_of(f"{shown}, {moment:%H:%M}")
         if isinstance(value, Mapping) and "by_language" in value:
             return self.in_language(language.code, value["by_language"])
+        if isinstance(value, Mapping) and "list" in value:
+            return ", ".join(self.format_param(language, part) for part in value["list"])
         if isinstance(value, Mapping) and "lines" in value:
             return "".join(
                 ", ".join(self.format_param(language, part) for part in line) + "\n"
@@ -196,7 +200,7 @@ class I18n:
         template: str,
         params: Mapping[str, Any] | None = None,
         lead: str | None = None,
-        choices: Sequence[str] = (),
+        choices: Sequence[Choice] = (),
         raw_choices: bool = False,
         channel: str | None = None,
     ) -> Rendered:
@@ -214,7 +218,14 @@ class I18n:
         translate = self.catalog(language.code).gettext
         values = {k: self.format_param(language, v) for k, v in (params or {}).items()}
         body = translate(template).format(**values) if values else translate(template)
-        labels = tuple(label if raw_choices else translate(label) for label in choices)
+        labels = tuple(
+            self.format_param(language, label)
+            if isinstance(label, Mapping)
+            else label
+            if raw_choices
+            else translate(label)
+            for label in choices
+        )
         # A choice menu shown before a language is chosen mixes scripts: keep its numbers
         # in ASCII digits, which every reader knows.
         number = language.digits_of if not raw_choices else str

@@ -27,6 +27,7 @@ from bot.logs import as_job
 from bot.outreach import involvement
 from bot.outreach.broadcasts import BROADCAST_TEMPLATE, Broadcasts
 from bot.outreach.consultations import ChatRecords
+from bot.outreach.opportunities import OpportunityLists
 from bot.outreach.reminders import REMINDER_TEMPLATE, Reminders
 from bot.pipeline.dispatch import Dispatcher
 from bot.pipeline.effects import Effects
@@ -64,6 +65,8 @@ class Services:
     reminders: Reminders
     # Erases what is past its retention: a daily Huey periodic task, or `kotha retention`.
     retention: Retention
+    # The ways to take part as each step offers them (staff's changes: `forget`).
+    opportunities: OpportunityLists
     huey: Huey | None = None
 
     @property
@@ -131,6 +134,7 @@ def build_services(
     if missing:
         raise RuntimeError(f"no record writer for {sorted(missing)}")
     safeguarding = Safeguarding(settings.safeguarding_alert_to, settings.public_url)
+    opportunities = OpportunityLists(i18n)
     stepper = Stepper(
         flows,
         effects,
@@ -141,6 +145,7 @@ def build_services(
         told_on_sms=dict.fromkeys(i18n.sms_instead, NAGRI_BY_SMS),
         case_status=case_status,
         links={"privacy_link": chat_records.base_url + "/privacy"},
+        listings=opportunities.listings,
     )
     # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
     # web process stores it and queues its step; on PostgreSQL the database announces it to
@@ -195,6 +200,7 @@ def build_services(
         broadcasts,
         reminders,
         retention,
+        opportunities,
         huey,
     )
 

@@ -113,6 +113,9 @@ class Settings:
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     # Complaints: a full response is due this many working days after they arrive.
     response_working_days: int = 20
+    # Interest in taking part not followed up (still "new") this many working days after it
+    # came is flagged first in the queue (/console/involvement) and named in the digest.
+    interest_follow_up_working_days: int = 5
     # Where safeguarding alerts go (the on-call moderators) and where the daily digest of
     # overdue and due-soon cases goes: "channel:address" items, e.g. telegram:123,sms:+447…
     safeguarding_alert_to: tuple[str, ...] = ()
@@ -383,6 +386,10 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
         "kind.language=HX… pairs, e.g. case_update.en=HX0123…",
     ),
     "KOTHA_RESPONSE_WORKING_DAYS": (_positive_int, "a whole number of working days, e.g. 20"),
+    "KOTHA_INTEREST_FOLLOW_UP_WORKING_DAYS": (
+        _positive_int,
+        "a whole number of working days, e.g. 5",
+    ),
     "KOTHA_SAFEGUARDING_ALERT_TO": (
         lambda text: _recipients(text, ""),
         "channel:address items, e.g. telegram:123,sms:+447700900123",
@@ -489,6 +496,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         whatsapp_templates=_templates(get("KOTHA_WHATSAPP_TEMPLATES") or ""),
         response_working_days=int(
             get("KOTHA_RESPONSE_WORKING_DAYS") or defaults.response_working_days
+        ),
+        interest_follow_up_working_days=int(
+            get("KOTHA_INTEREST_FOLLOW_UP_WORKING_DAYS") or defaults.interest_follow_up_working_days
         ),
         safeguarding_alert_to=_recipients(
             get("KOTHA_SAFEGUARDING_ALERT_TO") or "", "KOTHA_SAFEGUARDING_ALERT_TO"

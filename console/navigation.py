@@ -12,6 +12,8 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.feedback_new", "Record feedback"),
     ("console.task_list", "Tasks"),
     ("console.inbox", "Conversations"),
+    ("console.interests_queue", "Taking part"),
+    ("console.opportunities_list", "Ways to take part"),
     ("console.calendar", "Calendar"),
     ("console.broadcasts", "Broadcasts"),
     ("console.you_said", "You said, we did"),

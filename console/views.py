@@ -21,7 +21,12 @@ from storage.models import AuditEvent, Conversation, Feedback, Message, User
 # What each role does in the console; pages still to come are named without links.
 ROLE_TASKS = {
     "admin": ["Manage accounts", "Read and filter the audit log", "Change settings"],
-    "staff": ["Answer feedback and record outcomes", "Reply to people", "Follow cases"],
+    "staff": [
+        "Answer feedback and record outcomes",
+        "Reply to people",
+        "Follow cases",
+        "Follow up people who want to take part",
+    ],
     "moderator": ["Review the conversation queue", "Redact personal details", "Raise safeguarding"],
 }
 

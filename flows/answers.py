@@ -8,6 +8,7 @@ or say there is none; they never guess between two.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 from flows.library import NAGRI, Flows, LanguageChoice, keyword_key
@@ -51,10 +52,17 @@ def pick_option(flows: Flows, question: str, text: str) -> int | None:
     number = parse_number(text)
     if number is not None:
         return number - 1 if 1 <= number <= len(options) else None
+    return pick_by_words(options, text)
+
+
+def pick_by_words(options: Sequence[frozenset[str]], text: str) -> int | None:
+    """The 0-based index of the option whose label's words (flows/library.py `label_words`)
+    an answer shares most, when one alone does."""
     words = match_key(text).split()
     if not words or len(words) > MAX_ANSWER_WORDS:
         return None
-    said = {fold(word) for word in words}
+    # Digits are numbers, never part of a name ("0 1" names nothing).
+    said = {fold(word) for word in words if not word.isdigit()}
     overlaps = [len(said & option) for option in options]
     best = max(overlaps, default=0)
     if best == 0 or overlaps.count(best) > 1:

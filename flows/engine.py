@@ -22,11 +22,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from flows.answers import named_language, pick_language, pick_option, reference_in, yes_or_no
+from flows.answers import (
+    named_language,
+    pick_by_words,
+    pick_language,
+    pick_option,
+    reference_in,
+    yes_or_no,
+)
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
+from flows.listing import NONE_OPEN, PAGE_START, Choice, Listing, Page, page_of
 from flows.model import CONSENT_TO_CONTACT, Flow, Node, Option
-from flows.textnorm import detect_script
+from flows.textnorm import detect_script, parse_number
 from flows.texts import (
     CARRY_ON,
     CHOICE_CARRY_ON,
@@ -128,6 +136,8 @@ class Input:
     returning: bool = False
     # What the runner found when the message asks where feedback is (status_query).
     status: CaseStatus | None = None
+    # The lists the flows' questions may offer (flows/listing.py), read by the runner.
+    listings: Mapping[str, Listing] = field(default_factory=dict)
 
     @property
     def files(self) -> tuple[Mapping[str, str], ...]:
@@ -149,7 +159,7 @@ class Say:
     text: str
     params: Mapping[str, Any] = field(default_factory=dict)
     lead: str | None = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
     raw_choices: bool = False
     even_if_stopped: bool = False
     question: str | None = None
@@ -174,9 +184,12 @@ def is_idle(state: State) -> bool:
 
 
 def question_of(state: State | None) -> str:
-    """The name of the question a conversation waits at, as buttons carry it."""
+    """The name of the question a conversation waits at, as buttons carry it: with the page
+    of a list's question after its first ("involve/opportunity@4"), so that a button of an
+    earlier page is told from one of the page the person is at."""
     state = state or idle()
-    return f"{state.flow}/{state.node}"
+    start = state.answers.get(PAGE_START)
+    return f"{state.flow}/{state.node}" + (f"@{start}" if start else "")
 
 
 _COMMANDS = ("help", "menu", "language", "stop", "start", "status")
@@ -184,6 +197,8 @@ _COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 
 def step(flows: Flows, state: State | None, incoming: Input) -> Transition:
     """Return what `incoming` does to a conversation in `state` (None: first contact)."""
+    if incoming.listings:
+        flows = replace(flows, listings=incoming.listings)
     transition = _step(flows, state, incoming)
     if incoming.media and not incoming.files and not incoming.text.strip() and transition.say:
         # Only a sticker, place, contact card or the like: kept with the conversation, and
@@ -378,7 +393,7 @@ def _repeat(flows: Flows, state: State | None, lead: str | None = None) -> Trans
     if node is None or node.type == "submit":
         menu = _menu(flows, lead=lead)
         return Transition(menu.state, menu.say)
-    return Transition(state, (_ask(flows, state.flow, node, lead),))
+    return _ask_at(flows, state.flow, node, state.answers, lead)
 
 
 # -- commands and the flows --------------------------------------------------------------------
@@ -694,7 +709,7 @@ def _not_an_answer(
         if understood.intent == "language":
             return _enter_flow(flows, LANGUAGE_FLOW, state, incoming, ())
     lead = MEDIA_KEPT if incoming.media else fallback
-    return Transition(state, (_ask(flows, flow.id, node, lead=lead),))
+    return _ask_at(flows, flow.id, node, state.answers, lead)
 
 
 def _answer_yes_no(
@@ -710,6 +725,8 @@ def _answer_yes_no(
 def _answer_choice(
     flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
 ) -> Transition:
+    if node.options_from is not None:
+        return _answer_listed(flows, flow, node, state, incoming)
     if node.type == "language":
         index = pick_language(flows, incoming.text)
     else:
@@ -762,9 +779,70 @@ def _advance(
             said = following.say_no_contact  # never promise contact to someone who said No
         say = Say(said or "", lead=lead)
         return Transition(idle(), (say,), (effect,))
-    return Transition(
-        State(flow.id, following.id, answers), (_ask(flows, flow.id, following, lead),)
+    return _ask_at(flows, flow.id, following, answers, lead)
+
+
+# -- questions whose options are a list the step is given (flows/listing.py) ---------------------
+
+
+def _ask_at(
+    flows: Flows, flow_id: str, node: Node, answers: Mapping[str, Any], lead: str | None
+) -> Transition:
+    """Wait at `node` and ask it: a list's question asks the page its answers are at, and
+    one with nothing open to offer says so and shows the menu."""
+    if node.options_from is None:
+        return Transition(State(flow_id, node.id, answers), (_ask(flows, flow_id, node, lead),))
+    page = _page(flows, node, answers)
+    if not page.shown:
+        return _menu(flows, lead=NONE_OPEN)
+    kept = {key: value for key, value in answers.items() if key != PAGE_START}
+    if page.start:
+        kept[PAGE_START] = page.start
+    state = State(flow_id, node.id, kept)
+    ask = Say(node.ask or "", lead=lead, choices=page.choices, question=question_of(state))
+    return Transition(state, (ask,))
+
+
+def _page(flows: Flows, node: Node, answers: Mapping[str, Any]) -> Page:
+    assert node.options_from is not None
+    listing = flows.listings.get(node.options_from) or Listing(())
+    area = answers.get(node.options_by) if node.options_by else None
+    start = answers.get(PAGE_START)
+    return page_of(
+        listing,
+        node.ask or "",
+        None if area is None else str(area),
+        start if isinstance(start, int) else 0,
     )
+
+
+def _answer_listed(
+    flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
+) -> Transition:
+    """An answer to a list's question: an option of the page by number, or "More"; or any
+    of the area's options by the words of its title, in any of its languages."""
+    page = _page(flows, node, state.answers)
+    number = parse_number(incoming.text)
+    if number is None:
+        named = pick_by_words([option.words for option in page.offered], incoming.text)
+        if named is None:
+            return _not_an_answer(flows, flow, node, state, incoming, NOT_A_CHOICE)
+        chosen = page.offered[named]
+    elif not 1 <= number <= len(page.shown) + page.more:
+        return _not_an_answer(flows, flow, node, state, incoming, NOT_A_CHOICE)
+    elif number > len(page.shown):
+        following = {**state.answers, PAGE_START: page.start + len(page.shown)}
+        return _ask_at(flows, flow.id, node, following, None)
+    else:
+        chosen = page.shown[number - 1]
+    answers = {key: value for key, value in state.answers.items() if key != PAGE_START}
+    if node.save:
+        answers[node.save] = chosen.value
+    advanced = _advance(flows, flow, node, answers, None, None)
+    if chosen.about is None:
+        return advanced
+    about = Say(chosen.about, dict(chosen.about_params))
+    return Transition(advanced.state, (about, *advanced.say), advanced.effects)
 
 
 def _next(flow: Flow, node: Node, answer_key: str | None) -> str | None:

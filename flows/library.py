@@ -6,12 +6,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.model import COMMANDS, Flow, FlowError, load_flow
 from flows.scripts import fold
 from flows.textnorm import detect_script, match_key
 from flows.texts import CONFIRM_CHOICES
 from flows.yamlfile import read_yaml
+
+if TYPE_CHECKING:  # flows/listing.py reads answers as this module does
+    from flows.listing import Listing
 
 KEYWORDS_FILE = Path(__file__).resolve().parent / "keywords.yaml"
 # Word lists that are not commands but answers the engine understands in any node.
@@ -50,6 +54,8 @@ class Flows:
     intent_flows: Mapping[str, str] = field(default_factory=dict)
     # Each fixed question's options as words in every language, by question ("flow/node").
     option_words: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    # The lists one step was given (flows/engine.py `Input.listings`): none when loaded.
+    listings: Mapping[str, Listing] = field(default_factory=dict)
 
     def __getitem__(self, flow_id: str) -> Flow:
         return self.flows[flow_id]
@@ -196,13 +202,16 @@ def _option_words(
     labels.update(CONFIRM_CHOICES)
     return {
         question: tuple(
-            frozenset(
-                fold(word)
-                for text in {label, *(translations(label) if translations else ())}
-                for word in match_key(text).split()
-                if word not in _PLAIN_WORDS
-            )
+            label_words({label, *(translations(label) if translations else ())})
             for label in options
         )
         for question, options in labels.items()
     }
+
+
+def label_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words an answer may name an option by: of its label in each language, folded,
+    without the small words every label shares ("the", "of")."""
+    return frozenset(
+        fold(word) for text in texts for word in match_key(text).split() if word not in _PLAIN_WORDS
+    )

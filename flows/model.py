@@ -42,6 +42,9 @@ SUBMIT_PARAMS = {
     "preferences": set(),
 }
 COMMANDS = ("help", "menu", "language", "stop", "start", "status")
+# The lists a choice may take its options from (`options_from`), which the runner gives each
+# step (flows/listing.py): the ways to take part, as staff keep them.
+LISTS = ("opportunities",)
 # The answer a flow saves when it asks whether we may contact the person: kept as a consent
 # record, and a No is answered by a submit node's `say_no_contact` instead of its `say`.
 CONSENT_TO_CONTACT = "consent_to_contact"
@@ -80,6 +83,10 @@ class Node:
     say: str | None = None
     # Said instead of `say` to someone who answered No to being contacted: the truth.
     say_no_contact: str | None = None
+    # A choice whose options are a list the step is given (LISTS), a page at a time; only
+    # those of the area an earlier answer (`options_by`) chose, when it names one.
+    options_from: str | None = None
+    options_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,12 +168,25 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         "fields",
         "say",
         "say_no_contact",
+        "options_from",
+        "options_by",
     }
     unknown = set(raw) - allowed
     if unknown:
         raise _fail(path, where, f"unknown keys {sorted(unknown)}")
     options = tuple(_option(path, where, item) for item in raw.get("options") or ())
-    if kind in ("choice", "scale") and not options:
+    options_from = raw.get("options_from")
+    options_by = raw.get("options_by")
+    if options_from is not None:
+        if kind != "choice" or options:
+            raise _fail(path, where, "only a choice without options takes 'options_from'")
+        if options_from not in LISTS:
+            raise _fail(path, where, f"'options_from' must be one of {', '.join(LISTS)}")
+    elif options_by is not None:
+        raise _fail(path, where, "'options_by' goes with 'options_from'")
+    if options_by is not None and not (isinstance(options_by, str) and options_by.isidentifier()):
+        raise _fail(path, where, "'options_by' must name an answer, like 'area'")
+    if kind in ("choice", "scale") and not options and options_from is None:
         raise _fail(path, where, "a choice needs at least one option")
     if kind not in ("choice", "scale") and options:
         raise _fail(path, where, f"a {kind} node takes no options")
@@ -209,6 +229,8 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         fields=dict(fields),
         say=raw.get("say"),
         say_no_contact=raw.get("say_no_contact"),
+        options_from=options_from,
+        options_by=options_by,
     )
 
 
@@ -253,6 +275,9 @@ def load_flow(path: Path) -> Flow:
     keywords = raw.get("keywords") or {}
     if not isinstance(keywords, Mapping):
         raise FlowError(f"{path.name}: 'keywords' must map language to a list of words")
+    first = next(iter(nodes.values()))
+    if first.options_from is not None:
+        raise _fail(path, f"node '{first.id}'", "a flow cannot start with a list's question")
     flow = Flow(
         id=raw["flow"],
         nodes=nodes,

@@ -16,8 +16,10 @@ from storage.models import (
     Interest,
     MediaNote,
     Message,
+    Opportunity,
     Rsvp,
     SurveyResponse,
+    User,
 )
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
@@ -158,16 +160,27 @@ def survey_rows(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def interest_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """Every interest with its opportunity's English title, where staff are with it and who
+    follows it up (the assignee's email)."""
+    titles = {
+        key: titles for key, titles in session.execute(select(Opportunity.key, Opportunity.titles))
+    }
+    emails = {user_id: email for user_id, email in session.execute(select(User.id, User.email))}
     for i in session.scalars(select(Interest).order_by(Interest.id)):
+        named = titles.get(i.opportunity) or {}
         yield {
             "id": i.id,
             "opportunity": i.opportunity,
+            "opportunity_title": named.get("en") or next(iter(named.values()), ""),
+            "status": i.status,
+            "assigned_to": emails.get(i.assigned_to) if i.assigned_to is not None else None,
             "contact_how": i.contact_how,
             "contact_when": i.contact_when,
             "language": i.language,
             "channel": i.channel,
             "simulated": i.simulated,
             "created_at": _plain(i.created_at),
+            "contacted_at": _plain(i.contacted_at),
         }
 
 

@@ -375,6 +375,57 @@ class Interest(Base):
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
     simulated: Mapped[bool] = _simulated(address_id)
     created_at: Mapped[datetime]
+    # Where staff are in following it up (bot/outreach/interests.py STATUSES), and who does.
+    status: Mapped[str] = mapped_column(
+        String(16), default="new", server_default=text("'new'"), index=True
+    )
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When staff first moved it on from "new": the follow-up clock stops then.
+    contacted_at: Mapped[datetime | None]
+
+
+class InterestEvent(Base):
+    """One change to an interest as staff follow it up: its status, who it is assigned to,
+    a note, and the message sent from the queue, if any."""
+
+    __tablename__ = "interest_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interest_id: Mapped[int] = mapped_column(ForeignKey("interests.id"), index=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(ExactText)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+
+class Opportunity(Base):
+    """A way to take part (a forum, a panel, a board) as staff keep it and the bot offers it.
+
+    Its texts are per language (BCP 47 code -> text): the title people choose from, one
+    plain line saying what it is, and the time it asks of them. `key` is what an interest
+    keeps (and a broadcast's segment names), so it never changes once written.
+    """
+
+    __tablename__ = "opportunities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    area: Mapped[str] = mapped_column(String(16))  # groups | panels | other
+    titles: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lines: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    times: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the council offers: expenses, paid_time, travel, replacement_care, interpreter.
+    support: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The languages whose texts are drafts a native speaker has still to review.
+    needs_review: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class User(Base):

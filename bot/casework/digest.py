@@ -1,4 +1,5 @@
-"""The daily digest of overdue and due-soon cases: printed by `kotha cases digest`, sent at 08:00.
+"""The daily digest of overdue and due-soon cases, and of interests in taking part not followed
+up in time: printed by `kotha cases digest`, sent at 08:00.
 
 It also says how many staff tasks are open (bot/casework/tasks.py), when any are.
 
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.casework import tasks
 from bot.casework.cases import clock_of, is_urgent, ordered
+from bot.casework.interests import waiting_count, waiting_since
 from bot.casework.safeguarding import staff_address
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
@@ -37,26 +39,38 @@ MAX_CHARACTERS = 306
 
 @dataclass(frozen=True)
 class Urgent:
-    """The references overdue and due soon today, each most urgent first."""
+    """The references overdue and due soon today, each most urgent first; and how many
+    interests in taking part are still not contacted after `follow_up_days` working days."""
 
     overdue: tuple[str, ...]
     due_soon: tuple[str, ...]
     # Staff tasks still open (bot/casework/tasks.py): calls and letters people wait for.
     open_tasks: int = 0
+    interests_waiting: int = 0
+    follow_up_days: int = 5
 
 
 def digest_text(today: date, urgent: Urgent, limit: int = MAX_CHARACTERS) -> str:
-    """Say how many cases are overdue and due soon, naming as many references as fit."""
+    """Say how many cases are overdue and due soon, naming as many references as fit, and
+    how many interests wait too long (/console/involvement lists them)."""
     day = f"{today:%a} {today.day} {today:%b}"
     tasks = ""
     if urgent.open_tasks:
         tasks = f" {urgent.open_tasks} task{'s' if urgent.open_tasks != 1 else ''} open."
+    interests = ""
+    if urgent.interests_waiting:
+        interests = (
+            f" Interests not contacted in {urgent.follow_up_days} working days:"
+            f" {urgent.interests_waiting}."
+        )
+    extras = tasks + interests
     if not urgent.overdue and not urgent.due_soon:
-        return f"Kotha cases {day}: nothing overdue or due soon.{tasks}"
-    head = (
-        f"Kotha cases {day}: {len(urgent.overdue)} overdue, {len(urgent.due_soon)} due soon."
-        + tasks
-    )
+        return f"Kotha cases {day}: nothing overdue or due soon.{extras}"
+    return _with_references(day, urgent, limit - len(extras)) + extras
+
+
+def _with_references(day: str, urgent: Urgent, limit: int) -> str:
+    head = f"Kotha cases {day}: {len(urgent.overdue)} overdue, {len(urgent.due_soon)} due soon."
     named = [
         (label, reference)
         for label, references in (("Overdue", urgent.overdue), ("Due soon", urgent.due_soon))
@@ -90,6 +104,7 @@ class CaseDigest:
         self.recipients = settings.digest_to
         self.zone = settings.zone
         self.clock = clock
+        self.follow_up_days = settings.interest_follow_up_working_days
 
     def today(self) -> date:
         return self.clock().astimezone(self.zone).date()
@@ -102,10 +117,14 @@ class CaseDigest:
             found = session.scalars(ordered(urgent, today)).all()
             states = [(f.reference, clock_of(f, today).urgency) for f in found]
             open_tasks = tasks.count_open(session)
+            cutoff = waiting_since(today, self.zone, self.follow_up_days)
+            interests = waiting_count(session, cutoff)
         return Urgent(
             overdue=tuple(ref for ref, state in states if state == "overdue"),
             due_soon=tuple(ref for ref, state in states if state == "due_soon"),
             open_tasks=open_tasks,
+            interests_waiting=interests,
+            follow_up_days=self.follow_up_days,
         )
 
     def text(self, today: date | None = None) -> str:

@@ -45,6 +45,8 @@ from storage.models import (
     Conversation,
     EventSubscription,
     Feedback,
+    Interest,
+    InterestEvent,
     MediaNote,
     Message,
     Preference,
@@ -214,6 +216,7 @@ def erase_people(
         session.scalars(select(SafeguardingFlag.id).where(SafeguardingFlag.contact_id.in_(ids)))
     )
     task_ids = list(session.scalars(select(StaffTask.id).where(StaffTask.contact_id.in_(ids))))
+    interest_ids = list(session.scalars(select(Interest.id).where(Interest.contact_id.in_(ids))))
 
     media_urls = message_media_urls(session, address_ids)
     # Staff's transcripts and translations of what they sent are their words too.
@@ -273,12 +276,25 @@ def erase_people(
     # case note: it goes. What staff took down for them keeps only how it came (a count).
     session.execute(delete(StaffTask).where(StaffTask.id.in_(task_ids)))
     _scrub_taken(session, TakenOnBehalf.contact_id.in_(ids))
+    # An interest keeps what it counts (the opportunity, its status, how it was followed
+    # up); staff's notes about the person go.
+    session.execute(
+        update(InterestEvent)
+        .where(InterestEvent.interest_id.in_(interest_ids))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )
     # Who did what stays in the audit log; what they wrote about the person does not.
     session.execute(
         update(AuditEvent)
         .where(
             audit_targets(
-                ids, address_ids, [record.reference for record in gone], flag_ids, task_ids
+                ids,
+                address_ids,
+                [record.reference for record in gone],
+                flag_ids,
+                task_ids=task_ids,
+                interest_ids=interest_ids,
             )
         )
         .values(detail=None, reason=None)
@@ -392,6 +408,7 @@ ERASED_TABLES = (
     "conversations",
     "feedback",
     "case_events",
+    "interest_events",
     "consents",
     "preferences",
     "event_subscriptions",

@@ -29,6 +29,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Interest,
+    InterestEvent,
     MediaNote,
     Message,
     Preference,
@@ -55,6 +56,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("case_events", "Case history"),
     ("survey_responses", "Survey answers"),
     ("interests", "Interest in taking part"),
+    ("interest_events", "How staff followed up their interest"),
     ("event_subscriptions", "Event reminders asked for"),
     ("rsvps", "Replies about events"),
     ("safeguarding_flags", "Safeguarding flags"),
@@ -125,10 +127,13 @@ def audit_targets(
     references: Sequence[str],
     flag_ids: Sequence[int],
     task_ids: Sequence[int] = (),
+    interest_ids: Sequence[int] = (),
 ) -> Any:
     """The audit events about these people's records: the targets the console writes."""
     as_text = [str(value) for value in contact_ids]
     return or_(
+        (AuditEvent.target_type == "interest")
+        & AuditEvent.target_id.in_([str(value) for value in interest_ids]),
         (AuditEvent.target_type == "contact") & AuditEvent.target_id.in_(as_text),
         (AuditEvent.target_type == "address")
         & AuditEvent.target_id.in_([str(value) for value in address_ids]),
@@ -205,6 +210,12 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
         ),
         "survey_responses": survey_responses,
         "interests": interests,
+        "interest_events": _rows(
+            session,
+            InterestEvent,
+            InterestEvent.interest_id.in_(_ids(interests)),
+            InterestEvent.message_id.in_(message_ids),
+        ),
         "staff_tasks": staff_tasks,
         "event_subscriptions": _rows(
             session,
@@ -223,7 +234,8 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
                 address_ids,
                 [row.reference for row in feedback],  # type: ignore[attr-defined]
                 _ids(flags),
-                _ids(staff_tasks),
+                task_ids=_ids(staff_tasks),
+                interest_ids=_ids(interests),
             ),
         ),
     }
@@ -245,6 +257,7 @@ STAFF_COLUMNS = (
     "recorded_by",
     "created_by",
     "done_by",
+    "assigned_to",
 )
 
 

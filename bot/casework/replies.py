@@ -9,6 +9,7 @@ it is held; only a safeguarding follow-up goes to someone who opted out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -54,15 +55,18 @@ class ReplyRequest:
     saved: str | None = None
     text: str | None = None
 
-    def checked(self) -> ReplyRequest:
-        """Return the request with text trimmed, or raise ReplyError saying what is wrong."""
+    def checked(self, saved_replies: Mapping[str, str] = SAVED_REPLIES) -> ReplyRequest:
+        """Return the request with text trimmed, or raise ReplyError saying what is wrong.
+
+        `saved_replies` are those the page offered (the interests queue has its own too).
+        """
         text = (self.text or "").strip()
         saved = (self.saved or "").strip() or None
         if saved and text:
             raise ReplyError("Choose a saved reply or write your own, not both")
         if saved is None and not text:
             raise ReplyError("Choose a saved reply or write your reply")
-        if saved is not None and saved not in SAVED_REPLIES:
+        if saved is not None and saved not in saved_replies:
             raise ReplyError("Choose one of the saved replies")
         if len(text) > MAX_FREE_TEXT:
             raise ReplyError(f"Your reply must be {MAX_FREE_TEXT:,} characters or fewer")
@@ -92,10 +96,15 @@ def safeguarding_open(session: Session, contact_id: int) -> bool:
 
 
 def queue_reply(
-    session: Session, address: Address, request: ReplyRequest, user_id: int, now: datetime
+    session: Session,
+    address: Address,
+    request: ReplyRequest,
+    user_id: int,
+    now: datetime,
+    saved_replies: Mapping[str, str] = SAVED_REPLIES,
 ) -> Message:
     """Write the reply as a queued outbound row (the caller queues it after commit)."""
-    request = request.checked()
+    request = request.checked(saved_replies)
     if address.channel in OFFLINE_CHANNELS:
         raise ReplyError(
             "This person gave their feedback to staff and has no phone or chat here to write"
@@ -114,7 +123,7 @@ def queue_reply(
         sent_by=user_id,
         # A saved reply is rendered when sent, in the person's language then (they may
         # change it meanwhile); staff's own words go as they wrote them.
-        template=SAVED_REPLIES[request.saved] if request.saved is not None else None,
+        template=saved_replies[request.saved] if request.saved is not None else None,
         body=None if request.saved is not None else request.text or "",
     )
     return outbox.add(session, reply)

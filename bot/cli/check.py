@@ -54,6 +54,7 @@ SHOWN: tuple[tuple[str, Callable[[Settings], object]], ...] = (
     ("KOTHA_RESPONSE_WORKING_DAYS", lambda s: s.response_working_days),
     ("KOTHA_SAFEGUARDING_ALERT_TO", lambda s: ",".join(s.safeguarding_alert_to)),
     ("KOTHA_DIGEST_TO", lambda s: ",".join(s.digest_to)),
+    ("KOTHA_INTEREST_FOLLOW_UP_WORKING_DAYS", lambda s: s.interest_follow_up_working_days),
     ("KOTHA_REMINDER_OFFSETS", lambda s: ",".join(s.reminder_offsets)),
     ("KOTHA_WHATSAPP_TEMPLATES", lambda s: ",".join(sorted(s.whatsapp_templates))),
     ("KOTHA_INSTANCE_DIR", lambda s: s.instance_dir),

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 from flask import Flask
 
 from bot import settings as settings_module
+from bot.outreach import opportunities
 from bot.services import Services, build_services
 from storage.migrate import upgrade
 
@@ -24,4 +25,7 @@ def load_services(**kwargs: Any) -> Services:
     """Build the services from the environment's settings and bring the database up to date."""
     services = build_services(settings_module.load(), **kwargs)
     upgrade(services.database)
+    with services.database.session() as session:
+        # The ways to take part the policy names, on first start (staff edit them after).
+        opportunities.seed(session, services.clock())
     return services

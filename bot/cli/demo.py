@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.outreach import opportunities
 from bot.services import Services
 from bot.types import InboundMessage
 from storage.models import Contact
@@ -26,6 +27,8 @@ def seed_demo(services: Services) -> bool:
     with services.database.session() as session:
         if session.scalar(select(func.count()).select_from(Contact)):
             return False
+        # The demo's person who gets involved chooses from the ways to take part.
+        opportunities.seed(session, services.clock())
     for channel, address, texts in DEMO_CONVERSATIONS:
         for text in texts:
             received = services.runner.receive(

@@ -31,12 +31,14 @@ from bot.casework.status import PROGRESS_TEXT
 from bot.cli.catalogs import TEMPLATE_NAME, compile_catalogs, update_catalogs
 from bot.cli.common import Commands, load_services
 from bot.i18n import I18n
+from bot.outreach.opportunities import ABOUT_WITH_SUPPORT, AREAS, LIST_NAME, about_params
 from bot.pipeline.templates import WhatsAppTemplates
 from bot.services import build_services
 from bot.settings import FLOWS_DIR
 from bot.sms import SmsCost, sms_cost
 from flows.engine import Input, Say, State, idle, step
 from flows.library import Flows, load_flows
+from flows.listing import Listed, Listing
 from flows.model import placeholders
 from flows.texts import MEDIA_RECEIVED, STATUS_DUE, STATUS_NOW
 from storage.models import Message
@@ -73,8 +75,34 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     "ico": "ico.org.uk",
     "stop": "STOP",
     "preferences": "PREFERENCES",
+    # A way to take part as staff write it (bot/outreach/opportunities.py): a typical one.
+    "line": {"by_language": {"en": "Carers meet to share news and tell us what carers need."}},
+    "time": {"by_language": {"en": "2 hours, once a month"}},
+    "support": {"list": [{"msgid": "replacement care"}, {"msgid": "travel costs"}]},
     # Staff's own words in a WhatsApp template (a broadcast, a reply): a typical length.
     "text": "The day centre on Vallance Road opens at 10 from Monday.",
+}
+
+# The ways to take part the involve flow offers come from the database: one typical one per
+# area stands in for them, so the walk sees the list's question and what is said of a choice
+# (tests/bot/outreach/test_opportunities.py checks every page of the seeded list).
+SAMPLE_LISTINGS = {
+    LIST_NAME: Listing(
+        tuple(
+            Listed(
+                value=f"sample_{area}",
+                labels={"en": "Carers Forum", "bn": "কেয়ারার ফোরাম"},
+                area=area,
+                about=ABOUT_WITH_SUPPORT,
+                about_params=about_params(
+                    {"en": "Carers meet to share news, get help and tell us what carers need."},
+                    {"en": "2 hours, once a month"},
+                    ("replacement_care", "travel"),
+                ),
+            )
+            for area in AREAS
+        )
+    )
 }
 
 # --- What each text costs ------------------------------------------------------------------
@@ -124,12 +152,14 @@ def _probes(flows: Flows, state: State, language: str) -> Iterator[Input]:
     count = {"yesno": 2, "language": len(flows.languages), "text": 0}.get(
         node.type, len(node.options)
     )
+    if node.options_from is not None:
+        count = 2  # the one sample of its area, and a number that is no choice
     for number in range(1, count + 1):
-        yield Input(text=str(number), language=language)
-    yield Input(text="xyz", language=language)
-    yield Input(text="", language=language)
+        yield Input(text=str(number), language=language, listings=SAMPLE_LISTINGS)
+    yield Input(text="xyz", language=language, listings=SAMPLE_LISTINGS)
+    yield Input(text="", language=language, listings=SAMPLE_LISTINGS)
     picture = {"url": "https://example.invalid/picture.jpg", "content_type": "image/jpeg"}
-    yield Input(text="", media=(picture,), language=language)
+    yield Input(text="", media=(picture,), language=language, listings=SAMPLE_LISTINGS)
 
 
 def engine_says(flows: Flows) -> tuple[Say, list[Say]]:
@@ -145,7 +175,8 @@ def engine_says(flows: Flows) -> tuple[Say, list[Say]]:
 
     def keep(found: Iterable[Say]) -> None:
         for say in found:
-            says.setdefault((say.text, say.lead, say.choices, say.raw_choices), say)
+            # A list's choices are mappings (a label per language): keyed by their repr.
+            says.setdefault((say.text, say.lead, repr(say.choices), say.raw_choices), say)
 
     for state, event in (
         (None, Input(text="hello", language=language)),

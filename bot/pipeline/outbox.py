@@ -36,6 +36,7 @@ from sqlalchemy.types import Boolean, Integer, String
 from bot.sms import sms_cost
 from bot.types import Kind
 from flows.engine import Say
+from flows.listing import Choice
 from storage.db import DriverStatement
 from storage.models import Message
 
@@ -56,7 +57,7 @@ class Outbound:
     template: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     lead: str | None = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
     raw_choices: bool = False
     body: str | None = None
     language: str | None = None

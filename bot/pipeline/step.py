@@ -39,6 +39,7 @@ from flows.engine import (
     step,
 )
 from flows.library import Flows
+from flows.listing import Listing
 from flows.texts import CORRECTION_KEPT
 from flows.understanding import Understanding, understand
 from storage.db import Transaction
@@ -90,6 +91,9 @@ _PROCESSED = (
 
 # Where a person's feedback is (bot/casework/status.py), asked for the sender alone.
 CaseLookup = Callable[[Connection, int, StatusQuery], CaseStatus]
+# The lists a step's questions may offer (flows/listing.py), for a reader of a language on a
+# channel: the ways to take part (bot/outreach/opportunities.py `OpportunityLists`).
+ListingSource = Callable[[Connection, str | None, str], Mapping[str, Listing]]
 
 
 class Duplicate(Exception):
@@ -112,8 +116,11 @@ class Stepper:
         told_on_sms: Mapping[str, str] | None = None,
         case_status: CaseLookup | None = None,
         links: Mapping[str, str] | None = None,
+        listings: ListingSource | None = None,
     ) -> None:
         self.flows = flows
+        # Without it (a benchmark of the step alone), a list's question has nothing to offer.
+        self.listings = listings
         # Addresses of this deployment's public pages, by the placeholder a text names them
         # with ({privacy_link}): given to the messages whose text asks for one.
         self.links = dict(links or {})
@@ -164,6 +171,11 @@ class Stepper:
             understood=inbound.understood,
             question=inbound.question,
             returning=away > self.resume_after,
+            listings=(
+                self.listings(tx.connection, person.language, person.channel)
+                if self.listings is not None
+                else {}
+            ),
         )
         transitions.append(step(self.flows, state, incoming))
         if self._contributed(transitions[-1]) and preferences.ask_once(

@@ -15,6 +15,7 @@ from bot.casework import accounts, tasks
 from bot.casework.accounts import ROLES, create_user, record_audit
 from bot.casework.media import MediaCache
 from bot.channels.media import Fetched
+from bot.outreach import opportunities
 from bot.outreach.consultations import EventDetails, create_event
 from bot.services import Services, build_services
 from kotha import create_app
@@ -28,7 +29,7 @@ from storage.models import (
     User,
     YouSaidItem,
 )
-from storage.records import create_feedback
+from storage.records import create_feedback, create_interest
 from tests.conftest import Bot
 
 PASSWORD = "correct horse battery"
@@ -88,6 +89,14 @@ ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     "console.you_said_publish": ("POST", frozenset({"staff", "admin"})),
     "console.you_said_quotes": ("GET", frozenset({"moderator", "admin"})),
     "console.you_said_approve": ("POST", frozenset({"moderator", "admin"})),
+    "console.interests_queue": ("GET", frozenset({"staff", "admin"})),
+    "console.interest": ("GET", frozenset({"staff", "admin"})),
+    "console.interest_update": ("POST", frozenset({"staff", "admin"})),
+    "console.interest_reply": ("POST", frozenset({"staff", "admin"})),
+    "console.opportunities_list": ("GET", frozenset({"staff", "admin"})),
+    "console.opportunity_new": ("GET", frozenset({"staff", "admin"})),
+    "console.opportunity_edit": ("GET", frozenset({"staff", "admin"})),
+    "console.opportunity_open": ("POST", frozenset({"staff", "admin"})),
 }
 OPEN = {"console.login", "console.static"}
 # Routes with arguments are walked at these paths, which the `app` fixture's records answer.
@@ -121,6 +130,11 @@ EXAMPLE_PATHS = {
     "console.you_said_item": "/console/you-said/1",
     "console.you_said_publish": "/console/you-said/1/publish",
     "console.you_said_approve": "/console/you-said/1/approve-quote",
+    "console.interest": "/console/involvement/1",
+    "console.interest_update": "/console/involvement/1",
+    "console.interest_reply": "/console/involvement/1/reply",
+    "console.opportunity_edit": "/console/opportunities/1/edit",
+    "console.opportunity_open": "/console/opportunities/1/open",
 }
 
 
@@ -187,6 +201,9 @@ def app_with_records(services: Services) -> Flask:
         complaint = create_feedback(session, address, "en", "complaint", {}, True, now, None)
         complaint.reference = EXAMPLE_REFERENCE
         session.flush()
+        # The ways to take part, and that person's interest in one, for the queue's pages.
+        opportunities.seed(session, now)
+        session.add(create_interest(session, address, "en", {"opportunity": "carers_forum"}, now))
         # One open safeguarding flag on that person, for the page that resolves flags.
         session.add(
             SafeguardingFlag(

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 
 from bot.casework.accounts import create_user
+from bot.outreach import opportunities
 from bot.outreach.consultations import EventDetails, create_event
 from storage.models import (
     Address,
@@ -18,10 +19,11 @@ from storage.models import (
     Contact,
     Feedback,
     Message,
+    Opportunity,
     SafeguardingFlag,
     YouSaidItem,
 )
-from storage.records import create_feedback
+from storage.records import create_feedback, create_interest
 from tests.console.conftest import LiveServer
 from tests.console.test_calendar_browser import PASSWORD
 
@@ -120,6 +122,16 @@ def paths(live_server: LiveServer) -> list[str]:
         session.flush()
         reference = feedback.reference
         feedback_id = session.scalars(select(Feedback.id).where(Feedback.id == feedback.id)).one()
+        # The ways to take part (the session's live server may have them already), and the
+        # person's interest in one.
+        opportunities.seed(session, now)
+        interest = create_interest(
+            session, address, "bn", {"opportunity": "carers_forum", "contact_how": "phone"}, now
+        )
+        session.flush()
+        opportunity_id = session.scalars(
+            select(Opportunity.id).where(Opportunity.key == "carers_forum")
+        ).one()
         ids = {
             "address": address.id,
             "event": event.id,
@@ -151,6 +163,11 @@ def paths(live_server: LiveServer) -> list[str]:
         "/console/you-said/quotes",
         "/console/audit",
         "/console/users",
+        "/console/involvement",
+        f"/console/involvement/{interest.id}",
+        "/console/opportunities",
+        "/console/opportunities/new",
+        f"/console/opportunities/{opportunity_id}/edit",
         "/console/no-such-page",
     ]
     public = [

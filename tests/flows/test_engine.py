@@ -9,11 +9,13 @@ import pytest
 import yaml
 
 from bot.i18n import I18n
+from bot.outreach.opportunities import LIST_NAME, SmsBudget, listed_from_seed
 from bot.settings import FLOWS_DIR, LOCALES_DIR
 from flows.answers import named_language
 from flows.effects import OptIn, OptOut, SetLanguage, Submit
 from flows.engine import Input, State, Transition, idle, step
 from flows.library import KEYWORDS_FILE, LANGUAGE_FLOW, LANGUAGE_NAMES, MENU_FLOW, load_flows
+from flows.listing import Listing
 from flows.texts import (
     EMPTY_ANSWER,
     EXPIRED,
@@ -30,6 +32,10 @@ from flows.texts import (
 from flows.understanding import understand
 
 FLOWS = load_flows(FLOWS_DIR, I18n(LOCALES_DIR).choices)
+# The ways to take part as a new deployment has them, paged for English readers.
+LISTINGS = {
+    LIST_NAME: Listing(listed_from_seed(), SmsBudget(I18n(LOCALES_DIR)).fits("en")),
+}
 # The base loader keeps every word as the text a person would type (no YAML booleans).
 KEYWORDS: dict[str, dict[str, list[str]]] = yaml.load(
     KEYWORDS_FILE.read_text("utf-8"), Loader=yaml.BaseLoader
@@ -44,7 +50,11 @@ VOICE_NOTE = {"url": "https://media.example/1.ogg", "content_type": "audio/ogg"}
 
 def say(text: str, state: State | None = None, language: str | None = "en") -> Transition:
     """Step as the runner does: with what the message was understood to say."""
-    return step(FLOWS, state, Input(text=text, language=language, understood=understand(text)))
+    return step(
+        FLOWS,
+        state,
+        Input(text=text, language=language, understood=understand(text), listings=LISTINGS),
+    )
 
 
 def walk(state: State | None, *texts: str) -> list[Transition]:
@@ -400,7 +410,10 @@ def test_a_finished_survey_submits_its_answers() -> None:
 def test_involvement_describes_the_choice_then_registers_interest() -> None:
     described = say("2", at("involve", "1"))
     assert described.state.node == "register"
-    assert described.say[0].lead == FLOWS["involve"].nodes["groups"].options[1].info
+    # What it is, the time it takes and the support offered, then "would you like to?".
+    about, question = described.say
+    assert about.params["line"]["by_language"]["en"].startswith("One meeting")
+    assert question.text == FLOWS["involve"].nodes["register"].ask
     last = say("5", at("involve", "1", "2", "1", "2"))
     assert submits(last) == [
         Submit(

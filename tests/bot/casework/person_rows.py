@@ -27,6 +27,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Interest,
+    InterestEvent,
     MediaNote,
     Message,
     Rsvp,
@@ -192,16 +193,31 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
                 created_at=now,
             )
         )
+        interest = Interest(
+            opportunity="carers_forum",
+            contact_how="sms",
+            contact_when="morning",
+            language="en",
+            channel="sms",
+            contact_id=contact.id,
+            address_id=sms.id,
+            created_at=now,
+            status="contacted",
+            assigned_to=staff.id,
+        )
+        session.add(interest)
+        session.flush()
+        # Staff's follow-up, with a note naming them and the message sent from the queue.
         session.add(
-            Interest(
-                opportunity="carers_forum",
-                contact_how="sms",
-                contact_when="morning",
-                language="en",
-                channel="sms",
-                contact_id=contact.id,
-                address_id=sms.id,
-                created_at=now,
+            InterestEvent(
+                interest_id=interest.id,
+                at=now,
+                user_id=staff.id,
+                from_status="new",
+                to_status="contacted",
+                assigned_to=staff.id,
+                note=f"Rang {TEXT} on {NUMBER}",
+                message_id=reply.id,
             )
         )
         start = now + timedelta(days=10)
@@ -281,6 +297,7 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
             ("contact", contact.id, {"feedback": comment.reference}, f"Hid {TEXT}"),
             ("safeguarding_flag", flag.id, None, f"Cleared: {TEXT}"),
             ("staff_task", task.id, {"summary": TEXT}, f"Done: {TEXT}"),
+            ("interest", interest.id, {"note": TEXT}, f"Called {TEXT}"),
         ):
             record_audit(
                 session, staff.id, "example.done", target_type, target_id, detail, reason, now=now

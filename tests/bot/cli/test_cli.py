@@ -29,9 +29,11 @@ from sqlalchemy import select
 from bot import cli
 from bot.i18n import I18n
 from bot.outreach.consultations import LOCAL_URL
+from bot.outreach.opportunities import QUESTION, SmsBudget, listed_from_seed
 from bot.settings import FLOWS_DIR, LOCALES_DIR, REPO_ROOT
 from bot.sms import is_gsm7
 from flows.library import Flows, load_flows
+from flows.listing import Choice, Listing, page_of
 from flows.texts import NO, YES
 from storage.db import Database
 from storage.exports import csv_safe
@@ -100,8 +102,10 @@ class Reply:
 
     template: str
     lead: str | None = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
     raw_choices: bool = False
+    # Parameters the message carries itself (a way to take part's line, time and support).
+    params: Mapping[str, Any] = field(default_factory=dict)
     # The feedback kind whose reference (and deadline) the message quotes, if any.
     quotes: str | None = None
     # Rendered before the person has chosen a language.
@@ -141,8 +145,16 @@ class Conversation:
         index = next(i for i, o in enumerate(options) if value in (o.value, o.goto))
         return self.number(index + 1)
 
-    def info(self, flow: str, node: str, value: object) -> str | None:
-        return next(o.info for o in self.flows[flow].nodes[node].options if o.value == value)
+    def listed(self, area: str, value: str) -> tuple[Reply, str, Reply]:
+        """The first page of an area's ways to take part, as this person's channel pages
+        it, the number of `value` on it, and what is said of it when chosen."""
+        i18n = I18n(LOCALES_DIR)
+        code = i18n.on_channel(self.language, CHANNEL[self.language])
+        page = page_of(Listing(listed_from_seed(), SmsBudget(i18n).fits(code)), QUESTION, area, 0)
+        index = next(i for i, option in enumerate(page.shown) if option.value == value)
+        chosen = page.shown[index]
+        about = Reply(chosen.about or "", params=chosen.about_params)
+        return Reply(QUESTION, None, page.choices), self.number(index + 1), about
 
     def done(self, flow: str, quotes: str | None = None) -> Reply:
         submit = next(n for n in self.flows[flow].nodes.values() if n.type == "submit")
@@ -191,9 +203,9 @@ def walk(flows: Flows, language: str) -> Conversation:
     c.send("0", menu)
 
     c.send(c.pick("menu", "main", "involve"), c.ask("involve", "area"))
-    c.send(c.pick("involve", "area", "groups"), c.ask("involve", "groups"))
-    forum = c.info("involve", "groups", "senior_voice_forum")
-    c.send(c.pick("involve", "groups", "senior_voice_forum"), c.ask("involve", "register", forum))
+    page, forum, about = c.listed("groups", "senior_voice_forum")
+    c.send(c.pick("involve", "area", "groups"), page)
+    c.send(forum, about, c.ask("involve", "register"))
     c.send(c.number(1), c.ask("involve", "how"))
     c.send(c.pick("involve", "how", "sms"), c.ask("involve", "when"))
     c.send(c.pick("involve", "when", "any_time"), c.done("involve"))
@@ -353,7 +365,7 @@ def rendered(session: Session, language: str, replies: Sequence[Reply]) -> list[
     records = feedback(session, language)
     texts = []
     for reply in replies:
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = dict(reply.params)
         if reply.quotes is not None:
             record = records[reply.quotes]
             params["reference"] = record["reference"]
@@ -490,6 +502,12 @@ def test_survey_and_interest_exports(session: Session, language: str) -> None:
         "senior_voice_forum",
         "sms",
         "any_time",
+    )
+    # Which opportunity, where staff are with it and who follows it up.
+    assert (interest["opportunity_title"], interest["status"], interest["assigned_to"]) == (
+        "Senior voice forum",
+        "new",
+        None,
     )
     assert interest["channel"] == CHANNEL[language]
     assert datetime.fromisoformat(interest["created_at"]).tzinfo is not None
