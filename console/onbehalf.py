@@ -55,21 +55,22 @@ def _form_page(values: Mapping[str, str], errors: Mapping[str, str] | None = Non
     flows = services().flows
     languages = {code: lang.name for code, lang in services().i18n.languages.items()}
     channels = {channel: CHANNEL_NAMES[channel] for channel in OFFLINE_CHANNELS}
-    items = {
-        "kind": _radios(onbehalf.KIND_LABELS, values.get("kind")),
-        "channel": _radios(channels, values.get("channel")),
-        "language": _select(languages, values.get("language"), "Choose a language"),
-        "service": _select(
-            onbehalf.topics(flows, "complaint"), values.get("service"), "Choose a service"
-        ),
-        "survey": _select(
-            onbehalf.topics(flows, "survey"), values.get("survey"), "Choose a survey"
-        ),
-        "opportunity": _select(
-            onbehalf.topics(flows, "interest"), values.get("opportunity"), "Choose one"
-        ),
-        "updates_by": _radios(onbehalf.UPDATES_BY, values.get("updates_by")),
-    }
+    with services().database.session() as db:
+        items = {
+            "kind": _radios(onbehalf.KIND_LABELS, values.get("kind")),
+            "channel": _radios(channels, values.get("channel")),
+            "language": _select(languages, values.get("language"), "Choose a language"),
+            "service": _select(
+                onbehalf.topics(db, flows, "complaint"), values.get("service"), "Choose a service"
+            ),
+            "survey": _select(
+                onbehalf.topics(db, flows, "survey"), values.get("survey"), "Choose a survey"
+            ),
+            "opportunity": _select(
+                onbehalf.topics(db, flows, "interest"), values.get("opportunity"), "Choose one"
+            ),
+            "updates_by": _radios(onbehalf.UPDATES_BY, values.get("updates_by")),
+        }
     return render_template(
         "console/feedback_new.html",
         values=values,

@@ -42,7 +42,15 @@ from bot.types import CHANNEL_NAMES, OFFLINE_CHANNELS
 from flows.library import Flows
 from flows.model import CONSENT_TO_CONTACT
 from flows.texts import N_
-from storage.models import Address, Contact, Feedback, Interest, SurveyResponse, TakenOnBehalf
+from storage.models import (
+    Address,
+    Contact,
+    Feedback,
+    Interest,
+    Opportunity,
+    SurveyResponse,
+    TakenOnBehalf,
+)
 from storage.records import (
     AddressOwner,
     feedback_values,
@@ -134,9 +142,9 @@ class Taken:
     taken_id: int
 
 
-def topics(flows: Flows, kind: str) -> dict[str, str]:
+def topics(session: Session, flows: Flows, kind: str) -> dict[str, str]:
     """The choices for a kind, value -> label: a feedback's services (the complaint flow's
-    question), the surveys, or the involvement opportunities (the involve flow's)."""
+    question), the surveys, or the ways to take part that are open (as staff keep them)."""
     if kind in FEEDBACK_KINDS:
         return _options(flows, "complaint", "service")
     if kind == "survey":
@@ -144,7 +152,12 @@ def topics(flows: Flows, kind: str) -> dict[str, str]:
         names = sorted(name for name in flows.flows if name.startswith("survey-"))
         return {name: name.removeprefix("survey-").replace("-", " ").capitalize() for name in names}
     if kind == "interest":
-        return _options(flows, "involve", "opportunity")
+        rows = session.execute(
+            select(Opportunity.key, Opportunity.titles)
+            .where(Opportunity.open.is_(True))
+            .order_by(Opportunity.position, Opportunity.id)
+        )
+        return {key: titles.get("en") or key for key, titles in rows}
     return {}
 
 
@@ -189,7 +202,7 @@ def _phone(typed: str, errors: dict[str, str]) -> tuple[str | None, bool]:
     return e164, mobile
 
 
-def check(given: Given, i18n: I18n, flows: Flows) -> Checked:
+def check(session: Session, given: Given, i18n: I18n, flows: Flows) -> Checked:
     """Check everything staff took down; raise TakeError naming every field that is wrong."""
     errors: dict[str, str] = {}
     if given.kind not in KINDS:
@@ -201,7 +214,7 @@ def check(given: Given, i18n: I18n, flows: Flows) -> Checked:
     words = _text(given.words, MAX_WORDS, "words", "What they said", errors)
     if words is None and given.kind != "interest" and "words" not in errors:
         errors["words"] = "Write down what they said, in their words"
-    choices = topics(flows, given.kind)
+    choices = topics(session, flows, given.kind)
     topic = given.service.strip()
     if given.kind in KINDS and topic not in choices:
         what = {"survey": "the survey", "interest": "what they want to take part in"}
@@ -257,7 +270,7 @@ def record(
 ) -> Taken:
     """Check and keep what staff took down, in the session's transaction; raise TakeError
     (nothing written) when anything is wrong."""
-    checked = check(given, i18n, flows)
+    checked = check(session, given, i18n, flows)
     address = _address(session, checked, now)
     owner = AddressOwner(address.id, address.contact_id, checked.channel)
     reference = None

@@ -13,6 +13,7 @@ from bot.casework import onbehalf, tasks
 from bot.casework.accounts import create_user
 from bot.casework.cases import change_status, find, record_outcome
 from bot.casework.onbehalf import Given, TakeError
+from bot.outreach import opportunities
 from bot.services import Services
 from bot.types import Kind
 from storage.exports import feedback_rows
@@ -25,6 +26,7 @@ from storage.models import (
     Feedback,
     Interest,
     Message,
+    Opportunity,
     StaffTask,
     SurveyResponse,
     TakenOnBehalf,
@@ -266,6 +268,8 @@ def test_a_mobile_already_known_is_the_same_person(bot: Bot) -> None:
 
 
 def test_a_survey_answer_and_an_interest_are_kept_and_counted(services: Services) -> None:
+    with services.database.session() as session:
+        opportunities.seed(session, services.clock())
     survey = take(
         services,
         complaint_by_phone(
@@ -289,6 +293,17 @@ def test_a_survey_answer_and_an_interest_are_kept_and_counted(services: Services
             "phone",
         )
         assert session.scalar(select(func.count()).select_from(TakenOnBehalf)) == 2
+        closed = session.scalars(select(Opportunity).where(Opportunity.key == "think")).one()
+        closed.open = False
+    # Only the ways to take part that are open, as staff keep them, can be chosen.
+    with pytest.raises(TakeError, match="Choose what they want to take part in: ") as refused:
+        take(
+            services,
+            complaint_by_phone(
+                kind="interest", service="think", words="", updates_by="call", phone=LANDLINE
+            ),
+        )
+    assert "focus_groups" in str(refused.value) and "think" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
