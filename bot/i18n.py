@@ -147,7 +147,8 @@ class I18n:
         {"by_language": {code: text}} as the text in the reader's language (along the
         fallback chain), and {"lines": [[part, ...], ...]} as lines of parts, each part
         formatted like a parameter and each line ending with a line break (the next few
-        events, one a line).
+        events, one a line), and {"items": [part, ...]} as parts formatted so, between commas
+        (a venue's access details).
         """
         if isinstance(value, Mapping) and "msgid" in value:
             return self.gettext(language.code, value["msgid"])
@@ -160,6 +161,8 @@ class I18n:
             return language.digits_of(f"{shown}, {moment:%H:%M}")
         if isinstance(value, Mapping) and "by_language" in value:
             return self.in_language(language.code, value["by_language"])
+        if isinstance(value, Mapping) and "items" in value:
+            return ", ".join(self.format_param(language, part) for part in value["items"])
         if isinstance(value, Mapping) and "lines" in value:
             return "".join(
                 ", ".join(self.format_param(language, part) for part in line) + "\n"

@@ -24,7 +24,7 @@ from bot.channels.registry import close_senders, senders_from_settings
 from bot.clock import Clock, utc_now
 from bot.i18n import I18n
 from bot.logs import as_job
-from bot.outreach import involvement
+from bot.outreach import access, involvement
 from bot.outreach.broadcasts import BROADCAST_TEMPLATE, Broadcasts
 from bot.outreach.consultations import ChatRecords
 from bot.outreach.reminders import REMINDER_TEMPLATE, Reminders
@@ -124,6 +124,7 @@ def build_services(
             "survey": involvement.survey_response,
             "interest": involvement.interest,
             "preferences": involvement.preferences,
+            "access": access.record,
             **chat_records.writers(),
         }
     )
@@ -141,6 +142,7 @@ def build_services(
         told_on_sms=dict.fromkeys(i18n.sms_instead, NAGRI_BY_SMS),
         case_status=case_status,
         links={"privacy_link": chat_records.base_url + "/privacy"},
+        ask_after=access.ask_after,
     )
     # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
     # web process stores it and queues its step; on PostgreSQL the database announces it to
@@ -163,6 +165,7 @@ def build_services(
         settings.reminder_offsets,
         settings.zone,
         settings.quiet_hours,
+        i18n,
     )
     if huey is not None:
         # Once a minute is the finest a Huey periodic task runs; a reminder a minute late is

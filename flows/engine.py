@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from flows.answers import named_language, pick_language, pick_option, reference_in, yes_or_no
+from flows.answers import (
+    named_language,
+    pick_language,
+    pick_option,
+    pick_options,
+    reference_in,
+    yes_or_no,
+)
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.model import CONSENT_TO_CONTACT, Flow, Node, Option
@@ -42,6 +49,7 @@ from flows.texts import (
     MEDIA_RECEIVED,
     NO,
     NOT_A_CHOICE,
+    NOT_NUMBERS,
     NOT_YES_NO,
     OLD_BUTTON,
     PRIVACY_LINK,
@@ -648,6 +656,8 @@ def _answers(flows: Flows, state: State, incoming: Input) -> bool:
         return yes_or_no(flows, incoming.text) is not None
     if node.type == "language":
         return pick_language(flows, incoming.text) is not None
+    if node.type == "multichoice":
+        return pick_options(flows, question_of(state), incoming.text) is not None
     return pick_option(flows, question_of(state), incoming.text) is not None
 
 
@@ -661,6 +671,8 @@ def _answer(flows: Flows, state: State, incoming: Input) -> Transition:
         return _answer_text(flows, flow, node, state, incoming)
     if node.type == "yesno":
         return _answer_yes_no(flows, flow, node, state, incoming)
+    if node.type == "multichoice":
+        return _answer_several(flows, flow, node, state, incoming)
     return _answer_choice(flows, flow, node, state, incoming)
 
 
@@ -734,6 +746,28 @@ def _answer_choice(
     if node.save:
         answers[node.save] = option.value
     return _advance(flows, flow, node, answers, str(option.value).lower(), option.info)
+
+
+def _answer_several(
+    flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
+) -> Transition:
+    """An answer to a question taking several options: their values, in the order named.
+
+    Its `next` branches on the first answer key in the mapping (file order) that is among
+    the values picked, else `else`.
+    """
+    picked = pick_options(flows, f"{flow.id}/{node.id}", incoming.text)
+    if picked is None:
+        return _not_an_answer(flows, flow, node, state, incoming, NOT_NUMBERS)
+    values = [node.options[index].value for index in picked]
+    answers = dict(state.answers)
+    if node.save:
+        answers[node.save] = values
+    chosen = {str(value).lower() for value in values}
+    key = None
+    if isinstance(node.next, Mapping):
+        key = next((answer for answer in node.next if answer in chosen), None)
+    return _advance(flows, flow, node, answers, key, None)
 
 
 def _advance(

@@ -25,7 +25,7 @@ from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.store import chat_message_key
 from bot.types import Kind
-from flows.effects import SetLanguage, Submit
+from flows.effects import Effect, SetLanguage, Submit
 from flows.engine import (
     CaseStatus,
     Input,
@@ -90,6 +90,9 @@ _PROCESSED = (
 
 # Where a person's feedback is (bot/casework/status.py), asked for the sender alone.
 CaseLookup = Callable[[Connection, int, StatusQuery], CaseStatus]
+# A question to ask after what a step kept (access needs after a yes to an event,
+# bot/outreach/access.py): the flow to begin, or None.
+AskAfter = Callable[[Connection, int, Sequence[Effect]], str | None]
 
 
 class Duplicate(Exception):
@@ -112,8 +115,11 @@ class Stepper:
         told_on_sms: Mapping[str, str] | None = None,
         case_status: CaseLookup | None = None,
         links: Mapping[str, str] | None = None,
+        ask_after: AskAfter | None = None,
     ) -> None:
         self.flows = flows
+        # Asked before the question about broadcasts, which then follows its answers.
+        self.ask_after = ask_after
         # Addresses of this deployment's public pages, by the placeholder a text names them
         # with ({privacy_link}): given to the messages whose text asks for one.
         self.links = dict(links or {})
@@ -166,7 +172,13 @@ class Stepper:
             returning=away > self.resume_after,
         )
         transitions.append(step(self.flows, state, incoming))
-        if self._contributed(transitions[-1]) and preferences.ask_once(
+        follow_up = None
+        if self.ask_after is not None and is_idle(transitions[-1].state):
+            follow_up = self.ask_after(tx.connection, person.contact_id, transitions[-1].effects)
+        if follow_up is not None:
+            question = begin(self.flows, follow_up)
+            transitions.append(Transition(question.state, question.say))
+        elif self._contributed(transitions[-1]) and preferences.ask_once(
             tx.connection, person.contact_id, person.language or "en", person.channel, now
         ):
             # Their first contribution: the one question about broadcasts, after the thanks.
@@ -187,11 +199,15 @@ class Stepper:
         return written
 
     def _contributed(self, transition: Transition) -> bool:
-        """Whether a step kept a finished contribution and came back to rest at the menu."""
+        """Whether a step kept a finished contribution and came back to rest at the menu.
+
+        Answers about access needs count too: they are asked after an interest (a
+        contribution) in place of the question about broadcasts, which then follows them.
+        """
         return is_idle(transition.state) and any(
             isinstance(effect, Submit)
             and effect.complete
-            and effect.record in preferences.CONTRIBUTIONS
+            and effect.record in (*preferences.CONTRIBUTIONS, "access")
             for effect in transition.effects
         )
 

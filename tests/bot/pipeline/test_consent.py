@@ -41,7 +41,7 @@ def expected(kind: Kind, answers: tuple[bool, ...], choice: str, stopped: bool) 
     if stopped:
         return "opted-out"
     refused = bool(answers) and not answers[-1]
-    if refused and kind in (Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID):
+    if refused and kind in (Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID, Kind.THANKS):
         return "no-contact"
     if kind in (Kind.BROADCAST, Kind.YOU_SAID, Kind.SURVEY):
         if choice in ("not asked", "no"):
