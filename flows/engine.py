@@ -31,7 +31,7 @@ from flows.answers import (
     yes_or_no,
 )
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
-from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
+from flows.library import ACCESS_FLOW, LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.model import CONSENT_TO_CONTACT, Flow, Node, Option
 from flows.textnorm import detect_script
 from flows.texts import (
@@ -502,8 +502,9 @@ def begin(flows: Flows, flow_id: str) -> Transition:
 
 
 def _expire(flows: Flows, state: State | None) -> Transition:
-    if state is not None and state.flow in (RSVP_FLOW, CONFIRM):
-        # Not answering a reminder, or a check-in, is an answer too: nothing to say.
+    if state is not None and state.flow in (RSVP_FLOW, CONFIRM, ACCESS_FLOW):
+        # Not answering a reminder, a check-in or the question about access needs is an
+        # answer too: nothing to say.
         left, _ = _abandon(flows, state)
         return Transition(idle(), (), left)
     left, told = _abandon(flows, state)
@@ -522,9 +523,11 @@ def prompt(
 
     `context` goes into the answers (keys starting "_" are the bot's, not the person's).
     Someone half-way through another flow is not interrupted: they get `instead`, which asks
-    nothing, and stay where they were.
+    nothing, and stay where they were. The question about access needs, left unanswered,
+    is no such flow: the reminder asks over it.
     """
-    if state is not None and not is_idle(state) and state.flow != flow_id:
+    busy = state is not None and not is_idle(state) and state.flow != ACCESS_FLOW
+    if state is not None and busy and state.flow != flow_id:
         return Transition(state, (instead,))
     flow = flows[flow_id]
     asked = replace(say, question=f"{flow.id}/{flow.start}")

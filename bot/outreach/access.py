@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from bot.pipeline.effects import Outputs, StepContext
 from flows.effects import Effect, Submit
+from flows.library import ACCESS_FLOW
 from storage.models import SIMULATED_PREFIX, AccessNeed, Address, Consultation, Rsvp
 
-ACCESS_FLOW = "access"
 # Each need as the flow saves it, and as staff read it (in the order the flow asks).
 NEEDS: Mapping[str, str] = {
     "step_free": "Step-free access",
