@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from flows.library import NAGRI, Flows, LanguageChoice, keyword_key
 from flows.scripts import fold
-from flows.textnorm import detect_script, match_key, parse_number
+from flows.textnorm import detect_script, match_key, negative_number, parse_number
 from flows.understanding.matching import words_of
 
 # An answer this long is a sentence about something else, not a reply to a fixed question.
@@ -76,10 +76,11 @@ def pick_options(flows: Flows, question: str, text: str) -> tuple[int, ...] | No
     """
     count = len(flows.option_words.get(question, ()))
     words = match_key(text).split()
-    if not words or len(words) > MAX_ANSWER_WORDS:
+    if not words or len(words) > MAX_ANSWER_WORDS or negative_number(text):
         return None
-    numbers = [word for word in words if word not in _JOINING]
-    if numbers and all(word.isdigit() for word in numbers):
+    numbers = [word for word in words if fold(word) not in _JOINING]
+    # match_key writes every script's digits in ASCII; "²" and the like are no answer.
+    if numbers and all(word.isascii() and word.isdigit() and len(word) <= 3 for word in numbers):
         if len(numbers) == 1 and int(numbers[0]) > count and count < 10:
             numbers = list(numbers[0])  # "135": one, three and five
         picked = [int(number) - 1 for number in numbers]
