@@ -160,11 +160,11 @@ def attendance_thanks(event_id: int) -> Any:
         return refused
     now = services().clock()
     with services().database.session() as db:
+        nobody = not attended(db, event_id)
+    if nobody:
+        return event_page(event_id, {"thanks": "Mark who came before thanking them"}, status=400)
+    with services().database.session() as db:
         found = _event(db, event_id)
-        if not attended(db, event_id):
-            return event_page(
-                event_id, {"thanks": "Mark who came before thanking them"}, status=400
-            )
         written = [row.id for row in thank(db, found, now, services().settings.zone)]
         detail = {"messages": len(written)}
         record_audit(db, current_user.id, "event.thanked", "event", event_id, detail, now=now)

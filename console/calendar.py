@@ -320,7 +320,7 @@ class EventForm:
         notes = values.get("access_notes", "")
         if len(notes) > MAX_ACCESS_NOTES:
             errors["access_notes"] = (
-                f"Write at most {MAX_ACCESS_NOTES} characters: it goes into text messages"
+                f"Write at most {MAX_ACCESS_NOTES} characters: they go into text messages"
             )
         elif not is_gsm7(notes) or "\n" in notes or "\r" in notes:
             errors["access_notes"] = (
