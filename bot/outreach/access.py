@@ -264,3 +264,31 @@ def interpreter_requests(session: Session, consultation_id: int) -> list[Interpr
         for person in coming(session, consultation_id)
         if person.needs is not None and "interpreter" in person.needs.needs
     ]
+
+
+def requests_for_contact(
+    session: Session, contact_id: int, now: datetime
+) -> list[InterpreterRequest]:
+    """The interpreter requests one person makes now: for each event not yet ended that they
+    said yes to, if they need an interpreter. What a staff task is opened for when they say
+    yes (the rsvp writer, bot/outreach/consultations.py) or tell us their needs (`record`)."""
+    needs = needs_for_contacts(session, [contact_id]).get(contact_id)
+    if needs is None or "interpreter" not in needs.needs:
+        return []
+    events = session.scalars(
+        select(Consultation.id)
+        .join(Rsvp, Rsvp.event_id == Consultation.id)
+        .where(
+            Rsvp.contact_id == contact_id,
+            Rsvp.answer == "yes",
+            Consultation.status == "scheduled",
+            Consultation.end_at > now,
+        )
+        .order_by(Consultation.start_at, Consultation.id)
+    )
+    return [
+        found
+        for event_id in list(events)
+        for found in interpreter_requests(session, event_id)
+        if found.contact_id == contact_id
+    ]

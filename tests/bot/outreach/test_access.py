@@ -314,3 +314,22 @@ def test_access_details_that_do_not_fit_are_left_off(bot: Bot, services: Service
     assert "Access: Step-free access. Will you come?" in ticked
     assert "Access" not in nothing
     assert all(sms_cost(reply).segments == 1 for reply in sent)
+
+
+def test_the_interpreter_requests_one_person_makes(bot: Bot, services: Services) -> None:
+    address, _ = a_subscriber(services)
+    coming_to = an_event(services)
+    assert services.reminders is not None and services.reminders.run() == 1
+    bot.receive(address, "1")
+    with services.database.session() as session:
+        contact_id = session.scalars(
+            select(Address.contact_id).where(Address.address == address)
+        ).one()
+        assert access.requests_for_contact(session, contact_id, services.clock()) == []
+    bot.receive(address, "3")
+    bot.receive(address, "1")  # Bengali
+    with services.database.session() as session:
+        [asked] = access.requests_for_contact(session, contact_id, services.clock())
+        assert (asked.event_id, asked.language) == (coming_to, "Bengali")
+        later = services.clock() + timedelta(days=30)
+        assert access.requests_for_contact(session, contact_id, later) == []
