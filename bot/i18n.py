@@ -148,8 +148,8 @@ class I18n:
         {"by_language": {code: text}} as the text in the reader's language (along the
         fallback chain), {"lines": [[part, ...], ...]} as lines of parts, each part
         formatted like a parameter and each line ending with a line break (the next few
-        events, one a line), and {"list": [part, ...]} as its parts joined by commas (the
-        support a way to take part offers).
+        events, one a line), and {"list": [part, ...]} as its parts formatted so, between
+        commas (the support a way to take part offers; a venue's access details).
         """
         if isinstance(value, Mapping) and "msgid" in value:
             return self.gettext(language.code, value["msgid"])

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from huey import Huey, crontab
 
+from bot.casework import tasks
 from bot.casework.cases import CASE_UPDATE_TEMPLATE
 from bot.casework.digest import CaseDigest
 from bot.casework.erasure import SurveyAnswers
@@ -24,13 +26,13 @@ from bot.channels.registry import close_senders, senders_from_settings
 from bot.clock import Clock, utc_now
 from bot.i18n import I18n
 from bot.logs import as_job
-from bot.outreach import involvement
+from bot.outreach import access, involvement
 from bot.outreach.broadcasts import BROADCAST_TEMPLATE, Broadcasts
 from bot.outreach.consultations import ChatRecords
 from bot.outreach.opportunities import OpportunityLists
 from bot.outreach.reminders import REMINDER_TEMPLATE, Reminders
 from bot.pipeline.dispatch import Dispatcher
-from bot.pipeline.effects import Effects
+from bot.pipeline.effects import Effects, Outputs, RecordWriter, StepContext
 from bot.pipeline.queue import HueyQueue, InlineQueue, Queue, make_huey
 from bot.pipeline.ratelimit import SendLimits
 from bot.pipeline.runner import Runner, Steps
@@ -38,6 +40,7 @@ from bot.pipeline.step import Stepper
 from bot.pipeline.sweep import Sweeper, Waker
 from bot.pipeline.templates import WhatsAppTemplates
 from bot.settings import Settings
+from flows.effects import Submit
 from flows.library import Flows, load_flows
 from flows.model import RECORDS
 from flows.texts import NAGRI_BY_SMS
@@ -77,6 +80,35 @@ class Services:
     def close(self) -> None:
         close_senders(self.senders)
         self.database.dispose()
+
+
+BOOK_INTERPRETER = "book-interpreter"
+
+
+def interpreter_tasks(writer: RecordWriter, zone: ZoneInfo) -> RecordWriter:
+    """The writer, then a staff task to book an interpreter for each event not yet over
+    that the person said yes to and needs one for, once per person and event (the task names
+    the language and the event; the tasks page reads who and how to reach them)."""
+
+    def write(step: StepContext, submit: Submit) -> Outputs:
+        outputs = writer(step, submit)
+        contact_id = step.person.contact_id
+        for request in access.requests_for_contact(step.session, contact_id, step.now):
+            if tasks.ever_opened(step.session, BOOK_INTERPRETER, contact_id, request.event_id):
+                continue
+            start = request.event_start.astimezone(zone)
+            tasks.open_task(
+                step.session,
+                BOOK_INTERPRETER,
+                f"Book a {request.language or 'suitable'} interpreter for"
+                f" {request.event_title or 'the event'} on {start:%a %-d %b %Y at %H:%M}",
+                now=step.now,
+                contact_id=contact_id,
+                event_id=request.event_id,
+            )
+        return outputs
+
+    return write
 
 
 def build_services(
@@ -128,6 +160,14 @@ def build_services(
             "interest": involvement.interest,
             "preferences": involvement.preferences,
             **chat_records.writers(),
+            # Someone coming to an event who needs an interpreter: staff book one.
+            **{
+                name: interpreter_tasks(writer, settings.zone)
+                for name, writer in (
+                    ("access", access.record),
+                    ("rsvp", chat_records.writers()["rsvp"]),
+                )
+            },
         }
     )
     missing = set(RECORDS) - set(effects.records)
@@ -146,6 +186,7 @@ def build_services(
         case_status=case_status,
         links={"privacy_link": chat_records.base_url + "/privacy"},
         listings=opportunities.listings,
+        ask_after=access.ask_after,
     )
     # Embedded without a queue, a message is stepped as soon as it is stored. With one, the
     # web process stores it and queues its step; on PostgreSQL the database announces it to
@@ -168,6 +209,7 @@ def build_services(
         settings.reminder_offsets,
         settings.zone,
         settings.quiet_hours,
+        i18n,
     )
     if huey is not None:
         # Once a minute is the finest a Huey periodic task runs; a reminder a minute late is

@@ -67,6 +67,7 @@ class Kind(StrEnum):
     SURVEY = "survey"  # a survey's first question, sent as a broadcast
     REMINDER = "reminder"  # of an event they asked to be reminded of
     EVENT_NOTICE = "event-notice"  # an event they said they would come to changed
+    THANKS = "thanks"  # thank you for coming to an event, sent by staff after it
     SAFEGUARDING_ALERT = "safeguarding-alert"  # to an on-call colleague
     DIGEST = "digest"  # the daily digest of overdue cases, to a colleague
 

@@ -10,7 +10,7 @@ again before scheduling it. The public blueprint needs no sign-in: the calendar 
 from __future__ import annotations
 
 import calendar as month_grid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,11 +21,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.casework.accounts import record_audit
+from bot.outreach import access as access_needs
+from bot.outreach.attendance import attended
 from bot.outreach.consultations import (
+    VENUE_ACCESS,
     EventDetails,
     EventNotFound,
     answer_counts,
-    attendance,
+    answers_to,
     cancel_event,
     create_event,
     events_for_contact,
@@ -37,6 +40,7 @@ from bot.outreach.consultations import (
 from bot.outreach.festivals import clashes, describe
 from bot.outreach.ical import feed
 from bot.services import services
+from bot.sms import is_gsm7
 from console.auth import blueprint, role_required
 from console.paging import number_in
 from console.public import public_context
@@ -52,11 +56,7 @@ EDITORS = ("staff", "admin")
 # Marked for the catalogs: the public calendar shows them in the reader's language.
 SPOKEN = {"en": N_("English"), "bn": N_("Bengali"), "syl": N_("Sylheti")}
 INTERPRETERS = {"bn": N_("Bengali"), "syl": N_("Sylheti"), "bsl": N_("British Sign Language")}
-ACCESS = {
-    "step_free": N_("Step-free access"),
-    "hearing_loop": N_("Hearing loop"),
-    "parking": N_("Parking"),
-}
+ACCESS = VENUE_ACCESS
 # The public calendar's words (console/public.py puts them in the reader's language).
 PUBLIC_WORDS = {
     "title": N_("Events: have your say"),
@@ -79,6 +79,9 @@ PUBLIC_WORDS = {
 }
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_TEXT = 2000
+# The venue's access note goes into reminders by SMS (bot/outreach/reminders.py): one short
+# line that every phone shows in one encoding, so that it leaves room for the rest.
+MAX_ACCESS_NOTES = 60
 # More than any hall in the borough holds; a longer number is a slip of the keyboard.
 MAX_CAPACITY = 100_000
 
@@ -180,25 +183,76 @@ def festival_warnings(event_start: datetime, event_end: datetime, zone: ZoneInfo
 @blueprint.get("/calendar/events/<int:event_id>")
 @role_required(*EDITORS)
 def event(event_id: int) -> Any:
-    """An event, its festival warnings, and who said they will come."""
+    """An event, its festival warnings, who said they will come and what they need, and
+    (once it has started) who came."""
+    return event_page(event_id)
+
+
+def event_page(
+    event_id: int,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Any:
+    """The event's page, with what was wrong with a form posted on it (console/attendance.py)."""
     found = _load(event_id)
     zone = services().settings.zone
     with services().database.session() as db:
-        answers = attendance(db, event_id)
+        answers = answers_to(db, event_id)
         counts = answer_counts(db, [event_id]).get(event_id, {"yes": 0, "no": 0})
-    return render_template(
-        "console/event.html",
-        event=found,
-        answers=answers,
-        counts=counts,
-        warnings=festival_warnings(found.start_at, found.end_at, zone),
-        zone=zone,
-        topics=topics(),
-        languages=language_names(),
-        spoken=SPOKEN,
-        interpreters=INTERPRETERS,
-        access=ACCESS,
+        needs = access_needs.event_needs(db, event_id)
+        interpreters_asked = access_needs.interpreter_requests(db, event_id)
+        came = came_list(db, event_id, needs.coming)
+    return (
+        render_template(
+            "console/event.html",
+            event=found,
+            answers=answers,
+            counts=counts,
+            needs=needs,
+            need_labels=access_needs.NEEDS,
+            interpreter_requests=interpreters_asked,
+            came=came,
+            came_count=sum(1 for person in came if person.came),
+            started=found.start_at <= _now(),
+            errors=dict(errors or {}),
+            values=dict(values or {}),
+            warnings=festival_warnings(found.start_at, found.end_at, zone),
+            zone=zone,
+            topics=topics(),
+            languages=language_names(),
+            spoken=SPOKEN,
+            interpreters=INTERPRETERS,
+            access=ACCESS,
+        ),
+        status,
     )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person on the attendance form: said yes, or marked as having come anyway."""
+
+    contact_id: int
+    who: str
+    said_yes: bool
+    came: bool
+
+
+def came_list(db: Any, event_id: int, coming: Sequence[access_needs.Person]) -> list[Candidate]:
+    """Those who said yes, then those marked who came anyway: whether each came."""
+    marked = attended(db, event_id)
+    people = [
+        Candidate(person.contact_id, person.who, True, person.contact_id in marked)
+        for person in coming
+    ]
+    yes = {person.contact_id for person in coming}
+    others = sorted(contact_id for contact_id in marked if contact_id not in yes)
+    people.extend(
+        Candidate(contact_id, access_needs.who_is(db, contact_id), False, True)
+        for contact_id in others
+    )
+    return people
 
 
 # -- the form ----------------------------------------------------------------------------------
@@ -263,6 +317,16 @@ class EventForm:
         for key, text in values.items():
             if isinstance(text, str) and len(text) > MAX_TEXT:
                 errors[key] = f"Write at most {MAX_TEXT} characters"
+        notes = values.get("access_notes", "")
+        if len(notes) > MAX_ACCESS_NOTES:
+            errors["access_notes"] = (
+                f"Write at most {MAX_ACCESS_NOTES} characters: they go into text messages"
+            )
+        elif not is_gsm7(notes) or "\n" in notes or "\r" in notes:
+            errors["access_notes"] = (
+                "Write the access notes on one line, in plain letters, digits and punctuation:"
+                " they go into text messages"
+            )
         topic = values.get("topic") or None
         if topic is not None and topic not in topics():
             errors["topic"] = "Choose a topic from the list"
@@ -278,6 +342,7 @@ class EventForm:
             step_free="step_free" in values["access"],
             hearing_loop="hearing_loop" in values["access"],
             parking="parking" in values["access"],
+            accessible_toilet="accessible_toilet" in values["access"],
             access_notes=values.get("access_notes") or None,
             languages=[code for code in values["languages"] if code in SPOKEN],
             interpreters=[code for code in values["interpreters"] if code in INTERPRETERS],

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot.app import WebPart
-from console import auth, calendar, privacy, simulator, views, yousaid
 
 # Each of these modules adds its routes to the console blueprint (views.blueprint) as it is
 # imported.
+from console import attendance as _attendance  # noqa: F401
+from console import auth, calendar, privacy, simulator, views, yousaid
 from console import broadcasts as _broadcasts  # noqa: F401
 from console import cases as _cases  # noqa: F401
 from console import conversations as _conversations  # noqa: F401

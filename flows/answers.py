@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from flows.library import NAGRI, Flows, LanguageChoice, keyword_key
 from flows.scripts import fold
-from flows.textnorm import detect_script, match_key, parse_number
+from flows.textnorm import detect_script, match_key, negative_number, parse_number
 from flows.understanding.matching import words_of
 
 # An answer this long is a sentence about something else, not a reply to a fixed question.
@@ -68,6 +68,35 @@ def pick_by_words(options: Sequence[frozenset[str]], text: str) -> int | None:
     if best == 0 or overlaps.count(best) > 1:
         return None
     return overlaps.index(best)
+
+
+# Words that join the numbers of a reply to a question taking several answers ("1 and 3",
+# "১ ও ৩", "1 ar 3"); any other word makes the reply something else.
+_JOINING = frozenset(words_of("and or also plus ও এবং আর আরো ar aur o", 20))
+
+
+def pick_options(flows: Flows, question: str, text: str) -> tuple[int, ...] | None:
+    """The 0-based indexes of the options an answer to a question taking several picks,
+    in the order first named, or None when the reply is no such answer.
+
+    By numbers ("1 3", "1, 3", "১ ও ৩", and "13" where the menu has fewer than ten options
+    and 13 is not one of them: a phone's keypad invites it), or by one option's words.
+    """
+    count = len(flows.option_words.get(question, ()))
+    words = match_key(text).split()
+    if not words or len(words) > MAX_ANSWER_WORDS or negative_number(text):
+        return None
+    numbers = [word for word in words if fold(word) not in _JOINING]
+    # match_key writes every script's digits in ASCII; "²" and the like are no answer.
+    if numbers and all(word.isascii() and word.isdigit() and len(word) <= 3 for word in numbers):
+        if len(numbers) == 1 and int(numbers[0]) > count and count < 10:
+            numbers = list(numbers[0])  # "135": one, three and five
+        picked = [int(number) - 1 for number in numbers]
+        if not all(0 <= index < count for index in picked):
+            return None
+        return tuple(dict.fromkeys(picked))
+    one = pick_option(flows, question, text)
+    return None if one is None else (one,)
 
 
 def pick_language(flows: Flows, text: str) -> int | None:

@@ -27,11 +27,12 @@ from flows.answers import (
     pick_by_words,
     pick_language,
     pick_option,
+    pick_options,
     reference_in,
     yes_or_no,
 )
 from flows.effects import Effect, OptIn, OptOut, SetLanguage, Submit
-from flows.library import LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
+from flows.library import ACCESS_FLOW, LANGUAGE_FLOW, MENU_FLOW, RSVP_FLOW, Flows
 from flows.listing import NONE_OPEN, PAGE_START, Choice, Listing, Page, page_of
 from flows.model import CONSENT_TO_CONTACT, Flow, Node, Option
 from flows.textnorm import detect_script, parse_number
@@ -50,6 +51,7 @@ from flows.texts import (
     MEDIA_RECEIVED,
     NO,
     NOT_A_CHOICE,
+    NOT_NUMBERS,
     NOT_YES_NO,
     OLD_BUTTON,
     PRIVACY_LINK,
@@ -509,8 +511,9 @@ def begin(flows: Flows, flow_id: str) -> Transition:
 
 
 def _expire(flows: Flows, state: State | None) -> Transition:
-    if state is not None and state.flow in (RSVP_FLOW, CONFIRM):
-        # Not answering a reminder, or a check-in, is an answer too: nothing to say.
+    if state is not None and state.flow in (RSVP_FLOW, CONFIRM, ACCESS_FLOW):
+        # Not answering a reminder, a check-in or the question about access needs is an
+        # answer too: nothing to say.
         left, _ = _abandon(flows, state)
         return Transition(idle(), (), left)
     left, told = _abandon(flows, state)
@@ -529,9 +532,11 @@ def prompt(
 
     `context` goes into the answers (keys starting "_" are the bot's, not the person's).
     Someone half-way through another flow is not interrupted: they get `instead`, which asks
-    nothing, and stay where they were.
+    nothing, and stay where they were. The question about access needs, left unanswered,
+    is no such flow: the reminder asks over it.
     """
-    if state is not None and not is_idle(state) and state.flow != flow_id:
+    busy = state is not None and not is_idle(state) and state.flow != ACCESS_FLOW
+    if state is not None and busy and state.flow != flow_id:
         return Transition(state, (instead,))
     flow = flows[flow_id]
     asked = replace(say, question=f"{flow.id}/{flow.start}")
@@ -663,6 +668,8 @@ def _answers(flows: Flows, state: State, incoming: Input) -> bool:
         return yes_or_no(flows, incoming.text) is not None
     if node.type == "language":
         return pick_language(flows, incoming.text) is not None
+    if node.type == "multichoice":
+        return pick_options(flows, question_of(state), incoming.text) is not None
     return pick_option(flows, question_of(state), incoming.text) is not None
 
 
@@ -676,6 +683,8 @@ def _answer(flows: Flows, state: State, incoming: Input) -> Transition:
         return _answer_text(flows, flow, node, state, incoming)
     if node.type == "yesno":
         return _answer_yes_no(flows, flow, node, state, incoming)
+    if node.type == "multichoice":
+        return _answer_several(flows, flow, node, state, incoming)
     return _answer_choice(flows, flow, node, state, incoming)
 
 
@@ -751,6 +760,28 @@ def _answer_choice(
     if node.save:
         answers[node.save] = option.value
     return _advance(flows, flow, node, answers, str(option.value).lower(), option.info)
+
+
+def _answer_several(
+    flows: Flows, flow: Flow, node: Node, state: State, incoming: Input
+) -> Transition:
+    """An answer to a question taking several options: their values, in the order named.
+
+    Its `next` branches on the first answer key in the mapping (file order) that is among
+    the values picked, else `else`.
+    """
+    picked = pick_options(flows, f"{flow.id}/{node.id}", incoming.text)
+    if picked is None:
+        return _not_an_answer(flows, flow, node, state, incoming, NOT_NUMBERS)
+    values = [node.options[index].value for index in picked]
+    answers = dict(state.answers)
+    if node.save:
+        answers[node.save] = values
+    chosen = {str(value).lower() for value in values}
+    key = None
+    if isinstance(node.next, Mapping):
+        key = next((answer for answer in node.next if answer in chosen), None)
+    return _advance(flows, flow, node, answers, key, None)
 
 
 def _advance(

@@ -26,6 +26,9 @@ MENU_FLOW = "menu"
 LANGUAGE_FLOW = "language"
 # The question an event reminder asks ("will you come?"); only the bot starts it.
 RSVP_FLOW = "rsvp"
+# Access needs (flows/definitions/access.yaml): asked by the bot after a yes to an event or an
+# interest; unanswered, it ends quietly, and a reminder may ask its question over it.
+ACCESS_FLOW = "access"
 # Sylheti written in Syloti Nagri, where offered (locales/languages.yaml).
 NAGRI = "syl-Sylo"
 

@@ -12,7 +12,10 @@ import yaml
 
 from flows.yamlfile import read_yaml
 
-NODE_TYPES = ("choice", "scale", "yesno", "text", "language", "submit")
+# A `multichoice` takes several options at once ("1 3"): its answer is the list of values.
+NODE_TYPES = ("choice", "multichoice", "scale", "yesno", "text", "language", "submit")
+# Types whose answer is one or more of their numbered options.
+OPTION_TYPES = ("choice", "multichoice", "scale")
 # feedback, survey and interest are what people tell us; the others are about events:
 # subscribe to reminders, hear the next events, get a calendar link, answer "will you come?".
 RECORDS = (
@@ -24,6 +27,7 @@ RECORDS = (
     "calendar",
     "rsvp",
     "preferences",
+    "access",
 )
 # Links to the deployment's public pages, which the step fills in whatever text names them
 # (bot/pipeline/step.py `links`): the only placeholders a question may hold, since a question
@@ -40,6 +44,7 @@ SUBMIT_PARAMS = {
     "calendar": {"link"},
     "rsvp": set(),
     "preferences": set(),
+    "access": set(),
 }
 COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 # The lists a choice may take its options from (`options_from`), which the runner gives each
@@ -186,9 +191,9 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         raise _fail(path, where, "'options_by' goes with 'options_from'")
     if options_by is not None and not (isinstance(options_by, str) and options_by.isidentifier()):
         raise _fail(path, where, "'options_by' must name an answer, like 'area'")
-    if kind in ("choice", "scale") and not options and options_from is None:
+    if kind in OPTION_TYPES and not options and options_from is None:
         raise _fail(path, where, "a choice needs at least one option")
-    if kind not in ("choice", "scale") and options:
+    if kind not in OPTION_TYPES and options:
         raise _fail(path, where, f"a {kind} node takes no options")
     next_ = raw.get("next")
     if next_ is not None and not isinstance(next_, str | Mapping):
@@ -209,6 +214,10 @@ def _node(path: Path, raw: Any, index: int) -> Node:
     ask = _text(path, where, raw, "ask", required=kind != "submit")
     if ask is not None and placeholders(ask) - LINKS:
         raise _fail(path, where, "a question cannot have placeholders other than links")
+    if kind == "multichoice" and any(o.goto or o.command or o.value is None for o in options):
+        raise _fail(
+            path, where, "every option of a multichoice needs a 'value' (no goto or command)"
+        )
     if kind in ("scale",) and any(not isinstance(o.value, int) for o in options):
         raise _fail(path, where, "every option of a scale needs a whole-number 'value'")
     save = raw.get("save")
@@ -238,7 +247,7 @@ def _answers(node: Node) -> set[str]:
     """The answer keys a `next` mapping may branch on for this node."""
     if node.type == "yesno":
         return {"yes", "no"}
-    if node.type in ("choice", "scale"):
+    if node.type in OPTION_TYPES:
         return {str(option.value).lower() for option in node.options}
     return set()
 

@@ -105,6 +105,15 @@ def parse_number(text: str) -> int | None:
     return int(digits)
 
 
+_NEGATIVE = re.compile(r"(?:^|\s)[-\u2212][0-9]")
+
+
+def negative_number(text: str) -> bool:
+    """Whether a reply holds a negative number ("-1"), which numbers no option. (A comma
+    between digits is a list here: "1,3" picks two options.)"""
+    return bool(_NEGATIVE.search(_ascii_digits(text)))
+
+
 def _ascii_digits(text: str) -> str:
     """Write every decimal digit of the text as an ASCII digit, leaving all else alone."""
     if text.isascii():

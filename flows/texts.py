@@ -22,6 +22,8 @@ HELP = N_(
 # text of its own, sent only to whoever asks for help.
 PRIVACY_LINK = N_("How we use what you tell us, and your rights: {privacy_link}")
 NOT_A_CHOICE = N_("Please send one number.")
+# To a question that takes several answers (flows/definitions/access.yaml).
+NOT_NUMBERS = N_("Numbers only, please.")
 NOT_YES_NO = N_("Please send 1 for yes or 2 for no.")
 EMPTY_ANSWER = N_("Please write your answer, or send a voice note.")
 MEDIA_RECEIVED = N_("We have received your voice note or photo.")

@@ -583,6 +583,10 @@ class Consultation(Base):
     step_free: Mapped[bool] = mapped_column(Boolean, default=False)
     hearing_loop: Mapped[bool] = mapped_column(Boolean, default=False)
     parking: Mapped[bool] = mapped_column(Boolean, default=False)
+    accessible_toilet: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    # One short line, sent in reminders (bot/outreach/reminders.py): GSM-7 and short.
     access_notes: Mapped[str | None] = mapped_column(ExactText)
     languages: Mapped[list[Any]] = mapped_column(JSON)  # spoken at the event
     interpreters: Mapped[list[Any]] = mapped_column(JSON)  # interpreters available
@@ -594,6 +598,8 @@ class Consultation(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # People who came without being known to Kotha: counted, never named.
+    extra_attendees: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class EventSubscription(Base):
@@ -695,3 +701,38 @@ class MediaNote(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime]
+
+
+class AccessNeed(Base):
+    """What a person needs to take part, told once and changeable (ACCESS): one row a person.
+
+    A row with every need False is the answer "none": it is not asked again.
+    `interpreter_language` is a code (bn, syl, bsl) or the language the person named.
+    """
+
+    __tablename__ = "access_needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    step_free: Mapped[bool] = mapped_column(Boolean, default=False)
+    hearing_loop: Mapped[bool] = mapped_column(Boolean, default=False)
+    interpreter: Mapped[bool] = mapped_column(Boolean, default=False)
+    interpreter_language: Mapped[str | None] = mapped_column(ExactText)
+    large_print: Mapped[bool] = mapped_column(Boolean, default=False)  # or Easy Read
+    companion: Mapped[bool] = mapped_column(Boolean, default=False)  # someone comes with them
+    updated_at: Mapped[datetime]
+
+
+class Attendance(Base):
+    """A known person staff marked as having come to an event."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("event_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    # Whether they had said yes beforehand, or came anyway.
+    said_yes: Mapped[bool] = mapped_column(Boolean, default=False)
+    marked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime]

@@ -37,6 +37,7 @@ from bot.casework.people import audit_targets
 from flows.library import Flows
 from storage.db import Database
 from storage.models import (
+    AccessNeed,
     Address,
     AuditEvent,
     CaseEvent,
@@ -259,6 +260,9 @@ def erase_people(
     )
     session.execute(delete(Preference).where(Preference.contact_id.in_(ids)))
     session.execute(delete(EventSubscription).where(EventSubscription.contact_id.in_(ids)))
+    # What they need to take part says something of their health: it goes. Their attendance
+    # at events stays, anonymous (the contact is erased), for the impact counts.
+    session.execute(delete(AccessNeed).where(AccessNeed.contact_id.in_(ids)))
     for response in session.scalars(
         select(SurveyResponse).where(SurveyResponse.contact_id.in_(ids))
     ):

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from bot.casework.inbox import normalise_phone
 from bot.types import CHANNELS
 from storage.models import (
+    AccessNeed,
     Address,
+    Attendance,
     AuditEvent,
     Base,
     CaseEvent,
@@ -59,6 +61,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("interest_events", "How staff followed up their interest"),
     ("event_subscriptions", "Event reminders asked for"),
     ("rsvps", "Replies about events"),
+    ("access_needs", "Access and communication needs"),
+    ("attendances", "Events they came to"),
     ("safeguarding_flags", "Safeguarding flags"),
     ("staff_tasks", "Things staff were to do for them (a call, a letter)"),
     ("you_said_links", '"You said, we did" items that answer their feedback'),
@@ -224,6 +228,8 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
             EventSubscription.address_id.in_(address_ids),
         ),
         "rsvps": _rows(session, Rsvp, Rsvp.contact_id.in_(ids), Rsvp.address_id.in_(address_ids)),
+        "access_needs": _rows(session, AccessNeed, AccessNeed.contact_id.in_(ids)),
+        "attendances": _rows(session, Attendance, Attendance.contact_id.in_(ids)),
         "safeguarding_flags": flags,
         "you_said_links": _rows(session, YouSaidLink, YouSaidLink.feedback_id.in_(feedback_ids)),
         "audit_events": _rows(
@@ -258,6 +264,7 @@ STAFF_COLUMNS = (
     "created_by",
     "done_by",
     "assigned_to",
+    "marked_by",
 )
 
 

@@ -36,6 +36,7 @@ OPEN, DONE = "open", "done"
 # The kinds Kotha opens, with the words staff read. Other features add theirs here.
 KIND_LABELS: dict[str, str] = {
     "call-with-update": "Call with an update",
+    "book-interpreter": "Book an interpreter",
     "write-with-update": "Write with an update",
 }
 # A kind is a short name in lower-case letters, digits and dashes (it is a column of 32).
@@ -101,6 +102,14 @@ def close_task(session: Session, task_id: int, *, user_id: int | None, now: date
     task.status, task.done_at, task.done_by = DONE, now, user_id
     session.flush()
     return task
+
+
+def ever_opened(session: Session, kind: str, contact_id: int, event_id: int) -> bool:
+    """Whether a task of this kind was opened for this person and event, open or done."""
+    found = select(StaffTask.id).where(
+        StaffTask.kind == kind, StaffTask.contact_id == contact_id, StaffTask.event_id == event_id
+    )
+    return session.scalar(found.limit(1)) is not None
 
 
 def open_tasks(

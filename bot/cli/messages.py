@@ -57,6 +57,9 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     "title": {"by_language": {"en": "Carers forum", "bn": "কেয়ারার ফোরাম"}},
     "when": {"datetime": "2026-09-30T10:00:00+01:00"},
     "place": "Town Hall, 160 Whitechapel Road",
+    # A venue's access details in a reminder (bot/outreach/reminders.py): sent only where
+    # they fit the reader's budget, checked as each reminder is written; two ticks here.
+    "access": {"list": [{"msgid": "Step-free access"}, {"msgid": "Hearing loop"}]},
     "events": {
         "lines": [
             [{"datetime": "2026-09-30T10:00:00+01:00"}, {"by_language": {"en": "Carers forum"}}]

@@ -43,6 +43,14 @@ log = logging.getLogger(__name__)
 CHANGED = N_("Change to an event: {title} is now {when}, at {place}.")
 CANCELLED = N_("Sorry, {title} on {when} is cancelled.")
 NO_EVENTS = N_("There are no events planned yet.")
+# A venue's access, as staff tick it on the event form and people read it (the public
+# calendar, reminders): each an event's column, with its words for the catalogs.
+VENUE_ACCESS = {
+    "step_free": N_("Step-free access"),
+    "hearing_loop": N_("Hearing loop"),
+    "accessible_toilet": N_("Accessible toilet"),
+    "parking": N_("Parking"),
+}
 # How many events "next events" lists: two fit one text in every language.
 UPCOMING = 2
 # Where links in chat point when KOTHA_PUBLIC_URL is unset: `kotha run`'s own address.
@@ -67,6 +75,7 @@ class EventDetails:
     step_free: bool = False
     hearing_loop: bool = False
     parking: bool = False
+    accessible_toilet: bool = False
     access_notes: str | None = None
     languages: Sequence[str] = ()
     interpreters: Sequence[str] = ()
@@ -83,6 +92,7 @@ class EventDetails:
             self.hearing_loop,
             self.parking,
         )
+        event.accessible_toilet = self.accessible_toilet
         event.access_notes = self.access_notes or None
         event.languages, event.interpreters = list(self.languages), list(self.interpreters)
         event.topic, event.capacity = self.topic or None, self.capacity
@@ -148,6 +158,17 @@ def event_params(event: Consultation, zone: ZoneInfo) -> dict[str, Any]:
         "when": {"datetime": event.start_at.astimezone(zone).isoformat()},
         "place": event.place,
     }
+
+
+def venue_access(event: Consultation) -> dict[str, Any] | None:
+    """The venue's access details as a message parameter (each ticked one in the reader's
+    language, then staff's short note as written), or None when none is given."""
+    items: list[Any] = [
+        {"msgid": label} for name, label in VENUE_ACCESS.items() if getattr(event, name)
+    ]
+    if event.access_notes:
+        items.append(event.access_notes)
+    return {"list": items} if items else None
 
 
 def _tell_those_coming(
@@ -218,7 +239,7 @@ def mask(address: str) -> str:
     return f"ending {digits[-3:]}" if len(digits) > 3 else "hidden"
 
 
-def attendance(session: Session, event_id: int) -> list[Attendee]:
+def answers_to(session: Session, event_id: int) -> list[Attendee]:
     """Who answered, yes first, then by when they answered."""
     rows = session.execute(
         select(Rsvp, Address)

@@ -17,9 +17,10 @@ from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.i18n import I18n
-from bot.outreach.consultations import event_params
+from bot.outreach.consultations import event_params, venue_access
 from bot.pipeline.templates import TemplateKind, formatted
 from bot.settings import QuietHours, parse_offset
+from bot.sms import sms_cost
 from flows.engine import Say
 from flows.library import RSVP_FLOW
 from flows.texts import N_, NO, YES
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 REMINDER = N_("Reminder: {title}, {when}, at {place}. Will you come?")
 # For someone half-way through telling us something: the reminder asks nothing of them.
 REMINDER_ONLY = N_("Reminder: {title}, {when}, at {place}.")
+# The same with the venue's access details, when they fit the reader's SMS budget.
+REMINDER_ACCESS = N_("Reminder: {title}, {when}, at {place}. Access: {access}. Will you come?")
+REMINDER_ONLY_ACCESS = N_("Reminder: {title}, {when}, at {place}. Access: {access}.")
 
 
 def _reminder_variables(
@@ -43,7 +47,10 @@ EVENT_VARIABLES = ("title", "when", "place")
 # Outside WhatsApp's window a reminder goes as this template, "Reminder: {{title}},
 # {{when}}, at {{place}}." (without the question: a template cannot ask with buttons here).
 REMINDER_TEMPLATE = TemplateKind(
-    "reminder", REMINDER_ONLY, _reminder_variables, (REMINDER, REMINDER_ONLY)
+    "reminder",
+    REMINDER_ONLY,
+    _reminder_variables,
+    (REMINDER, REMINDER_ONLY, REMINDER_ACCESS, REMINDER_ONLY_ACCESS),
 )
 
 
@@ -77,8 +84,12 @@ class Reminders:
         offsets: Sequence[str],
         zone: ZoneInfo,
         quiet: QuietHours | None = None,
+        i18n: I18n | None = None,
     ) -> None:
         self.database = database
+        # Renders a reminder to see whether the venue's access details fit the reader's
+        # SMS budget; without it reminders carry none.
+        self.i18n = i18n
         self.runner = runner
         self.clock = clock
         self.offsets = sorted(
@@ -108,54 +119,85 @@ class Reminders:
                 )
             ).all()
             due = [
-                (event.id, label, event_params(event, self.zone), event.topic)
+                (event.id, label, event_params(event, self.zone), venue_access(event), event.topic)
                 for event in events
                 if (label := self._due(event.start_at, now)) is not None
             ]
         written = 0
-        for event_id, label, params, topic in due:
+        for event_id, label, params, access, topic in due:
             key = f"event:{event_id}:reminder:{label}"
-            ask = Say(REMINDER, params, choices=(YES, NO))
-            only = Say(REMINDER_ONLY, params)
-            for address_id in self._recipients(event_id, topic, key):
+            said: dict[tuple[str, str], tuple[Say, Say]] = {}
+            for address_id, channel, language in self._recipients(event_id, topic, key):
+                if (channel, language) not in said:
+                    said[channel, language] = self._says(params, access, language, channel)
+                ask, only = said[channel, language]
                 context = {"_event": event_id}
                 written += len(self.runner.prompt(address_id, RSVP_FLOW, context, ask, only, key))
         if written:
             log.info("wrote %d event reminders", written)
         return written
 
+    def _says(
+        self,
+        params: Mapping[str, Any],
+        access: Mapping[str, Any] | None,
+        language: str,
+        channel: str,
+    ) -> tuple[Say, Say]:
+        """The reminder and its question-less twin for readers of `language` on `channel`:
+        with the venue's access details where they fit the language's SMS budget (all of
+        them, else the ticked ones without staff's note), else without."""
+        plain = Say(REMINDER, params, choices=(YES, NO)), Say(REMINDER_ONLY, params)
+        if access is None or self.i18n is None:
+            return plain
+        items = list(access["list"])
+        ticked = [item for item in items if not isinstance(item, str)]
+        for tried in (items, ticked) if len(ticked) < len(items) else (items,):
+            if not tried:
+                continue
+            with_access = {**params, "access": {"list": tried}}
+            ask = Say(REMINDER_ACCESS, with_access, choices=(YES, NO))
+            if channel != "sms" or self._fits(ask, language):
+                return ask, Say(REMINDER_ONLY_ACCESS, with_access)
+        return plain
+
+    def _fits(self, say: Say, language: str) -> bool:
+        """Whether a message fits its reader's SMS budget (locales/languages.yaml)."""
+        assert self.i18n is not None
+        code = self.i18n.on_channel(language, "sms")
+        rendered = self.i18n.render(code, say.text, say.params, say.lead, say.choices)
+        return sms_cost(rendered.text).segments <= self.i18n.language(code).segments
+
     def _due(self, start_at: datetime, now: datetime) -> str | None:
         reached = [label for label, offset in self.offsets if start_at - offset <= now]
         return reached[-1] if reached else None
 
-    def _recipients(self, event_id: int, topic: str | None, key: str) -> list[int]:
+    def _recipients(self, event_id: int, topic: str | None, key: str) -> list[tuple[int, str, str]]:
+        """Who gets this reminder: (address id, channel, language) of each."""
         # An event for every topic reaches every subscriber; a topic's, those who follow
         # that topic or every topic.
         topic_matches: ColumnElement[bool] = true()
         if topic is not None:
             topic_matches = or_(EventSubscription.topic.is_(None), EventSubscription.topic == topic)
         with self.database.session() as session:
-            return list(
-                session.scalars(
-                    select(Address.id)
-                    .join(EventSubscription, EventSubscription.address_id == Address.id)
-                    .join(Contact, Contact.id == Address.contact_id)
-                    .where(
-                        topic_matches,
-                        Address.stopped_at.is_(None),
-                        Contact.staff.is_(False),
-                        ~exists().where(
-                            Message.address_id == Address.id, Message.dedupe_key == key
-                        ),
-                        ~exists().where(
-                            and_(
-                                Rsvp.event_id == event_id,
-                                Rsvp.contact_id == Address.contact_id,
-                                Rsvp.answer == "no",
-                            )
-                        ),
-                    )
-                    .distinct()
-                    .order_by(Address.id)
+            rows = session.execute(
+                select(Address.id, Address.channel, Contact.language)
+                .join(EventSubscription, EventSubscription.address_id == Address.id)
+                .join(Contact, Contact.id == Address.contact_id)
+                .where(
+                    topic_matches,
+                    Address.stopped_at.is_(None),
+                    Contact.staff.is_(False),
+                    ~exists().where(Message.address_id == Address.id, Message.dedupe_key == key),
+                    ~exists().where(
+                        and_(
+                            Rsvp.event_id == event_id,
+                            Rsvp.contact_id == Address.contact_id,
+                            Rsvp.answer == "no",
+                        )
+                    ),
                 )
-            )
+                .distinct()
+                .order_by(Address.id)
+            ).all()
+        return [(address_id, channel, language or "en") for address_id, channel, language in rows]

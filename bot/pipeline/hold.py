@@ -21,9 +21,10 @@ from bot.types import Kind
 # last message; after that only an approved template may start the conversation again.
 WHATSAPP_WINDOW = timedelta(hours=24)
 # What a No to "may we contact you about your complaint?" stops: everything that reaches out
-# to them about what they told us. Not the bot's answers while they write to us, nor the
-# reminders they asked for, nor (while their safeguarding flag is open) a staff follow-up.
-NO_CONTACT_COVERS = frozenset({Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID})
+# to them about what they told us, and a thank-you for coming to an event (which they did
+# not ask for). Not the bot's answers while they write to us, nor the reminders they asked
+# for, nor (while their safeguarding flag is open) a staff follow-up.
+NO_CONTACT_COVERS = frozenset({Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID, Kind.THANKS})
 
 
 @dataclass(frozen=True)

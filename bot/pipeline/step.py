@@ -25,7 +25,7 @@ from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.store import chat_message_key
 from bot.types import Kind
-from flows.effects import SetLanguage, Submit
+from flows.effects import Effect, SetLanguage, Submit
 from flows.engine import (
     CaseStatus,
     Input,
@@ -94,6 +94,9 @@ CaseLookup = Callable[[Connection, int, StatusQuery], CaseStatus]
 # The lists a step's questions may offer (flows/listing.py), for a reader of a language on a
 # channel: the ways to take part (bot/outreach/opportunities.py `OpportunityLists`).
 ListingSource = Callable[[Connection, str | None, str], Mapping[str, Listing]]
+# A question to ask after what a step kept (access needs after a yes to an event,
+# bot/outreach/access.py): the flow to begin, or None.
+AskAfter = Callable[[Connection, int, Sequence[Effect]], str | None]
 
 
 class Duplicate(Exception):
@@ -117,10 +120,13 @@ class Stepper:
         case_status: CaseLookup | None = None,
         links: Mapping[str, str] | None = None,
         listings: ListingSource | None = None,
+        ask_after: AskAfter | None = None,
     ) -> None:
         self.flows = flows
         # Without it (a benchmark of the step alone), a list's question has nothing to offer.
         self.listings = listings
+        # Asked before the question about broadcasts, which then follows its answers.
+        self.ask_after = ask_after
         # Addresses of this deployment's public pages, by the placeholder a text names them
         # with ({privacy_link}): given to the messages whose text asks for one.
         self.links = dict(links or {})
@@ -178,7 +184,13 @@ class Stepper:
             ),
         )
         transitions.append(step(self.flows, state, incoming))
-        if self._contributed(transitions[-1]) and preferences.ask_once(
+        follow_up = None
+        if self.ask_after is not None and is_idle(transitions[-1].state):
+            follow_up = self.ask_after(tx.connection, person.contact_id, transitions[-1].effects)
+        if follow_up is not None:
+            question = begin(self.flows, follow_up)
+            transitions.append(Transition(question.state, question.say))
+        elif self._contributed(transitions[-1]) and preferences.ask_once(
             tx.connection, person.contact_id, person.language or "en", person.channel, now
         ):
             # Their first contribution: the one question about broadcasts, after the thanks.
@@ -199,11 +211,15 @@ class Stepper:
         return written
 
     def _contributed(self, transition: Transition) -> bool:
-        """Whether a step kept a finished contribution and came back to rest at the menu."""
+        """Whether a step kept a finished contribution and came back to rest at the menu.
+
+        Answers about access needs count too: they are asked after an interest (a
+        contribution) in place of the question about broadcasts, which then follows them.
+        """
         return is_idle(transition.state) and any(
             isinstance(effect, Submit)
             and effect.complete
-            and effect.record in preferences.CONTRIBUTIONS
+            and effect.record in (*preferences.CONTRIBUTIONS, "access")
             for effect in transition.effects
         )
 

@@ -20,7 +20,9 @@ from bot.pipeline.outbox import Outbound
 from bot.services import Services
 from bot.types import Kind
 from storage.models import (
+    AccessNeed,
     Address,
+    Attendance,
     CaseEvent,
     Consent,
     Conversation,
@@ -237,6 +239,29 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
                 address_id=sms.id,
                 answer="yes",
                 answered_at=now,
+            )
+        )
+        # Their access needs, the interpreter's language in their own words (a sentinel),
+        # and their attendance at the event, marked by staff.
+        session.add(
+            AccessNeed(
+                contact_id=contact.id,
+                step_free=True,
+                hearing_loop=False,
+                interpreter=True,
+                interpreter_language=TEXT,
+                large_print=False,
+                companion=True,
+                updated_at=now,
+            )
+        )
+        session.add(
+            Attendance(
+                event_id=event.id,
+                contact_id=contact.id,
+                said_yes=True,
+                marked_by=staff.id,
+                marked_at=now,
             )
         )
         flag = SafeguardingFlag(

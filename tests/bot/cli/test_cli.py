@@ -208,7 +208,10 @@ def walk(flows: Flows, language: str) -> Conversation:
     c.send(forum, about, c.ask("involve", "register"))
     c.send(c.number(1), c.ask("involve", "how"))
     c.send(c.pick("involve", "how", "sms"), c.ask("involve", "when"))
-    c.send(c.pick("involve", "when", "any_time"), c.done("involve"))
+    # Then, never told before, their access needs: several numbers at once.
+    c.send(c.pick("involve", "when", "any_time"), c.done("involve"), c.ask("access", "needs"))
+    c.send(f"{c.number(1)} {c.number(3)}", c.ask("access", "interpreter"))
+    c.send(c.pick("access", "interpreter", "bsl"), c.done("access"))
     return c
 
 

@@ -41,7 +41,7 @@ def expected(kind: Kind, answers: tuple[bool, ...], choice: str, stopped: bool) 
     if stopped:
         return "opted-out"
     refused = bool(answers) and not answers[-1]
-    if refused and kind in (Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID):
+    if refused and kind in (Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID, Kind.THANKS):
         return "no-contact"
     if kind in (Kind.BROADCAST, Kind.YOU_SAID, Kind.SURVEY):
         if choice in ("not asked", "no"):
@@ -168,7 +168,8 @@ def test_every_kind_is_sent_or_held_with_its_reason(
 
 def test_the_rule_covers_exactly_what_the_issue_names() -> None:
     # Case updates, replies from staff, "you said, we did"; never the bot's own answers.
-    assert NO_CONTACT_COVERS == {Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID}
+    # And a thank-you for coming to an event: reaching out that they did not ask for.
+    assert NO_CONTACT_COVERS == {Kind.CASE_UPDATE, Kind.STAFF_REPLY, Kind.YOU_SAID, Kind.THANKS}
 
 
 @pytest.mark.parametrize("kind", sorted(NO_CONTACT_COVERS))
