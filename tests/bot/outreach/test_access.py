@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.casework import tasks
 from bot.i18n import I18n, load_languages
-from bot.outreach import access
+from bot.outreach import access, opportunities
 from bot.outreach.consultations import EventDetails, create_event, subscribe
 from bot.services import Services
 from bot.settings import FLOWS_DIR, LOCALES_DIR
@@ -161,6 +161,8 @@ def test_a_no_to_an_event_asks_nothing(bot: Bot, services: Services) -> None:
 
 
 def test_an_interest_is_followed_by_the_needs_then_the_news_question(bot: Bot) -> None:
+    with bot.services.database.session() as session:
+        opportunities.seed(session, bot.services.clock())
     phone = "+447700900777"
     replies = bot.conversation(phone, "hi", "1", "5", "1", "1", "1", "2", "5")
     assert "We will contact you about taking part" in replies[-2]
