@@ -24,7 +24,7 @@ from bot.channels.registry import close_senders, senders_from_settings
 from bot.clock import Clock, utc_now
 from bot.i18n import I18n
 from bot.logs import as_job
-from bot.outreach import involvement
+from bot.outreach import involvement, monitoring
 from bot.outreach.broadcasts import BROADCAST_TEMPLATE, Broadcasts
 from bot.outreach.consultations import ChatRecords
 from bot.outreach.reminders import REMINDER_TEMPLATE, Reminders
@@ -124,6 +124,7 @@ def build_services(
             "survey": involvement.survey_response,
             "interest": involvement.interest,
             "preferences": involvement.preferences,
+            "monitoring": monitoring.monitoring,
             **chat_records.writers(),
         }
     )

@@ -24,6 +24,7 @@ RECORDS = (
     "calendar",
     "rsvp",
     "preferences",
+    "monitoring",
 )
 # Links to the deployment's public pages, which the step fills in whatever text names them
 # (bot/pipeline/step.py `links`): the only placeholders a question may hold, since a question
@@ -40,6 +41,7 @@ SUBMIT_PARAMS = {
     "calendar": {"link"},
     "rsvp": set(),
     "preferences": set(),
+    "monitoring": set(),
 }
 COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 # The answer a flow saves when it asks whether we may contact the person: kept as a consent

@@ -45,6 +45,7 @@ from storage.models import (
     EventSubscription,
     Feedback,
     Message,
+    EqualityMonitoring,
     Preference,
     SafeguardingFlag,
     SurveyResponse,
@@ -240,6 +241,8 @@ def erase_people(
         )
     )
     session.execute(delete(Preference).where(Preference.contact_id.in_(ids)))
+    # Special category data (ethnicity, religion, disability): deleted, not counted on.
+    session.execute(delete(EqualityMonitoring).where(EqualityMonitoring.contact_id.in_(ids)))
     session.execute(delete(EventSubscription).where(EventSubscription.contact_id.in_(ids)))
     for response in session.scalars(
         select(SurveyResponse).where(SurveyResponse.contact_id.in_(ids))
@@ -357,6 +360,7 @@ ERASED_TABLES = (
     "case_events",
     "consents",
     "preferences",
+    "equality_monitoring",
     "event_subscriptions",
     "survey_responses",
     "safeguarding_flags",

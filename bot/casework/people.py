@@ -28,6 +28,7 @@ from storage.models import (
     Conversation,
     EventSubscription,
     Feedback,
+    EqualityMonitoring,
     Interest,
     Message,
     Preference,
@@ -50,6 +51,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("case_events", "Case history"),
     ("survey_responses", "Survey answers"),
     ("interests", "Interest in taking part"),
+    ("equality_monitoring", "Equality monitoring answers (optional, kept apart)"),
     ("event_subscriptions", "Event reminders asked for"),
     ("rsvps", "Replies about events"),
     ("safeguarding_flags", "Safeguarding flags"),
@@ -178,6 +180,9 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
         ),
         "interests": _rows(
             session, Interest, Interest.contact_id.in_(ids), Interest.address_id.in_(address_ids)
+        ),
+        "equality_monitoring": _rows(
+            session, EqualityMonitoring, EqualityMonitoring.contact_id.in_(ids)
         ),
         "event_subscriptions": _rows(
             session,

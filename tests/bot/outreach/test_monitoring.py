@@ -1,0 +1,115 @@
+"""The optional equality monitoring questions: asked once, after the answer about news, each
+with "prefer not to say", "skip all" at the start; answers kept apart, in every language."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import Services
+from storage.models import EqualityMonitoring, Feedback
+from tests.conftest import Bot
+
+PERSON = "+447700900610"
+COMMENT = ("hi", "1", "2", "1", "The day centre is lovely.")
+
+
+def answers(services: Services) -> list[EqualityMonitoring]:
+    with services.database.session() as session:
+        found = list(session.scalars(select(EqualityMonitoring)))
+        session.expunge_all()
+        return found
+
+
+def test_the_questions_come_after_the_answer_about_news_not_before(bot: Bot) -> None:
+    replies = bot.conversation(PERSON, *COMMENT)
+    assert "May we send you news" in replies[-1]
+    assert answers(bot.services) == []  # the contribution itself asks nothing more
+
+    thanks, question = bot.receive(PERSON, "yes")
+    assert thanks == "Thank you. Send PREFERENCES any time to change this."
+    assert question.startswith("Would you answer 7 short questions about you?")
+    assert question.endswith("\n1 Yes\n2 Skip all")
+    [row] = answers(bot.services)
+    assert row.answered_at is None and row.skipped is False
+
+
+def test_every_question_answered_is_kept_apart_from_the_feedback(bot: Bot) -> None:
+    # Yes; a carer; 65 to 74; female; Asian; Bangladeshi; disabled; Muslim; E1.
+    bot.conversation(PERSON, *COMMENT, "1", "1", "1", "5", "1", "1", "1", "1", "6", "1")
+    assert bot.replies[-1] == "Thank you. Send 0 for the menu."
+    [row] = answers(bot.services)
+    assert (
+        row.carer,
+        row.age_band,
+        row.sex,
+        row.ethnic_group,
+        row.ethnicity,
+        row.disability,
+        row.religion,
+        row.area,
+    ) == ("carer", "65_74", "female", "asian", "bangladeshi", "yes", "muslim", "E1")
+    assert row.answered_at is not None and not row.skipped
+    with bot.services.database.session() as session:
+        feedback = session.scalars(select(Feedback)).one()
+        # Nothing of it is written on the feedback.
+        assert "muslim" not in repr(vars(feedback))
+
+
+def test_skip_all_keeps_nothing_but_that_they_were_asked(bot: Bot) -> None:
+    bot.conversation(PERSON, *COMMENT, "1", "2")
+    assert bot.replies[-1] == "That is fine. Send 0 for the menu."
+    [row] = answers(bot.services)
+    assert row.skipped and row.answered_at is None
+    assert (row.carer, row.ethnicity, row.religion) == (None, None, None)
+
+
+def test_prefer_not_to_say_at_every_question(bot: Bot) -> None:
+    # carer 5, age 7, sex 3, ethnic group 6 (skips the detail), disability 3, religion 9, area 7
+    bot.conversation(PERSON, *COMMENT, "1", "1", "5", "7", "3", "6", "3", "9", "7")
+    assert bot.replies[-1] == "Thank you. Send 0 for the menu."
+    [row] = answers(bot.services)
+    assert {
+        row.carer,
+        row.age_band,
+        row.sex,
+        row.ethnic_group,
+        row.disability,
+        row.religion,
+        row.area,
+    } == {"prefer_not"}
+    assert row.ethnicity is None
+
+
+def test_leaving_half_way_keeps_what_was_answered(bot: Bot) -> None:
+    bot.conversation(PERSON, *COMMENT, "1", "1", "2", "0")  # a carer, I use services: menu
+    [row] = answers(bot.services)
+    assert (row.carer, row.age_band, row.sex) == ("service_user", None, None)
+
+
+def test_asked_once_only(bot: Bot) -> None:
+    bot.conversation(PERSON, *COMMENT, "1", "2")
+    more = bot.conversation(PERSON, "0", "2", "1", "Another thought.", "PREFERENCES", "1")
+    assert not any("7 short questions" in reply for reply in more)
+    assert len(answers(bot.services)) == 1
+
+
+def test_someone_who_leaves_the_news_question_is_not_asked(bot: Bot) -> None:
+    replies = bot.conversation(PERSON, *COMMENT, "0")
+    assert not any("7 short questions" in reply for reply in replies)
+    assert answers(bot.services) == []
+
+
+@pytest.mark.parametrize(
+    ("greeting", "yes", "asked", "thanks"),
+    [
+        ("হ্যালো", "১", "আপনার সম্পর্কে", "ধন্যবাদ"),
+        ("salam", "1", "", ""),
+    ],
+)
+def test_in_other_languages(bot: Bot, greeting: str, yes: str, asked: str, thanks: str) -> None:
+    bot.conversation(PERSON, greeting)
+    # Choose a language from the first greeting when it was not told.
+    bot.conversation(PERSON, "2", "2", "1", "The day centre is lovely.", yes, yes)
+    [row] = answers(bot.services)
+    assert row.language != "en"
