@@ -28,7 +28,7 @@ def test_the_questions_come_after_the_answer_about_news_not_before(bot: Bot) -> 
 
     thanks, question = bot.receive(PERSON, "yes")
     assert thanks == "Thank you. Send PREFERENCES any time to change this."
-    assert question.startswith("Would you answer 7 short questions about you?")
+    assert question.startswith("May we ask 7 short questions about you?")
     assert question.endswith("\n1 Yes\n2 Skip all")
     [row] = answers(bot.services)
     assert row.answered_at is None and row.skipped is False
@@ -101,15 +101,20 @@ def test_someone_who_leaves_the_news_question_is_not_asked(bot: Bot) -> None:
 
 
 @pytest.mark.parametrize(
-    ("greeting", "yes", "asked", "thanks"),
+    ("language", "menu_choice", "asked", "skip", "fine"),
     [
-        ("হ্যালো", "১", "আপনার সম্পর্কে", "ধন্যবাদ"),
-        ("salam", "1", "", ""),
+        ("bn", "2", "আপনার সম্পর্কে ৭টি ছোট প্রশ্ন", "২ সব বাদ দিন", "ঠিক আছে।"),
+        ("syl", "3", "আফনার বারে ৭টা ছোট সওয়াল", "২ হকল বাদ দেউক্কা", "ঠিক আছে।"),
+        ("syl-Latn", "4", "Afnar bare 7ta soto shawal", "2 Hokol bad dein", "Thik ase."),
     ],
 )
-def test_in_other_languages(bot: Bot, greeting: str, yes: str, asked: str, thanks: str) -> None:
-    bot.conversation(PERSON, greeting)
-    # Choose a language from the first greeting when it was not told.
-    bot.conversation(PERSON, "2", "2", "1", "The day centre is lovely.", yes, yes)
+def test_in_every_language_within_its_sms_budget(
+    bot: Bot, language: str, menu_choice: str, asked: str, skip: str, fine: str
+) -> None:
+    bot.conversation(PERSON, "hi", menu_choice, "2", "1", "The day centre is lovely.")
+    [_, question] = bot.receive(PERSON, "1")
+    assert question.startswith(asked) and question.endswith(skip)
+    [done] = bot.receive(PERSON, "2")
+    assert done.startswith(fine)
     [row] = answers(bot.services)
-    assert row.language != "en"
+    assert row.language == language and row.skipped
