@@ -25,6 +25,7 @@ from bot.i18n import I18n
 from bot.outreach.charts import Series, bar_chart
 from bot.outreach.impact import FEWER, Indicators, rows_of
 from flows.texts import N_
+from storage.exports import csv_safe
 
 TEMPLATES = Path(__file__).parent / "templates"
 STYLESHEET = TEMPLATES / "report.css"
@@ -150,13 +151,14 @@ def html_document(found: Indicators, generated_at: datetime) -> str:
 
 
 def csv_text(found: Indicators) -> str:
-    """Every figure, a line each: section, item, month or group, value."""
+    """Every figure, a line each: section, item, month or group, value (staff's words, a
+    theme, defused as every CSV Kotha writes)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("section", "item", "month_or_group", "value"))
     writer.writerow(("period", "from", "", found.period.start.isoformat()))
     writer.writerow(("period", "to", "", found.period.end.isoformat()))
-    writer.writerows(rows_of(found))
+    writer.writerows([csv_safe(cell) for cell in row] for row in rows_of(found))
     return out.getvalue()
 
 
