@@ -73,6 +73,11 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     "ico": "ico.org.uk",
     "stop": "STOP",
     "preferences": "PREFERENCES",
+    # The impact summary's draft broadcast (bot/outreach/report.py): the longest dates.
+    "start": "30 September 2026",
+    "end": "31 December 2026",
+    "people": "12345",
+    "changes": "123",
     # Staff's own words in a WhatsApp template (a broadcast, a reply): a typical length.
     "text": "The day centre on Vallance Road opens at 10 from Monday.",
 }
