@@ -53,7 +53,7 @@ def _indicators(period: Period) -> Indicators:
         )
 
 
-def _asked(values: Any) -> dict[str, str]:
+def _asked(values: Any) -> dict[str, Any]:
     """What was typed in the period's fields, to show again as typed (at most a date's length)."""
     return {name: values.get(name, "")[:40] for name in ("from", "to")}
 
@@ -64,10 +64,14 @@ def impact() -> Any:
     """The indicators for a period, each chart with its table."""
     period, errors = _period(request.args)
     found = _indicators(period)
-    asked = _asked(request.args) if errors else {
-        "from": period.start.isoformat(),
-        "to": period.end.isoformat(),
-    }
+    asked = (
+        _asked(request.args)
+        if errors
+        else {
+            "from": period.start.isoformat(),
+            "to": period.end.isoformat(),
+        }
+    )
     page = render_template(
         "console/impact.html",
         found=found,

@@ -587,16 +587,20 @@ def reach(
     """Among people who wrote to us in the period and answered the monitoring questions,
     how many said each group, beside the borough's share of it; and how many answered."""
     begin, end = period.bounds(zone)
-    wrote = (
-        select(Message.address_id)
-        .where(Message.direction == "in", Message.created_at >= begin, Message.created_at < end)
-        .distinct()
-        .subquery()
-    )
+    # Whether each person who answered wrote in the period: looked up person by person
+    # (their addresses, then their messages by address), so the cost follows how many
+    # answered (thousands), not how many messages the period holds (a million).
     took_part = (
-        select(Address.contact_id)
-        .join(wrote, wrote.c.address_id == Address.id)
-        .where(~Address.address.startswith(SIMULATED_PREFIX))
+        select(Message.id)
+        .join(Address, Address.id == Message.address_id)
+        .where(
+            Address.contact_id == EqualityMonitoring.contact_id,
+            ~Address.address.startswith(SIMULATED_PREFIX),
+            Message.direction == "in",
+            Message.created_at >= begin,
+            Message.created_at < end,
+        )
+        .exists()
     )
     columns = [getattr(EqualityMonitoring, question) for question, _, _ in REACH_QUESTIONS]
     rows = session.execute(
@@ -605,7 +609,7 @@ def reach(
         .where(
             EqualityMonitoring.answered_at.is_not(None),
             Contact.staff.is_(False),
-            EqualityMonitoring.contact_id.in_(took_part),
+            took_part,
         )
     ).all()
     return [_reach_of(index, rows, census) for index in range(len(REACH_QUESTIONS))], suppressed(

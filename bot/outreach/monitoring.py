@@ -16,7 +16,16 @@ from flows.effects import Submit
 from storage.models import EqualityMonitoring
 
 # The questions' answers, as the flow saves them and the table's columns name them.
-ANSWERS = ("carer", "age_band", "sex", "ethnic_group", "ethnicity", "disability", "religion", "area")
+ANSWERS = (
+    "carer",
+    "age_band",
+    "sex",
+    "ethnic_group",
+    "ethnicity",
+    "disability",
+    "religion",
+    "area",
+)
 
 
 def monitoring(step: StepContext, submit: Submit) -> Outputs:

@@ -79,7 +79,7 @@ def test_the_page_shows_counts_never_a_person(staff: FlaskClient, services: Serv
     page = staff.get("/console/impact")
     assert page.status_code == 200
     text = page.text
-    assert "<h1 class=\"govuk-heading-l\">Impact</h1>" in text
+    assert '<h1 class="govuk-heading-l">Impact</h1>' in text
     assert "People who took part" in text and text.count("<svg") >= 10
     assert "Bangladeshi</th>" in text
     # The one Roma person is "fewer than 5", never a 1 that names them.
@@ -158,7 +158,9 @@ def test_a_draft_without_a_period_or_a_token_is_refused(
 ) -> None:
     empty = staff.post("/console/impact/broadcast", data={"csrf_token": token(staff, "/console/")})
     assert empty.status_code == 400 and "Enter the start date" in empty.text
-    forged = staff.post("/console/impact/broadcast", data={"from": "2026-11-01", "to": "2026-11-30"})
+    forged = staff.post(
+        "/console/impact/broadcast", data={"from": "2026-11-01", "to": "2026-11-30"}
+    )
     assert forged.status_code == 400
     with services.database.session() as session:
         drafted = select(func.count()).where(Broadcast.title.startswith("Impact summary"))

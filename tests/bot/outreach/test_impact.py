@@ -42,9 +42,7 @@ def moment(day: str, hour: int = 12) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
-def person(
-    session: Session, number: str, created: datetime, *, staff: bool = False
-) -> Address:
+def person(session: Session, number: str, created: datetime, *, staff: bool = False) -> Address:
     address = Address(
         contact=Contact(created_at=created, language="en", staff=staff),
         channel="sms",
@@ -107,7 +105,11 @@ def test_people_new_and_returning_by_month_in_london_time(database: Database) ->
     by_month = [(m.month, m.new, m.returning) for m in found.people]
     assert by_month == [
         (date(2026, 9, 1), 0, 1),
-        (date(2026, 10, 1), 2, 1),  # the new person, and the one who first wrote at midnight on 1 Oct
+        (
+            date(2026, 10, 1),
+            2,
+            1,
+        ),  # the new person, and the one who first wrote at midnight on 1 Oct
         (date(2026, 11, 1), 0, 1),
     ]
     assert found.people_total == 5
@@ -293,6 +295,11 @@ def test_any_text_is_a_period_or_a_clear_error(start: str, end: str) -> None:
 
 def test_months_of_a_period() -> None:
     period = Period(date(2026, 11, 15), date(2027, 2, 3))
-    assert period.months() == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)]
+    assert period.months() == [
+        date(2026, 11, 1),
+        date(2026, 12, 1),
+        date(2027, 1, 1),
+        date(2027, 2, 1),
+    ]
     begin, end = period.bounds(LONDON)
     assert end - begin == timedelta(days=81)
