@@ -6,10 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import load_languages
 from bot.services import Services
+from bot.settings import LOCALES_DIR
+from bot.sms import sms_cost
 from storage.models import EqualityMonitoring, Feedback
 from tests.conftest import Bot
 
+LANGUAGES = load_languages(LOCALES_DIR)
 PERSON = "+447700900610"
 COMMENT = ("hi", "1", "2", "1", "The day centre is lovely.")
 
@@ -114,7 +118,29 @@ def test_in_every_language_within_its_sms_budget(
     bot.conversation(PERSON, "hi", menu_choice, "2", "1", "The day centre is lovely.")
     [_, question] = bot.receive(PERSON, "1")
     assert question.startswith(asked) and question.endswith(skip)
+    # As an SMS: one segment in GSM-7 for romanised Sylheti, three for Bengali script.
+    assert sms_cost(question).segments <= LANGUAGES[language].segments
     [done] = bot.receive(PERSON, "2")
     assert done.startswith(fine)
     [row] = answers(bot.services)
     assert row.language == language and row.skipped
+
+
+def test_every_question_offers_prefer_not_to_say_and_the_first_skip_all(bot: Bot) -> None:
+    flow = bot.services.flows["monitoring"]
+    questions = [node for node in flow.nodes.values() if node.type == "choice"]
+    start, *rest = questions
+    assert [option.value for option in start.options] == ["go", "skip"]
+    assert len(rest) == 12  # 7 questions: ethnicity is the group, then one of 5 detail lists
+    for node in rest:
+        assert node.options[-1].label == "Prefer not to say", node.id
+        assert node.options[-1].value == "prefer_not", node.id
+    # The 2021 census's 19 categories for England and Wales, in the 5 groups' lists.
+    detail = {
+        option.value
+        for node in rest
+        if node.save == "ethnicity"
+        for option in node.options
+        if option.value != "prefer_not"
+    }
+    assert len(detail) == 19 and "bangladeshi" in detail
