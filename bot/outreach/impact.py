@@ -285,27 +285,28 @@ def _people_in(
         .distinct()
         .subquery()
     )
+    moment = Contact.created_at.type
+    first_moment = case(
+        *[(wrote.c.bucket == index, literal(start, moment)) for index, start in enumerate(starts)],
+        else_=literal(starts[-1], moment),
+    )
+    # Each person once a span, with whether they were new in it (their contact made then).
     people = (
-        select(wrote.c.bucket.label("bucket"), Address.contact_id.label("contact_id"))
+        select(
+            wrote.c.bucket.label("bucket"),
+            Address.contact_id.label("contact_id"),
+            case((Contact.created_at >= first_moment, 1), else_=0).label("new"),
+        )
         .join(Address, Address.id == wrote.c.address_id)
         .join(Contact, Contact.id == Address.contact_id)
         .where(_public())
         .distinct()
         .subquery()
     )
-    moment = Contact.created_at.type
-    first_moment = case(
-        *[(people.c.bucket == index, literal(start, moment)) for index, start in enumerate(starts)],
-        else_=literal(starts[-1], moment),
-    )
     rows = session.execute(
-        select(
-            people.c.bucket, func.count(), func.count(case((Contact.created_at >= first_moment, 1)))
-        )
-        .join(Contact, Contact.id == people.c.contact_id)
-        .group_by(people.c.bucket)
+        select(people.c.bucket, func.count(), func.sum(people.c.new)).group_by(people.c.bucket)
     ).all()
-    return {int(index): (int(total), int(new)) for index, total, new in rows}
+    return {int(index): (int(total), int(new or 0)) for index, total, new in rows}
 
 
 def _returning(counts: tuple[int, int]) -> int:
