@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.casework.erasure import SurveyAnswers, erase_people
+from bot.casework.people import export_people
 from bot.i18n import load_languages
 from bot.services import Services
 from bot.settings import LOCALES_DIR
@@ -144,3 +146,23 @@ def test_every_question_offers_prefer_not_to_say_and_the_first_skip_all(bot: Bot
         if option.value != "prefer_not"
     }
     assert len(detail) == 19 and "bangladeshi" in detail
+
+
+def test_a_persons_answers_are_in_their_export_and_gone_with_their_erasure(bot: Bot) -> None:
+    bot.conversation(PERSON, *COMMENT, "1", "1", "1", "5", "1", "1", "1", "1", "6", "1")
+    services = bot.services
+    [row] = answers(services)
+    with services.database.session() as session:
+        export = export_people(session, [row.contact_id], services.clock())
+        [kept] = export["equality_monitoring"]
+        assert kept["ethnicity"] == "bangladeshi" and kept["religion"] == "muslim"
+        erase_people(
+            session,
+            [row.contact_id],
+            now=services.clock(),
+            complaint_months=services.settings.retention_complaints_months,
+            survey_answers=SurveyAnswers.of(services.flows),
+            user_id=None,
+            reason=None,
+        )
+    assert answers(services) == []
