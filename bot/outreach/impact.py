@@ -43,6 +43,9 @@ SUPPRESS_UNDER = 5
 FEWER = f"fewer than {SUPPRESS_UNDER}"
 # The longest period one page or report covers: a board looks at a year or two at most.
 LONGEST_MONTHS = 36
+# Dates Kotha can have records for (and far from the calendar's end, where a day after
+# 31 December 9999 cannot be counted).
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 # The shipped survey asks how happy people are with the chances to have a say (1 to 5).
 SATISFACTION_SURVEY = "have-your-say"
 SATISFACTION_QUESTION = "satisfaction"
@@ -99,6 +102,8 @@ def parse_period(start_text: str, end_text: str) -> Period:
             raise PeriodError(f"The {name} date must be a real date, like 2026-04-01")
     start, end = days
     assert start is not None and end is not None
+    if not (FIRST_YEAR <= start.year and end.year <= LAST_YEAR):
+        raise PeriodError(f"Choose dates between {FIRST_YEAR} and {LAST_YEAR}")
     if end < start:
         raise PeriodError("The end date must be the same as or after the start date")
     if len(Period(start, end).months()) > LONGEST_MONTHS:

@@ -112,6 +112,7 @@ def test_a_chosen_period_and_the_printable_report(staff: FlaskClient, services: 
         ("from=" + "9" * 5000 + "&to=2026-12-01", "The start date must be a real date"),
         ("from=%E0%A7%A8%E0%A7%A6&to=2026-12-01", "The start date must be a real date"),
         ("from=2000-01-01&to=2026-12-01", "at most 36 months"),
+        ("from=9999-12-01&to=9999-12-31", "Choose dates between 2000 and 2099"),
     ],
 )
 def test_a_bad_period_is_refused_with_a_clear_message(

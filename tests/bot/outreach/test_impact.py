@@ -275,6 +275,8 @@ def test_reach_counts_only_and_hides_counts_under_5(database: Database) -> None:
         ("2026-03-01", "2026-02-01", "same as or after"),
         ("2020-01-01", "2026-01-01", "at most 36 months"),
         ("২০২৬-০১-০১", "2026-02-01", "must be a real date"),
+        ("9999-12-01", "9999-12-31", "between 2000 and 2099"),
+        ("0001-01-01", "0001-02-01", "between 2000 and 2099"),
     ],
 )
 def test_a_bad_period_says_what_is_wrong(start: str, end: str, problem: str) -> None:
