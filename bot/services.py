@@ -26,7 +26,7 @@ from bot.channels.registry import close_senders, senders_from_settings
 from bot.clock import Clock, utc_now
 from bot.i18n import I18n
 from bot.logs import as_job
-from bot.outreach import access, involvement
+from bot.outreach import access, involvement, monitoring
 from bot.outreach.broadcasts import BROADCAST_TEMPLATE, Broadcasts
 from bot.outreach.consultations import ChatRecords
 from bot.outreach.opportunities import OpportunityLists
@@ -159,6 +159,7 @@ def build_services(
             "survey": involvement.survey_response,
             "interest": involvement.interest,
             "preferences": involvement.preferences,
+            "monitoring": monitoring.monitoring,
             **chat_records.writers(),
             # Someone coming to an event who needs an interpreter: staff book one.
             **{

@@ -18,6 +18,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.broadcasts", "Broadcasts"),
     ("console.you_said", "You said, we did"),
     ("console.you_said_quotes", "Quotes to approve"),
+    ("console.impact", "Impact"),
     ("console.audit", "Audit log"),
     ("console.users", "Accounts"),
 )

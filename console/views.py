@@ -9,14 +9,21 @@ from zoneinfo import ZoneInfo
 
 from flask import render_template, request
 from flask_login import current_user
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 
 from bot.casework.accounts import ROLES
+from bot.outreach.charts import Series, bar_chart
+from bot.outreach.impact import people_by_day
 from bot.services import services
 from console.auth import blueprint as blueprint
 from console.auth import role_required
 from console.paging import PAGE_SIZE, number_in, offset, page_asked, paging
+from flows.engine import IDLE_NODE
+from flows.library import MENU_FLOW
 from storage.models import AuditEvent, Conversation, Feedback, Message, User
+
+# The home page's chart: people who wrote each day, over this many days.
+RECENT_DAYS = 14
 
 # What each role does in the console; pages still to come are named without links.
 ROLE_TASKS = {
@@ -94,8 +101,19 @@ def _count(query: Select[Any]) -> int:
 @role_required(*ROLES)
 def home() -> Any:
     """What the signed-in role can do, with the work waiting."""
+    services_ = services()
+    now = services_.clock()
+    # In progress: half-way through a question, and not yet left long enough to expire.
+    since = now - timedelta(hours=services_.settings.conversation_expiry_hours)
     waiting = {
-        "conversations": _count(select(func.count()).select_from(Conversation)),
+        "conversations": _count(
+            select(func.count())
+            .select_from(Conversation)
+            .where(
+                Conversation.updated_at >= since,
+                ~and_(Conversation.flow == MENU_FLOW, Conversation.node == IDLE_NODE),
+            )
+        ),
         "feedback": _count(
             select(func.count()).select_from(Feedback).where(Feedback.status == "received")
         ),
@@ -105,8 +123,20 @@ def home() -> Any:
             .where(Message.direction == "out", Message.status.in_(("failed", "held", "unknown")))
         ),
     }
+    with services_.database.session() as db:
+        days = people_by_day(db, RECENT_DAYS, now, services_.settings.zone)
+    chart = bar_chart(
+        f"People who wrote to us, each of the last {RECENT_DAYS} days",
+        [f"{day:%a %-d %b}" for day, _ in days],
+        [Series("People", [people for _, people in days])],
+    )
     return render_template(
-        "console/home.html", tasks=ROLE_TASKS[current_user.role], waiting=waiting
+        "console/home.html",
+        tasks=ROLE_TASKS[current_user.role],
+        waiting=waiting,
+        expiry_hours=services_.settings.conversation_expiry_hours,
+        days=days,
+        chart=chart,
     )
 
 

@@ -12,6 +12,7 @@ from console import broadcasts as _broadcasts  # noqa: F401
 from console import cases as _cases  # noqa: F401
 from console import conversations as _conversations  # noqa: F401
 from console import detector as _detector  # noqa: F401
+from console import impact as _impact  # noqa: F401
 from console import involvement as _involvement  # noqa: F401
 from console import media as _media  # noqa: F401
 from console import moderation as _moderation  # noqa: F401

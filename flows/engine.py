@@ -447,8 +447,8 @@ def _abandon(flows: Flows, state: State | None) -> tuple[tuple[Effect, ...], tup
         return (), ()
     submit = _submit_node(flows[state.flow])
     # Interest counts only once the person has said yes and how to reach them; nor is half
-    # an answer about events anything to keep.
-    if submit is None or submit.record not in ("feedback", "survey"):
+    # an answer about events anything to keep. Monitoring answers given so far are kept.
+    if submit is None or submit.record not in ("feedback", "survey", "monitoring"):
         return (), ()
     kept = _submit_effect(flows[state.flow], submit, state.answers, complete=False)
     told = (Say(KEPT, even_if_stopped=True),) if submit.record == "feedback" else ()

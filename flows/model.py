@@ -28,6 +28,7 @@ RECORDS = (
     "rsvp",
     "preferences",
     "access",
+    "monitoring",
 )
 # Links to the deployment's public pages, which the step fills in whatever text names them
 # (bot/pipeline/step.py `links`): the only placeholders a question may hold, since a question
@@ -45,6 +46,7 @@ SUBMIT_PARAMS = {
     "rsvp": set(),
     "preferences": set(),
     "access": set(),
+    "monitoring": set(),
 }
 COMMANDS = ("help", "menu", "language", "stop", "start", "status")
 # The lists a choice may take its options from (`options_from`), which the runner gives each

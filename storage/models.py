@@ -155,6 +155,15 @@ class Message(Base):
         # the fan-out that writes it is interrupted and run again.
         Index("uq_messages_address_id_dedupe_key", "address_id", "dedupe_key", unique=True),
         Index("ix_messages_broadcast_id_status", "broadcast_id", "status"),
+        # The impact page counts who wrote in a period (bot/outreach/impact.py): inbound
+        # rows by when they came, with the address, read from the index alone.
+        Index(
+            "ix_messages_inbound_created_at",
+            "created_at",
+            "address_id",
+            sqlite_where=text("direction = 'in'"),
+            postgresql_where=text("direction = 'in'"),
+        ),
         # The console's word search (ILIKE '%word%') over what people wrote: trigram GIN
         # indexes on PostgreSQL (pg_trgm, created by migration 0004). SQLite has no such
         # index and scans; an empty partial index (WHERE 0) stands in there, so the schema
@@ -357,7 +366,7 @@ class SurveyResponse(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
     simulated: Mapped[bool] = _simulated(address_id)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Interest(Base):
@@ -374,7 +383,7 @@ class Interest(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
     simulated: Mapped[bool] = _simulated(address_id)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
     # Where staff are in following it up (bot/outreach/interests.py STATUSES), and who does.
     status: Mapped[str] = mapped_column(
         String(16), default="new", server_default=text("'new'"), index=True
@@ -426,6 +435,36 @@ class Opportunity(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class EqualityMonitoring(Base):
+    """A person's answers to the optional equality monitoring questions, kept apart from
+    what they told us: one row a person, written when they are first asked.
+
+    Each answer is a fixed value of flows/definitions/monitoring.yaml (`prefer_not` when
+    they chose not to say; None when they skipped all or left before that question). No
+    staff page shows a row: reports count them (bot/outreach/impact.py), and a count under
+    5 is shown as "fewer than 5".
+    """
+
+    __tablename__ = "equality_monitoring"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)
+    # They chose "skip all" at the start.
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    carer: Mapped[str | None] = mapped_column(String(24))  # carer | service_user | both | ...
+    age_band: Mapped[str | None] = mapped_column(String(24))
+    sex: Mapped[str | None] = mapped_column(String(24))
+    ethnic_group: Mapped[str | None] = mapped_column(String(24))  # the census's 5 groups
+    ethnicity: Mapped[str | None] = mapped_column(String(32))  # the census's 19 categories
+    disability: Mapped[str | None] = mapped_column(String(24))
+    religion: Mapped[str | None] = mapped_column(String(24))
+    area: Mapped[str | None] = mapped_column(String(24))  # a postcode district
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
 
 
 class User(Base):

@@ -44,6 +44,7 @@ from storage.models import (
     Consent,
     Contact,
     Conversation,
+    EqualityMonitoring,
     EventSubscription,
     Feedback,
     Interest,
@@ -259,6 +260,8 @@ def erase_people(
         )
     )
     session.execute(delete(Preference).where(Preference.contact_id.in_(ids)))
+    # Special category data (ethnicity, religion, disability): deleted, not counted on.
+    session.execute(delete(EqualityMonitoring).where(EqualityMonitoring.contact_id.in_(ids)))
     session.execute(delete(EventSubscription).where(EventSubscription.contact_id.in_(ids)))
     # What they need to take part says something of their health: it goes. Their attendance
     # at events stays, anonymous (the contact is erased), for the impact counts.
@@ -415,6 +418,7 @@ ERASED_TABLES = (
     "interest_events",
     "consents",
     "preferences",
+    "equality_monitoring",
     "event_subscriptions",
     "survey_responses",
     "safeguarding_flags",

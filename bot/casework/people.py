@@ -28,6 +28,7 @@ from storage.models import (
     Consent,
     Contact,
     Conversation,
+    EqualityMonitoring,
     EventSubscription,
     Feedback,
     Interest,
@@ -59,6 +60,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("survey_responses", "Survey answers"),
     ("interests", "Interest in taking part"),
     ("interest_events", "How staff followed up their interest"),
+    ("equality_monitoring", "Equality monitoring answers (optional, kept apart)"),
     ("event_subscriptions", "Event reminders asked for"),
     ("rsvps", "Replies about events"),
     ("access_needs", "Access and communication needs"),
@@ -221,6 +223,9 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
             InterestEvent.message_id.in_(message_ids),
         ),
         "staff_tasks": staff_tasks,
+        "equality_monitoring": _rows(
+            session, EqualityMonitoring, EqualityMonitoring.contact_id.in_(ids)
+        ),
         "event_subscriptions": _rows(
             session,
             EventSubscription,

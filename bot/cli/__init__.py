@@ -19,6 +19,7 @@ from bot.cli import (
     export,
     messages,
     people,
+    report,
     serve,
     telegram,
     understand,
@@ -49,6 +50,7 @@ def parser(web_app: WebApp | None = None) -> argparse.ArgumentParser:
     broadcast.add_parsers(commands)
     users.add_parsers(commands)
     people.add_parsers(commands)
+    report.add_parsers(commands)
     understand.add_parsers(commands)
     check.add_parsers(commands)
     return root

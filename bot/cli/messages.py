@@ -82,6 +82,11 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     "line": {"by_language": {"en": "Carers meet to share news and tell us what carers need."}},
     "time": {"by_language": {"en": "2 hours, once a month"}},
     "support": {"list": [{"msgid": "replacement care"}, {"msgid": "travel costs"}]},
+    # The impact summary's draft broadcast (bot/outreach/report.py): the longest dates.
+    "start": "30 September 2026",
+    "end": "31 December 2026",
+    "people": "12345",
+    "changes": "123",
     # Staff's own words in a WhatsApp template (a broadcast, a reply): a typical length.
     "text": "The day centre on Vallance Road opens at 10 from Monday.",
 }

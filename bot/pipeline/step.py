@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, bindparam, select, update
 
-from bot.pipeline import conversation, outbox, preferences
+from bot.pipeline import conversation, monitoring, outbox, preferences
 from bot.pipeline.conversation import Person
 from bot.pipeline.dispatch import Claimed, Dispatcher, Recipient
 from bot.pipeline.effects import Effects, InboundWatcher, StepContext
@@ -184,17 +184,11 @@ class Stepper:
             ),
         )
         transitions.append(step(self.flows, state, incoming))
-        follow_up = None
-        if self.ask_after is not None and is_idle(transitions[-1].state):
-            follow_up = self.ask_after(tx.connection, person.contact_id, transitions[-1].effects)
+        follow_up = self._follow_up(tx.connection, person, transitions[-1], now)
         if follow_up is not None:
+            # After the thanks: the access needs (after a yes to an event or an interest),
+            # the one question about broadcasts, or the monitoring ones.
             question = begin(self.flows, follow_up)
-            transitions.append(Transition(question.state, question.say))
-        elif self._contributed(transitions[-1]) and preferences.ask_once(
-            tx.connection, person.contact_id, person.language or "en", person.channel, now
-        ):
-            # Their first contribution: the one question about broadcasts, after the thanks.
-            question = begin(self.flows, preferences.NEWS_FLOW)
             transitions.append(Transition(question.state, question.say))
         messages = [
             message
@@ -209,6 +203,33 @@ class Stepper:
         conversation.write_changes(tx.connection, person)
         conversation.save(tx.connection, person, transitions[-1].state, now)
         return written
+
+    def _follow_up(
+        self, connection: Connection, person: Person, transition: Transition, now: datetime
+    ) -> str | None:
+        """The flow to ask after the thanks: the access needs, when a yes to an event or an
+        interest asks for them (`ask_after`); once, the question about news after a first
+        contribution; once, the optional monitoring questions after the answer about news."""
+        if self.ask_after is not None and is_idle(transition.state):
+            needs = self.ask_after(connection, person.contact_id, transition.effects)
+            if needs is not None:
+                return needs
+        language, channel = person.language or "en", person.channel
+        if self._contributed(transition):
+            asked = preferences.ask_once(connection, person.contact_id, language, channel, now)
+            return preferences.NEWS_FLOW if asked else None
+        if self._answered_news(transition) and monitoring.ask_once(
+            connection, person.contact_id, language, channel, now
+        ):
+            return monitoring.MONITORING_FLOW
+        return None
+
+    def _answered_news(self, transition: Transition) -> bool:
+        """Whether a step kept the answer to the question about news (news.yaml)."""
+        return is_idle(transition.state) and any(
+            isinstance(effect, Submit) and effect.complete and effect.flow == preferences.NEWS_FLOW
+            for effect in transition.effects
+        )
 
     def _contributed(self, transition: Transition) -> bool:
         """Whether a step kept a finished contribution and came back to rest at the menu.

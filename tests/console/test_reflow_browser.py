@@ -161,6 +161,8 @@ def paths(live_server: LiveServer) -> list[str]:
         "/console/you-said/new",
         f"/console/you-said/{ids['item']}",
         "/console/you-said/quotes",
+        "/console/impact",
+        "/console/impact/report",
         "/console/audit",
         "/console/users",
         "/console/involvement",

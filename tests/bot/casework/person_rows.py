@@ -49,6 +49,8 @@ BENGALI = "জেবুলনকোয়ার্টজ"
 TEXT = f"{WORD} {BENGALI}"
 # A complaint as a person makes it, in their own words, saying No to being contacted.
 COMPLAINT = ("hi", "1", "1", "1", f"My carer {TEXT} never came.", "SKIP", "2")
+# Yes to the monitoring questions, then the first answer of each (Asian, then Bangladeshi).
+MONITORING = ("1",) * 9
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ class Person:
 def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Person:
     """The person, through a real conversation and then a row in every other table."""
     services: Services = bot.services
-    # The last "2": No to news, kept as their preferences.
-    bot.conversation(NUMBER, *COMPLAINT, "2")
+    # The "2" after it: No to news, kept as their preferences; then every monitoring
+    # question answered with its first option (kept apart, in equality_monitoring).
+    bot.conversation(NUMBER, *COMPLAINT, "2", *MONITORING)
     bot.receive(NUMBER, f"hello from whatsapp {TEXT}", channel="whatsapp")
     now = services.clock()
     with services.database.session() as session:

@@ -20,7 +20,8 @@ COMPLAINT = ("hi", "1", "1", "1", "The letter about my payments was confusing.",
 
 
 def complain(bot: Bot, address: str = PERSON, consent: str = "1") -> Feedback:
-    bot.conversation(address, *COMPLAINT, consent, "2")  # and no to news, when asked
+    # No to news, when asked, then skip all of the monitoring questions.
+    bot.conversation(address, *COMPLAINT, consent, "2", "2")
     with bot.services.database.session() as session:
         return session.scalars(select(Feedback).order_by(Feedback.id.desc())).first()  # type: ignore[return-value]
 
@@ -42,8 +43,8 @@ def test_a_reference_is_answered_with_its_status_and_date(bot: Bot, clock: Froze
 
 
 def test_status_alone_in_bengali_tells_of_their_newest_in_bengali(bot: Bot) -> None:
-    # A comment, in Bengali, and no to news when asked.
-    bot.conversation(PERSON, "hi", "2", "২", "১", "কর্মী ভালো ছিলেন।", "২")
+    # A comment, in Bengali, no to news when asked, and skip all of the monitoring.
+    bot.conversation(PERSON, "hi", "2", "২", "১", "কর্মী ভালো ছিলেন।", "২", "২")
     with bot.services.database.session() as session:
         reference = session.scalars(select(Feedback.reference)).one()
     [answer] = bot.receive(PERSON, "অবস্থা")

@@ -42,8 +42,10 @@ def test_the_one_question_comes_once_after_a_first_contribution(bot: Bot) -> Non
     asked = choices(bot.services)
     assert (asked.invitations, asked.you_said, asked.surveys) == (None, None, None)
 
-    [thanks] = bot.receive(PERSON, "yes")
+    # Then the optional monitoring questions (tests/bot/outreach/test_monitoring.py).
+    [thanks, monitoring] = bot.receive(PERSON, "yes")
     assert thanks == "Thank you. Send PREFERENCES any time to change this."
+    assert monitoring.startswith("May we ask 7 short questions about you?")
     chose = choices(bot.services)
     assert (chose.invitations, chose.you_said, chose.surveys, chose.monthly_cap) == (
         True,

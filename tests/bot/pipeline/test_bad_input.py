@@ -81,6 +81,7 @@ STARTS = (
     idle(),
     prompt(FLOWS, idle(), RSVP_FLOW, {"_event": 0}, Say("Will you come?"), Say("Reminder")).state,
     begin(FLOWS, "news").state,
+    begin(FLOWS, "monitoring").state,
     begin(FLOWS, "preferences").state,
 )
 

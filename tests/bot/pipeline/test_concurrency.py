@@ -186,9 +186,10 @@ def test_everyone_picking_1_at_the_menu_starts_one_complaint_and_answers_it(
     result = outcome(services, person)
     # Menu -> complaint; then "1" is Home care, the story, the wish, yes to a call, English
     # for the call, yes to contact: submitted; the eighth "1" is yes to the one question
-    # about broadcasts that follows a first contribution, and they rest at the menu.
+    # about broadcasts that follows a first contribution, and they rest at the optional
+    # monitoring questions that follow it.
     assert result.feedback == [("complaint", "home_care", "1", True)]
-    assert (result.flow, result.node) == ("menu", "main")
+    assert (result.flow, result.node) == ("monitoring", "start")
     question = services.flows["complaint"].nodes["service"].ask
     assert [template for template, _, _ in result.replies].count(question) == 1
     news = services.flows["news"].nodes["news"].ask

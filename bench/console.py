@@ -2,14 +2,16 @@
 
 It seeds a fresh PostgreSQL schema quickly with COPY: contacts, one address each on SMS,
 WhatsApp or Telegram, about ten messages a conversation in both directions (interleaved in
-time, as people write), feedback for a third of them and open safeguarding flags for a few.
-Then it signs in as staff with Flask's test client (the whole app: sessions, CSRF, roles,
-templates) and requests each page about 50 times: the inbox's first page, the inbox
-filtered, searches by reference, phone number and a word, a conversation page, and the
-cases list where the console has one. It prints p50 and p95 per page against the 200 ms
-target. The schema is dropped at the end.
+time, as people write), feedback for a third of them (complaints with their statutory
+dates), open safeguarding flags for a few, and the equality monitoring answers of 10,000
+people. Then it signs in as staff with Flask's test client (the whole app: sessions, CSRF,
+roles, templates) and requests each page about 50 times: the inbox's first page, the inbox
+filtered, searches by reference, phone number and a word, a conversation page, the cases
+list, the home page, and the impact page and its printable report over the whole seeded
+period. It prints p50 and p95 per page against its target (200 ms; the impact pages, which
+count every message of the period, 300 ms). The schema is dropped at the end.
 
-Run `python bench/console_pages.py --help`.
+Run `python bench/console.py --help`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import random
 import re
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,17 +37,27 @@ from urllib.parse import quote, urlencode
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from bot.casework.accounts import create_user
-from bot.channels.console import RecordingSender
-from bot.services import build_services
-from bot.settings import Settings
-from bot.types import CHANNELS
-from kotha import create_app
-from storage.db import Database
-from storage.migrate import upgrade
+# Run as a script, Python puts bench/ first on the path, where this file, console.py, would
+# stand in for the console package: the repository's root goes first instead.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = str(REPO_ROOT / "bench")
+sys.path[:] = [str(REPO_ROOT), *(entry for entry in sys.path if entry != BENCH_DIR)]
+
+from bot.casework.accounts import create_user  # noqa: E402
+from bot.channels.console import RecordingSender  # noqa: E402
+from bot.services import build_services  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.types import CHANNELS  # noqa: E402
+from kotha import create_app  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
 TARGET_MS = 200.0
+# The impact page and report read every inbound message of a period (bot/outreach/impact.py).
+IMPACT_TARGET_MS = 300.0
+# The seeded messages span these three months: the impact pages are asked for all of them.
+PERIOD = "from=2026-08-01&to=2026-10-31"
 PASSWORD = "bench password, long enough"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 START = datetime(2026, 8, 1, tzinfo=UTC)
@@ -102,6 +115,7 @@ class Seeded:
     feedback: int
     flags: int
     seconds: float
+    monitored: int
     references: list[str]
     phones: list[str]
     address_ids: list[int]
@@ -124,7 +138,45 @@ def _copy(
     return count
 
 
-def seed(database: Database, conversations: int, rng: random.Random) -> Seeded:
+# The equality monitoring answers seeded, each question's values as the flow saves them.
+MONITORING = {
+    "carer": ("carer", "service_user", "both", "neither", "prefer_not"),
+    "age_band": ("under_18", "18_24", "25_49", "50_64", "65_74", "75_over", "prefer_not"),
+    "sex": ("female", "male", "prefer_not"),
+    "ethnic_group": ("asian", "black", "mixed", "white", "other", "prefer_not"),
+    "disability": ("yes", "no", "prefer_not"),
+    "religion": ("none", "christian", "hindu", "jewish", "muslim", "sikh", "prefer_not"),
+    "area": ("E1", "E1W", "E2", "E3", "E14", "elsewhere", "prefer_not"),
+}
+DETAIL = {
+    "asian": ("bangladeshi", "chinese", "indian", "pakistani", "other_asian"),
+    "black": ("african", "caribbean", "other_black"),
+    "mixed": ("white_asian", "other_mixed"),
+    "white": ("british", "irish", "roma", "other_white"),
+    "other": ("arab", "other_ethnic"),
+}
+
+
+def _monitoring_row(rng: random.Random, index: int, contact: int, at: datetime) -> tuple[Any, ...]:
+    answers = {question: rng.choice(values) for question, values in MONITORING.items()}
+    group = answers["ethnic_group"]
+    detail = rng.choice(DETAIL[group]) if group in DETAIL else None
+    return (
+        index,
+        contact,
+        at,
+        at,
+        False,
+        *answers.values(),
+        detail,
+        "en",
+        "sms",
+    )
+
+
+def seed(
+    database: Database, conversations: int, rng: random.Random, monitored: int = 10_000
+) -> Seeded:
     """Fill the schema with conversations, fast: one COPY per table, then ANALYZE."""
     started = time.perf_counter()
     people = []
@@ -150,7 +202,8 @@ def seed(database: Database, conversations: int, rng: random.Random) -> Seeded:
     flags = []
     for number, channel, language, _, first in people:
         if rng.random() < 0.33:
-            feedback_rows.append((number, channel, language, first))
+            kind = rng.choice(KINDS)
+            feedback_rows.append((number, channel, language, first, kind))
         if rng.random() < 0.005:
             flags.append((number, first))
     references = [f"C-{n:06d}" for n in rng.sample(range(100_000, 1_000_000), len(feedback_rows))]
@@ -206,12 +259,15 @@ def seed(database: Database, conversations: int, rng: random.Random) -> Seeded:
                 "contact_id",
                 "address_id",
                 "created_at",
+                "acknowledge_by",
+                "respond_by",
+                "acknowledged_at",
             ),
             (
                 (
                     i,
                     references[i - 1],
-                    rng.choice(KINDS),
+                    kind,
                     rng.choice(STATUSES),
                     True,
                     rng.choice(SERVICES),
@@ -221,8 +277,32 @@ def seed(database: Database, conversations: int, rng: random.Random) -> Seeded:
                     n,
                     n,
                     at,
+                    (at + timedelta(days=5)).date() if kind == "complaint" else None,
+                    (at + timedelta(days=28)).date() if kind == "complaint" else None,
+                    at + timedelta(days=rng.uniform(0, 7)) if kind == "complaint" else None,
                 )
-                for i, (n, ch, lang, at) in enumerate(feedback_rows, 1)
+                for i, (n, ch, lang, at, kind) in enumerate(feedback_rows, 1)
+            ),
+        )
+        _copy(
+            connection,
+            "equality_monitoring",
+            (
+                "id",
+                "contact_id",
+                "asked_at",
+                "answered_at",
+                "skipped",
+                *MONITORING,
+                "ethnicity",
+                "language",
+                "channel",
+            ),
+            (
+                _monitoring_row(rng, i, n, first)
+                for i, (n, _, _, _, first) in enumerate(
+                    rng.sample(people, min(monitored, len(people))), 1
+                )
             ),
         )
         _copy(
@@ -232,13 +312,26 @@ def seed(database: Database, conversations: int, rng: random.Random) -> Seeded:
             ((i, n, '["neglect"]', "automatic", at, "open") for i, (n, at) in enumerate(flags, 1)),
         )
         with connection.cursor() as cursor:
-            for table in ("contacts", "addresses", "messages", "feedback", "safeguarding_flags"):
+            for table in (
+                "contacts",
+                "addresses",
+                "messages",
+                "feedback",
+                "safeguarding_flags",
+                "equality_monitoring",
+            ):
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"
                 )
             cursor.execute("ANALYZE")
         connection.commit()
+        # Rows loaded by COPY have no visibility map until vacuumed, so no index-only scan
+        # (the impact page's count of who wrote reads only an index): in production
+        # autovacuum keeps it, here VACUUM does once.
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM messages")
     finally:
         raw.close()
     phones = [addr for _, ch, _, addr, _ in people if ch != "telegram"]
@@ -248,6 +341,7 @@ def seed(database: Database, conversations: int, rng: random.Random) -> Seeded:
         feedback=len(feedback_rows),
         flags=len(flags),
         seconds=time.perf_counter() - started,
+        monitored=min(monitored, len(people)),
         references=references,
         phones=phones,
         address_ids=[n for n, *_ in people],
@@ -272,10 +366,11 @@ class Timing:
     # The app's own CPU time (Flask, SQLAlchemy, templates; not PostgreSQL's): steadier than
     # wall time when other work shares the machine.
     cpu_p50_ms: float
+    target_ms: float = TARGET_MS
 
     @property
     def verdict(self) -> str:
-        return "ok" if self.p95_ms < TARGET_MS else f"over {TARGET_MS:.0f} ms"
+        return "ok" if self.p95_ms < self.target_ms else f"over {self.target_ms:.0f} ms"
 
 
 def _percentile(ordered: Sequence[float], share: float) -> float:
@@ -283,7 +378,12 @@ def _percentile(ordered: Sequence[float], share: float) -> float:
 
 
 def time_page(
-    client: FlaskClient, name: str, paths: Callable[[int], str], requests: int, expect: str
+    client: FlaskClient,
+    name: str,
+    paths: Callable[[int], str],
+    requests: int,
+    expect: str,
+    target_ms: float = TARGET_MS,
 ) -> Timing:
     """Request a page `requests` times after one warm-up; every answer must be 200."""
     warm = client.get(paths(0))
@@ -306,6 +406,7 @@ def time_page(
         p95_ms=_percentile(ordered, 0.95) * 1000,
         max_ms=ordered[-1] * 1000,
         cpu_p50_ms=_percentile(sorted(cpu), 0.50) * 1000,
+        target_ms=target_ms,
     )
 
 
@@ -386,6 +487,7 @@ def measure(
         rules = {rule.rule for rule in client.application.url_map.iter_rules()}
         if "/console/cases" in rules:
             pages.append(("cases list", lambda _: "/console/cases", "Cases"))
+        pages.append(("home", lambda _: "/console/", "People who wrote to us"))
         if "/console/involvement" in rules:
             pages.append(
                 (
@@ -394,9 +496,21 @@ def measure(
                     "People who want to take part",
                 )
             )
+        slow = [
+            ("impact page", lambda _: f"/console/impact?{PERIOD}", "Reach beside the borough"),
+            (
+                "impact report (printable)",
+                lambda _: f"/console/impact/report?{PERIOD}",
+                "Kotha impact report",
+            ),
+        ]
         return [
             time_page(client, name, paths, requests, expect)
             for name, paths, expect in pages
+            if only in name
+        ] + [
+            time_page(client, name, paths, requests, expect, IMPACT_TARGET_MS)
+            for name, paths, expect in slow
             if only in name
         ]
     finally:
@@ -437,6 +551,9 @@ def table(timings: Sequence[Timing]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument(
+        "--monitored", type=int, default=10_000, help="people who answered the equality questions"
+    )
     parser.add_argument("--requests", type=int, default=50, help="timed requests per page")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
@@ -451,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         database = Database(url)
         upgrade(database)
-        seeded = seed(database, args.conversations, rng)
+        seeded = seed(database, args.conversations, rng, args.monitored)
         database.dispose()
         timings = measure(url, seeded, args.requests, rng, Path(tmp), args.only)
 
@@ -461,11 +578,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(
             f"seeded {seeded.conversations:,} conversations, {seeded.messages:,} messages, "
-            f"{seeded.feedback:,} feedback, {seeded.flags:,} open flags "
+            f"{seeded.feedback:,} feedback, {seeded.flags:,} open flags, "
+            f"{seeded.monitored:,} people's equality answers "
             f"in {seeded.seconds:.1f} s (PostgreSQL, COPY)"
         )
         print(table(timings))
-    return 0 if all(t.p95_ms < TARGET_MS for t in timings) else 1
+    return 0 if all(t.p95_ms < t.target_ms for t in timings) else 1
 
 
 if __name__ == "__main__":
