@@ -9,6 +9,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.home", "Home"),
     ("console.moderation", "Moderation"),
     ("console.cases", "Cases"),
+    ("console.translations", "Awaiting translation"),
     ("console.inbox", "Conversations"),
     ("console.calendar", "Calendar"),
     ("console.broadcasts", "Broadcasts"),

@@ -13,6 +13,7 @@ from console import conversations as _conversations  # noqa: F401
 from console import detector as _detector  # noqa: F401
 from console import moderation as _moderation  # noqa: F401
 from console import people as _people  # noqa: F401
+from console import translations as _translations  # noqa: F401
 
 PARTS = (
     # The simulator only ever talks to simulated phones. Its form carries a CSRF token like

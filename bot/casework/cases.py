@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,20 +29,24 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.casework.working_days import add_working_days
+from bot.settings import Settings
+from bot.staff_text import Priced, StaffTextError, checked, language_problem, priced
 from bot.i18n import I18n
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, formatted
 from bot.types import Kind
 from flows.texts import N_
-from storage.models import CaseEvent, Feedback, Message
+from storage.models import CaseEvent, Contact, Feedback, Message
 
 # Working days to acknowledge a complaint (LASSNHSC (England) Regulations 2009, reg. 13(2)).
 ACKNOWLEDGE_WORKING_DAYS = 3
 # A deadline this many working days away, or nearer, is "due soon".
 DUE_SOON_WORKING_DAYS = 2
 
-# What each step tells the person when staff choose to tell them.
+# What each step tells the person when staff choose to tell them: a complaint's words. A
+# comment and a compliment are not faults to find, so they have words of their own
+# (KIND_STATUS_TEXT): a compliment is passed on to the team, never "closed".
 STATUS_TEXT = {
     "acknowledged": N_("we have received it and are looking into it."),
     "in_progress": N_("we are working on it."),
@@ -49,6 +54,40 @@ STATUS_TEXT = {
     "not_upheld": N_("we have finished looking into it and did not find a fault."),
     "closed": N_("it is now closed."),
 }
+COMMENT_READ = N_("thank you, we have read it and are thinking about it.")
+COMMENT_ACTED = N_("thank you, we have acted on it.")
+COMMENT_NOTED = N_("thank you, we have noted it.")
+PASSED_ON = N_("thank you, we have passed it on to the team.")
+KIND_STATUS_TEXT = {
+    "complaint": STATUS_TEXT,
+    "comment": {
+        "acknowledged": COMMENT_READ,
+        "in_progress": COMMENT_READ,
+        "resolved": COMMENT_ACTED,
+        "not_upheld": COMMENT_NOTED,
+        "closed": COMMENT_NOTED,
+    },
+    "compliment": dict.fromkeys(STATUS_TEXT, PASSED_ON),
+}
+# A complaint decided (put right, or no fault found) is followed by how to take it further:
+# the Local Government and Social Care Ombudsman looks at adult social care complaints once
+# the council has answered (Local Government Act 1974, Part 3A). Its contact is a setting
+# (KOTHA_OMBUDSMAN_CONTACT); it goes as a message of its own, so each fits its budget.
+TAKE_IT_FURTHER = N_(
+    "Not happy with our answer? You can ask the Local Government and Social Care Ombudsman. "
+    "It is free and not part of the council: {ombudsman}"
+)
+FURTHER_AFTER = frozenset({"resolved", "not_upheld"})
+DEFAULT_OMBUDSMAN = Settings.ombudsman_contact
+# The reason a message waits for staff's words in the person's language.
+AWAITING_TRANSLATION = "awaiting-translation"
+
+
+def status_text(kind: str, status: str) -> str:
+    """What the person reads about this step of their feedback, by its kind."""
+    return KIND_STATUS_TEXT.get(kind, STATUS_TEXT)[status]
+
+
 STATUSES = ("received", *STATUS_TEXT)
 # Where each status stands in the lifecycle: a move to a higher rank is forward, any other
 # move corrects the record.
@@ -139,10 +178,27 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class Change:
-    """What one change did: its history entry and the message telling the person, if any."""
+    """What one change did: its history entry and the messages telling the person, if any
+    (the update, then for a decided complaint how to take it further)."""
 
     event: CaseEvent
     message: Message | None
+    further: Message | None = None
+
+    @property
+    def messages(self) -> list[Message]:
+        return [message for message in (self.message, self.further) if message is not None]
+
+
+@dataclass(frozen=True)
+class Telling:
+    """One message to the person about their case, before it is written: its template, its
+    parameters (staff's words SMS-safe), and why it must wait for a translation, if it must."""
+
+    template: str
+    params: dict[str, object]
+    awaiting: str | None = None  # why staff's words are not in the person's language
+    replaced: str = ""  # what bot/smssafe.py replaced in staff's words, for staff
 
 
 def find(session: Session, reference: str, *, lock: bool = False) -> Feedback:
@@ -172,6 +228,62 @@ def allowed_statuses(feedback: Feedback) -> list[tuple[str, bool]]:
     ]
 
 
+def reader_language(session: Session, feedback: Feedback) -> str:
+    """The language the person reads: the one they chose, else the one they wrote in."""
+    chosen = session.scalar(select(Contact.language).where(Contact.id == feedback.contact_id))
+    return chosen or feedback.language or "en"
+
+
+def _about(feedback: Feedback, params: dict[str, object]) -> dict[str, object]:
+    """Every message about a case names it: its kind (in the reader's language) and reference."""
+    return {"kind": {"msgid": KIND_TEXT[feedback.kind]}, "reference": feedback.reference, **params}
+
+
+def _with_words(
+    session: Session, feedback: Feedback, template: str, params: dict[str, object], name: str
+) -> Telling:
+    """A telling carrying staff's words as `params[name]`: checked, SMS-safe, and read for
+    whether they are in the person's language (bot/staff_text.py)."""
+    words = params.get(name)
+    if not isinstance(words, str):
+        return Telling(template, _about(feedback, params))
+    try:
+        safe = checked(words, "note" if name == "note" else "change")
+    except StaffTextError as error:
+        raise CaseError(str(error)) from error
+    awaiting = language_problem(safe.text, reader_language(session, feedback))
+    params = {**params, name: safe.text}
+    return Telling(template, _about(feedback, params), awaiting, safe.summary())
+
+
+def status_tellings(
+    session: Session, feedback: Feedback, status: str, note: str | None, ombudsman: str
+) -> list[Telling]:
+    """What moving to `status` tells the person, in the words for their kind of feedback."""
+    if status not in STATUS_TEXT:
+        return []
+    note = (note or "").strip() or None
+    params: dict[str, object] = {"status": {"msgid": status_text(feedback.kind, status)}}
+    if note:
+        params["note"] = note
+    told = [_with_words(session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, "note")]
+    if feedback.kind == "complaint" and status in FURTHER_AFTER:
+        told.append(Telling(TAKE_IT_FURTHER, {"ombudsman": ombudsman}))
+    return told
+
+
+def outcome_tellings(
+    session: Session, feedback: Feedback, outcome: str, change: str | None
+) -> list[Telling]:
+    """What recording `outcome` tells the person, with the change in staff's words."""
+    change = (change or "").strip() or None
+    params: dict[str, object] = {"outcome": {"msgid": OUTCOME_TEXT[outcome]}}
+    if change:
+        params["change"] = change
+    template = OUTCOME_UPDATE_WITH_CHANGE if change else OUTCOME_UPDATE
+    return [_with_words(session, feedback, template, params, "change")]
+
+
 def change_status(
     session: Session,
     feedback: Feedback,
@@ -181,10 +293,14 @@ def change_status(
     note: str | None,
     tell: bool,
     now: datetime,
+    ombudsman: str = DEFAULT_OMBUDSMAN,
 ) -> Change:
     """Move a case to `status`, record who did it, and write the update to the person if asked.
 
     `user_id` is None for the command line. Nothing is told for a move back to "received".
+    Staff's note, told to the person, is checked first (bot/staff_text.py): a refused note
+    changes nothing; a note not in the person's language is written held, awaiting
+    translation (bot/casework/translations.py).
     """
     if status not in STATUSES:
         raise CaseError(f"status must be one of {', '.join(STATUSES)}")
@@ -197,6 +313,7 @@ def change_status(
             f"moving {feedback.reference} from {current} to {status} corrects the record: "
             "give a note saying why"
         )
+    told = status_tellings(session, feedback, status, note, ombudsman) if tell else []
     feedback.status = status
     stamps = [STAMPS.get(status)]
     if RANK[status] >= RANK["acknowledged"]:
@@ -204,12 +321,8 @@ def change_status(
     for stamp in filter(None, stamps):
         if getattr(feedback, stamp) is None:
             setattr(feedback, stamp, now)
-    message = None
-    if tell and status in STATUS_TEXT:
-        params: dict[str, object] = {"status": {"msgid": STATUS_TEXT[status]}}
-        if note:
-            params["note"] = note
-        message = _tell(session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, now)
+    messages = [_tell(session, feedback, telling, now) for telling in told]
+    message = messages[0] if messages else None
     event = CaseEvent(
         feedback_id=feedback.id,
         at=now,
@@ -221,21 +334,35 @@ def change_status(
     )
     session.add(event)
     session.flush()
-    return Change(event, message)
+    return Change(event, message, messages[1] if len(messages) > 1 else None)
 
 
 def update_status(
-    session: Session, reference: str, status: str, note: str | None, now: datetime
+    session: Session,
+    reference: str,
+    status: str,
+    note: str | None,
+    now: datetime,
+    ombudsman: str = DEFAULT_OMBUDSMAN,
 ) -> Message | None:
-    """Change a case's status as no signed-in user (`kotha feedback update`), telling the person.
+    """Change a case's status as no signed-in user, telling the person.
 
-    Returns the outbound row to queue after commit, or None when there is nothing to tell.
+    Returns the update's outbound row to queue after commit, or None when there is nothing
+    to tell (a decided complaint's second message, how to take it further, is left for the
+    sweep to queue: `kotha feedback update` uses `change_status` and queues both).
     """
     if status not in STATUSES:
         raise CaseError(f"status must be one of {', '.join(STATUSES)}")
     feedback = find(session, reference, lock=True)
     return change_status(
-        session, feedback, status, user_id=None, note=note, tell=True, now=now
+        session,
+        feedback,
+        status,
+        user_id=None,
+        note=note,
+        tell=True,
+        now=now,
+        ombudsman=ombudsman,
     ).message
 
 
@@ -251,21 +378,17 @@ def record_outcome(
 ) -> Change:
     """Record what changed because of this feedback, in the history too; tell the person if asked.
 
-    A change made or planned must say what the change is; "no change" may say why.
+    A change made or planned must say what the change is; "no change" may say why. Told to
+    the person, the change is checked like a note (bot/staff_text.py).
     """
     if outcome not in OUTCOMES:
         raise CaseError(f"outcome must be one of {', '.join(OUTCOMES)}")
     change = (change or "").strip() or None
     if outcome != "no_change" and change is None:
         raise CaseError("say what the change is")
+    told = outcome_tellings(session, feedback, outcome, change) if tell else []
     feedback.outcome, feedback.outcome_change = outcome, change
-    message = None
-    if tell:
-        params: dict[str, object] = {"outcome": {"msgid": OUTCOME_TEXT[outcome]}}
-        if change:
-            params["change"] = change
-        template = OUTCOME_UPDATE_WITH_CHANGE if change else OUTCOME_UPDATE
-        message = _tell(session, feedback, template, params, now)
+    message = _tell(session, feedback, told[0], now) if told else None
     label = f"Outcome: {OUTCOME_LABELS[outcome]}"
     event = CaseEvent(
         feedback_id=feedback.id,
@@ -281,18 +404,35 @@ def record_outcome(
     return Change(event, message)
 
 
-def _tell(
-    session: Session, feedback: Feedback, template: str, params: dict[str, object], now: datetime
-) -> Message:
-    """Write the outbound row telling the person, on the channel they used, rendered at send.
+@dataclass(frozen=True)
+class TellingPreview:
+    """One message to the person as they will receive it, priced, before it is written."""
 
-    Every such message names the case: its kind (in the reader's language) and reference.
-    """
-    params = {
-        "kind": {"msgid": KIND_TEXT[feedback.kind]},
-        "reference": feedback.reference,
-        **params,
-    }
+    telling: Telling
+    priced: Priced
+
+
+def preview_tellings(
+    session: Session, i18n: I18n, feedback: Feedback, tellings: list[Telling], price: Decimal
+) -> list[TellingPreview]:
+    """Render each message in the person's language on their channel and price it."""
+    language = i18n.on_channel(reader_language(session, feedback), feedback.channel)
+    return [
+        TellingPreview(
+            telling,
+            priced(
+                i18n.render(language, telling.template, telling.params).text,
+                feedback.channel,
+                price,
+            ),
+        )
+        for telling in tellings
+    ]
+
+
+def _tell(session: Session, feedback: Feedback, telling: Telling, now: datetime) -> Message:
+    """Write the outbound row telling the person, on the channel they used, rendered at send;
+    held awaiting translation when staff's words are not in the person's language."""
     return outbox.add(
         session,
         # Not a reply to someone who just wrote: it waits for morning in quiet hours.
@@ -301,9 +441,10 @@ def _tell(
             channel=feedback.channel,
             created_at=now,
             kind=Kind.CASE_UPDATE,
-            template=template,
-            params=params,
+            template=telling.template,
+            params=telling.params,
             feedback_id=feedback.id,
+            held=AWAITING_TRANSLATION if telling.awaiting else None,
         ),
     )
 

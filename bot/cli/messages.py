@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from bot import settings as settings_module
 from bot.casework.cases import (
+    KIND_STATUS_TEXT,
     KIND_TEXT,
     OUTCOME_TEXT,
     OUTCOME_UPDATE,
     OUTCOME_UPDATE_WITH_CHANGE,
-    STATUS_TEXT,
     UPDATE,
     UPDATE_WITH_NOTE,
 )
@@ -71,6 +71,9 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     "complaints": 72,
     "twilio": "Twilio",
     "ico": "ico.org.uk",
+    # The ombudsman's contact (KOTHA_OMBUDSMAN_CONTACT): its default; the setting allows
+    # at most bot.settings.OMBUDSMAN_MAX characters.
+    "ombudsman": "lgo.org.uk, 0300 061 0614",
     "stop": "STOP",
     "preferences": "PREFERENCES",
     # Staff's own words in a WhatsApp template (a broadcast, a reply): a typical length.
@@ -196,8 +199,8 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
     a message carrying them has a budget.
     """
     samples = []
-    for kind in KIND_TEXT.values():
-        for status in STATUS_TEXT.values():
+    for key, kind in KIND_TEXT.items():
+        for status in dict.fromkeys(KIND_STATUS_TEXT[key].values()):
             params = _about(kind, status=status)
             detail = f"{kind}: {_short(status, 24)}"
             samples.append((UPDATE, params, detail))
@@ -209,7 +212,7 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
             with_change = {**params, "change": ""}
             samples.append((OUTCOME_UPDATE_WITH_CHANGE, with_change, f"{detail}, no change text"))
         # The answer to a reference or STATUS: every status, with the deadline while due.
-        for status in PROGRESS_TEXT.values():
+        for status in dict.fromkeys([*PROGRESS_TEXT.values(), *KIND_STATUS_TEXT[key].values()]):
             params = _about(kind, status=status)
             detail = f"{kind}: {_short(status, 24)}"
             samples.append((STATUS_NOW, params, detail))
