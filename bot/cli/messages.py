@@ -277,6 +277,13 @@ def renderings(i18n: I18n, flows: Flows, messages: Sequence[str] | None = None) 
     """
     messages = template_ids(i18n.locales_dir) if messages is None else messages
     greeting, says = engine_says(flows)
+    # A question given more segments than its language's budget (its node's `sms_segments`).
+    allowed = {
+        node.ask: node.sms_segments
+        for flow in flows.flows.values()
+        for node in flow.nodes.values()
+        if node.ask and node.sms_segments
+    }
     found = [
         _render(
             i18n, None, greeting.text, greeting, GREETING_SEGMENTS, False, detail="first greeting"
@@ -298,7 +305,8 @@ def renderings(i18n: I18n, flows: Flows, messages: Sequence[str] | None = None) 
                 budget = max(language.segments, GREETING_SEGMENTS)
                 found.append(_render(i18n, language.code, say.text, say, budget, gsm7=False))
             else:
-                found.append(_render(i18n, language.code, say.text, say, language.segments, gsm7))
+                budget = max(language.segments, allowed.get(say.text, 0))
+                found.append(_render(i18n, language.code, say.text, say, budget, gsm7))
     unique: dict[tuple[str, str, int], Rendering] = {}
     for rendering in found:
         unique.setdefault((rendering.language, rendering.text, rendering.budget), rendering)
