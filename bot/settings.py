@@ -16,8 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.sms import is_gsm7
-
 # Installed from a wheel, the package's data (catalogs, flows) sits beside it in
 # site-packages; in a checkout, beside pyproject.toml. Either way it is found from here,
 # never from the current directory.
@@ -293,7 +291,10 @@ def _price(text: str) -> Decimal:
 def _ombudsman(text: str) -> str:
     """The ombudsman's contact goes into a text message in every language: plain and short."""
     text = text.strip()
-    if not text or len(text) > OMBUDSMAN_MAX or not is_gsm7(text):
+    # Printable ASCII but the backquote stays GSM-7 (bot/sms.py) in every language's text.
+    if not text or len(text) > OMBUDSMAN_MAX or not (text.isascii() and text.isprintable()):
+        raise ValueError("not plain text")
+    if "`" in text:
         raise ValueError("not plain text")
     return text
 
@@ -362,7 +363,7 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
     "KOTHA_SMS_SEGMENT_PRICE": (_price, "an amount in pounds, e.g. 0.04"),
     "KOTHA_OMBUDSMAN_CONTACT": (
         _ombudsman,
-        f"up to {OMBUDSMAN_MAX} plain (GSM-7) characters, e.g. lgo.org.uk, 0300 061 0614",
+        f"up to {OMBUDSMAN_MAX} plain characters, e.g. lgo.org.uk, 0300 061 0614",
     ),
     "KOTHA_MAX_SEND_ATTEMPTS": (_positive_int, "a whole number above 0, e.g. 6"),
     "KOTHA_RETRY_BASE_SECONDS": (_positive_number, "a number of seconds above 0, e.g. 2"),

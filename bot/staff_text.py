@@ -39,7 +39,11 @@ SCRIPTS = {
     "syl": ("bengali",),
     "syl-Sylo": ("syloti_nagri", "bengali"),
 }
-SCRIPT_NAMES = {"latin": "Latin letters", "bengali": "Bengali script", "syloti_nagri": "Syloti Nagri"}
+SCRIPT_NAMES = {
+    "latin": "Latin letters",
+    "bengali": "Bengali script",
+    "syloti_nagri": "Syloti Nagri",
+}
 LANGUAGE_NAMES = {
     "en": "English",
     "bn": "Bengali",
@@ -58,9 +62,7 @@ class StaffTextError(ValueError):
 
 def has_emoji(text: str) -> bool:
     """Whether the text holds an emoji (pictographs, dingbats, the emoji variation selector)."""
-    return any(
-        ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF or ch == "\ufe0f" for ch in text
-    )
+    return any(ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF or ch == "\ufe0f" for ch in text)
 
 
 def checked(text: str | None, what: str = "note") -> SmsSafe:
@@ -115,7 +117,11 @@ def language_problem(text: str, reader: str) -> str | None:
         return f"it is written in {SCRIPT_NAMES[script]} and they read {name}"
     if script == "latin":
         found = understand(text)
-        if found.language_sure and found.language in ("en", "syl-Latn") and found.language != reader:
+        if (
+            found.language_sure
+            and found.language in ("en", "syl-Latn")
+            and found.language != reader
+        ):
             return f"it reads as {LANGUAGE_NAMES[found.language]} and they read {name}"
     return None
 

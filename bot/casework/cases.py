@@ -29,12 +29,12 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.casework.working_days import add_working_days
-from bot.settings import Settings
-from bot.staff_text import Priced, StaffTextError, checked, language_problem, priced
 from bot.i18n import I18n
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, formatted
+from bot.settings import Settings
+from bot.staff_text import Priced, StaffTextError, checked, language_problem, priced
 from bot.types import Kind
 from flows.texts import N_
 from storage.models import CaseEvent, Contact, Feedback, Message

@@ -75,7 +75,7 @@ def awaiting(session: Session, limit: int = LIMIT) -> list[Waiting]:
         Waiting(
             row.id,
             row.created_at,
-            row.kind,
+            row.kind or "",
             row.address_id,
             row.channel,
             language or "en",

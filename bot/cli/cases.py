@@ -16,7 +16,7 @@ from bot.casework.cases import (
     status_tellings,
 )
 from bot.casework.digest import CaseDigest
-from bot.cli.common import Commands, load_services
+from bot.cli.common import Commands, confirmed, load_services
 from bot.services import Services
 from bot.staff_text import CONFIRM_OVER
 from storage.models import Message
@@ -52,7 +52,7 @@ def _update(services: Services, args: argparse.Namespace) -> int:
             print_preview(number, item, sys.stdout)
         if args.dry_run:
             return 0
-        if any(item.priced.needs_confirming for item in shown) and not _confirmed(args.yes):
+        if any(item.priced.needs_confirming for item in shown) and not confirmed(args.yes):
             print(
                 f"not changed: a message is over {CONFIRM_OVER} text messages; "
                 "shorten the note or add --yes",
@@ -99,16 +99,6 @@ def print_preview(number: int, item: TellingPreview, out: TextIO) -> None:
         print(f"  held awaiting translation: {item.telling.awaiting}", file=out)
     for line in item.priced.text.splitlines():
         print(f"  | {line}", file=out)
-
-
-def _confirmed(yes: bool) -> bool:
-    """--yes, or a yes typed at the prompt when a person is at the terminal."""
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        return False
-    answer = input(f"A message is over {CONFIRM_OVER} text messages. Send it? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
 
 
 def cases_digest(args: argparse.Namespace) -> int:
