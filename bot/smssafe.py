@@ -79,7 +79,7 @@ class SmsSafe:
     """Staff's text as it will be sent, and how many characters of each sort were replaced."""
 
     text: str
-    replaced: tuple[tuple[str, int], ...] = ()  # (what, how many), in the order first met
+    replaced: tuple[tuple[str, int], ...] = ()  # (what, how many), the most replaced first
 
     @property
     def changed(self) -> bool:
@@ -121,4 +121,5 @@ def sms_safe(text: str) -> SmsSafe:
             counts[found[1][0]] += 1
     if not counts:
         return SmsSafe(text)
-    return SmsSafe(text.translate(_TABLE), tuple(counts.items()))
+    # The most replaced first (Counter keeps first-met order among equals).
+    return SmsSafe(text.translate(_TABLE), tuple(counts.most_common()))

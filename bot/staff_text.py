@@ -39,10 +39,11 @@ SCRIPTS = {
     "syl": ("bengali",),
     "syl-Sylo": ("syloti_nagri", "bengali"),
 }
+# In the order staff are told of them.
 SCRIPT_NAMES = {
-    "latin": "Latin letters",
     "bengali": "Bengali script",
     "syloti_nagri": "Syloti Nagri",
+    "latin": "Latin letters",
 }
 LANGUAGE_NAMES = {
     "en": "English",
@@ -109,7 +110,8 @@ def language_problem(text: str, reader: str) -> str | None:
     if not used:
         return None  # only numbers or a reference: every reader reads them
     if len(used) > 1 and counts[used[1]] > 1:
-        return f"it mixes {SCRIPT_NAMES[used[0]]} and {SCRIPT_NAMES[used[1]]}"
+        mixed = [name for script, name in SCRIPT_NAMES.items() if script in used[:2]]
+        return f"it mixes {mixed[0]} and {mixed[1]}"
     script = used[0]
     readable = SCRIPTS.get(reader, ("latin",))
     name = LANGUAGE_NAMES.get(reader, reader)
