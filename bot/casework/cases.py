@@ -150,6 +150,8 @@ def _case_update_variables(
     status or the outcome, with staff's note or the change after it)."""
     status = params.get("status") or params.get("outcome")
     said = [formatted(i18n, language, status)] if status else []
+    if "ombudsman" in params:  # how to take it further: the whole message, as written
+        said = [text]
     said += [str(params[extra]) for extra in ("note", "change") if params.get(extra)]
     return {
         "kind": formatted(i18n, language, params.get("kind", "")),
@@ -164,7 +166,7 @@ CASE_UPDATE_TEMPLATE = TemplateKind(
     "case_update",
     UPDATE,
     _case_update_variables,
-    (UPDATE, UPDATE_WITH_NOTE, OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE),
+    (UPDATE, UPDATE_WITH_NOTE, OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE, TAKE_IT_FURTHER),
 )
 
 
@@ -268,7 +270,7 @@ def status_tellings(
         params["note"] = note
     told = [_with_words(session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, "note")]
     if feedback.kind == "complaint" and status in FURTHER_AFTER:
-        told.append(Telling(TAKE_IT_FURTHER, {"ombudsman": ombudsman}))
+        told.append(Telling(TAKE_IT_FURTHER, _about(feedback, {"ombudsman": ombudsman})))
     return told
 
 
