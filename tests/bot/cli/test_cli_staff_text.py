@@ -42,7 +42,7 @@ def test_feedback_update_prices_confirms_and_refuses_clearly(tmp_path: Path) -> 
     )
     assert dry.returncode == 0
     assert "1 text message (GSM-7), £0.04" in dry.stdout
-    assert "1 curly quote and 1 dash replaced" in dry.stdout
+    assert "1 dash and 1 curly quote replaced" in dry.stdout
     assert "it's sorted" in dry.stdout
 
     # Piped, with no one to answer the prompt: a long message needs --yes.
