@@ -4,10 +4,15 @@ and nothing a person wrote ever changed."""
 from __future__ import annotations
 
 import pytest
+from babel.messages.pofile import read_po
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot.casework.replies import SAVED_REPLIES
+from bot.cli.catalogs import po_path
+from bot.i18n import I18n
+from bot.settings import LOCALES_DIR
 from bot.sms import is_gsm7, sms_cost
 from bot.smssafe import NOTIFY_REPLACES, REPLACEMENTS, sms_safe
 from bot.staff_text import StaffTextError, checked, language_problem
@@ -178,3 +183,18 @@ def test_a_complaint_told_with_curly_quotes_is_kept_and_exported_as_written(bot:
         bot.receive("+447700900778", text)
     with bot.services.database.session() as session:
         assert session.scalars(select(Feedback.text)).one() == words
+
+
+@pytest.mark.parametrize("language", ["en", "syl-Latn"])
+def test_every_bot_and_saved_reply_text_in_latin_letters_is_already_sms_safe(
+    language: str,
+) -> None:
+    """Saved replies and every other catalog text are written once, by us: they must need
+    no replacing (the catalog test keeps them GSM-7; this keeps their punctuation plain)."""
+    i18n = I18n(LOCALES_DIR)
+    for msgid in SAVED_REPLIES.values():
+        rendered = i18n.render(language, msgid).text
+        assert sms_safe(rendered).text == rendered, msgid
+    with po_path(LOCALES_DIR, i18n.language(language)).open("rb") as source:
+        unsafe = [m.id for m in read_po(source) if m.id and sms_safe(str(m.string)).changed]
+    assert unsafe == []
