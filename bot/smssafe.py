@@ -25,6 +25,7 @@ never passed through here: only text staff write to send.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # character -> (its replacement, what staff are told was replaced: singular, plural)
@@ -123,3 +124,13 @@ def sms_safe(text: str) -> SmsSafe:
         return SmsSafe(text)
     # The most replaced first (Counter keeps first-met order among equals).
     return SmsSafe(text.translate(_TABLE), tuple(counts.most_common()))
+
+
+def replaced_in(texts: Iterable[str | None]) -> str:
+    """Say what making each of several texts SMS-safe replaced, all told: for a form of many
+    fields ("3 curly quotes replaced"), or ""."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        for what, count in sms_safe(text or "").replaced:
+            counts[what] += count
+    return SmsSafe("", tuple(counts.most_common())).summary()

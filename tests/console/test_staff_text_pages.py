@@ -12,10 +12,21 @@ from sqlalchemy import select
 
 from bot.casework.cases import AWAITING_TRANSLATION, PASSED_ON
 from bot.services import Services
-from storage.models import Address, AuditEvent, Broadcast, CaseEvent, Contact, Feedback, Message
+from storage.models import (
+    Address,
+    AuditEvent,
+    Broadcast,
+    CaseEvent,
+    Consultation,
+    Contact,
+    Feedback,
+    Message,
+    YouSaidItem,
+)
 from tests.conftest import FrozenClock
 from tests.console import test_access
 from tests.console.test_access import sign_in, token
+from tests.console.test_calendar import form as calendar_form
 from tests.console.test_cases import PERSON, add
 from tests.storage.rows import yes_to_broadcasts
 
@@ -333,6 +344,79 @@ def test_a_broadcast_over_three_segments_asks_to_confirm(
         assert session.scalars(select(Broadcast).where(Broadcast.title == "Long")).all() == []
     confirmed = staff.post("/console/broadcasts/new", data={**sending, "confirm_long": "yes"})
     assert confirmed.status_code == 302
+    for thread in threading.enumerate():
+        if thread.name == "kotha-fanout":
+            thread.join(timeout=30)
+
+
+# --- Event details and "you said, we did" -------------------------------------------------------
+
+
+def test_event_details_are_stored_sms_safe_and_staff_are_told(
+    staff: FlaskClient, services: Services
+) -> None:
+    data = {
+        **calendar_form(
+            **{
+                "date-day": "18",
+                "date-month": "11",
+                "title-en": "Carers\u2019 forum",
+                "place": "Town Hall \u2013 Room\u00a01",
+            }
+        ),
+        "csrf_token": token(staff, "/console/calendar/events/new"),
+    }
+    response = staff.post("/console/calendar/events/new", data=data)
+    assert response.status_code == 302
+    page = staff.get(response.location).text
+    assert "1 curly quote, 1 dash and 1 special space replaced" in page
+    with services.database.session() as session:
+        event = session.scalars(
+            select(Consultation).where(Consultation.place.startswith("Town Hall -"))
+        ).one()
+        assert event.titles["en"] == "Carers' forum" and event.place == "Town Hall - Room 1"
+        assert event.titles["bn"] == "কেয়ারার ফোরাম"
+
+
+def item_status(services: Services) -> str:
+    with services.database.session() as session:
+        return session.scalars(
+            select(YouSaidItem.status).where(YouSaidItem.theme == "Weekends")
+        ).one()
+
+
+def test_you_said_is_saved_sms_safe_priced_and_a_long_one_confirmed(
+    staff: FlaskClient, services: Services
+) -> None:
+    page = "/console/you-said/new"
+    form = {
+        "csrf_token": token(staff, page),
+        "theme": "Weekends",
+        "change": "change_made",
+        "said-en": "Open at weekends \u2013 please\u2026",
+        "did-en": "It\u2019s open on Saturdays. " * 20,
+        "references": "",
+    }
+    saved = staff.post(page, data=form)
+    assert saved.status_code == 302
+    item_page = staff.get(saved.location).text
+    assert "20 curly quotes, 1 dash and 1 ellipsis replaced" in item_page
+    assert "GSM-7, 4 text messages each by SMS" in item_page
+    assert "I want to send a message of more than 3 text messages" in item_page
+    with services.database.session() as session:
+        item = session.scalars(select(YouSaidItem).where(YouSaidItem.theme == "Weekends")).one()
+        assert item.texts["en"]["said"] == "Open at weekends - please..."
+    publish = f"{saved.location}/publish"
+    refused = staff.post(publish, data={"csrf_token": token(staff, saved.location)})
+    assert refused.status_code == 302
+    assert "confirm you want to send it" in staff.get(refused.location).text
+    with services.database.session() as session:
+        assert item_status(services) == "draft"
+    confirmed = staff.post(
+        publish, data={"csrf_token": token(staff, saved.location), "confirm_long": "yes"}
+    )
+    assert confirmed.status_code == 302 and "/console/broadcasts/" in confirmed.location
+    assert item_status(services) == "published"
     for thread in threading.enumerate():
         if thread.name == "kotha-fanout":
             thread.join(timeout=30)
