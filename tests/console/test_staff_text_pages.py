@@ -395,6 +395,8 @@ def test_you_said_is_saved_sms_safe_priced_and_a_long_one_confirmed(
         "change": "change_made",
         "said-en": "Open at weekends \u2013 please\u2026",
         "did-en": "It\u2019s open on Saturdays. " * 20,
+        # A person's words, quoted: never changed, curly quotes and all.
+        "quote": "\u201cI can\u2019t get there on Sundays\u201d",
         "references": "",
     }
     saved = staff.post(page, data=form)
@@ -406,6 +408,7 @@ def test_you_said_is_saved_sms_safe_priced_and_a_long_one_confirmed(
     with services.database.session() as session:
         item = session.scalars(select(YouSaidItem).where(YouSaidItem.theme == "Weekends")).one()
         assert item.texts["en"]["said"] == "Open at weekends - please..."
+        assert item.quote == "\u201cI can\u2019t get there on Sundays\u201d"
     publish = f"{saved.location}/publish"
     refused = staff.post(publish, data={"csrf_token": token(staff, saved.location)})
     assert refused.status_code == 302
