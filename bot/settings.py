@@ -30,6 +30,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 # A bearer token anyone could guess protects nothing.
 MIN_METRICS_TOKEN = 16
+# The ombudsman's contact, as the setting may give it: short enough to keep its message in
+# one segment.
+OMBUDSMAN_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Settings:
     # What one outbound SMS segment costs, in pounds, for the broadcast preview's estimate.
     # Twilio's UK list price for an outbound segment from a long code was 0.04 GBP in 2025.
     sms_segment_price: Decimal = Decimal("0.04")
+    # How to reach the Local Government and Social Care Ombudsman, told to a person whose
+    # complaint was decided (bot/casework/cases.py TAKE_IT_FURTHER): its website and phone.
+    ombudsman_contact: str = "lgo.org.uk, 0300 061 0614"
     max_send_attempts: int = 6
     # First retry after about this long, doubling each time (with jitter), at most 10 minutes.
     retry_base_seconds: float = 2.0
@@ -301,6 +307,17 @@ def _price(text: str) -> Decimal:
     return price
 
 
+def _ombudsman(text: str) -> str:
+    """The ombudsman's contact goes into a text message in every language: plain and short."""
+    text = text.strip()
+    # Printable ASCII but the backquote stays GSM-7 (bot/sms.py) in every language's text.
+    if not text or len(text) > OMBUDSMAN_MAX or not (text.isascii() and text.isprintable()):
+        raise ValueError("not plain text")
+    if "`" in text:
+        raise ValueError("not plain text")
+    return text
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text.upper() not in options and text.lower() not in options:
@@ -378,6 +395,10 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
     "KOTHA_WHATSAPP_PER_SECOND": (_positive_int, "a whole number above 0, e.g. 20"),
     "KOTHA_TELEGRAM_PER_SECOND": (_positive_int, "a whole number above 0, e.g. 30"),
     "KOTHA_SMS_SEGMENT_PRICE": (_price, "an amount in pounds, e.g. 0.04"),
+    "KOTHA_OMBUDSMAN_CONTACT": (
+        _ombudsman,
+        f"up to {OMBUDSMAN_MAX} plain characters, e.g. lgo.org.uk, 0300 061 0614",
+    ),
     "KOTHA_MAX_SEND_ATTEMPTS": (_positive_int, "a whole number above 0, e.g. 6"),
     "KOTHA_RETRY_BASE_SECONDS": (_positive_number, "a number of seconds above 0, e.g. 2"),
     "KOTHA_SWEEP_SECONDS": (_positive_number, "a number of seconds above 0, e.g. 60"),
@@ -490,6 +511,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         whatsapp_per_second=int(get("KOTHA_WHATSAPP_PER_SECOND") or defaults.whatsapp_per_second),
         telegram_per_second=int(get("KOTHA_TELEGRAM_PER_SECOND") or defaults.telegram_per_second),
         sms_segment_price=Decimal(get("KOTHA_SMS_SEGMENT_PRICE") or defaults.sms_segment_price),
+        ombudsman_contact=(get("KOTHA_OMBUDSMAN_CONTACT") or defaults.ombudsman_contact).strip(),
         max_send_attempts=int(get("KOTHA_MAX_SEND_ATTEMPTS") or defaults.max_send_attempts),
         retry_base_seconds=float(get("KOTHA_RETRY_BASE_SECONDS") or defaults.retry_base_seconds),
         sweep_seconds=float(get("KOTHA_SWEEP_SECONDS") or defaults.sweep_seconds),

@@ -29,6 +29,7 @@ from bot.outreach.broadcasts import (
     surveys,
 )
 from bot.services import services
+from bot.staff_text import CONFIRM_OVER
 from bot.types import MESSAGING_CHANNEL_NAMES
 from console.auth import blueprint, role_required
 from storage.models import Broadcast
@@ -65,7 +66,8 @@ class ComposeForm:
 
     def fingerprint(self) -> str:
         """A digest of everything the preview priced, so a changed form is previewed again."""
-        priced = {k: v for k, v in self.values.items() if k not in ("action", "previewed")}
+        unpriced = ("action", "previewed", "confirm_long")
+        priced = {k: v for k, v in self.values.items() if k not in unpriced}
         encoded = json.dumps(priced, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(encoded).hexdigest()
 
@@ -129,6 +131,12 @@ def broadcast_new() -> Any:
         return _compose(form, {}, shown)
     if shown.recipients == 0:
         return _compose(form, {"language": "Nobody is in this segment: choose another"}, shown), 400
+    if shown.long_by_sms and form.values.get("confirm_long") != "yes":
+        too_long = (
+            f"Some people get this as more than {CONFIRM_OVER} text messages: shorten it, "
+            "or confirm you want to send it"
+        )
+        return _compose(form, {"confirm_long": too_long}, shown), 400
     return _send(form, send_at)
 
 
@@ -177,6 +185,7 @@ def _compose(form: ComposeForm, errors: dict[str, str], shown: Preview | None) -
         channels=MESSAGING_CHANNEL_NAMES,
         surveys=surveys(services_.flows),
         left_out_reasons=LEFT_OUT,
+        confirm_over=CONFIRM_OVER,
     )
 
 

@@ -41,6 +41,7 @@ from bot.outreach.festivals import clashes, describe
 from bot.outreach.ical import feed
 from bot.services import services
 from bot.sms import is_gsm7
+from bot.smssafe import replaced_in
 from console.auth import blueprint, role_required
 from console.paging import number_in
 from console.public import public_context
@@ -434,6 +435,12 @@ def _save(event_id: int | None) -> Any:
         record_audit(db, current_user.id, action, "event", saved_id, detail, now=now)
     services().queue.enqueue(written)
     said = "Event scheduled." if event_id is None else "Event changed."
+    replaced = replaced_in(
+        [*details.titles.values(), *details.descriptions.values(), details.place]
+        + [details.access_notes]
+    )
+    if replaced:
+        said += f" {replaced[:1].upper()}{replaced[1:]} to keep its texts plain text messages."
     if written:
         said += f" {people(len(written))} who said they will come are told of the change."
     flash(said)

@@ -38,17 +38,22 @@ from bot.casework.cases import (
     OUTCOMES,
     STATUS_LABELS,
     CaseError,
+    TellingPreview,
     UnknownFeedback,
     allowed_statuses,
     change_status,
     clock_of,
     find,
     ordered_page,
+    outcome_tellings,
+    preview_tellings,
     record_outcome,
+    status_tellings,
 )
 from bot.casework.onbehalf import UPDATES_BY
 from bot.pipeline import consent
 from bot.services import services
+from bot.staff_text import CONFIRM_OVER
 from bot.types import CHANNEL_NAMES, OFFLINE_CHANNELS
 from console.auth import blueprint, role_required
 from console.media_view import feedback_files
@@ -283,6 +288,7 @@ def case_page(
     reference: str,
     errors: dict[str, str] | None = None,
     form: Mapping[str, str] | None = None,
+    previews: Mapping[str, list[TellingPreview]] | None = None,
 ) -> Any:
     see_original = _see_original()
     today = _today()
@@ -381,6 +387,8 @@ def case_page(
         language_names={code: lang.name for code, lang in services().i18n.languages.items()},
         errors=errors or {},
         form=form or {},
+        previews=previews or {},
+        confirm_over=CONFIRM_OVER,
         zone=services().settings.zone,
     ), (400 if errors else 200)
 
@@ -431,24 +439,66 @@ def case(reference: str) -> Any:
     return case_page(reference)
 
 
+def _preview_or_none(
+    reference: str, form: Mapping[str, str], tellings_of: Any
+) -> tuple[list[TellingPreview], bool]:
+    """The messages the form would send, priced, and whether staff must see them first: when
+    they asked for a preview, or when one is over CONFIRM_OVER segments and not confirmed.
+
+    Raises CaseError (staff's words refused) and UnknownFeedback like the change itself.
+    """
+    with services().database.session() as db:
+        feedback = find(db, reference)
+        tellings = tellings_of(db, feedback)
+        shown = preview_tellings(
+            db, services().i18n, feedback, tellings, services().settings.sms_segment_price
+        )
+    long_unconfirmed = any(p.priced.needs_confirming for p in shown) and (
+        form.get("confirm_long") != "yes"
+    )
+    return shown, form.get("action") == "preview" or long_unconfirmed
+
+
 @blueprint.post("/cases/<reference>/status")
 @role_required(*ROLES)
 def case_status(reference: str) -> Any:
-    """Change a case's status, noting why, and tell the person if staff ticked the box."""
+    """Change a case's status, noting why, and tell the person if staff ticked the box.
+
+    With "Preview" (or a message over CONFIRM_OVER segments not yet confirmed) nothing
+    changes: the page shows each message as the person will read it, and its cost.
+    """
     status = request.form.get("status", "")
     note = request.form.get("note", "")
     tell = request.form.get("tell") == "yes"
     if not status:
         return case_page(reference, {"status": "Choose the new status"}, request.form)
     now = services().clock()
+    settings = services().settings
     try:
+        if tell:
+            shown, stop = _preview_or_none(
+                reference,
+                request.form,
+                lambda db, feedback: status_tellings(
+                    db, feedback, status, note, settings.ombudsman_contact
+                ),
+            )
+            if stop:
+                return case_page(reference, form=request.form, previews={"status": shown})
         with services().database.session() as db:
             feedback = find(db, reference, lock=True)
             before = feedback.status
             change = change_status(
-                db, feedback, status, user_id=current_user.id, note=note, tell=tell, now=now
+                db,
+                feedback,
+                status,
+                user_id=current_user.id,
+                note=note,
+                tell=tell,
+                now=now,
+                ombudsman=settings.ombudsman_contact,
             )
-            message_id = change.message.id if change.message else None
+            message_ids = [message.id for message in change.messages]
             task_id = change.task.id if change.task else None
             record_audit(
                 db,
@@ -456,7 +506,7 @@ def case_status(reference: str) -> Any:
                 "case.status_changed",
                 "feedback",
                 feedback.reference,
-                {"from": before, "to": status, "told": message_id is not None}
+                {"from": before, "to": status, "told": bool(message_ids)}
                 | ({"task": task_id} if task_id else {}),
                 reason=change.event.note,
                 now=now,
@@ -467,7 +517,7 @@ def case_status(reference: str) -> Any:
     except CaseError as error:
         message = _sentence(str(error))
         return case_page(reference, {_field(message): message}, request.form)
-    told = _queue(message_id) + _task_opened(task_id)
+    told = _queue(message_ids) + _task_opened(task_id)
     flash(f"Status changed to {STATUS_LABELS[status].lower()}.{told}")
     return redirect(url_for("console.case", reference=reference))
 
@@ -481,14 +531,24 @@ def case_outcome(reference: str) -> Any:
     tell = request.form.get("tell_outcome") == "yes"
     if outcome not in OUTCOMES:
         return case_page(reference, {"outcome": "Choose what changed"}, request.form)
+    if outcome != "no_change" and not change.strip():
+        return case_page(reference, {"change": "Say what the change is"}, request.form)
     now = services().clock()
     try:
+        if tell:
+            shown, stop = _preview_or_none(
+                reference,
+                request.form,
+                lambda db, feedback: outcome_tellings(db, feedback, outcome, change),
+            )
+            if stop:
+                return case_page(reference, form=request.form, previews={"outcome": shown})
         with services().database.session() as db:
             feedback = find(db, reference, lock=True)
             recorded = record_outcome(
                 db, feedback, outcome, change, user_id=current_user.id, tell=tell, now=now
             )
-            message_id = recorded.message.id if recorded.message else None
+            message_ids = [message.id for message in recorded.messages]
             task_id = recorded.task.id if recorded.task else None
             record_audit(
                 db,
@@ -496,7 +556,7 @@ def case_outcome(reference: str) -> Any:
                 "case.outcome_recorded",
                 "feedback",
                 feedback.reference,
-                {"outcome": outcome, "told": message_id is not None}
+                {"outcome": outcome, "told": bool(message_ids)}
                 | ({"task": task_id} if task_id else {}),
                 reason=feedback.outcome_change,
                 now=now,
@@ -506,7 +566,7 @@ def case_outcome(reference: str) -> Any:
         abort(404)
     except CaseError as error:
         return case_page(reference, {"change": _sentence(str(error))}, request.form)
-    told = _queue(message_id) + _task_opened(task_id)
+    told = _queue(message_ids) + _task_opened(task_id)
     flash(f"Outcome recorded: {OUTCOME_LABELS[outcome].lower()}.{told}")
     return redirect(url_for("console.case", reference=reference))
 
@@ -520,23 +580,29 @@ def _field(error: str) -> str:
     return "note" if "note" in error else "status"
 
 
-def _queue(message_id: int | None) -> str:
-    """Queue the message telling the person, after the commit; say what became of it."""
-    if message_id is None:
+def _queue(message_ids: list[int]) -> str:
+    """Queue the messages telling the person, after the commit; say what became of them."""
+    if not message_ids:
         return ""
-    services().queue.enqueue([message_id])
+    services().queue.enqueue(message_ids)
     with services().database.session() as db:
-        sent = db.get_one(Message, message_id)
-        status, reason = sent.status, sent.reason
+        sent = db.get_one(Message, message_ids[0])
+        status, reason, segments = sent.status, sent.reason, sent.segments
+    cost = f" It went as {segments} text message{'s' if segments != 1 else ''}." if segments else ""
+    also = (
+        " How to take it further (the ombudsman) follows in a second message."
+        if len(message_ids) > 1
+        else ""
+    )
     if status == "held":
-        return f" The message to the person is held: {reason_text(reason)}."
+        return f" The message to the person is held: {reason_text(reason)}.{also}"
     if status == "failed":
         return f" The message to the person could not be sent: {reason_text(reason)}."
     if status == "unknown":
         return f" The message to the person may not have arrived: {reason_text(reason)}."
     if status == "queued":
-        return " The message to the person is queued to send."
-    return f" The message to the person is {status}."
+        return f" The message to the person is queued to send.{also}"
+    return f" The message to the person is {status}.{cost}{also}"
 
 
 def _task_opened(task_id: int | None) -> str:

@@ -20,10 +20,19 @@ from bot.casework import inbox as inbox_queries
 from bot.casework.accounts import record_audit
 from bot.casework.cases import KINDS
 from bot.casework.inbox import InboxFilters, inbox_page, readable
-from bot.casework.replies import SAVED_REPLIES, ReplyError, ReplyRequest, queue_reply
+from bot.casework.replies import (
+    SAVED_REPLIES,
+    ReplyError,
+    ReplyRequest,
+    awaiting_translation,
+    queue_reply,
+    reply_text,
+)
 from bot.pipeline import consent
 from bot.pipeline.dispatch import render_row
 from bot.services import services
+from bot.smssafe import sms_safe
+from bot.staff_text import CONFIRM_OVER, Priced, priced
 from bot.types import (
     CHANNEL_NAMES,
     CONTACT,
@@ -261,8 +270,20 @@ def understood_text(understood: Mapping[str, Any] | None) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class ReplyPreview:
+    """Staff's reply as the person will read it, its cost, and what staff should know."""
+
+    priced: Priced
+    replaced: str
+    awaiting: str | None
+
+
 def conversation_page(
-    address_id: int, errors: dict[str, str] | None = None, form: Mapping[str, str] | None = None
+    address_id: int,
+    errors: dict[str, str] | None = None,
+    form: Mapping[str, str] | None = None,
+    reply_preview: ReplyPreview | None = None,
 ) -> Any:
     see_original = _see_original()
     zone = services().settings.zone
@@ -303,6 +324,7 @@ def conversation_page(
             "no_contact": no_contact,
             "choices": choices_text(chose),
             "channel": CHANNEL_NAMES.get(address.channel, address.channel),
+            "channel_code": address.channel,
             "address": address.address,
             "simulated": address.simulated,
             "language": contact.language,
@@ -315,6 +337,9 @@ def conversation_page(
     i18n = services().i18n
     language_names = {code: lang.name for code, lang in i18n.languages.items()}
     previews = {key: i18n.render(language, msgid).text for key, msgid in SAVED_REPLIES.items()}
+    price = services().settings.sms_segment_price
+    channel = str(person["channel_code"])
+    saved_costs = {key: priced(text, channel, price).describe() for key, text in previews.items()}
     return render_template(
         "console/conversation.html",
         address_id=address_id,
@@ -325,6 +350,9 @@ def conversation_page(
         open_flags=open_flags,
         saved_replies=SAVED_REPLIES,
         previews=previews,
+        saved_costs=saved_costs,
+        reply_preview=reply_preview,
+        confirm_over=CONFIRM_OVER,
         can_reply=current_user.role in REPLY_ROLES and person["erased_at"] is None,
         can_note=current_user.role in NOTE_ROLES and person["erased_at"] is None,
         # A person's data rights (console/people.py): admins only.
@@ -356,6 +384,22 @@ def conversation_reply(address_id: int) -> Any:
             address = db.get(Address, address_id)
             if address is None or (address.contact.hidden_at is not None and not _see_original()):
                 abort(404)
+            reply = reply.checked()
+            shown = ReplyPreview(
+                priced(
+                    reply_text(services().i18n, address, reply),
+                    address.channel,
+                    services().settings.sms_segment_price,
+                ),
+                sms_safe(text.strip()).summary() if reply.text is not None else "",
+                awaiting_translation(address, reply),
+            )
+            long_unconfirmed = shown.priced.needs_confirming and (
+                request.form.get("confirm_long") != "yes"
+            )
+            if request.form.get("action") == "preview" or long_unconfirmed:
+                db.rollback()
+                return conversation_page(address_id, form=request.form, reply_preview=shown)
             row = queue_reply(db, address, reply, current_user.id, services().clock())
             record_audit(
                 db,

@@ -53,6 +53,10 @@ REASONS = {
     ),
     "not-chosen": "the person has not said yes to this kind of message",
     "monthly-cap": "the person has had as many messages this month as they allow",
+    "awaiting-translation": (
+        "awaiting translation: it is not in the language the person reads; give it in their "
+        "language on the translations page and it goes"
+    ),
 }
 
 

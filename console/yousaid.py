@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.casework.accounts import record_audit
-from bot.outreach.broadcasts import count_by_language
+from bot.outreach.broadcasts import BroadcastError, count_by_language, resolve_texts
 from bot.outreach.yousaid import (
     CHANGE_NAMES,
     ItemFields,
@@ -22,6 +22,7 @@ from bot.outreach.yousaid import (
     approve_quote,
     link,
     linked_references,
+    message_texts,
     missing_languages,
     parse_references,
     publish,
@@ -31,6 +32,9 @@ from bot.outreach.yousaid import (
 )
 from bot.pipeline.preferences import month_start
 from bot.services import services
+from bot.sms import SmsCost
+from bot.smssafe import replaced_in
+from bot.staff_text import CONFIRM_OVER
 from bot.types import MESSAGING_CHANNEL_NAMES, Kind
 from console.auth import blueprint, role_required
 from console.public import public_context
@@ -157,7 +161,10 @@ def _save(item_id: int | None) -> Any:
     except (_Refused, YouSaidError) as error:
         field, message = error.args if isinstance(error, _Refused) else ("theme", str(error))
         return _form(_item_or_none(item_id), values, {field: message}), 400
-    flash("Item saved.")
+    replaced = replaced_in(part for parts in fields.texts.values() for part in parts.values())
+    if replaced:
+        replaced = f" {replaced[:1].upper()}{replaced[1:]} to keep it a plain text message."
+    flash(f"Item saved.{replaced}")
     return redirect(url_for("console.you_said_item", item_id=saved_id))
 
 
@@ -177,6 +184,7 @@ def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, st
     missing: list[str] = []
     fallback = 0
     linked = 0
+    costs: dict[str, SmsCost] = {}
     if item is not None:
         missing = missing_languages(services_.i18n, item)
         with services_.database.session() as db:
@@ -189,6 +197,7 @@ def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, st
             )
         linked = sum(sum(by_channel.values()) for by_channel in counts.values())
         fallback = sum(sum(counts[code].values()) for code in missing)
+        costs = _costs(item)
     return render_template(
         "console/you_said_form.html",
         item=item,
@@ -200,7 +209,18 @@ def _form(item: YouSaidItem | None, values: dict[str, str], errors: dict[str, st
         missing=missing,
         fallback=fallback,
         linked=linked,
+        costs=costs,
+        confirm_over=CONFIRM_OVER,
     )
+
+
+def _costs(item: YouSaidItem) -> dict[str, SmsCost]:
+    """What the item costs by SMS in each language it is read in, as its broadcast sends it."""
+    try:
+        texts = resolve_texts(services().i18n, message_texts(services().i18n, item))
+    except BroadcastError:
+        return {}  # not written in English yet: the form says so
+    return {code: text.cost for code, text in texts.items()}
 
 
 @blueprint.post("/you-said/<int:item_id>/publish")
@@ -219,6 +239,12 @@ def you_said_publish(item_id: int) -> Any:
             item = db.get(YouSaidItem, item_id)
             if item is None:
                 abort(404)
+            long = any(cost.segments > CONFIRM_OVER for cost in _costs(item).values())
+            if long and request.form.get("confirm_long") != "yes":
+                raise YouSaidError(
+                    f"by SMS it is more than {CONFIRM_OVER} text messages in some languages: "
+                    "shorten it, or confirm you want to send it"
+                )
             broadcast = publish(db, service, item, also, current_user.id, now)
             broadcast_id = broadcast.id
             detail = {"broadcast": broadcast_id, "also": also}

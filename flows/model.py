@@ -94,6 +94,10 @@ class Node:
     # those of the area an earlier answer (`options_by`) chose, when it names one.
     options_from: str | None = None
     options_by: str | None = None
+    # The question's SMS budget in segments where its language's (locales/languages.yaml)
+    # is too small: a menu whose options are explained in plain words (Reablement (help to
+    # get back on your feet)) is worth a second segment to the person who must choose.
+    sms_segments: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,10 @@ class Flow:
         """Return the node that follows `node_id` in file order, or None at the end."""
         index = self.order.index(node_id)
         return self.order[index + 1] if index + 1 < len(self.order) else None
+
+
+# The most segments a question may be given: past three a text message reads as a letter.
+MAX_SEGMENTS = 3
 
 
 def placeholders(text: str) -> set[str]:
@@ -177,6 +185,7 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         "say_no_contact",
         "options_from",
         "options_by",
+        "sms_segments",
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -228,6 +237,13 @@ def _node(path: Path, raw: Any, index: int) -> Node:
     fields = raw.get("fields") or {}
     if not isinstance(fields, Mapping):
         raise _fail(path, where, "'fields' must be a mapping")
+    budget = raw.get("sms_segments")
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= MAX_SEGMENTS
+    ):
+        raise _fail(path, where, f"'sms_segments' must be a whole number from 1 to {MAX_SEGMENTS}")
+    if budget is not None and ask is None:
+        raise _fail(path, where, "only a question has 'sms_segments'")
     return Node(
         id=raw["id"],
         type=kind,
@@ -242,6 +258,7 @@ def _node(path: Path, raw: Any, index: int) -> Node:
         say_no_contact=raw.get("say_no_contact"),
         options_from=options_from,
         options_by=options_by,
+        sms_segments=budget,
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,16 +35,28 @@ from bot.pipeline import outbox
 from bot.pipeline.consent import refuses_contact
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, formatted
+from bot.settings import Settings
+from bot.staff_text import Priced, StaffTextError, checked, language_problem, priced
 from bot.types import OFFLINE_CHANNELS, Kind
 from flows.texts import N_
-from storage.models import Address, CaseEvent, Feedback, Message, StaffTask, TakenOnBehalf
+from storage.models import (
+    Address,
+    CaseEvent,
+    Contact,
+    Feedback,
+    Message,
+    StaffTask,
+    TakenOnBehalf,
+)
 
 # Working days to acknowledge a complaint (LASSNHSC (England) Regulations 2009, reg. 13(2)).
 ACKNOWLEDGE_WORKING_DAYS = 3
 # A deadline this many working days away, or nearer, is "due soon".
 DUE_SOON_WORKING_DAYS = 2
 
-# What each step tells the person when staff choose to tell them.
+# What each step tells the person when staff choose to tell them: a complaint's words. A
+# comment and a compliment are not faults to find, so they have words of their own
+# (KIND_STATUS_TEXT): a compliment is passed on to the team, never "closed".
 STATUS_TEXT = {
     "acknowledged": N_("we have received it and are looking into it."),
     "in_progress": N_("we are working on it."),
@@ -51,6 +64,40 @@ STATUS_TEXT = {
     "not_upheld": N_("we have finished looking into it and did not find a fault."),
     "closed": N_("it is now closed."),
 }
+COMMENT_READ = N_("thank you, we have read it and are thinking about it.")
+COMMENT_ACTED = N_("thank you, we have acted on it.")
+COMMENT_NOTED = N_("thank you, we have noted it.")
+PASSED_ON = N_("thank you, we have passed it on to the team.")
+KIND_STATUS_TEXT = {
+    "complaint": STATUS_TEXT,
+    "comment": {
+        "acknowledged": COMMENT_READ,
+        "in_progress": COMMENT_READ,
+        "resolved": COMMENT_ACTED,
+        "not_upheld": COMMENT_NOTED,
+        "closed": COMMENT_NOTED,
+    },
+    "compliment": dict.fromkeys(STATUS_TEXT, PASSED_ON),
+}
+# A complaint decided (put right, or no fault found) is followed by how to take it further:
+# the Local Government and Social Care Ombudsman looks at adult social care complaints once
+# the council has answered (Local Government Act 1974, Part 3A). Its contact is a setting
+# (KOTHA_OMBUDSMAN_CONTACT); it goes as a message of its own, so each fits its budget.
+TAKE_IT_FURTHER = N_(
+    "Not happy with our answer? You can ask the Local Government and Social Care Ombudsman. "
+    "It is free and not part of the council: {ombudsman}"
+)
+FURTHER_AFTER = frozenset({"resolved", "not_upheld"})
+DEFAULT_OMBUDSMAN = Settings.ombudsman_contact
+# The reason a message waits for staff's words in the person's language.
+AWAITING_TRANSLATION = "awaiting-translation"
+
+
+def status_text(kind: str, status: str) -> str:
+    """What the person reads about this step of their feedback, by its kind."""
+    return KIND_STATUS_TEXT.get(kind, STATUS_TEXT)[status]
+
+
 STATUSES = ("received", *STATUS_TEXT)
 # Where each status stands in the lifecycle: a move to a higher rank is forward, any other
 # move corrects the record.
@@ -113,6 +160,8 @@ def _case_update_variables(
     status or the outcome, with staff's note or the change after it)."""
     status = params.get("status") or params.get("outcome")
     said = [formatted(i18n, language, status)] if status else []
+    if "ombudsman" in params:  # how to take it further: the whole message, as written
+        said = [text]
     said += [str(params[extra]) for extra in ("note", "change") if params.get(extra)]
     return {
         "kind": formatted(i18n, language, params.get("kind", "")),
@@ -127,7 +176,7 @@ CASE_UPDATE_TEMPLATE = TemplateKind(
     "case_update",
     UPDATE,
     _case_update_variables,
-    (UPDATE, UPDATE_WITH_NOTE, OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE),
+    (UPDATE, UPDATE_WITH_NOTE, OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE, TAKE_IT_FURTHER),
 )
 
 
@@ -141,12 +190,29 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class Change:
-    """What one change did: its history entry, and the message telling the person or, for
-    someone to call or write to (feedback taken on their behalf), the staff task to do it."""
+    """What one change did: its history entry and the messages telling the person, if any
+    (the update, then for a decided complaint how to take it further), or, for someone to
+    call or write to (feedback taken on their behalf), the staff task to do it."""
 
     event: CaseEvent
     message: Message | None
+    further: Message | None = None
     task: StaffTask | None = None
+
+    @property
+    def messages(self) -> list[Message]:
+        return [message for message in (self.message, self.further) if message is not None]
+
+
+@dataclass(frozen=True)
+class Telling:
+    """One message to the person about their case, before it is written: its template, its
+    parameters (staff's words SMS-safe), and why it must wait for a translation, if it must."""
+
+    template: str
+    params: dict[str, object]
+    awaiting: str | None = None  # why staff's words are not in the person's language
+    replaced: str = ""  # what bot/smssafe.py replaced in staff's words, for staff
 
 
 def find(session: Session, reference: str, *, lock: bool = False) -> Feedback:
@@ -176,6 +242,62 @@ def allowed_statuses(feedback: Feedback) -> list[tuple[str, bool]]:
     ]
 
 
+def reader_language(session: Session, feedback: Feedback) -> str:
+    """The language the person reads: the one they chose, else the one they wrote in."""
+    chosen = session.scalar(select(Contact.language).where(Contact.id == feedback.contact_id))
+    return chosen or feedback.language or "en"
+
+
+def _about(feedback: Feedback, params: dict[str, object]) -> dict[str, object]:
+    """Every message about a case names it: its kind (in the reader's language) and reference."""
+    return {"kind": {"msgid": KIND_TEXT[feedback.kind]}, "reference": feedback.reference, **params}
+
+
+def _with_words(
+    session: Session, feedback: Feedback, template: str, params: dict[str, object], name: str
+) -> Telling:
+    """A telling carrying staff's words as `params[name]`: checked, SMS-safe, and read for
+    whether they are in the person's language (bot/staff_text.py)."""
+    words = params.get(name)
+    if not isinstance(words, str):
+        return Telling(template, _about(feedback, params))
+    try:
+        safe = checked(words, "note" if name == "note" else "change")
+    except StaffTextError as error:
+        raise CaseError(str(error)) from error
+    awaiting = language_problem(safe.text, reader_language(session, feedback))
+    params = {**params, name: safe.text}
+    return Telling(template, _about(feedback, params), awaiting, safe.summary())
+
+
+def status_tellings(
+    session: Session, feedback: Feedback, status: str, note: str | None, ombudsman: str
+) -> list[Telling]:
+    """What moving to `status` tells the person, in the words for their kind of feedback."""
+    if status not in STATUS_TEXT:
+        return []
+    note = (note or "").strip() or None
+    params: dict[str, object] = {"status": {"msgid": status_text(feedback.kind, status)}}
+    if note:
+        params["note"] = note
+    told = [_with_words(session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, "note")]
+    if feedback.kind == "complaint" and status in FURTHER_AFTER:
+        told.append(Telling(TAKE_IT_FURTHER, _about(feedback, {"ombudsman": ombudsman})))
+    return told
+
+
+def outcome_tellings(
+    session: Session, feedback: Feedback, outcome: str, change: str | None
+) -> list[Telling]:
+    """What recording `outcome` tells the person, with the change in staff's words."""
+    change = (change or "").strip() or None
+    params: dict[str, object] = {"outcome": {"msgid": OUTCOME_TEXT[outcome]}}
+    if change:
+        params["change"] = change
+    template = OUTCOME_UPDATE_WITH_CHANGE if change else OUTCOME_UPDATE
+    return [_with_words(session, feedback, template, params, "change")]
+
+
 def change_status(
     session: Session,
     feedback: Feedback,
@@ -185,10 +307,14 @@ def change_status(
     note: str | None,
     tell: bool,
     now: datetime,
+    ombudsman: str = DEFAULT_OMBUDSMAN,
 ) -> Change:
     """Move a case to `status`, record who did it, and write the update to the person if asked.
 
     `user_id` is None for the command line. Nothing is told for a move back to "received".
+    Staff's note, told to the person, is checked first (bot/staff_text.py): a refused note
+    changes nothing; a note not in the person's language is written held, awaiting
+    translation (bot/casework/translations.py).
     """
     if status not in STATUSES:
         raise CaseError(f"status must be one of {', '.join(STATUSES)}")
@@ -201,6 +327,7 @@ def change_status(
             f"moving {feedback.reference} from {current} to {status} corrects the record: "
             "give a note saying why"
         )
+    told = status_tellings(session, feedback, status, note, ombudsman) if tell else []
     feedback.status = status
     stamps = [STAMPS.get(status)]
     if RANK[status] >= RANK["acknowledged"]:
@@ -208,14 +335,7 @@ def change_status(
     for stamp in filter(None, stamps):
         if getattr(feedback, stamp) is None:
             setattr(feedback, stamp, now)
-    message = task = None
-    if tell and status in STATUS_TEXT:
-        params: dict[str, object] = {"status": {"msgid": STATUS_TEXT[status]}}
-        if note:
-            params["note"] = note
-        message, task = _tell(
-            session, feedback, UPDATE_WITH_NOTE if note else UPDATE, params, now, user_id
-        )
+    message, further, task = _tell(session, feedback, told, now, user_id)
     event = CaseEvent(
         feedback_id=feedback.id,
         at=now,
@@ -227,21 +347,35 @@ def change_status(
     )
     session.add(event)
     session.flush()
-    return Change(event, message, task)
+    return Change(event, message, further, task)
 
 
 def update_status(
-    session: Session, reference: str, status: str, note: str | None, now: datetime
+    session: Session,
+    reference: str,
+    status: str,
+    note: str | None,
+    now: datetime,
+    ombudsman: str = DEFAULT_OMBUDSMAN,
 ) -> Message | None:
-    """Change a case's status as no signed-in user (`kotha feedback update`), telling the person.
+    """Change a case's status as no signed-in user, telling the person.
 
-    Returns the outbound row to queue after commit, or None when there is nothing to tell.
+    Returns the update's outbound row to queue after commit, or None when there is nothing
+    to tell (a decided complaint's second message, how to take it further, is left for the
+    sweep to queue: `kotha feedback update` uses `change_status` and queues both).
     """
     if status not in STATUSES:
         raise CaseError(f"status must be one of {', '.join(STATUSES)}")
     feedback = find(session, reference, lock=True)
     return change_status(
-        session, feedback, status, user_id=None, note=note, tell=True, now=now
+        session,
+        feedback,
+        status,
+        user_id=None,
+        note=note,
+        tell=True,
+        now=now,
+        ombudsman=ombudsman,
     ).message
 
 
@@ -257,21 +391,17 @@ def record_outcome(
 ) -> Change:
     """Record what changed because of this feedback, in the history too; tell the person if asked.
 
-    A change made or planned must say what the change is; "no change" may say why.
+    A change made or planned must say what the change is; "no change" may say why. Told to
+    the person, the change is checked like a note (bot/staff_text.py).
     """
     if outcome not in OUTCOMES:
         raise CaseError(f"outcome must be one of {', '.join(OUTCOMES)}")
     change = (change or "").strip() or None
     if outcome != "no_change" and change is None:
         raise CaseError("say what the change is")
+    told = outcome_tellings(session, feedback, outcome, change) if tell else []
     feedback.outcome, feedback.outcome_change = outcome, change
-    message = task = None
-    if tell:
-        params: dict[str, object] = {"outcome": {"msgid": OUTCOME_TEXT[outcome]}}
-        if change:
-            params["change"] = change
-        template = OUTCOME_UPDATE_WITH_CHANGE if change else OUTCOME_UPDATE
-        message, task = _tell(session, feedback, template, params, now, user_id)
+    message, _, task = _tell(session, feedback, told, now, user_id)
     label = f"Outcome: {OUTCOME_LABELS[outcome]}"
     event = CaseEvent(
         feedback_id=feedback.id,
@@ -284,78 +414,114 @@ def record_outcome(
     )
     session.add(event)
     session.flush()
-    return Change(event, message, task)
+    return Change(event, message, task=task)
+
+
+@dataclass(frozen=True)
+class TellingPreview:
+    """One message to the person as they will receive it, priced, before it is written."""
+
+    telling: Telling
+    priced: Priced
+
+
+def preview_tellings(
+    session: Session, i18n: I18n, feedback: Feedback, tellings: list[Telling], price: Decimal
+) -> list[TellingPreview]:
+    """Render each message in the person's language on their channel and price it."""
+    language = i18n.on_channel(reader_language(session, feedback), feedback.channel)
+    return [
+        TellingPreview(
+            telling,
+            priced(
+                i18n.render(language, telling.template, telling.params).text,
+                feedback.channel,
+                price,
+            ),
+        )
+        for telling in tellings
+    ]
 
 
 def _tell(
     session: Session,
     feedback: Feedback,
-    template: str,
-    params: dict[str, object],
+    told: list[Telling],
     now: datetime,
     user_id: int | None,
-) -> tuple[Message | None, StaffTask | None]:
-    """Write the outbound row telling the person, on their address's channel, rendered at
-    send; or, for someone staff took feedback from who wants a call or a letter, open the
-    task to do that (no message). Someone who said No to contact gets neither.
-
-    Every such message names the case: its kind (in the reader's language) and reference.
-    """
+) -> tuple[Message | None, Message | None, StaffTask | None]:
+    """Write the messages telling the person (the update, and how to take it further), on
+    their address's channel, rendered at send, held awaiting translation when staff's words
+    are not in the person's language; or, for someone staff took feedback from who wants a
+    call or a letter, open the task to do that (no message). Someone who said No to contact
+    gets neither."""
+    if not told:
+        return None, None, None
     channel = session.scalar(select(Address.channel).where(Address.id == feedback.address_id))
     if feedback.channel in OFFLINE_CHANNELS:
         how = session.scalar(
             select(TakenOnBehalf.updates_by).where(TakenOnBehalf.feedback_id == feedback.id)
         )
         if how in (None, "none") or refuses_contact(session, feedback.contact_id):
-            return None, None
+            return None, None, None
         if how != "sms" or channel != "sms":
-            return None, _task_to_tell(session, feedback, how, template, params, now, user_id)
-    params = {
-        "kind": {"msgid": KIND_TEXT[feedback.kind]},
-        "reference": feedback.reference,
-        **params,
-    }
+            return None, None, _task_to_tell(session, feedback, how, told, now, user_id)
+    written = [_write(session, feedback, channel or feedback.channel, t, now) for t in told]
+    return written[0], (written[1] if len(written) > 1 else None), None
+
+
+def _write(
+    session: Session, feedback: Feedback, channel: str, telling: Telling, now: datetime
+) -> Message:
     return outbox.add(
         session,
         # Not a reply to someone who just wrote: it waits for morning in quiet hours.
         Outbound(
             address_id=feedback.address_id,
-            channel=channel or feedback.channel,
+            channel=channel,
             created_at=now,
             kind=Kind.CASE_UPDATE,
-            template=template,
-            params=params,
+            template=telling.template,
+            params=telling.params,
             feedback_id=feedback.id,
+            held=AWAITING_TRANSLATION if telling.awaiting else None,
         ),
-    ), None
+    )
 
 
 def _task_to_tell(
     session: Session,
     feedback: Feedback,
     how: str,
-    template: str,
-    params: Mapping[str, object],
+    told: list[Telling],
     now: datetime,
     user_id: int | None,
 ) -> StaffTask:
     """The task to call or write to the person with this update, in the words of the case
-    (English: staff translate as they call or write, in the language on the case)."""
+    (English: staff translate as they call or write, in the language on the case), and how
+    to take a decided complaint further when that is told too."""
+    first = told[0]
     said = [
         str(value["msgid"]) if isinstance(value, Mapping) else str(value)
         for key in ("status", "outcome", "note", "change")
-        if (value := params.get(key))
+        if (value := first.params.get(key))
     ]
     what = (
         "What changed after"
-        if template in (OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE)
+        if first.template in (OUTCOME_UPDATE, OUTCOME_UPDATE_WITH_CHANGE)
         else ("Update on")
+    )
+    further = "".join(
+        f" Tell them they can take it further with the Local Government and Social Care"
+        f" Ombudsman ({telling.params.get('ombudsman')})."
+        for telling in told[1:]
+        if telling.template == TAKE_IT_FURTHER
     )
     verb = "Call them" if how == "call" else "Write to them"
     return tasks.open_task(
         session,
         "call-with-update" if how == "call" else "write-with-update",
-        f"{verb}: {what} their {feedback.kind} {feedback.reference}: {' '.join(said)}",
+        f"{verb}: {what} their {feedback.kind} {feedback.reference}: {' '.join(said)}{further}",
         now=now,
         contact_id=feedback.contact_id,
         feedback_id=feedback.id,

@@ -1,8 +1,10 @@
 """Staff replies to a person: saved replies in every language, or staff's own words as written.
 
 A saved reply is a catalog message, so it exists in every supported language and is
-rendered in the person's language when it is sent. Free text is sent exactly as staff
-wrote it. Either way the reply is an outbound row like any other, so the dispatcher
+rendered in the person's language when it is sent. Free text is checked and made SMS-safe
+(bot/staff_text.py): curly quotes and dashes made plain, emoji refused, and words not in the
+language the person reads held awaiting translation (bot/casework/translations.py) rather
+than sent. Either way the reply is an outbound row like any other, so the dispatcher
 decides whether it may go now (quiet hours, opt-out, the WhatsApp window) and records why
 it is held; only a safeguarding follow-up goes to someone who opted out.
 """
@@ -16,9 +18,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.casework.cases import AWAITING_TRANSLATION
+from bot.i18n import I18n
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, whole_text
+from bot.staff_text import StaffTextError, checked, language_problem
 from bot.types import OFFLINE_CHANNELS, Kind
 from flows.texts import N_
 from storage.models import Address, Message, SafeguardingFlag
@@ -40,8 +45,6 @@ STAFF_REPLY_TEMPLATE = TemplateKind("staff_reply", REPLY_WORDING, whole_text)
 # this long. Such a reply goes even in quiet hours (they are awake and waiting); any later
 # reply is a message out of the blue and waits for the morning like other updates.
 REPLY_WINDOW = timedelta(minutes=10)
-# Longer free text is refused: ten SMS segments is already a letter, better sent as one.
-MAX_FREE_TEXT = 1_600
 
 
 class ReplyError(ValueError):
@@ -68,9 +71,29 @@ class ReplyRequest:
             raise ReplyError("Choose a saved reply or write your reply")
         if saved is not None and saved not in saved_replies:
             raise ReplyError("Choose one of the saved replies")
-        if len(text) > MAX_FREE_TEXT:
-            raise ReplyError(f"Your reply must be {MAX_FREE_TEXT:,} characters or fewer")
-        return ReplyRequest(saved, text or None)
+        if saved is not None:
+            return ReplyRequest(saved, None)
+        try:
+            safe = checked(text, "reply")
+        except StaffTextError as error:
+            raise ReplyError(str(error)) from error
+        return ReplyRequest(None, safe.text)
+
+
+def reply_text(i18n: I18n, address: Address, request: ReplyRequest) -> str:
+    """The reply as the person will read it: the saved reply in their language, or staff's
+    words (checked first)."""
+    if request.saved is not None:
+        language = i18n.on_channel(address.contact.language or i18n.default, address.channel)
+        return i18n.render(language, SAVED_REPLIES[request.saved]).text
+    return request.text or ""
+
+
+def awaiting_translation(address: Address, request: ReplyRequest) -> str | None:
+    """Why staff's own words are not in the language the person reads, or None."""
+    if request.text is None:
+        return None
+    return language_problem(request.text, address.contact.language or "en")
 
 
 def last_inbound_at(session: Session, address_id: int) -> datetime | None:
@@ -125,5 +148,6 @@ def queue_reply(
         # change it meanwhile); staff's own words go as they wrote them.
         template=saved_replies[request.saved] if request.saved is not None else None,
         body=None if request.saved is not None else request.text or "",
+        held=AWAITING_TRANSLATION if awaiting_translation(address, request) else None,
     )
     return outbox.add(session, reply)

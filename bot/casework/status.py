@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bot.casework.cases import KIND_TEXT, STATUS_TEXT
+from bot.casework.cases import KIND_TEXT, STATUS_TEXT, status_text
 from flows.engine import CaseStatus, StatusQuery
 from flows.texts import N_
 from storage.models import Feedback
@@ -46,7 +46,12 @@ def case_status(connection: Connection, contact_id: int, query: StatusQuery) -> 
     params: dict[str, Any] = {
         "kind": {"msgid": KIND_TEXT[kind]},
         "reference": reference,
-        "status": {"msgid": PROGRESS_TEXT.get(status, PROGRESS_TEXT["received"])},
+        # A step past "received" is said in the words for its kind (a compliment passed on).
+        "status": {
+            "msgid": status_text(kind, status)
+            if status in STATUS_TEXT
+            else PROGRESS_TEXT.get(status, PROGRESS_TEXT["received"])
+        },
     }
     if respond_by is not None and decided_at is None and closed_at is None:
         params["deadline"] = {"date": respond_by.isoformat()}

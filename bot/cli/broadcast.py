@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.cli.common import Commands, load_services
+from bot.cli.common import Commands, confirmed, load_services
 from bot.outreach.broadcasts import (
     LEFT_OUT,
     BroadcastError,
@@ -25,6 +25,7 @@ from bot.outreach.broadcasts import (
     progress,
 )
 from bot.services import Services
+from bot.staff_text import CONFIRM_OVER
 from bot.types import CHANNEL_NAMES
 from storage.models import Broadcast
 
@@ -76,6 +77,9 @@ def print_preview(shown: Preview, out: TextIO) -> None:
     )
     for reason, count in sorted(shown.left_out.items()):
         out.write(f"left out: {count}: {LEFT_OUT.get(reason, reason)}\n")
+    for line in shown.lines:
+        if line.text.replaced and not line.text.fallback:
+            out.write(f"{line.text.name}: {line.text.replaced} (to stay a plain text message)\n")
 
 
 def progress_line(state: Progress) -> str:
@@ -116,6 +120,11 @@ def send(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     print_preview(shown, out)
     if args.dry_run:
         return 0
+    if shown.long_by_sms and not confirmed(args.yes):
+        raise BroadcastError(
+            f"not sent: some people get it as more than {CONFIRM_OVER} text messages; "
+            "shorten it or add --yes"
+        )
     with services.database.session() as session:
         created = service.create(
             session, title=args.title, texts=texts, segment=segment, survey=args.survey
@@ -206,6 +215,9 @@ def add_parsers(commands: Commands) -> None:
     send_parser.add_argument("--survey", help="walk recipients through this survey flow")
     send_parser.add_argument("--at", help="ISO 8601 time to send at (local time without offset)")
     send_parser.add_argument("--dry-run", action="store_true", help="print the preview only")
+    send_parser.add_argument(
+        "--yes", action="store_true", help="send even where it is over 3 text messages"
+    )
     status_parser = actions.add_parser("status", help="progress of one broadcast")
     status_parser.add_argument("id", type=int)
     status_parser.add_argument("--watch", action="store_true", help="redraw until it finishes")

@@ -4,23 +4,67 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 from bot.casework import onbehalf
 from bot.casework.accounts import AccountError, find_user
-from bot.casework.cases import STATUSES, CaseError, UnknownFeedback, change_status, find
+from bot.casework.cases import (
+    STATUSES,
+    CaseError,
+    TellingPreview,
+    UnknownFeedback,
+    change_status,
+    find,
+    preview_tellings,
+    status_tellings,
+)
 from bot.casework.digest import CaseDigest
-from bot.cli.common import Commands, load_services
+from bot.cli.common import Commands, confirmed, load_services
+from bot.services import Services
+from bot.staff_text import CONFIRM_OVER
 from bot.types import OFFLINE_CHANNELS
 from storage.models import Message
 
 
 def feedback_update(args: argparse.Namespace) -> int:
-    """Change a case's status as no signed-in user, and tell the person (bot/casework/cases.py)."""
+    """Change a case's status as no signed-in user, and tell the person (bot/casework/cases.py).
+
+    Each message to the person is printed first as they will read it, with its cost; one of
+    more than CONFIRM_OVER segments needs --yes (or a yes at the prompt) before anything
+    changes. With --dry-run only the preview is printed.
+    """
     services = load_services(queue="huey" if args.queue else "inline")
-    task_id = None
+    try:
+        return _update(services, args)
+    finally:
+        services.close()
+
+
+def _update(services: Services, args: argparse.Namespace) -> int:
+    ombudsman = services.settings.ombudsman_contact
     try:
         if args.status not in STATUSES:
             raise CaseError(f"status must be one of {', '.join(STATUSES)}")
+        with services.database.session() as session:
+            feedback = find(session, args.reference)
+            shown = preview_tellings(
+                session,
+                services.i18n,
+                feedback,
+                status_tellings(session, feedback, args.status, args.note, ombudsman),
+                services.settings.sms_segment_price,
+            )
+        for number, item in enumerate(shown, 1):
+            print_preview(number, item, sys.stdout)
+        if args.dry_run:
+            return 0
+        if any(item.priced.needs_confirming for item in shown) and not confirmed(args.yes):
+            print(
+                f"not changed: a message is over {CONFIRM_OVER} text messages; "
+                "shorten the note or add --yes",
+                file=sys.stderr,
+            )
+            return 2
         with services.database.session() as session:
             feedback = find(session, args.reference, lock=True)
             change = change_status(
@@ -31,8 +75,9 @@ def feedback_update(args: argparse.Namespace) -> int:
                 note=args.note,
                 tell=True,
                 now=services.clock(),
+                ombudsman=ombudsman,
             )
-            row_id = change.message.id if change.message is not None else None
+            row_ids = [message.id for message in change.messages]
             task_id = change.task.id if change.task is not None else None
     except UnknownFeedback:
         print(f"no feedback with reference {args.reference}", file=sys.stderr)
@@ -40,20 +85,29 @@ def feedback_update(args: argparse.Namespace) -> int:
     except CaseError as error:
         print(error, file=sys.stderr)
         return 2
-    if row_id is not None:
-        services.queue.enqueue([row_id])
+    print(f"{args.reference}: {args.status}", end="")
+    if row_ids:
+        services.queue.enqueue(row_ids)
         with services.database.session() as session:
-            sent = session.get_one(Message, row_id)
-            print(
-                f"{args.reference}: {args.status}; update {sent.status}"
-                + (f" ({sent.reason})" if sent.reason else "")
-            )
+            for label, row_id in zip(("update", "how to take it further"), row_ids, strict=False):
+                sent = session.get_one(Message, row_id)
+                said = f"; {label} {sent.status}" + (f" ({sent.reason})" if sent.reason else "")
+                print(said, end="")
     elif task_id is not None:
-        print(f"{args.reference}: {args.status}; staff task {task_id} opened to tell them")
-    else:
-        print(f"{args.reference}: {args.status}")
-    services.close()
+        print(f"; staff task {task_id} opened to tell them", end="")
+    print()
     return 0
+
+
+def print_preview(number: int, item: TellingPreview, out: TextIO) -> None:
+    """One message to the person as they will read it, its cost, and what was changed."""
+    print(f"message {number}: {item.priced.describe()}", file=out)
+    if item.telling.replaced:
+        print(f"  {item.telling.replaced} (to stay a plain text message)", file=out)
+    if item.telling.awaiting:
+        print(f"  held awaiting translation: {item.telling.awaiting}", file=out)
+    for line in item.priced.text.splitlines():
+        print(f"  | {line}", file=out)
 
 
 # The command's options, by the field of bot/casework/onbehalf.py each one fills.
@@ -147,7 +201,13 @@ def add_parsers(commands: Commands) -> None:
     update = feedback.add_parser("update", help="change a status and tell the person")
     update.add_argument("reference")
     update.add_argument("--status", required=True)
-    update.add_argument("--note")
+    update.add_argument("--note", help="told to the person: write it in the language they read")
+    update.add_argument(
+        "--yes", action="store_true", help="send a message of more than 3 text messages"
+    )
+    update.add_argument(
+        "--dry-run", action="store_true", help="print the messages and their cost only"
+    )
     update.add_argument(
         "--queue", action="store_true", help="hand the update to the worker instead of sending now"
     )

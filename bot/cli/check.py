@@ -68,6 +68,7 @@ SHOWN: tuple[tuple[str, Callable[[Settings], object]], ...] = (
     ("KOTHA_RETENTION_COMPLAINTS_MONTHS", lambda s: s.retention_complaints_months),
     ("KOTHA_DATA_CONTROLLER", lambda s: s.data_controller),
     ("KOTHA_DATA_CONTROLLER_CONTACT", lambda s: s.data_controller_contact),
+    ("KOTHA_OMBUDSMAN_CONTACT", lambda s: s.ombudsman_contact),
     ("KOTHA_TWILIO_MEDIA_HOSTS", lambda s: ",".join(s.twilio_media_hosts)),
     ("KOTHA_MEDIA_CACHE_MB", lambda s: s.media_cache_mb),
     ("KOTHA_MEDIA_MAX_MB", lambda s: s.media_max_mb),

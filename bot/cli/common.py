@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -29,3 +30,13 @@ def load_services(**kwargs: Any) -> Services:
         # The ways to take part the policy names, on first start (staff edit them after).
         opportunities.seed(session, services.clock())
     return services
+
+
+def confirmed(yes: bool, question: str = "Send it anyway?") -> bool:
+    """--yes, or a yes typed at the prompt when a person is at the terminal (never when the
+    input is piped: a script must say --yes)."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from bot import settings as settings_module
 from bot.casework.cases import (
+    KIND_STATUS_TEXT,
     KIND_TEXT,
     OUTCOME_TEXT,
     OUTCOME_UPDATE,
     OUTCOME_UPDATE_WITH_CHANGE,
-    STATUS_TEXT,
     UPDATE,
     UPDATE_WITH_NOTE,
 )
@@ -76,6 +76,9 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     "complaints": 72,
     "twilio": "Twilio",
     "ico": "ico.org.uk",
+    # The ombudsman's contact (KOTHA_OMBUDSMAN_CONTACT): its default; the setting allows
+    # at most bot.settings.OMBUDSMAN_MAX characters.
+    "ombudsman": "lgo.org.uk, 0300 061 0614",
     "stop": "STOP",
     "preferences": "PREFERENCES",
     # A way to take part as staff write it (bot/outreach/opportunities.py): a typical one.
@@ -235,8 +238,8 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
     a message carrying them has a budget.
     """
     samples = []
-    for kind in KIND_TEXT.values():
-        for status in STATUS_TEXT.values():
+    for key, kind in KIND_TEXT.items():
+        for status in dict.fromkeys(KIND_STATUS_TEXT[key].values()):
             params = _about(kind, status=status)
             detail = f"{kind}: {_short(status, 24)}"
             samples.append((UPDATE, params, detail))
@@ -248,7 +251,7 @@ def nested_samples() -> list[tuple[str, dict[str, Any], str]]:
             with_change = {**params, "change": ""}
             samples.append((OUTCOME_UPDATE_WITH_CHANGE, with_change, f"{detail}, no change text"))
         # The answer to a reference or STATUS: every status, with the deadline while due.
-        for status in PROGRESS_TEXT.values():
+        for status in dict.fromkeys([*PROGRESS_TEXT.values(), *KIND_STATUS_TEXT[key].values()]):
             params = _about(kind, status=status)
             detail = f"{kind}: {_short(status, 24)}"
             samples.append((STATUS_NOW, params, detail))
@@ -313,6 +316,13 @@ def renderings(i18n: I18n, flows: Flows, messages: Sequence[str] | None = None) 
     """
     messages = template_ids(i18n.locales_dir) if messages is None else messages
     greeting, says = engine_says(flows)
+    # A question given more segments than its language's budget (its node's `sms_segments`).
+    allowed = {
+        node.ask: node.sms_segments
+        for flow in flows.flows.values()
+        for node in flow.nodes.values()
+        if node.ask and node.sms_segments
+    }
     found = [
         _render(
             i18n, None, greeting.text, greeting, GREETING_SEGMENTS, False, detail="first greeting"
@@ -334,7 +344,8 @@ def renderings(i18n: I18n, flows: Flows, messages: Sequence[str] | None = None) 
                 budget = max(language.segments, GREETING_SEGMENTS)
                 found.append(_render(i18n, language.code, say.text, say, budget, gsm7=False))
             else:
-                found.append(_render(i18n, language.code, say.text, say, language.segments, gsm7))
+                budget = max(language.segments, allowed.get(say.text, 0))
+                found.append(_render(i18n, language.code, say.text, say, budget, gsm7))
     unique: dict[tuple[str, str, int], Rendering] = {}
     for rendering in found:
         unique.setdefault((rendering.language, rendering.text, rendering.budget), rendering)

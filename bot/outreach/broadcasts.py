@@ -44,6 +44,8 @@ from bot.pipeline import outbox, preferences
 from bot.pipeline.templates import TemplateKind, whole_text
 from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
+from bot.smssafe import SmsSafe, sms_safe
+from bot.staff_text import CONFIRM_OVER
 from bot.types import Kind
 from flows.library import Flows
 from flows.texts import N_, NO, YES
@@ -229,17 +231,26 @@ class LanguageText:
     source: str  # the language the text is written in (the fallback when it differs)
     sms_text: str
     cost: SmsCost
+    replaced: str = ""  # what bot/smssafe.py replaced in staff's text, for staff
 
     @property
     def fallback(self) -> bool:
         return self.source != self.code
 
 
+def written_texts(texts: Mapping[str, str]) -> dict[str, SmsSafe]:
+    """Staff's text per language as it will be sent: trimmed, made SMS-safe (bot/smssafe.py),
+    the languages with nothing written left out."""
+    return {code: sms_safe(text.strip()) for code, text in texts.items() if text and text.strip()}
+
+
 def resolve_texts(
     i18n: I18n, texts: Mapping[str, str], flows: Flows | None = None, survey: str | None = None
 ) -> dict[str, LanguageText]:
-    """Each configured language's text, following the fallback chain (syl -> bn -> en)."""
-    written = {code: text.strip() for code, text in texts.items() if text and text.strip()}
+    """Each configured language's text, following the fallback chain (syl -> bn -> en), with
+    the characters GSM-7 lacks but has a plain equal for replaced (bot/smssafe.py)."""
+    safe = written_texts(texts)
+    written = {code: found.text for code, found in safe.items()}
     if i18n.default not in written:
         name = i18n.language(i18n.default).name
         raise BroadcastError(f"write the text in {name}: every other language falls back to it")
@@ -255,7 +266,10 @@ def resolve_texts(
         if survey is not None and flows is not None:
             text = f"{text}\n\n{survey_question(i18n, flows, survey, source)}"
         by_sms = f"{text}\n{i18n.gettext(code, STOP_LINE)}"
-        resolved[code] = LanguageText(code, language.name, text, source, by_sms, sms_cost(by_sms))
+        replaced = safe[source].summary() if source in safe else ""
+        resolved[code] = LanguageText(
+            code, language.name, text, source, by_sms, sms_cost(by_sms), replaced
+        )
     return resolved
 
 
@@ -311,6 +325,16 @@ class Preview:
     @property
     def fallback_recipients(self) -> int:
         return sum(line.total for line in self.lines if line.text.fallback)
+
+    @property
+    def long_by_sms(self) -> list[PreviewLine]:
+        """The languages whose text reaches someone by SMS in more than CONFIRM_OVER
+        segments: sending needs staff to confirm it."""
+        return [
+            line
+            for line in self.lines
+            if line.recipients.get("sms") and line.text.cost.segments > CONFIRM_OVER
+        ]
 
 
 # Why someone a segment names would not get a broadcast, as staff read it in the preview.
@@ -473,7 +497,8 @@ class Broadcasts:
         survey: str | None = None,
         created_by: int | None = None,
     ) -> Broadcast:
-        """Store a draft broadcast after checking its texts, segment and survey."""
+        """Store a draft broadcast after checking its texts, segment and survey; the texts
+        are stored as they will be sent, SMS-safe (bot/smssafe.py)."""
         if not title.strip():
             raise BroadcastError("give the broadcast a title (only staff see it)")
         unknown = set(texts) - set(self.i18n.languages)
@@ -482,7 +507,7 @@ class Broadcasts:
         resolve_texts(self.i18n, texts, self.flows, survey)
         broadcast = Broadcast(
             title=title.strip(),
-            texts={code: text.strip() for code, text in texts.items() if text and text.strip()},
+            texts={code: found.text for code, found in written_texts(texts).items()},
             segment=dict(segment),
             survey=survey,
             status="draft",

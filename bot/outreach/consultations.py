@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.pipeline import outbox
 from bot.pipeline.effects import Outputs, RecordWriter, StepContext
 from bot.pipeline.outbox import Outbound
+from bot.smssafe import sms_safe
 from bot.types import Kind
 from flows.effects import Submit
 from flows.texts import N_
@@ -83,17 +84,21 @@ class EventDetails:
     capacity: int | None = None
 
     def apply(self, event: Consultation) -> None:
-        event.titles = {code: text for code, text in self.titles.items() if text}
-        event.descriptions = {code: text for code, text in self.descriptions.items() if text}
+        """Write the details onto the event; what goes out by text (titles, descriptions, the
+        place, access notes) is stored SMS-safe (bot/smssafe.py)."""
+        event.titles = {code: sms_safe(text).text for code, text in self.titles.items() if text}
+        event.descriptions = {
+            code: sms_safe(text).text for code, text in self.descriptions.items() if text
+        }
         event.start_at, event.end_at = self.start_at, self.end_at
-        event.place = self.place
+        event.place = sms_safe(self.place).text
         event.step_free, event.hearing_loop, event.parking = (
             self.step_free,
             self.hearing_loop,
             self.parking,
         )
         event.accessible_toilet = self.accessible_toilet
-        event.access_notes = self.access_notes or None
+        event.access_notes = sms_safe(self.access_notes).text if self.access_notes else None
         event.languages, event.interpreters = list(self.languages), list(self.interpreters)
         event.topic, event.capacity = self.topic or None, self.capacity
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import I18n
 from bot.outreach.broadcasts import BroadcastError, Broadcasts
+from bot.smssafe import sms_safe
 from flows.texts import N_
 from storage.models import Broadcast, Feedback, YouSaidItem, YouSaidLink
 
@@ -70,10 +71,12 @@ class ItemFields:
 
 
 def clean_texts(raw: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
-    """Keep the languages with something written, each part trimmed."""
+    """Keep the languages with something written, each part trimmed and SMS-safe
+    (bot/smssafe.py): the item is broadcast as written here."""
     texts = {}
     for code, parts in raw.items():
-        said, did = (parts.get("said") or "").strip(), (parts.get("did") or "").strip()
+        said = sms_safe((parts.get("said") or "").strip()).text
+        did = sms_safe((parts.get("did") or "").strip()).text
         if said or did:
             texts[code] = {"said": said, "did": did}
     return texts

@@ -72,6 +72,10 @@ class Outbound:
     dedupe_key: str | None = None
     feedback_id: int | None = None
     sent_by: int | None = None
+    # Written held with this reason, to wait for staff rather than the dispatcher: words
+    # staff wrote in a language the person does not read ("awaiting-translation",
+    # bot/casework/translations.py) go only once staff give them in the person's language.
+    held: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The row's columns, `queued`, with the cost of a body already written."""
@@ -84,7 +88,8 @@ class Outbound:
             "address_id": self.address_id,
             "channel": self.channel,
             "direction": "out",
-            "status": "queued",
+            "status": "held" if self.held else "queued",
+            "reason": self.held,
             "kind": self.kind,
             "body": self.body,
             "language": self.language,

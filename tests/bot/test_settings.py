@@ -34,6 +34,9 @@ KOTHA = str(Path(sys.executable).with_name("kotha"))
         ("KOTHA_REDIS_URL", "localhost:6379", "a Redis URL"),
         ("KOTHA_PUBLIC_URL", "kotha.example.org", "the public base URL"),
         ("KOTHA_REMINDER_OFFSETS", "soon", "durations above zero"),
+        ("KOTHA_OMBUDSMAN_CONTACT", "lgo.org.uk \u2013 0300 061 0614", "plain characters"),
+        ("KOTHA_OMBUDSMAN_CONTACT", "x" * 61, "up to 60 plain characters"),
+        ("KOTHA_OMBUDSMAN_CONTACT", "a`b", "plain characters"),
     ],
 )
 def test_a_bad_value_names_its_variable_and_form(
@@ -104,3 +107,10 @@ def test_the_command_says_one_line_and_no_traceback(
     assert done.stdout == ""
     [line] = done.stderr.splitlines()
     assert line.startswith(f"kotha: {variable}=") and "expected" in line
+
+
+def test_the_ombudsman_contact_has_a_default_and_can_be_set(tmp_path: Path) -> None:
+    instance = {"KOTHA_INSTANCE_DIR": str(tmp_path)}
+    assert settings_module.load(instance).ombudsman_contact == "lgo.org.uk, 0300 061 0614"
+    given_contact = {**instance, "KOTHA_OMBUDSMAN_CONTACT": " www.lgo.org.uk, 0300 061 0614 "}
+    assert settings_module.load(given_contact).ombudsman_contact == "www.lgo.org.uk, 0300 061 0614"

@@ -255,7 +255,8 @@ def test_recording_an_outcome(client: FlaskClient, services: Services, clock: Fr
         "/console/cases/C-700001/outcome",
         data={
             "outcome": "change_made",
-            "change": "Carers now phone ahead.",
+            # The person reads Bengali: the change is written in Bengali for them.
+            "change": "কেয়ারাররা এখন আগে ফোন করেন।",
             "tell_outcome": "yes",
             "csrf_token": token(client, "/console/"),
         },
@@ -264,19 +265,19 @@ def test_recording_an_outcome(client: FlaskClient, services: Services, clock: Fr
     assert recorded.status_code == 302
     page = client.get("/console/cases/C-700001").text
     assert "Outcome recorded: change made." in page
-    assert "Change made: Carers now phone ahead." in page
+    assert "Change made: কেয়ারাররা এখন আগে ফোন করেন।" in page
     sent = services.sender.sent[-1]  # type: ignore[attr-defined]
-    assert sent.text.endswith("Carers now phone ahead.")
+    assert sent.text.endswith("কেয়ারাররা এখন আগে ফোন করেন।")
     with services.database.session() as session:
         feedback = session.scalars(select(Feedback).where(Feedback.reference == "C-700001")).one()
         assert (feedback.outcome, feedback.outcome_change) == (
             "change_made",
-            "Carers now phone ahead.",
+            "কেয়ারাররা এখন আগে ফোন করেন।",
         )
         audit = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "case.outcome_recorded")
         ).one()
-        assert (audit.target_id, audit.reason) == ("C-700001", "Carers now phone ahead.")
+        assert (audit.target_id, audit.reason) == ("C-700001", "কেয়ারাররা এখন আগে ফোন করেন।")
         assert audit.detail == {"outcome": "change_made", "told": True}
         told = session.scalars(select(Message).where(Message.feedback_id == feedback.id)).one()
         assert told.status == "delivered"

@@ -159,7 +159,7 @@ def test_acknowledge_a_complaint_and_tell_the_person_by_keyboard(
     page.keyboard.press("Space")
     assert page.locator("#status").is_checked()
     tab_to(page, "textarea#note")
-    page.keyboard.type("We will call you on Friday.")
+    page.keyboard.type("আমরা শুক্রবার আপনাকে ফোন করব।")
     tab_to(page, "input#tell")
     page.keyboard.press("Space")
     assert page.locator("#tell").is_checked()
@@ -173,9 +173,9 @@ def test_acknowledge_a_complaint_and_tell_the_person_by_keyboard(
     [sent] = fake_twilio.sent_to(number)
     bengali = server.services.i18n.gettext("bn", STATUS_TEXT["acknowledged"])
     assert reference in sent.body and bengali in sent.body
-    assert sent.body.endswith("We will call you on Friday.")
+    assert sent.body.endswith("আমরা শুক্রবার আপনাকে ফোন করব।")
     history = page.locator("table").last.inner_text()
-    assert "Received to Acknowledged" in history and "We will call you on Friday." in history
+    assert "Received to Acknowledged" in history and "আমরা শুক্রবার আপনাকে ফোন করব।" in history
     assert_accessible(page)
     assert dialogs == []
 

@@ -29,7 +29,14 @@ def test_updating_feedback_tells_the_person_or_says_why_not(tmp_path: Path) -> N
 
     # Embedded, with no Twilio account, there is no way to text the person: said plainly.
     assert updated.returncode == 0
-    assert updated.stdout.strip() == f"{record['reference']}: resolved; update failed (no-sender)"
+    # Each message is shown first as the person reads it, with its cost; a decided complaint
+    # is followed by how to take it further (the ombudsman).
+    assert updated.stdout.startswith("message 1: 1 text message (GSM-7), £0.04\n")
+    assert "Local Government and Social Care Ombudsman" in updated.stdout
+    assert updated.stdout.strip().splitlines()[-1] == (
+        f"{record['reference']}: resolved; update failed (no-sender); "
+        "how to take it further failed (no-sender)"
+    )
     [after] = json.loads(kotha(env, "export", "feedback", "--format", "json").stdout)
     assert after["status"] == "resolved"
     # The export carries the lifecycle: resolving reached the acknowledgement and the decision.
@@ -37,7 +44,7 @@ def test_updating_feedback_tells_the_person_or_says_why_not(tmp_path: Path) -> N
     assert after["in_progress_at"] is None and after["closed_at"] is None
     assert after["respond_by"] > after["acknowledge_by"] > after["created_at"][:10]
     failed = kotha(env, "messages", "failed").stdout.splitlines()
-    assert len(failed) == 2 and failed[1].split()[1:3] == ["sms", "failed"]
+    assert len(failed) == 3 and failed[1].split()[1:3] == ["sms", "failed"]
     assert "no-sender" in failed[1] and "+44" not in "".join(failed)
 
 
