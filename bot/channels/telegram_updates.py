@@ -278,7 +278,10 @@ def _date(value: object) -> datetime | None:
     """When the person sent it; missing is allowed (the time it is stored is used)."""
     if value is None:
         return None
-    return datetime.fromtimestamp(_integer(value), UTC)
+    try:
+        return datetime.fromtimestamp(_integer(value), UTC)
+    except OSError as error:  # a time the platform's clock cannot hold (year 10,000 and on)
+        raise ValueError("a date out of range") from error
 
 
 def _private(chat: Mapping[str, Any]) -> bool:
