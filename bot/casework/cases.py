@@ -457,17 +457,31 @@ def _tell(
     gets neither."""
     if not told:
         return None, None, None
-    channel = session.scalar(select(Address.channel).where(Address.id == feedback.address_id))
-    if feedback.channel in OFFLINE_CHANNELS:
-        how = session.scalar(
-            select(TakenOnBehalf.updates_by).where(TakenOnBehalf.feedback_id == feedback.id)
-        )
-        if how in (None, "none") or refuses_contact(session, feedback.contact_id):
-            return None, None, None
-        if how != "sms" or channel != "sms":
-            return None, None, _task_to_tell(session, feedback, how, told, now, user_id)
-    written = [_write(session, feedback, channel or feedback.channel, t, now) for t in told]
+    route, how = update_route(session, feedback)
+    if route == "none":
+        return None, None, None
+    if route == "task":
+        return None, None, _task_to_tell(session, feedback, how, told, now, user_id)
+    written = [_write(session, feedback, how, telling, now) for telling in told]
     return written[0], (written[1] if len(written) > 1 else None), None
+
+
+def update_route(session: Session, feedback: Feedback) -> tuple[str, str]:
+    """How an update reaches this person: ("message", channel) on their address's channel;
+    for someone staff took feedback from, ("task", "call" or "letter") when they want a call
+    or a letter (or gave no mobile), and ("none", "") when they want no updates or said No
+    to contact."""
+    channel = session.scalar(select(Address.channel).where(Address.id == feedback.address_id))
+    if feedback.channel not in OFFLINE_CHANNELS:
+        return "message", channel or feedback.channel
+    how = session.scalar(
+        select(TakenOnBehalf.updates_by).where(TakenOnBehalf.feedback_id == feedback.id)
+    )
+    if how in (None, "none") or refuses_contact(session, feedback.contact_id):
+        return "none", ""
+    if how != "sms" or channel != "sms":
+        return "task", "call" if how == "call" else "letter"
+    return "message", channel
 
 
 def _write(

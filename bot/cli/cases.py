@@ -17,6 +17,7 @@ from bot.casework.cases import (
     find,
     preview_tellings,
     status_tellings,
+    update_route,
 )
 from bot.casework.digest import CaseDigest
 from bot.cli.common import Commands, confirmed, load_services
@@ -47,12 +48,11 @@ def _update(services: Services, args: argparse.Namespace) -> int:
             raise CaseError(f"status must be one of {', '.join(STATUSES)}")
         with services.database.session() as session:
             feedback = find(session, args.reference)
+            tellings = status_tellings(session, feedback, args.status, args.note, ombudsman)
+            if update_route(session, feedback)[0] != "message":
+                tellings = []  # a staff task to call or write, or no update: nothing to price
             shown = preview_tellings(
-                session,
-                services.i18n,
-                feedback,
-                status_tellings(session, feedback, args.status, args.note, ombudsman),
-                services.settings.sms_segment_price,
+                session, services.i18n, feedback, tellings, services.settings.sms_segment_price
             )
         for number, item in enumerate(shown, 1):
             print_preview(number, item, sys.stdout)

@@ -416,7 +416,8 @@ def test_tasks_open_close_and_list_open_first(services: Services) -> None:
         assert [task.id for task in tasks.listing(session)] == [second.id, first.id]
         assert [task.id for task in tasks.open_tasks(session)] == [second.id]
         assert tasks.open_tasks(session, kind="call-with-update") == []
-        assert tasks.kind_label("book-interpreter") == "Book interpreter"
+        assert tasks.kind_label("book-interpreter") == "Book an interpreter"
+        assert tasks.kind_label("post-a-leaflet") == "Post a leaflet"
         assert session.scalar(select(func.count()).select_from(StaffTask)) == 2
 
 

@@ -112,6 +112,9 @@ def test_a_yes_to_an_event_asks_the_needs_once_in_every_language(
     # Thanked, told the keyword, then (never asked before) the question about broadcasts.
     assert "ACCESS" in done[0] and len(done) == 2
 
+    # No to news, then the monitoring questions' "skip all" (each asked once).
+    bot.receive(address, digits(language, "2"), channel)
+    assert len(bot.receive(address, digits(language, "2"), channel)) == 1
     # The next event: a yes is thanked, and nothing more is asked.
     an_event(services, days=4)
     assert services.reminders.run() == 1
@@ -146,6 +149,8 @@ def test_none_is_an_answer_and_is_not_asked_again(bot: Bot, services: Services) 
     bot.receive(address, "6")
     needs = needs_of(services, address)
     assert needs is not None and needs.none and access.summary(needs) == "None"
+    bot.receive(address, "2")  # no to news
+    bot.receive(address, "2")  # skip the monitoring questions
     an_event(services, days=4)
     services.reminders.run()
     assert len(bot.receive(address, "1")) == 1

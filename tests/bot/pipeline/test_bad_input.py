@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.i18n import I18n
+from bot.outreach import access, opportunities
+from bot.outreach.opportunities import listed_from_seed
 from bot.pipeline.runner import Received, Runner
 from bot.pipeline.step import Stepper
 from bot.services import Services
@@ -21,11 +23,22 @@ from bot.settings import FLOWS_DIR, LOCALES_DIR
 from bot.types import Channel, InboundMessage
 from flows.engine import CONFIRM, Input, Say, State, begin, idle, prompt, step
 from flows.library import RSVP_FLOW, load_flows
+from flows.listing import Listing
 from flows.model import Flow, Node
-from storage.models import Address, Contact, Conversation, Feedback, Message, SurveyResponse
+from storage.models import (
+    AccessNeed,
+    Address,
+    Contact,
+    Conversation,
+    Feedback,
+    Message,
+    SurveyResponse,
+)
 from tests.conftest import Bot
 
 FLOWS = load_flows(FLOWS_DIR, I18n(LOCALES_DIR).choices)
+# The ways to take part as first seeded: what a question listing them offers (one page).
+LISTINGS = {opportunities.LIST_NAME: Listing(listed_from_seed())}
 # "hi" meets the language question, "1" picks English: then the menu.
 TO_THE_MENU = ("hi", "1")
 SOME_WORDS = "The carer came late"
@@ -63,6 +76,8 @@ def replies_that_move(node: Node) -> list[str]:
         return [SOME_WORDS]
     if node.type == "yesno":
         return ["1", "2"]
+    if node.options_from is not None:
+        return ["1"]  # the first of the list (each leads on the same way)
     count = len(FLOWS.languages) if node.type == "language" else len(node.options)
     return [str(number) for number in range(1, count + 1)]
 
@@ -76,12 +91,14 @@ class Route(NamedTuple):
 
 # Where a person can start: at rest, in the menu, or where a question the bot asks first
 # leaves them (an event reminder asks "will you come?"; bot/outreach/consultations.py; the
-# question about broadcasts after a first contribution), or a keyword (PREFERENCES).
+# question about broadcasts after a first contribution, the access needs after a yes, the
+# monitoring questions after the answer about news), or a keyword (PREFERENCES, ACCESS).
 STARTS = (
     idle(),
     prompt(FLOWS, idle(), RSVP_FLOW, {"_event": 0}, Say("Will you come?"), Say("Reminder")).state,
     begin(FLOWS, "news").state,
     begin(FLOWS, "monitoring").state,
+    begin(FLOWS, "access").state,
     begin(FLOWS, "preferences").state,
 )
 
@@ -96,7 +113,7 @@ def shortest_paths() -> dict[tuple[str, str], Route]:
     while queue:
         state, route = queue.popleft()
         for text in replies_that_move(FLOWS[state.flow].nodes[state.node]):
-            reached = step(FLOWS, state, Input(text=text, language="en")).state
+            reached = step(FLOWS, state, Input(text=text, language="en", listings=LISTINGS)).state
             key = (reached.flow, reached.node)
             if key not in found:
                 found[key] = Route(route.start, (*route.replies, text))
@@ -145,6 +162,12 @@ def saved_answer(session: Session, address_id: int, flow: Flow, node: Node) -> A
             select(Feedback).where(Feedback.address_id == address_id).order_by(Feedback.id)
         ).all()[-1]
         return getattr(feedback, node.save)
+    if record == "access":
+        return session.scalars(
+            select(AccessNeed.interpreter_language)
+            .join(Address, Address.contact_id == AccessNeed.contact_id)
+            .where(Address.id == address_id)
+        ).one()
     assert record == "survey"
     response = session.scalars(
         select(SurveyResponse)
@@ -176,7 +199,14 @@ class Person:
         old = services.runner.stepper
         self.services = services
         # No dispatcher to claim replies, no queue to hand them to: they stay queued rows.
-        stepper = Stepper(services.flows, old.effects, expiry=old.expiry, watchers=old.watchers)
+        stepper = Stepper(
+            services.flows,
+            old.effects,
+            expiry=old.expiry,
+            watchers=old.watchers,
+            listings=old.listings,
+            ask_after=old.ask_after,
+        )
         self.runner = Runner(services.database, stepper, None, clock=services.clock)
         self.channel = channel
         self.address = new_address()
@@ -230,14 +260,18 @@ def sweep_node(services: Services, key: tuple[str, str]) -> None:
         if now.flow == flow.id:
             assert now.answers[node.save] == text, where
             person.send("0")  # leaving part-way writes what was said as a record
+        # The language someone names for an interpreter is kept as a name, up to its limit.
+        kept = text.strip()[: access.MAX_LANGUAGE] if flow.id == "access" else text
         with services.database.session() as session:
-            assert saved_answer(session, address_id, flow, node) == text, where
+            assert saved_answer(session, address_id, flow, node) == kept, where
         put_back(services, address_id, walked)
 
 
 # One test per flow rather than per node: each test pays for a fresh database.
 @pytest.mark.parametrize("flow_id", sorted(FLOWS.flows))
 def test_every_nasty_input_at_every_node(services: Services, flow_id: str) -> None:
+    with services.database.session() as session:
+        opportunities.seed(session, services.clock())
     for key in ASKING_NODES:
         if key[0] == flow_id:
             sweep_node(services, key)
@@ -279,7 +313,7 @@ def test_other_channels_keep_nasty_text_too(bot: Bot, channel: str) -> None:
 def walk(route: Route) -> State:
     state = route.start
     for text in route.replies:
-        state = step(FLOWS, state, Input(text=text, language="en")).state
+        state = step(FLOWS, state, Input(text=text, language="en", listings=LISTINGS)).state
     return state
 
 
