@@ -29,7 +29,7 @@ VIEW_ROLES = conversations.VIEW_ROLES
 # Staff who answer people write down what they said; moderators read it.
 NOTE_ROLES = conversations.NOTE_ROLES
 # The served file runs nothing and is shown only inside the console's own pages.
-FILE_POLICY = "default-src 'none'; sandbox"
+FILE_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
 def _store() -> MediaStore:

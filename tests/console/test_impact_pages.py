@@ -3,7 +3,7 @@ count: real requests through the app, bad periods refused with a clear message."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -143,9 +143,20 @@ def test_the_draft_broadcast_is_written_not_sent(staff: FlaskClient, services: S
             select(Broadcast).where(Broadcast.title.startswith("Impact summary"))
         ).one()
         assert draft.status == "draft" and draft.segment == {"kind": "all"}
+        # Our person, and whoever else of the app's records wrote that month.
+        wrote = session.scalar(
+            select(func.count(func.distinct(Address.contact_id)))
+            .join(Message, Message.address_id == Address.id)
+            .where(
+                Message.direction == "in",
+                Message.created_at >= datetime(2026, 11, 1, tzinfo=UTC),
+                Message.created_at < datetime(2026, 12, 1, tzinfo=UTC),
+            )
+        )
+        assert wrote is not None and wrote >= 1
         assert draft.texts["en"] == (
-            "From 1 November 2026 to 30 November 2026, 1 people had their say and we made 0 "
-            "changes you asked for. Thank you."
+            f"From 1 November 2026 to 30 November 2026, {wrote} people had their say and we "
+            "made 0 changes you asked for. Thank you."
         )
         assert set(draft.texts) >= {"en", "bn", "syl", "syl-Latn"}
         assert "১ নভেম্বর ২০২৬" in draft.texts["bn"]

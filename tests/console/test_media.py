@@ -186,7 +186,9 @@ def test_a_whatsapp_voice_note_is_played_through_the_app_with_twilio_credentials
     assert answer.mimetype == "audio/ogg"
     assert answer.headers["Content-Disposition"] == "inline"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
-    assert answer.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert answer.headers["Content-Security-Policy"] == (
+        "default-src 'none'; sandbox; frame-ancestors 'none'"
+    )
     assert "no-store" in answer.headers["Cache-Control"]
     # The API was asked with the account's credentials; the CDN's signed address without.
     asked = twilio.media_requests[before:]

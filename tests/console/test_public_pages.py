@@ -207,9 +207,9 @@ def test_the_privacy_notice_says_what_the_settings_say(services: Services) -> No
     )
     services.settings = changed
     page = create_app(services=services).test_client().get("/privacy").text
-    assert '<span lang="en">Example Borough &lt;Council&gt;</span> is responsible' in page
+    assert '<span lang="en">Example Borough &lt;Council&gt;</span> looks after' in page
     assert "privacy@example.org" in page
-    assert "We erase a conversation 36 months after your last message" in page
+    assert "We delete a chat 36 months after your last message" in page
 
 
 def test_the_simulator_keeps_the_language_through_a_message(client: FlaskClient) -> None:
