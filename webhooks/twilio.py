@@ -133,6 +133,9 @@ def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
         channel, address = "whatsapp", rest
     if len(address) > MAX_ADDRESS:
         raise MalformedRequest(f"From is longer than {MAX_ADDRESS} characters")
+    if not address.isprintable():
+        # No number or user id holds a control character (a NUL cannot even be stored).
+        raise MalformedRequest("From has characters no address has")
     return InboundMessage(
         channel=channel,
         address=address,

@@ -511,6 +511,8 @@ MALFORMED = {
     "NumMedia beyond Twilio's 10": _with(NumMedia="11"),
     "From over 64 characters": _with(From="+44" + "7" * 62),
     "WhatsApp From over 64 characters": _with(From="whatsapp:+44" + "7" * 62),
+    "a NUL in From": _with(From="+4477009\x000123"),
+    "a line break in a WhatsApp From": _with(From="whatsapp:+4477009\n00123"),
     "MessageSid over 64 characters": _with(MessageSid="MM" + "a" * 63),
     "MediaUrl over 2048 characters": _with(MediaUrl0="https://api.twilio.com/" + "m" * 2048),
     "a location that is not a number": _with(Latitude="north", Longitude="0.1"),
