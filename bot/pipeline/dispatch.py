@@ -37,7 +37,7 @@ from bot.pipeline.ratelimit import SendLimits
 from bot.pipeline.templates import FoundTemplate, WhatsAppTemplates
 from bot.settings import Settings
 from bot.sms import sms_cost
-from bot.types import Kind, OutboundMessage, SendReceipt
+from bot.types import VOICE, Kind, OutboundMessage, SendReceipt
 from storage.db import Database
 from storage.models import Address, Broadcast, Message, is_simulated
 
@@ -57,6 +57,8 @@ STATUS_RANK = {
 }
 # A row still `sending` after this long belonged to a worker that died: send it again.
 SENDING_LEASE = timedelta(minutes=2)
+# What the voice line said in a call: written as spoken, never queued nor sent.
+SPOKEN = "spoken"
 # A queued row that no job has picked up after this long is queued again by the sweep.
 QUEUED_GRACE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 600.0
@@ -191,6 +193,8 @@ class Dispatcher:
         language = self.i18n.on_channel(
             message.language or recipient.language or self.i18n.default, recipient.channel
         )
+        if recipient.channel == VOICE:
+            return self._spoken(recipient, message, language, now)
         if message.kind in NO_CONTACT_COVERS or message.kind in preferences.BULK:
             return None  # the claim in the queue asks whether the person said No
         decision = self._decide(
@@ -230,6 +234,41 @@ class Dispatcher:
         )
         units = cost.segments if message.channel == "sms" else 1
         return NewClaim(columns, outbound, units)
+
+    def _spoken(
+        self, recipient: Recipient, message: Outbound, language: str, now: datetime
+    ) -> NewClaim:
+        """A message on the voice line: rendered now and kept as `spoken`, for the call to
+        say (bot/casework/voiceline.py); no sender has the channel, so nothing sends it."""
+        if message.template is None:
+            rendered = Rendered(message.body or "", (), language)
+        else:
+            rendered = self.i18n.render(
+                language,
+                message.template,
+                message.params,
+                message.lead,
+                message.choices,
+                message.raw_choices,
+                recipient.channel,
+            )
+        columns = {
+            "status": SPOKEN,
+            "attempts": 0,
+            "updated_at": now,
+            "sent_at": now,
+            "body": rendered.text,
+            "language": rendered.language,
+        }
+        outbound = OutboundMessage(
+            id=0,
+            channel=VOICE,
+            address=recipient.address,
+            text=rendered.text,
+            choices=rendered.choices,
+            question=message.question,
+        )
+        return NewClaim(columns, outbound, 0)
 
     def send_claimed(self, claimed: Claimed) -> Outcome:
         """Send a claimed row through its channel's sender and record what happened."""
