@@ -26,13 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-import phonenumbers
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.casework.onbehalf import FICTIONAL_MOBILES
+from bot.casework.callers import sms_address
 from bot.i18n import I18n
 from bot.pipeline import conversation, outbox
 from bot.pipeline.consent import refuses_contact
@@ -112,20 +110,6 @@ class Turn:
     transfer_to: str | None = None
 
 
-def is_uk_mobile(number: str) -> bool:
-    """Whether a caller's number (E.164) is a UK mobile, which can take the reference by SMS."""
-    if number.startswith(FICTIONAL_MOBILES):
-        return True
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return parsed.country_code == 44 and phonenumbers.number_type(parsed) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
-
-
 class VoiceLine:
     """Runs phone calls through the runner and engine, one Twilio callback at a time."""
 
@@ -194,7 +178,7 @@ class VoiceLine:
         received = self.runner.receive(message, process_now=True)
         if received.duplicate:
             return self._again(address_id, language)
-        self._text_reference(address_id, caller)
+        self._text_reference(address_id)
         return self._after_step(address_id, received.outbound_ids)
 
     def recorded(
@@ -228,7 +212,7 @@ class VoiceLine:
             channel=VOICE, address=caller, text="", provider_id=provider_id, media=media
         )
         received = self.runner.receive(message, process_now=True)
-        self._text_reference(address_id, caller)
+        self._text_reference(address_id)
         if received.duplicate:
             return self._again(address_id, language) if live else None
         return self._after_step(address_id, received.outbound_ids)
@@ -252,7 +236,7 @@ class VoiceLine:
             caller = session.get_one(Address, address_id).address
             session.commit()
         self._finish_conversation(address_id)
-        self._text_reference(address_id, caller)
+        self._text_reference(address_id)
 
     # -- what the call says -----------------------------------------------------------------
 
@@ -428,11 +412,9 @@ class VoiceLine:
                 feedback.media = kept
                 session.commit()
 
-    def _text_reference(self, address_id: int, caller: str) -> None:
+    def _text_reference(self, address_id: int) -> None:
         """Text the reference of feedback this caller gave by phone to their UK mobile, once
         per feedback, through the outbox (a No to contact and STOP hold it there)."""
-        if not is_uk_mobile(caller):
-            return
         now = self.clock()
         with self.database.session() as session:
             given = session.scalars(
@@ -440,7 +422,9 @@ class VoiceLine:
             ).all()
             if not given:
                 return
-            sms = self._sms_address(session, address_id, caller, now)
+            sms = sms_address(session, session.get_one(Address, address_id), now)
+            if sms is None:
+                return
             for feedback in given:
                 if feedback.consent_to_contact is False or refuses_contact(
                     session, feedback.contact_id
@@ -468,20 +452,3 @@ class VoiceLine:
                     ),
                 )
             session.commit()
-
-    def _sms_address(
-        self, session: Session, address_id: int, caller: str, now: datetime
-    ) -> Address:
-        """The caller's mobile as an SMS address: theirs already, or new for their contact."""
-        found = session.scalar(
-            select(Address).where(Address.channel == "sms", Address.address == caller)
-        )
-        if found is not None:
-            return found
-        voice = session.get_one(Address, address_id)
-        address = Address(
-            contact_id=voice.contact_id, channel="sms", address=caller, created_at=now
-        )
-        session.add(address)
-        session.flush()
-        return address
