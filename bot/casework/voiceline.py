@@ -219,22 +219,18 @@ class VoiceLine:
 
     def ended(self, call_sid: str, status: str) -> None:
         """The call's status changed; once it is over, keep what the caller told us so far."""
-        now = self.clock()
         with self.database.session() as session:
             call = session.scalar(select(VoiceCall).where(VoiceCall.call_sid == call_sid))
             if call is None:
                 log.info("voice: status for a call not known")
                 return
             if call.ended_at is not None:
-                return
+                return  # a repeated or late status: the call was finished with already
             call.status = status
             if status not in ENDED_STATUSES:
-                session.commit()
                 return
-            call.ended_at = now
+            call.ended_at = self.clock()
             address_id = call.address_id
-            caller = session.get_one(Address, address_id).address
-            session.commit()
         self._finish_conversation(address_id)
         self._text_reference(address_id)
 
@@ -410,7 +406,6 @@ class VoiceLine:
                 kept = [item for item in (feedback.media or [])]
                 kept.extend({"url": item.url, "content_type": item.content_type} for item in media)
                 feedback.media = kept
-                session.commit()
 
     def _text_reference(self, address_id: int) -> None:
         """Text the reference of feedback this caller gave by phone to their UK mobile, once
@@ -451,4 +446,3 @@ class VoiceLine:
                         dedupe_key=key,
                     ),
                 )
-            session.commit()

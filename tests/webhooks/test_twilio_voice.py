@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from bot.casework.cases import change_status
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.types import CHANNELS
@@ -415,25 +416,75 @@ def test_unsigned_or_badly_signed_calls_are_refused(client: FlaskClient) -> None
     assert bad.status_code == 403
 
 
-def test_case_updates_to_a_landline_caller_become_a_task(
-    client: FlaskClient, voice_services: Services, twilio: FakeTwilio
-) -> None:
-    phone = Phone(client, caller=LANDLINE)
+def complain_by_phone(phone: Phone, twilio: FakeTwilio, recording_sid: str) -> None:
+    """A whole complaint by phone: home care, a recording, no call back, consent given."""
     complain_until_recording(phone)
-    phone.speak("RE" + "f" * 32, recording_url(twilio))
-    phone.silence()
-    phone.press("2")
-    phone.press("1")
+    phone.speak(recording_sid, recording_url(twilio))
+    phone.silence()  # nothing to add about what should happen
+    phone.press("2")  # no call back
+    phone.press("1")  # yes, you may contact me
+
+
+def test_case_updates_to_a_landline_caller_become_a_task(
+    client: FlaskClient, voice_services: Services, twilio: FakeTwilio, clock: FrozenClock
+) -> None:
+    complain_by_phone(Phone(client, caller=LANDLINE), twilio, "RE" + "f" * 32)
     database = voice_services.database
     with database.session() as session:
         feedback = session.scalars(select(Feedback)).one()
+        # No reference by SMS to a landline, and no SMS address made for it.
+        assert session.scalars(select(Address).where(Address.channel == "sms")).all() == []
+        change = change_status(
+            session, feedback, "resolved", user_id=None, note=None, tell=True, now=clock.now
+        )
+        session.flush()
+        assert change.message is None and change.task is not None
+        task = session.scalars(select(StaffTask)).one()
+        assert task.kind == "call-with-update"
+        assert task.feedback_id == feedback.id
+        assert feedback.reference in task.summary
+    with database.session() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.direction == "out", Message.status != "spoken")
+            )
+            == 0
+        )
+
+
+def test_case_updates_to_a_mobile_caller_go_by_sms(
+    client: FlaskClient, voice_services: Services, twilio: FakeTwilio, clock: FrozenClock
+) -> None:
+    complain_by_phone(Phone(client), twilio, "RE" + "7" * 32)
+    with voice_services.database.session() as session:
+        feedback = session.scalars(select(Feedback)).one()
+        change = change_status(
+            session, feedback, "resolved", user_id=None, note=None, tell=True, now=clock.now
+        )
+        session.flush()
+        assert change.task is None and change.message is not None
+        assert change.message.channel == "sms"
+        sms = session.get_one(Address, change.message.address_id)
+        assert sms.address == CALLER and sms.channel == "sms"
+    assert count(voice_services.database, StaffTask) == 0
+
+
+def test_a_caller_who_says_no_to_contact_is_not_texted(
+    client: FlaskClient, voice_services: Services, twilio: FakeTwilio
+) -> None:
+    phone = Phone(client)
+    complain_until_recording(phone)
+    phone.speak("RE" + "8" * 32, recording_url(twilio))
+    phone.silence()
+    phone.press("2")  # no call back
+    phone.press("2")  # no, do not contact me
+    with voice_services.database.session() as session:
+        assert session.scalars(select(Feedback)).one().consent_to_contact is False
         assert (
             session.scalar(
                 select(func.count()).select_from(Message).where(Message.channel == "sms")
             )
             == 0
         )
-        assert session.scalars(select(Address).where(Address.channel == "sms")).all() == []
-        feedback_id = feedback.id
-    assert count(database, StaffTask) == 0
-    assert feedback_id
