@@ -154,7 +154,7 @@ class VoiceLine:
         call = self._find(call_sid)
         if call is None:
             log.info("voice: keys for a call not known, the caller told goodbye")
-            return Turn((Spoken(self.i18n.gettext("en", GOODBYE), "en"),), "hangup")
+            return Turn((self._say("en", GOODBYE),), "hangup")
         address_id, caller = call
         language = self._language(address_id)
         if not digits and self._optional_words(address_id):
@@ -239,7 +239,7 @@ class VoiceLine:
     def _languages(self, lead: Spoken | None = None) -> Turn:
         """The greeting, then each language offered in itself with its key."""
         said = [lead] if lead else []
-        said.append(Spoken(self.i18n.gettext("en", WELCOME), "en"))
+        said.append(self._say("en", WELCOME))
         for key, code in enumerate(LANGUAGE_KEYS, 1):
             spoken = self.i18n.on_channel(code, VOICE)
             language = self.i18n.language(code)

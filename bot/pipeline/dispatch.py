@@ -38,6 +38,7 @@ from bot.pipeline.templates import FoundTemplate, WhatsAppTemplates
 from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import VOICE, Kind, OutboundMessage, SendReceipt
+from flows.texts import SPOKEN as SPOKEN_TEXTS
 from storage.db import Database
 from storage.models import Address, Broadcast, Message, is_simulated
 
@@ -243,11 +244,12 @@ class Dispatcher:
         if message.template is None:
             rendered = Rendered(message.body or "", (), language)
         else:
+            lead = SPOKEN_TEXTS.get(message.lead, message.lead) if message.lead else None
             rendered = self.i18n.render(
                 language,
-                message.template,
+                SPOKEN_TEXTS.get(message.template, message.template),
                 message.params,
-                message.lead,
+                lead,
                 message.choices,
                 message.raw_choices,
                 recipient.channel,

@@ -224,6 +224,9 @@ def test_a_complaint_by_phone_is_kept_with_its_recording(
     assert question.record["maxLength"] == "300"
     assert question.record["playBeep"] == "true"
     assert question.record["recordingStatusCallback"] == LOCAL + VOICE + "/recording"
+    # Spoken renderings: what a text asks to send or write is said for a phone.
+    assert "What happened? Tell us in your own words." in question.text
+    assert "voice note" not in question.text and "Speak after the tone" in question.text
     url = recording_url(twilio)
     wanted = phone.speak("RE" + "a" * 32, url)
     assert wanted.record is not None  # what they would like to happen: optional, recorded
@@ -240,6 +243,7 @@ def test_a_complaint_by_phone_is_kept_with_its_recording(
         reference = feedback.reference
         # The reference is read a character at a time.
         assert " ".join(reference.replace("-", "")) in done.text
+        assert "Send 0" not in done.text
         # ... and texted to the caller's mobile, through the outbox.
         sms = session.scalars(
             select(Message).where(Message.channel == "sms", Message.direction == "out")
