@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     select,
@@ -796,3 +797,23 @@ class VoiceCall(Base):
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class VoicePrompt(Base):
+    """A person's recording of one voice-line prompt in one language, uploaded by staff.
+
+    `prompt` is the catalog message the recording says (bot/casework/voiceprompts.py); the
+    line plays it instead of a machine voice. One a prompt and language: a new upload
+    replaces it. Nobody's personal data: the words are the council's.
+    """
+
+    __tablename__ = "voice_prompts"
+    __table_args__ = (UniqueConstraint("prompt", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prompt: Mapped[str] = mapped_column(ExactText)
+    language: Mapped[str] = mapped_column(String(16))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(32))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -10,6 +10,8 @@ The routes, all under /webhooks/twilio/voice:
   is still on the line (a Record's action, which names the recording).
 - `/recording`: a recording is ready (recordingStatusCallback), also after a hang-up.
 - `/status`: the call's status changed (the number's status callback URL).
+- `GET /prompts/<id>`: a prompt's recording, which a <Play> names (the council's words,
+  nobody's data: Twilio fetches it without credentials).
 
 The turn (`n`) and the keys missed in a row (`miss`) travel in each action's query, which
 Twilio signs with the rest: a replayed request is the same turn, stored once.
@@ -27,6 +29,8 @@ from werkzeug.datastructures import MultiDict
 
 from bot.casework.voiceline import Spoken, Turn
 from bot.settings import Settings
+from storage.db import Database
+from storage.models import VoicePrompt
 from webhooks.twilio import (
     MAX_ADDRESS,
     MAX_MEDIA_URL,
@@ -85,6 +89,9 @@ class _Services(Protocol):
     @property
     def voice(self) -> _Line: ...
 
+    @property
+    def database(self) -> Database: ...
+
 
 def _services() -> _Services:
     services: _Services = current_app.extensions["kotha"]
@@ -97,6 +104,10 @@ def spelled(text: str) -> str:
 
 
 def _say(parent: VoiceResponse | Gather, spoken: Spoken) -> None:
+    """A person's recording of the words where staff uploaded one, else the machine voice."""
+    if spoken.recording is not None:
+        parent.play(_callback("prompt_audio", prompt_id=spoken.recording))
+        return
     language, voice = VOICES.get(spoken.language, VOICES["en"])
     parent.say(spelled(spoken.text), language=language, voice=voice)
 
@@ -271,3 +282,16 @@ def status() -> Response:
     except Exception as error:
         return core_failed("call status", call_sid, error)
     return Response(status=200)
+
+
+@blueprint.get("/prompts/<int:prompt_id>")
+def prompt_audio(prompt_id: int) -> Response:
+    """A recording of one of the line's prompts, for Twilio's <Play>."""
+    with _services().database.session() as session:
+        found = session.get(VoicePrompt, prompt_id)
+        if found is None:
+            return Response("no such prompt\n", status=404, mimetype="text/plain")
+        response = Response(found.content, status=200, mimetype=found.content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -21,7 +21,7 @@ from a UK mobile is sent their reference by SMS (`_text_reference`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -30,6 +30,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.casework import voiceprompts
 from bot.casework.callers import sms_address
 from bot.i18n import I18n
 from bot.pipeline import conversation, outbox
@@ -43,6 +44,7 @@ from flows.engine import State
 from flows.library import LANGUAGE_FLOW, Flows
 from flows.model import Node
 from flows.texts import N_
+from flows.texts import SPOKEN as SPOKEN_TEXTS
 from storage.db import Database
 from storage.models import Address, Feedback, Message, VoiceCall
 
@@ -90,6 +92,20 @@ GOODBYE = N_("Thank you for calling. Goodbye.")
 # TRANSLATORS: a text message to someone who called the voice line from a mobile.
 REFERENCE_BY_SMS = N_("Thank you for calling Kotha. Your reference is {reference}.")
 
+# The prompts the line says on its own, each recordable (bot/casework/voiceprompts.py).
+LINE_PROMPTS: tuple[str, ...] = (
+    WELCOME,
+    PRESS_FOR_LANGUAGE,
+    PRESS_A_KEY,
+    SPEAK_AFTER_TONE,
+    NO_KEY,
+    WRONG_KEY,
+    CALL_AGAIN,
+    PUTTING_THROUGH,
+    CLOSED,
+    GOODBYE,
+)
+
 Listen = Literal["digits", "record", "hangup", "transfer"]
 
 
@@ -99,6 +115,8 @@ class Spoken:
 
     text: str
     language: str
+    # A person's recording of these words to play instead (voiceprompts), if there is one.
+    recording: int | None = None
 
 
 @dataclass(frozen=True)
@@ -241,21 +259,32 @@ class VoiceLine:
         said = [lead] if lead else []
         said.append(self._say("en", WELCOME))
         for key, code in enumerate(LANGUAGE_KEYS, 1):
-            spoken = self.i18n.on_channel(code, VOICE)
-            language = self.i18n.language(code)
-            rendered = self.i18n.render(
-                spoken, PRESS_FOR_LANGUAGE, {"language": language.name, "key": key}
-            )
-            said.append(Spoken(rendered.text, rendered.language))
+            name = self.i18n.language(code).name
+            said.append(self._say(code, PRESS_FOR_LANGUAGE, language=name, key=key))
         return Turn(tuple(said), "digits")
 
-    def _say(self, language: str, message: str, **params: object) -> Spoken:
-        rendered = self.i18n.render(self.i18n.on_channel(language, VOICE), message, params)
-        return Spoken(rendered.text, rendered.language)
+    def _say(self, caller: str, message: str, **params: object) -> Spoken:
+        """A prompt of the line's own to a caller of language `caller`: its recording if any."""
+        rendered = self.i18n.render(self.i18n.on_channel(caller, VOICE), message, params)
+        with self.database.session() as session:
+            recorded = voiceprompts.recordings(session)
+        found = voiceprompts.voiced(recorded, message, caller)
+        return Spoken(rendered.text, rendered.language, found.recording_id)
+
+    def _from_row(
+        self, row: Message, language: str, recorded: Mapping[tuple[str, str], int]
+    ) -> Spoken:
+        """What a step wrote, as said: a recording where one says exactly these words (a
+        text with nothing filled in and no options), else its words for the machine voice."""
+        recording = None
+        if row.template and not row.params and not row.choices and not row.lead:
+            prompt = SPOKEN_TEXTS.get(row.template, row.template)
+            recording = voiceprompts.voiced(recorded, prompt, language).recording_id
+        return Spoken(row.body or "", row.language or "en", recording)
 
     def _after_step(self, address_id: int, outbound_ids: Sequence[int]) -> Turn:
         """Say what the step wrote, then listen for what its question takes."""
-        said = self._spoken_rows(outbound_ids)
+        said = self._spoken_rows(address_id, outbound_ids)
         return self._listen(address_id, said)
 
     def _node(self, address_id: int) -> Node | None:
@@ -292,7 +321,8 @@ class VoiceLine:
                 .order_by(Message.id.desc())
                 .limit(1)
             ).first()
-            said = [Spoken(last.body or "", last.language or "en")] if last is not None else []
+            recorded = voiceprompts.recordings(session)
+            said = [self._from_row(last, language, recorded)] if last is not None else []
         state = self._state(address_id)
         if state is not None and state.flow == LANGUAGE_FLOW:
             return self._languages(lead)
@@ -308,16 +338,18 @@ class VoiceLine:
         closed = self._say(language, CLOSED, hours=str(hours))
         return self._again(address_id, language, lead=closed)
 
-    def _spoken_rows(self, ids: Sequence[int]) -> list[Spoken]:
+    def _spoken_rows(self, address_id: int, ids: Sequence[int]) -> list[Spoken]:
         if not ids:
             return []
+        language = self._language(address_id)
         with self.database.session() as session:
             rows = session.scalars(
                 select(Message)
                 .where(Message.id.in_(list(ids)), Message.status == SPOKEN)
                 .order_by(Message.id)
             ).all()
-            return [Spoken(row.body or "", row.language or "en") for row in rows]
+            recorded = voiceprompts.recordings(session)
+            return [self._from_row(row, language, recorded) for row in rows]
 
     # -- the records ------------------------------------------------------------------------
 
