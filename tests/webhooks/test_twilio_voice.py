@@ -56,6 +56,13 @@ class Heard:
         return self.record["action"]
 
 
+def said(verb: ET.Element) -> tuple[str, str]:
+    """A Say as its words and language; a Play (a person's recording) as its URL and "play"."""
+    if verb.tag == "Play":
+        return verb.text or "", "play"
+    return verb.text or "", verb.attrib["language"]
+
+
 def hear(response: Any) -> Heard:
     assert response.status_code == 200, response.data
     assert response.mimetype == "text/xml"
@@ -65,9 +72,9 @@ def hear(response: Any) -> Heard:
     for verb in root:
         if verb.tag == "Gather":
             heard.gather = dict(verb.attrib)
-            heard.says.extend((say.text or "", say.attrib["language"]) for say in verb)
-        elif verb.tag == "Say":
-            heard.says.append((verb.text or "", verb.attrib["language"]))
+            heard.says.extend(said(child) for child in verb)
+        elif verb.tag in ("Say", "Play"):
+            heard.says.append(said(verb))
         elif verb.tag == "Record":
             heard.record = dict(verb.attrib)
         elif verb.tag == "Redirect":
