@@ -7,13 +7,16 @@ import io
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bot.casework import voiceprompts
+from bot.casework.replies import ReplyError, ReplyRequest, queue_reply
 from bot.casework.voiceline import GOODBYE, LINE_PROMPTS, PRESS_A_KEY, WELCOME
+from bot.outreach.broadcasts import addresses, segment_condition
 from bot.services import Services
-from storage.models import AuditEvent, VoicePrompt
+from storage.models import Address, AuditEvent, Feedback, VoicePrompt
 from tests.console import test_access as access
 from tests.console.test_access import sign_in, token
 from tests.webhooks.test_twilio_voice import LOCAL, TOKEN, Phone
@@ -156,3 +159,42 @@ def test_a_call_plays_recordings_and_sylheti_gets_the_bengali_one(
 
 def play_urls_of(heard: object) -> list[str]:
     return [text for text, language in heard.says if language == "play"]  # type: ignore[attr-defined]
+
+
+def test_a_call_is_a_conversation_staff_see_with_its_recording_but_cannot_write_to(
+    client: FlaskClient, services: Services
+) -> None:
+    from tests.webhooks.test_twilio_voice import complain_by_phone
+
+    services.settings = services.settings.with_overrides(twilio_auth_token=TOKEN)
+    recording = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE" + "1" * 32
+    phone = Phone(client, caller="+442073645005")
+
+    class Recordings:
+        """complain_by_phone's source of recording URLs: a Twilio one, not fetched here."""
+
+        def add_media(self, data: bytes, content_type: str) -> str:
+            return recording
+
+    complain_by_phone(phone, Recordings(), "RE" + "1" * 32)  # type: ignore[arg-type]
+    with services.database.session() as session:
+        address = session.scalars(select(Address).where(Address.channel == "voice")).one()
+        reference = session.scalars(
+            select(Feedback.reference).where(Feedback.channel == "voice")
+        ).one()
+        address_id = address.id
+        with pytest.raises(ReplyError, match="voice line"):
+            queue_reply(session, address, ReplyRequest(text="Hello"), 1, services.clock())
+        # No broadcast ever reaches a call.
+        named = session.scalars(
+            addresses(select(Address.channel)).where(segment_condition({}, "en"))
+        ).all()
+        assert "voice" not in named
+    assert sign_in(client, "staff@example.org") == 302
+    listing = client.get("/console/conversations?channel=voice")
+    assert listing.status_code == 200 and f"/console/conversations/{address_id}" in listing.text
+    for path in (f"/console/conversations/{address_id}", f"/console/cases/{reference}"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "<audio" in page.text and "/console/media/" in page.text, path
+    assert "Voice line" in client.get(f"/console/cases/{reference}").text
