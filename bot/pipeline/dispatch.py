@@ -60,6 +60,8 @@ STATUS_RANK = {
 SENDING_LEASE = timedelta(minutes=2)
 # What the voice line said in a call: written as spoken, never queued nor sent.
 SPOKEN = "spoken"
+# Why a message written for a voice line caller outside a call went nowhere: no mobile.
+NOT_IN_A_CALL = "voice-no-mobile"
 # A queued row that no job has picked up after this long is queued again by the sweep.
 QUEUED_GRACE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 600.0
@@ -195,7 +197,13 @@ class Dispatcher:
             message.language or recipient.language or self.i18n.default, recipient.channel
         )
         if recipient.channel == VOICE:
-            return self._spoken(recipient, message, language, now)
+            # Said in the call; anything else written for a caller waits in the queue,
+            # whose claim texts it to their mobile or gives up (`_claim`).
+            return (
+                self._spoken(recipient, message, language, now)
+                if message.kind == Kind.REPLY
+                else None
+            )
         if message.kind in NO_CONTACT_COVERS or message.kind in preferences.BULK:
             return None  # the claim in the queue asks whether the person said No
         decision = self._decide(
@@ -435,6 +443,15 @@ class Dispatcher:
                 and row.attempts >= self.settings.max_send_attempts
             )
             address = session.get_one(Address, row.address_id)
+            if row.channel == VOICE:
+                # Written for a caller outside a call (an event reminder): by SMS to the
+                # mobile they called from when we text it already, else never.
+                texted = self._texted_instead(session, address)
+                if texted is None:
+                    row.status, row.reason, row.updated_at = "failed", NOT_IN_A_CALL, now
+                    SEND_ATTEMPTS.labels(VOICE, "failed", NOT_IN_A_CALL).inc()
+                    return Outcome("failed", NOT_IN_A_CALL)
+                row.channel, row.address_id, address = "sms", texted.id, texted
             language = self.i18n.on_channel(
                 row.language or address.contact.language or self.i18n.default, row.channel
             )
@@ -588,6 +605,15 @@ class Dispatcher:
         )
         log.info("message %d not sent: broadcast-cancelled", row.id)
         return Outcome("cancelled", "broadcast-cancelled")
+
+    def _texted_instead(self, session: Session, voice: Address) -> Address | None:
+        """The SMS address of a voice line caller's number, where Kotha texts them already
+        (bot/casework/callers.py made it for a UK mobile, or they text from it)."""
+        if "sms" not in self.senders:
+            return None
+        return session.scalar(
+            select(Address).where(Address.channel == "sms", Address.address == voice.address)
+        )
 
     def _sms_instead(self, session: Session, whatsapp: Address, now: datetime) -> Address | None:
         """The SMS address of a WhatsApp user who agreed to be contacted, if we may text it.

@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bot.casework.cases import change_status
+from bot.pipeline import outbox
+from bot.pipeline.outbox import Outbound
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.types import CHANNELS
+from bot.types import CHANNELS, Kind
 from kotha import create_app
 from storage.db import Database
 from storage.models import Address, Feedback, Message, StaffTask, VoiceCall
@@ -499,3 +501,37 @@ def test_a_caller_who_says_no_to_contact_is_not_texted(
             )
             == 0
         )
+
+
+def test_a_reminder_for_a_caller_goes_by_sms_to_their_mobile_or_nowhere(
+    client: FlaskClient, voice_services: Services, twilio: FakeTwilio, clock: FrozenClock
+) -> None:
+    complain_by_phone(Phone(client), twilio, "RE" + "5" * 32)
+    complain_by_phone(Phone(client, LANDLINE, "CA" + "6" * 32), twilio, "RE" + "6" * 32)
+    database = voice_services.database
+    with database.session() as session:
+        written = []
+        for number in (CALLER, LANDLINE):
+            voice = session.scalars(
+                select(Address).where(Address.channel == "voice", Address.address == number)
+            ).one()
+            row = outbox.add(
+                session,
+                Outbound(
+                    address_id=voice.id,
+                    channel="voice",
+                    created_at=clock.now,
+                    kind=Kind.REMINDER,
+                    template="Thank you for calling. Goodbye.",
+                ),
+            )
+            written.append(row.id)
+    mobile, landline = (voice_services.dispatcher.deliver(row_id) for row_id in written)
+    assert mobile.status in ("sent", "delivered")
+    assert (landline.status, landline.reason) == ("failed", "voice-no-mobile")
+    with database.session() as session:
+        sent = session.get_one(Message, written[0])
+        assert sent.channel == "sms"
+        assert session.get_one(Address, sent.address_id).address == CALLER
+    texted = voice_services.sender.sent  # type: ignore[attr-defined]
+    assert [message.address for message in texted].count(LANDLINE) == 0
