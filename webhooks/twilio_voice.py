@@ -66,6 +66,20 @@ MAX_TURN = 10_000
 REFERENCE = re.compile(r"\b([A-Z])-(\d{4,10})\b")
 # Twilio's call and recording SIDs: two letters and 32 hexadecimal digits. The core keys
 # what it stores on them (a turn is "CallSid/n"), so nothing else is taken.
+# The states Twilio reports for a call; any other value is acknowledged and ignored.
+CALL_STATUSES = frozenset(
+    {
+        "queued",
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+        "busy",
+        "no-answer",
+        "failed",
+        "canceled",
+    }
+)
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
 
@@ -277,6 +291,9 @@ def status() -> Response:
         return refuse(str(error), 400)
     if not call_sid or not state:
         return refuse("missing CallSid or CallStatus", 400)
+    if state not in CALL_STATUSES:
+        log.info("twilio call %s: ignored status %r", short_id(call_sid), state[:MAX_STATUS])
+        return Response(status=200)
     try:
         _services().voice.ended(call_sid, state)
     except Exception as error:

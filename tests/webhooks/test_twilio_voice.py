@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -535,3 +537,72 @@ def test_a_reminder_for_a_caller_goes_by_sms_to_their_mobile_or_nowhere(
         assert session.get_one(Address, sent.address_id).address == CALLER
     texted = voice_services.sender.sent  # type: ignore[attr-defined]
     assert [message.address for message in texted].count(LANDLINE) == 0
+
+
+# Each step of a complaint by phone, as the keys (or recording) that reach it.
+STEPS: list[tuple[str, str]] = [
+    ("press", "1"),  # English
+    ("press", "1"),  # a complaint
+    ("press", "1"),  # home care
+    ("speak", ""),  # what happened
+    ("silence", ""),  # nothing to add
+    ("press", "2"),  # no call back
+    ("press", "1"),  # consent
+]
+
+
+@pytest.mark.parametrize("hang_up_after", range(len(STEPS) + 1))
+def test_a_hang_up_at_any_step_loses_nothing(
+    client: FlaskClient, voice_services: Services, twilio: FakeTwilio, hang_up_after: int
+) -> None:
+    phone = Phone(client)
+    phone.call()
+    url = recording_url(twilio)
+    for action, keys in STEPS[:hang_up_after]:
+        if action == "press":
+            phone.press(keys)
+        elif action == "speak":
+            phone.speak("RE" + "4" * 32, url)
+        else:
+            phone.silence()
+    assert phone.hang_up().status_code == 200
+    assert phone.recording_ready("RE" + "4" * 32, url).status_code == 200
+    database = voice_services.database
+    with database.session() as session:
+        feedback = session.scalars(select(Feedback)).all()
+        if hang_up_after >= 3:  # the service was chosen: a complaint is kept, with its reference
+            assert len(feedback) == 1 and feedback[0].reference
+            assert feedback[0].complete is (hang_up_after == len(STEPS))
+        else:
+            assert feedback == []
+        if hang_up_after >= 3:
+            # The recording is kept once: on the feedback, and as the caller's message.
+            assert feedback[0].media == [{"url": url, "content_type": "audio/x-wav"}]
+            inbound = session.scalars(
+                select(Message).where(Message.direction == "in", Message.media.is_not(None))
+            ).all()
+            assert len(inbound) == 1
+        call = session.scalars(select(VoiceCall)).one()
+        assert call.ended_at is not None
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    digits=st.text(max_size=12),
+    field=st.sampled_from(["Digits", "RecordingUrl", "RecordingDuration", "CallStatus", "From"]),
+)
+def test_any_form_value_is_answered_without_a_server_error(
+    client: FlaskClient, digits: str, field: str
+) -> None:
+    phone = Phone(client, call_sid="CA" + "3" * 32)
+    phone.call()
+    for path in ("/gather?n=1&miss=0", "/recording", "/status", ""):
+        form = {**phone._base(), field: digits}
+        if path == "/recording":
+            form["RecordingSid"] = "RE" + "3" * 32
+        response = phone.post(LOCAL + VOICE + path, form)
+        assert response.status_code in (200, 400), (path, field, digits)
+        if response.status_code == 200 and response.data:
+            ET.fromstring(response.data)  # TwiML, well formed
