@@ -222,7 +222,7 @@ class VoiceLine:
             media = (Media(url=url, content_type=RECORDING_TYPE),)
             provider_id = recording_sid
         if not live and media and self._ended(call_sid):
-            self._attach_late(address_id, caller, recording_sid, media)
+            self._attach_late(call_sid, address_id, caller, recording_sid, media)
             return None
         if not live and not media:
             return None  # the live call (the Record's action) said the question again
@@ -414,30 +414,37 @@ class VoiceLine:
 
     def _attach_late(
         self,
+        call_sid: str,
         address_id: int,
         caller: str,
         recording_sid: str,
         media: tuple[Media, ...],
     ) -> None:
-        """A recording that came after the call ended: kept as the caller's message, and
-        added to the feedback the call left (kept when it ended), once."""
+        """A recording that came after the call ended: kept as the caller's message and
+        added to the feedback this call left (kept when it ended), in one transaction, once.
+        Without such feedback (a call that kept none) the message alone holds it."""
         message = InboundMessage(
             channel=VOICE, address=caller, text="", provider_id=recording_sid, media=media
         )
-        stored = self.runner.store.store(message, status="processed")
-        if stored.duplicate:
-            return
-        with self.database.session() as session:
+        with self.database.transaction() as tx:
+            row = self.runner.store.inbound_row(message, address_id, "processed", None)
+            if not outbox.insert_rows(tx.connection, [row]):
+                return  # a replayed callback: kept already
+            session = tx.session
+            started = session.scalar(
+                select(VoiceCall.started_at).where(VoiceCall.call_sid == call_sid)
+            )
             feedback = session.scalars(
                 select(Feedback)
-                .where(Feedback.address_id == address_id)
+                .where(Feedback.address_id == address_id, Feedback.created_at >= started)
                 .order_by(Feedback.id.desc())
                 .limit(1)
             ).first()
             if feedback is not None:
-                kept = [item for item in (feedback.media or [])]
+                kept = list(feedback.media or [])
                 kept.extend({"url": item.url, "content_type": item.content_type} for item in media)
                 feedback.media = kept
+            tx.flush()
 
     def _text_reference(self, address_id: int) -> None:
         """Text the reference of feedback this caller gave by phone to their UK mobile, once

@@ -606,3 +606,20 @@ def test_any_form_value_is_answered_without_a_server_error(
         assert response.status_code in (200, 400), (path, field, digits)
         if response.status_code == 200 and response.data:
             ET.fromstring(response.data)  # TwiML, well formed
+
+
+def test_a_late_recording_for_a_call_that_kept_no_feedback_is_still_kept(
+    client: FlaskClient, voice_services: Services, twilio: FakeTwilio
+) -> None:
+    phone = Phone(client)
+    phone.call()
+    phone.press("1")
+    assert phone.hang_up().status_code == 200
+    url = recording_url(twilio)
+    assert phone.recording_ready("RE" + "2" * 32, url).status_code == 200
+    with voice_services.database.session() as session:
+        assert session.scalars(select(Feedback)).all() == []
+        kept = session.scalars(
+            select(Message).where(Message.direction == "in", Message.provider_id == "RE" + "2" * 32)
+        ).one()
+        assert kept.media == [{"url": url, "content_type": "audio/x-wav"}]
