@@ -80,6 +80,23 @@ CALL_STATUSES = frozenset(
         "canceled",
     }
 )
+# What Twilio puts in From when the caller withheld their number. Such callers cannot be
+# told apart, so each call is a caller of its own ("withheld:CA…"), never one conversation
+# shared by strangers.
+WITHHELD = frozenset(
+    {
+        "anonymous",
+        "restricted",
+        "unknown",
+        "private",
+        "+266696687",
+        "+7378742833",
+        "+2562533",
+        "+86282452253",
+    }
+)
+# A caller's number as Twilio gives it: E.164, or a SIP or client identity; no controls.
+CALLER = re.compile(r"[^\x00-\x1f\x7f]+")
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
 
@@ -177,6 +194,16 @@ def twiml(turn: Turn, number: int, misses: int) -> Response:
     return Response(str(response), status=200, mimetype="text/xml")
 
 
+def _recording_url(form: MultiDict[str, str]) -> str:
+    """The recording's URL: a web address (fetched later from Twilio's hosts only,
+    bot/channels/media.py), or "" when there is none."""
+    url = form_field(form, "RecordingUrl", MAX_MEDIA_URL)
+    web = url.startswith(("https://", "http://"))
+    if url and not (web and CALLER.fullmatch(url) and " " not in url):
+        raise MalformedRequest("RecordingUrl is not a web address")
+    return url
+
+
 def _small_number(text: str, name: str) -> int:
     if not text.isascii() or not text.isdigit() or int(text) > MAX_TURN:
         raise MalformedRequest(f"bad {name}")
@@ -208,6 +235,10 @@ def incoming() -> Response:
         return refuse(str(error), 400)
     if not call_sid or not caller:
         return refuse("missing CallSid or From", 400)
+    if not CALLER.fullmatch(caller):
+        return refuse("From is not a caller's number", 400)
+    if caller.lower() in WITHHELD:
+        caller = f"withheld:{call_sid}"
     try:
         turn = _services().voice.answer(call_sid, caller)
     except Exception as error:
@@ -226,7 +257,7 @@ def gather() -> Response:
         call_sid = _sid(form, "CallSid", CALL_SID)
         digits = form_field(form, "Digits", MAX_STATUS).strip()
         recording_sid = _sid(form, "RecordingSid", RECORDING_SID)
-        url = form_field(form, "RecordingUrl", MAX_MEDIA_URL)
+        url = _recording_url(form)
         duration = _small_number(form.get("RecordingDuration", "0") or "0", "RecordingDuration")
         number = _small_number(request.args.get("n", "0"), "turn")
         misses = _small_number(request.args.get("miss", "0"), "miss")
@@ -261,7 +292,7 @@ def recording() -> Response:
     try:
         call_sid = _sid(form, "CallSid", CALL_SID)
         recording_sid = _sid(form, "RecordingSid", RECORDING_SID)
-        url = form_field(form, "RecordingUrl", MAX_MEDIA_URL)
+        url = _recording_url(form)
         duration = _small_number(form.get("RecordingDuration", "0") or "0", "RecordingDuration")
         state = form_field(form, "RecordingStatus", MAX_STATUS)
     except MalformedRequest as error:

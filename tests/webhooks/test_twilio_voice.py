@@ -623,3 +623,22 @@ def test_a_late_recording_for_a_call_that_kept_no_feedback_is_still_kept(
             select(Message).where(Message.direction == "in", Message.provider_id == "RE" + "2" * 32)
         ).one()
         assert kept.media == [{"url": url, "content_type": "audio/x-wav"}]
+
+
+def test_callers_who_withhold_their_number_are_each_a_caller_of_their_own(
+    client: FlaskClient, voice_services: Services
+) -> None:
+    first = Phone(client, caller="anonymous", call_sid="CA" + "a1" * 16)
+    second = Phone(client, caller="+266696687", call_sid="CA" + "b2" * 16)
+    for phone in (first, second):
+        phone.call()
+        phone.press("1")
+    with voice_services.database.session() as session:
+        voices = session.scalars(select(Address.address).where(Address.channel == "voice")).all()
+    assert sorted(voices) == sorted(["withheld:" + first.call_sid, "withheld:" + second.call_sid])
+    assert (
+        Phone(client, caller="+4477\x01")
+        .post(LOCAL + VOICE, {"CallSid": "CA" + "c3" * 16, "From": "+4477\x01"})
+        .status_code
+        == 400
+    )
