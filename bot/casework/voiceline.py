@@ -40,8 +40,8 @@ from bot.pipeline.outbox import Outbound
 from bot.pipeline.runner import Runner
 from bot.settings import Settings
 from bot.types import VOICE, InboundMessage, Kind, Media
-from flows.engine import State
-from flows.library import LANGUAGE_FLOW, Flows
+from flows.engine import IDLE_NODE, State, is_idle
+from flows.library import LANGUAGE_FLOW, MENU_FLOW, Flows
 from flows.model import Node
 from flows.texts import N_
 from flows.texts import SPOKEN as SPOKEN_TEXTS
@@ -283,8 +283,14 @@ class VoiceLine:
         return Spoken(row.body or "", row.language or "en", recording)
 
     def _after_step(self, address_id: int, outbound_ids: Sequence[int]) -> Turn:
-        """Say what the step wrote, then listen for what its question takes."""
-        said = self._spoken_rows(address_id, outbound_ids)
+        """Say what the step wrote, then listen for what its question takes; when it ended
+        a flow (its thanks, back at rest without the menu asked), goodbye."""
+        said, templates = self._spoken_rows(address_id, outbound_ids)
+        state = self._state(address_id)
+        menu = self.flows[MENU_FLOW].nodes[IDLE_NODE].ask
+        if said and state is not None and is_idle(state) and menu not in templates:
+            language = self._language(address_id)
+            return Turn((*said, self._say(language, GOODBYE)), "hangup")
         return self._listen(address_id, said)
 
     def _node(self, address_id: int) -> Node | None:
@@ -338,9 +344,12 @@ class VoiceLine:
         closed = self._say(language, CLOSED, hours=str(hours))
         return self._again(address_id, language, lead=closed)
 
-    def _spoken_rows(self, address_id: int, ids: Sequence[int]) -> list[Spoken]:
+    def _spoken_rows(
+        self, address_id: int, ids: Sequence[int]
+    ) -> tuple[list[Spoken], set[str | None]]:
+        """What the step wrote, as said, and the texts (catalog messages) it wrote."""
         if not ids:
-            return []
+            return [], set()
         language = self._language(address_id)
         with self.database.session() as session:
             rows = session.scalars(
@@ -349,7 +358,8 @@ class VoiceLine:
                 .order_by(Message.id)
             ).all()
             recorded = voiceprompts.recordings(session)
-            return [self._from_row(row, language, recorded) for row in rows]
+            said = [self._from_row(row, language, recorded) for row in rows]
+            return said, {row.template for row in rows}
 
     # -- the records ------------------------------------------------------------------------
 

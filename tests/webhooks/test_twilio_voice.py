@@ -255,6 +255,9 @@ def test_a_complaint_by_phone_is_kept_with_its_recording(
         # The reference is read a character at a time.
         assert " ".join(reference.replace("-", "")) in done.text
         assert "Send 0" not in done.text
+        # Then goodbye: no question about news, which never reaches a call.
+        assert done.hangup and done.gather is None and "Goodbye" in done.text
+        assert "news" not in done.text
         # ... and texted to the caller's mobile, through the outbox.
         sms = session.scalars(
             select(Message).where(Message.channel == "sms", Message.direction == "out")
