@@ -35,6 +35,9 @@ class Language:
     segments: int
     sms: str | None = None
     derived_from: str | None = None
+    # The language a phone call speaks instead where there is no voice for this one
+    # (Twilio has none for Sylheti): the voice line (bot/casework/voiceline.py).
+    voice: str | None = None
 
     def digits_of(self, text: str) -> str:
         return text.translate(BENGALI_DIGITS) if self.digits == "beng" else text
@@ -51,7 +54,7 @@ def load_languages(locales_dir: Path) -> dict[str, Language]:
         except TypeError as error:
             raise ValueError(f"{path.name}: language {code!r}: {error}") from error
     for language in languages.values():
-        for other in (language.fallback, language.sms, language.derived_from):
+        for other in (language.fallback, language.sms, language.derived_from, language.voice):
             if other is not None and other not in languages:
                 raise ValueError(f"{path.name}: {language.code} names unknown language {other}")
     return languages
@@ -95,8 +98,11 @@ class I18n:
 
     def on_channel(self, code: str, channel: str) -> str:
         """The language to write to someone reading `code` on `channel`: Syloti Nagri goes
-        by SMS in Bengali script (`sms:` in languages.yaml), as many phones lack its font."""
+        by SMS in Bengali script (`sms:` in languages.yaml), as many phones lack its font; a
+        call speaks Sylheti's prompts in Bengali where no Sylheti voice exists (`voice:`)."""
         language = self.language(code)
+        if channel == "voice":
+            return language.voice or language.code
         if channel != "sms":
             return language.code
         return self.sms_instead.get(language.code, language.code)

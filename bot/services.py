@@ -20,6 +20,7 @@ from bot.casework.replies import STAFF_REPLY_TEMPLATE
 from bot.casework.retention import Retention
 from bot.casework.safeguarding import Safeguarding
 from bot.casework.status import case_status
+from bot.casework.voiceline import VoiceLine
 from bot.channels.base import Sender
 from bot.channels.console import ConsoleSender
 from bot.channels.registry import close_senders, senders_from_settings
@@ -70,6 +71,8 @@ class Services:
     retention: Retention
     # The ways to take part as each step offers them (staff's changes: `forget`).
     opportunities: OpportunityLists
+    # Phone calls to the voice line, through the runner (webhooks/twilio_voice.py).
+    voice: VoiceLine
     huey: Huey | None = None
 
     @property
@@ -244,6 +247,7 @@ def build_services(
         reminders,
         retention,
         opportunities,
+        VoiceLine(database, runner, flows, i18n, settings, clock),
         huey,
     )
 

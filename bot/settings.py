@@ -58,6 +58,51 @@ class QuietHours:
         return moment >= self.start or moment < self.end
 
 
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """The days and hours a person answers the voice line's 0 (`Mon-Fri 09:00-17:00`)."""
+
+    first_day: int  # 0 is Monday
+    last_day: int
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> OfficeHours:
+        match = re.fullmatch(r"\s*(\w{3})-(\w{3})\s+(\d\d:\d\d)-(\d\d:\d\d)\s*", text)
+        try:
+            if match is None:
+                raise ValueError(text)
+            first, last, start, end = match.groups()
+            hours = cls(
+                DAYS.index(first.title()),
+                DAYS.index(last.title()),
+                time.fromisoformat(start),
+                time.fromisoformat(end),
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"KOTHA_VOICE_OFFICE_HOURS must look like Mon-Fri 09:00-17:00, not {text!r}"
+            ) from error
+        if hours.start >= hours.end:
+            raise ValueError("KOTHA_VOICE_OFFICE_HOURS must end after it starts")
+        return hours
+
+    def contains(self, weekday: int, moment: time) -> bool:
+        """Whether a local weekday (0 Monday) and time are within the hours."""
+        if self.first_day <= self.last_day:
+            on_day = self.first_day <= weekday <= self.last_day
+        else:
+            on_day = weekday >= self.first_day or weekday <= self.last_day
+        return on_day and self.start <= moment < self.end
+
+    def __str__(self) -> str:
+        return f"{DAYS[self.first_day]}-{DAYS[self.last_day]} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one Kotha deployment."""
@@ -76,6 +121,12 @@ class Settings:
     telegram_bot_token: str | None = None
     telegram_secret: str | None = None
     telegram_api_url: str | None = None
+    # The voice line (webhooks/twilio_voice.py): a caller pressing 0 within these hours is
+    # put through to this number; outside them they hear when to call.
+    voice_office_hours: OfficeHours = field(
+        default_factory=lambda: OfficeHours(0, 4, time(9, 0), time(17, 0))
+    )
+    voice_transfer_to: str | None = None
     # Voice notes and photos are fetched for the console only from these hosts (a MediaUrl
     # or a redirect anywhere else is refused): Twilio's API, which answers a media URL with
     # a redirect to a signed address on its media CDN. Telegram's files come from the host
@@ -377,6 +428,7 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
     ),
     "KOTHA_TIMEZONE": (ZoneInfo, "an IANA time zone name, e.g. Europe/London"),
     "KOTHA_QUIET_HOURS": (QuietHours.parse, "two times HH:MM-HH:MM, e.g. 21:00-08:00"),
+    "KOTHA_VOICE_OFFICE_HOURS": (OfficeHours.parse, "days and times, e.g. Mon-Fri 09:00-17:00"),
     "KOTHA_TWILIO_API_URL": (_url(("http", "https")), "a base URL, e.g. https://api.twilio.com"),
     "KOTHA_TELEGRAM_API_URL": (
         _url(("http", "https")),
@@ -495,6 +547,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
         telegram_secret=get("KOTHA_TELEGRAM_SECRET"),
         telegram_api_url=get("KOTHA_TELEGRAM_API_URL"),
+        voice_office_hours=OfficeHours.parse(
+            get("KOTHA_VOICE_OFFICE_HOURS") or str(defaults.voice_office_hours)
+        ),
+        voice_transfer_to=get("KOTHA_VOICE_TRANSFER_TO"),
         twilio_media_hosts=_hosts(get("KOTHA_TWILIO_MEDIA_HOSTS") or "")
         if get("KOTHA_TWILIO_MEDIA_HOSTS")
         else defaults.twilio_media_hosts,

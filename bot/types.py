@@ -8,9 +8,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-Channel = Literal["sms", "whatsapp", "telegram"]
+Channel = Literal["sms", "whatsapp", "telegram", "voice"]
 # The channels Kotha sends and receives messages on: each has a sender and a webhook.
 CHANNELS: tuple[Channel, ...] = ("sms", "whatsapp", "telegram")
+# A phone call to the voice line (webhooks/twilio_voice.py): a conversation like the others,
+# stepped by the same engine, but what the bot says is spoken in the call (TwiML) as it is
+# written, never sent: no sender has this channel. The caller's reference and later updates
+# go by SMS to a mobile, or become a staff task to call them (bot/casework/voiceline.py).
+VOICE: Channel = "voice"
 # How staff took feedback on someone's behalf (bot/casework/onbehalf.py): a phone call, a
 # drop-in, a letter. Records carry these channels, so reports count them; nothing is ever
 # sent on one (no sender has them): an update goes by SMS to a mobile the person gave, or
@@ -24,6 +29,7 @@ CHANNEL_NAMES: dict[str, str] = {
     "phone": "Phone call",
     "in_person": "In person",
     "letter": "Letter",
+    "voice": "Voice line",
 }
 # Only the channels a message can go on, for choices that send (a broadcast's segment).
 MESSAGING_CHANNEL_NAMES: dict[str, str] = {channel: CHANNEL_NAMES[channel] for channel in CHANNELS}

@@ -11,6 +11,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.cases", "Cases"),
     ("console.feedback_new", "Record feedback"),
     ("console.task_list", "Tasks"),
+    ("console.voice_prompts", "Voice line prompts"),
     ("console.translations", "Awaiting translation"),
     ("console.inbox", "Conversations"),
     ("console.interests_queue", "Taking part"),

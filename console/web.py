@@ -21,6 +21,7 @@ from console import opportunities as _opportunities  # noqa: F401
 from console import people as _people  # noqa: F401
 from console import tasks as _tasks  # noqa: F401
 from console import translations as _translations  # noqa: F401
+from console import voiceprompts as _voiceprompts  # noqa: F401
 
 PARTS = (
     # The simulator only ever talks to simulated phones. Its form carries a CSRF token like

@@ -87,3 +87,48 @@ STATUS_UNKNOWN = N_(
     "send 0 for the menu."
 )
 STATUS_NONE = N_("We have no feedback from you yet. Send 0 for the menu.")
+
+# What the voice line (bot/casework/voiceline.py) says instead of a text that asks someone to
+# send or write: each spoken rendering is a catalog entry of its own, kept short. A text not
+# here is said as written.
+SPOKEN: dict[str, str] = {
+    # TRANSLATORS: spoken on the voice line, after a key that is not a choice.
+    NOT_A_CHOICE: N_("Please press one key."),
+    # TRANSLATORS: spoken on the voice line.
+    NOT_YES_NO: N_("Press 1 for yes, or 2 for no."),
+    # TRANSLATORS: spoken on the voice line, after the caller's recording.
+    MEDIA_RECEIVED: N_("Thank you. We have your recording."),
+    # TRANSLATORS: spoken on the voice line, after a recording with nothing in it.
+    EMPTY_ANSWER: N_("We did not hear anything. Please try again."),
+    "What happened? Tell us in your own words. You can also send a voice note.": N_(
+        # TRANSLATORS: spoken on the voice line: the complaint's question.
+        "What happened? Tell us in your own words."
+    ),
+    "What would you like to happen now? Send SKIP if you are not sure.": N_(
+        # TRANSLATORS: spoken on the voice line: silence passes over the question.
+        "What would you like to happen now? If you are not sure, say nothing."
+    ),
+    "What would you like to tell us? You can also send a voice note.": N_(
+        # TRANSLATORS: spoken on the voice line: the comment's question.
+        "What would you like to tell us?"
+    ),
+    "Thank you. Your reference is {reference}. We will contact you by {deadline}. "
+    "Send 0 for the menu.": N_(
+        # TRANSLATORS: spoken on the voice line: the reference is read letter by letter.
+        "Thank you. Your reference is {reference}. We will contact you by {deadline}."
+    ),
+    "Thank you. We will not contact you. Your reference is {reference}: send it to us any "
+    "time to hear where it is. Send 0 for the menu.": N_(
+        # TRANSLATORS: spoken on the voice line.
+        "Thank you. We will not contact you. Your reference is {reference}."
+    ),
+    "Thank you for your comment. Your reference is {reference}. Send 0 for the menu.": N_(
+        # TRANSLATORS: spoken on the voice line.
+        "Thank you for your comment. Your reference is {reference}."
+    ),
+    "Thank you, we will pass on your kind words. Your reference is {reference}. "
+    "Send 0 for the menu.": N_(
+        # TRANSLATORS: spoken on the voice line.
+        "Thank you, we will pass on your kind words. Your reference is {reference}."
+    ),
+}

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     select,
@@ -194,7 +195,8 @@ class Message(Base):
     media: Mapped[list[Any] | None] = mapped_column(JSON)
     provider_id: Mapped[str | None] = mapped_column(String(64))
     # Inbound: received -> processed (or "failed" when a bug stopped its step).
-    # Outbound: queued -> sending -> sent -> delivered | read, or held / failed with a reason.
+    # Outbound: queued -> sending -> sent -> delivered | read, or held / failed with a reason;
+    # on the voice line, "spoken": said in the call as it was written (never sent).
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     template: Mapped[str | None] = mapped_column(ExactText)
@@ -775,3 +777,43 @@ class Attendance(Base):
     said_yes: Mapped[bool] = mapped_column(Boolean, default=False)
     marked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     marked_at: Mapped[datetime]
+
+
+class VoiceCall(Base):
+    """One phone call to the voice line (webhooks/twilio_voice.py), by Twilio's CallSid.
+
+    The call is a conversation of channel `voice` at the caller's address; this row ties
+    Twilio's callbacks (which name the call, not the caller) to that address, and says
+    whether the call has ended, so a recording that arrives after the caller hung up still
+    reaches their feedback (bot/casework/voiceline.py). Erased with the person.
+    """
+
+    __tablename__ = "voice_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"), index=True)
+    # ringing | in-progress | completed | busy | no-answer | failed | canceled (Twilio's)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class VoicePrompt(Base):
+    """A person's recording of one voice-line prompt in one language, uploaded by staff.
+
+    `prompt` is the catalog message the recording says (bot/casework/voiceprompts.py); the
+    line plays it instead of a machine voice. One a prompt and language: a new upload
+    replaces it. Nobody's personal data: the words are the council's.
+    """
+
+    __tablename__ = "voice_prompts"
+    __table_args__ = (UniqueConstraint("prompt", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prompt: Mapped[str] = mapped_column(ExactText)
+    language: Mapped[str] = mapped_column(String(16))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(32))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -118,8 +118,8 @@ def parse_form(body: bytes) -> MultiDict[str, str]:
 
 def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
     """Turn the fields of Twilio's incoming-message webhook into an InboundMessage."""
-    sender = _field(form, "From", MAX_ADDRESS + len(WHATSAPP_PREFIX))
-    provider_id = _field(form, "MessageSid", MAX_SID)
+    sender = form_field(form, "From", MAX_ADDRESS + len(WHATSAPP_PREFIX))
+    provider_id = form_field(form, "MessageSid", MAX_SID)
     if not sender:
         raise MalformedRequest("missing From")
     if not provider_id:
@@ -146,7 +146,7 @@ def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
     )
 
 
-def _field(form: MultiDict[str, str], name: str, limit: int) -> str:
+def form_field(form: MultiDict[str, str], name: str, limit: int) -> str:
     """A field's value, refused when longer than any Twilio sends (its value is not quoted)."""
     value = form.get(name, "")
     if len(value) > limit:
@@ -177,8 +177,8 @@ def _media(form: MultiDict[str, str]) -> tuple[Media, ...]:
         raise MalformedRequest("bad NumMedia")
     media = []
     for index in range(int(count_text)):
-        url = _field(form, f"MediaUrl{index}", MAX_MEDIA_URL)
-        content_type = _field(form, f"MediaContentType{index}", MAX_CONTENT_TYPE)
+        url = form_field(form, f"MediaUrl{index}", MAX_MEDIA_URL)
+        content_type = form_field(form, f"MediaContentType{index}", MAX_CONTENT_TYPE)
         if not url:
             # Nothing to keep a reference to; the words of the message are still kept.
             log.warning("twilio inbound: MediaUrl%d missing, that item left out", index)
@@ -224,7 +224,7 @@ def _services() -> _Services:
     return services
 
 
-def _refuse(text: str, status: int) -> Response:
+def refuse(text: str, status: int) -> Response:
     """Answer a request Kotha will not take, and log why (the reason, never a value sent)."""
     log.warning("twilio %s refused (%d): %s", request.path, status, text)
     return Response(text + "\n", status=status, mimetype="text/plain")
@@ -257,7 +257,7 @@ def _signed_params(body: bytes) -> MultiDict[str, str]:
     return MultiDict(pairs)
 
 
-def _verified_form(settings: Settings) -> MultiDict[str, str] | Response:
+def verified_form(settings: Settings) -> MultiDict[str, str] | Response:
     """Verify and decode the signed form, or return the response refusing it.
 
     In order, each step before any work the next costs: Twilio configured, a signature
@@ -265,42 +265,44 @@ def _verified_form(settings: Settings) -> MultiDict[str, str] | Response:
     body, and only then the fields decoded strictly.
     """
     if not settings.twilio_auth_token:
-        return _refuse("Twilio is not configured", 403)
+        return refuse("Twilio is not configured", 403)
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not signature:
-        return _refuse("missing signature", 403)
+        return refuse("missing signature", 403)
     if request.mimetype != FORM_TYPE:
-        return _refuse("expected a form-encoded body", 400)
+        return refuse("expected a form-encoded body", 400)
     try:
         body = _read_body()
     except RequestEntityTooLarge:
-        return _refuse("request body too large", 413)
+        return refuse("request body too large", 413)
     except ClientDisconnected:
-        return _refuse("request body incomplete", 400)
+        return refuse("request body incomplete", 400)
     try:
         params = _signed_params(body)
     except MalformedRequest as error:
-        return _refuse(str(error), 400)
+        return refuse(str(error), 400)
     validator = RequestValidator(settings.twilio_auth_token)
     if not validator.validate(signed_url(settings), params, signature):
-        return _refuse("bad signature", 403)
+        return refuse("bad signature", 403)
     try:
         return parse_form(body)
     except MalformedRequest as error:
-        return _refuse(str(error), 400)
+        return refuse(str(error), 400)
 
 
-def _short(value: str) -> str:
+def short_id(value: str) -> str:
     """A provider id as logs show it: at most its first 40 characters (Twilio's are 34)."""
     return value[:40]
 
 
-def _core_failed(what: str, provider_id: str, error: Exception) -> Response:
+def core_failed(what: str, provider_id: str, error: Exception) -> Response:
     # The exception's text may quote SQL parameters (numbers, words), so only its type is
     # logged. Under app.testing the error is raised instead, so tests see the traceback.
     if current_app.testing:
         raise error
-    log.error("twilio %s %s: the core failed (%s)", what, _short(provider_id), type(error).__name__)
+    log.error(
+        "twilio %s %s: the core failed (%s)", what, short_id(provider_id), type(error).__name__
+    )
     return Response("not stored, try again\n", status=503, mimetype="text/plain")
 
 
@@ -308,20 +310,20 @@ def _core_failed(what: str, provider_id: str, error: Exception) -> Response:
 def messages() -> Response:
     """Receive one SMS or WhatsApp message and hand it to the runner."""
     services = _services()
-    form = _verified_form(services.settings)
+    form = verified_form(services.settings)
     if isinstance(form, Response):
         return form
     try:
         message = parse_inbound(form)
     except MalformedRequest as error:
-        return _refuse(str(error), 400)
+        return refuse(str(error), 400)
     try:
         received = services.runner.receive(message)
     except Exception as error:
-        return _core_failed("inbound", message.provider_id or "", error)
+        return core_failed("inbound", message.provider_id or "", error)
     log.info(
         "twilio inbound %s on %s%s",
-        _short(message.provider_id or ""),
+        short_id(message.provider_id or ""),
         message.channel,
         " (duplicate)" if received.duplicate else "",
     )
@@ -332,25 +334,27 @@ def messages() -> Response:
 def status() -> Response:
     """Receive one status callback for a message Kotha sent and hand it to delivery."""
     services = _services()
-    form = _verified_form(services.settings)
+    form = verified_form(services.settings)
     if isinstance(form, Response):
         return form
     try:
-        provider_id = _field(form, "MessageSid", MAX_SID) or _field(form, "SmsSid", MAX_SID)
-        state = _field(form, "MessageStatus", MAX_STATUS) or _field(form, "SmsStatus", MAX_STATUS)
-        error_code = _field(form, "ErrorCode", MAX_STATUS) or None
+        provider_id = form_field(form, "MessageSid", MAX_SID) or form_field(form, "SmsSid", MAX_SID)
+        state = form_field(form, "MessageStatus", MAX_STATUS) or form_field(
+            form, "SmsStatus", MAX_STATUS
+        )
+        error_code = form_field(form, "ErrorCode", MAX_STATUS) or None
     except MalformedRequest as error:
-        return _refuse(str(error), 400)
+        return refuse(str(error), 400)
     state = state.lower()
     if not provider_id or not state:
-        return _refuse("missing MessageSid or MessageStatus", 400)
+        return refuse("missing MessageSid or MessageStatus", 400)
     if state not in DELIVERY_STATUSES:
-        log.info("twilio status %s: ignored status %r", _short(provider_id), state)
+        log.info("twilio status %s: ignored status %r", short_id(provider_id), state)
         return Response(status=200)
     try:
         services.delivery.record_status(
             provider_id, state, error_code, error=delivery_error(error_code)
         )
     except Exception as error:
-        return _core_failed("status", provider_id, error)
+        return core_failed("status", provider_id, error)
     return Response(status=200)

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.casework import tasks
+from bot.casework import callers, tasks
 from bot.casework.working_days import add_working_days
 from bot.i18n import I18n
 from bot.pipeline import outbox
@@ -37,7 +37,7 @@ from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, formatted
 from bot.settings import Settings
 from bot.staff_text import Priced, StaffTextError, checked, language_problem, priced
-from bot.types import OFFLINE_CHANNELS, Kind
+from bot.types import OFFLINE_CHANNELS, VOICE, Kind
 from flows.texts import N_
 from storage.models import (
     Address,
@@ -462,16 +462,29 @@ def _tell(
         return None, None, None
     if route == "task":
         return None, None, _task_to_tell(session, feedback, how, told, now, user_id)
-    written = [_write(session, feedback, how, telling, now) for telling in told]
+    address_id = feedback.address_id
+    if feedback.channel == VOICE and how == "sms":
+        # Given in a call from a mobile: the update goes to that mobile by SMS.
+        mobile = callers.sms_address(session, session.get_one(Address, address_id), now)
+        assert mobile is not None  # update_route said it is a mobile
+        address_id = mobile.id
+    written = [_write(session, feedback, address_id, how, telling, now) for telling in told]
     return written[0], (written[1] if len(written) > 1 else None), None
 
 
 def update_route(session: Session, feedback: Feedback) -> tuple[str, str]:
-    """How an update reaches this person: ("message", channel) on their address's channel;
-    for someone staff took feedback from, ("task", "call" or "letter") when they want a call
+    """How an update reaches this person: ("message", channel) on their address's channel
+    (for a voice line caller, "sms" to the mobile they called from); for someone staff took
+    feedback from or who called from a landline, ("task", "call" or "letter") when they want a call
     or a letter (or gave no mobile), and ("none", "") when they want no updates or said No
     to contact."""
     channel = session.scalar(select(Address.channel).where(Address.id == feedback.address_id))
+    if feedback.channel == VOICE:
+        # Given in a call: by SMS to the UK mobile they called from, else a staff call.
+        if refuses_contact(session, feedback.contact_id):
+            return "none", ""
+        number = session.scalar(select(Address.address).where(Address.id == feedback.address_id))
+        return ("message", "sms") if callers.is_uk_mobile(number or "") else ("task", "call")
     if feedback.channel not in OFFLINE_CHANNELS:
         return "message", channel or feedback.channel
     how = session.scalar(
@@ -485,13 +498,18 @@ def update_route(session: Session, feedback: Feedback) -> tuple[str, str]:
 
 
 def _write(
-    session: Session, feedback: Feedback, channel: str, telling: Telling, now: datetime
+    session: Session,
+    feedback: Feedback,
+    address_id: int,
+    channel: str,
+    telling: Telling,
+    now: datetime,
 ) -> Message:
     return outbox.add(
         session,
         # Not a reply to someone who just wrote: it waits for morning in quiet hours.
         Outbound(
-            address_id=feedback.address_id,
+            address_id=address_id,
             channel=channel,
             created_at=now,
             kind=Kind.CASE_UPDATE,

@@ -56,6 +56,7 @@ from storage.models import (
     StaffTask,
     SurveyResponse,
     TakenOnBehalf,
+    VoiceCall,
 )
 
 COMPLAINT_KEPT_WHY = (
@@ -266,6 +267,8 @@ def erase_people(
     # What they need to take part says something of their health: it goes. Their attendance
     # at events stays, anonymous (the contact is erased), for the impact counts.
     session.execute(delete(AccessNeed).where(AccessNeed.contact_id.in_(ids)))
+    # Their calls to the voice line: Twilio's ids of them, which its logs tie to the number.
+    session.execute(delete(VoiceCall).where(VoiceCall.address_id.in_(address_ids)))
     for response in session.scalars(
         select(SurveyResponse).where(SurveyResponse.contact_id.in_(ids))
     ):
@@ -424,6 +427,7 @@ ERASED_TABLES = (
     "safeguarding_flags",
     "staff_tasks",
     "taken_on_behalf",
+    "voice_calls",
     "audit_events",
     "addresses",
     "contacts",

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.casework.cases import KINDS
-from bot.types import CHANNELS
+from bot.types import CHANNELS, VOICE
 from storage.models import (
     Address,
     Contact,
@@ -118,7 +118,7 @@ class InboxFilters:
             status=args.get("status", "").strip()[:24],
             service=args.get("service", "").strip()[:32],
             language=_choice(args.get("language", ""), languages),
-            channel=_choice(args.get("channel", ""), CHANNELS),
+            channel=_choice(args.get("channel", ""), (*CHANNELS, VOICE)),
             flagged=args.get("flag", "") == "open",
             page=page,
             search=understand(q),
@@ -179,8 +179,9 @@ def _conditions(filters: InboxFilters, see_hidden: bool) -> list[ColumnElement[b
         Contact.erased_at.is_(None),
         # Someone staff took feedback from without a mobile has an address on the channel it
         # came by (bot/casework/onbehalf.py): no conversation, nothing to reply to. Their
-        # cases are on the cases page, and what to do for them under Tasks.
-        Address.channel.in_(CHANNELS),
+        # cases are on the cases page, and what to do for them under Tasks. A voice line
+        # caller's call is a conversation: what they pressed and said, and what was said.
+        Address.channel.in_((*CHANNELS, VOICE)),
     ]
     if not see_hidden:
         conditions.append(Contact.hidden_at.is_(None))

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.casework.accounts import record_audit
+from bot.casework.callers import FICTIONAL_MOBILES
 from bot.casework.cases import complaint_deadlines
 from bot.casework.inbox import normalise_phone
 from bot.i18n import I18n
@@ -81,9 +82,6 @@ INTEREST_CONTACT_HOW = {"sms": "sms", "call": "phone", "letter": "letter", "none
 MAX_WORDS = 4_000
 MAX_NAME = 200
 MAX_POSTAL_ADDRESS = 500
-# Ofcom keeps 07700 900000 to 900999 for drama: no one has them, so the demo, the simulator
-# and the tests use them. phonenumbers calls them invalid; here they are mobiles.
-FICTIONAL_MOBILES = "+447700900"
 # The question read to the person about anything but a complaint (a complaint's is the one
 # its flow asks, so both ways of complaining keep the same wording and version).
 CONSENT_QUESTION = N_("Do you agree that we can contact you about what you told us?")

@@ -42,6 +42,7 @@ from storage.models import (
     SurveyResponse,
     TakenOnBehalf,
     User,
+    VoiceCall,
     YouSaidLink,
 )
 
@@ -65,6 +66,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("rsvps", "Replies about events"),
     ("access_needs", "Access and communication needs"),
     ("attendances", "Events they came to"),
+    ("voice_calls", "Their calls to the voice line"),
     ("safeguarding_flags", "Safeguarding flags"),
     ("staff_tasks", "Things staff were to do for them (a call, a letter)"),
     ("you_said_links", '"You said, we did" items that answer their feedback'),
@@ -235,6 +237,7 @@ def export_people(session: Session, contact_ids: Sequence[int], now: datetime) -
         "rsvps": _rows(session, Rsvp, Rsvp.contact_id.in_(ids), Rsvp.address_id.in_(address_ids)),
         "access_needs": _rows(session, AccessNeed, AccessNeed.contact_id.in_(ids)),
         "attendances": _rows(session, Attendance, Attendance.contact_id.in_(ids)),
+        "voice_calls": _rows(session, VoiceCall, VoiceCall.address_id.in_(address_ids)),
         "safeguarding_flags": flags,
         "you_said_links": _rows(session, YouSaidLink, YouSaidLink.feedback_id.in_(feedback_ids)),
         "audit_events": _rows(

@@ -24,7 +24,7 @@ from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, whole_text
 from bot.staff_text import StaffTextError, checked, language_problem
-from bot.types import OFFLINE_CHANNELS, Kind
+from bot.types import OFFLINE_CHANNELS, VOICE, Kind
 from flows.texts import N_
 from storage.models import Address, Message, SafeguardingFlag
 
@@ -132,6 +132,11 @@ def queue_reply(
         raise ReplyError(
             "This person gave their feedback to staff and has no phone or chat here to write"
             " to: call or write to them (their open tasks are under Tasks)"
+        )
+    if address.channel == VOICE:
+        raise ReplyError(
+            "This person called the voice line: nothing can be written to a call. Their case"
+            " updates go by text to the mobile they called from, or as a task to call them"
         )
     wrote = last_inbound_at(session, address.id)
     reply = Outbound(

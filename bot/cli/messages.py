@@ -92,6 +92,11 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     "changes": "123",
     # Staff's own words in a WhatsApp template (a broadcast, a reply): a typical length.
     "text": "The day centre on Vallance Road opens at 10 from Monday.",
+    # The voice line's prompts (bot/casework/voiceline.py): spoken, but kept as short as a
+    # text: a language's name and its key, and the office hours (KOTHA_VOICE_OFFICE_HOURS).
+    "language": "Sylheti (Latin)",
+    "key": "3",
+    "hours": "Mon-Fri 09:00-17:00",
 }
 
 # The ways to take part the involve flow offers come from the database: one typical one per

@@ -46,7 +46,7 @@ from bot.settings import Settings
 from bot.sms import SmsCost, sms_cost
 from bot.smssafe import SmsSafe, sms_safe
 from bot.staff_text import CONFIRM_OVER
-from bot.types import Kind
+from bot.types import CHANNELS, Kind
 from flows.library import Flows
 from flows.texts import N_, NO, YES
 from storage.db import Database
@@ -170,7 +170,8 @@ SelectOf = TypeVar("SelectOf")
 
 
 def segment_condition(segment: Mapping[str, Any], default_language: str) -> ColumnElement[bool]:
-    """Who a segment names: never staff; before anyone's own choices are asked."""
+    """Who a segment names: never staff, only addresses a message can go to (not a voice
+    line caller's, nor feedback taken on someone's behalf); before their own choices."""
     if segment.get("you_said"):
         linked = Address.id.in_(
             select(Feedback.address_id)
@@ -181,7 +182,7 @@ def segment_condition(segment: Mapping[str, Any], default_language: str) -> Colu
         chosen = or_(linked, _filters(also, default_language)) if also else linked
     else:
         chosen = _filters(segment, default_language)
-    return and_(Contact.staff.is_(False), chosen)
+    return and_(Contact.staff.is_(False), Address.channel.in_(CHANNELS), chosen)
 
 
 def addresses(query: SelectOf) -> SelectOf:

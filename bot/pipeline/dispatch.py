@@ -37,7 +37,8 @@ from bot.pipeline.ratelimit import SendLimits
 from bot.pipeline.templates import FoundTemplate, WhatsAppTemplates
 from bot.settings import Settings
 from bot.sms import sms_cost
-from bot.types import Kind, OutboundMessage, SendReceipt
+from bot.types import VOICE, Kind, OutboundMessage, SendReceipt
+from flows.texts import SPOKEN as SPOKEN_TEXTS
 from storage.db import Database
 from storage.models import Address, Broadcast, Message, is_simulated
 
@@ -57,6 +58,10 @@ STATUS_RANK = {
 }
 # A row still `sending` after this long belonged to a worker that died: send it again.
 SENDING_LEASE = timedelta(minutes=2)
+# What the voice line said in a call: written as spoken, never queued nor sent.
+SPOKEN = "spoken"
+# Why a message written for a voice line caller outside a call went nowhere: no mobile.
+NOT_IN_A_CALL = "voice-no-mobile"
 # A queued row that no job has picked up after this long is queued again by the sweep.
 QUEUED_GRACE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 600.0
@@ -191,6 +196,14 @@ class Dispatcher:
         language = self.i18n.on_channel(
             message.language or recipient.language or self.i18n.default, recipient.channel
         )
+        if recipient.channel == VOICE:
+            # Said in the call; anything else written for a caller waits in the queue,
+            # whose claim texts it to their mobile or gives up (`_claim`).
+            return (
+                self._spoken(recipient, message, language, now)
+                if message.kind == Kind.REPLY
+                else None
+            )
         if message.kind in NO_CONTACT_COVERS or message.kind in preferences.BULK:
             return None  # the claim in the queue asks whether the person said No
         decision = self._decide(
@@ -230,6 +243,42 @@ class Dispatcher:
         )
         units = cost.segments if message.channel == "sms" else 1
         return NewClaim(columns, outbound, units)
+
+    def _spoken(
+        self, recipient: Recipient, message: Outbound, language: str, now: datetime
+    ) -> NewClaim:
+        """A message on the voice line: rendered now and kept as `spoken`, for the call to
+        say (bot/casework/voiceline.py); no sender has the channel, so nothing sends it."""
+        if message.template is None:
+            rendered = Rendered(message.body or "", (), language)
+        else:
+            lead = SPOKEN_TEXTS.get(message.lead, message.lead) if message.lead else None
+            rendered = self.i18n.render(
+                language,
+                SPOKEN_TEXTS.get(message.template, message.template),
+                message.params,
+                lead,
+                message.choices,
+                message.raw_choices,
+                recipient.channel,
+            )
+        columns = {
+            "status": SPOKEN,
+            "attempts": 0,
+            "updated_at": now,
+            "sent_at": now,
+            "body": rendered.text,
+            "language": rendered.language,
+        }
+        outbound = OutboundMessage(
+            id=0,
+            channel=VOICE,
+            address=recipient.address,
+            text=rendered.text,
+            choices=rendered.choices,
+            question=message.question,
+        )
+        return NewClaim(columns, outbound, 0)
 
     def send_claimed(self, claimed: Claimed) -> Outcome:
         """Send a claimed row through its channel's sender and record what happened."""
@@ -394,6 +443,15 @@ class Dispatcher:
                 and row.attempts >= self.settings.max_send_attempts
             )
             address = session.get_one(Address, row.address_id)
+            if row.channel == VOICE:
+                # Written for a caller outside a call (an event reminder): by SMS to the
+                # mobile they called from when we text it already, else never.
+                texted = self._texted_instead(session, address)
+                if texted is None:
+                    row.status, row.reason, row.updated_at = "failed", NOT_IN_A_CALL, now
+                    SEND_ATTEMPTS.labels(VOICE, "failed", NOT_IN_A_CALL).inc()
+                    return Outcome("failed", NOT_IN_A_CALL)
+                row.channel, row.address_id, address = "sms", texted.id, texted
             language = self.i18n.on_channel(
                 row.language or address.contact.language or self.i18n.default, row.channel
             )
@@ -547,6 +605,15 @@ class Dispatcher:
         )
         log.info("message %d not sent: broadcast-cancelled", row.id)
         return Outcome("cancelled", "broadcast-cancelled")
+
+    def _texted_instead(self, session: Session, voice: Address) -> Address | None:
+        """The SMS address of a voice line caller's number, where Kotha texts them already
+        (bot/casework/callers.py made it for a UK mobile, or they text from it)."""
+        if "sms" not in self.senders:
+            return None
+        return session.scalar(
+            select(Address).where(Address.channel == "sms", Address.address == voice.address)
+        )
 
     def _sms_instead(self, session: Session, whatsapp: Address, now: datetime) -> Address | None:
         """The SMS address of a WhatsApp user who agreed to be contacted, if we may text it.

@@ -35,7 +35,7 @@ from bot.pipeline import conversation
 from bot.pipeline.queue import Queue
 from bot.pipeline.step import Duplicate, Inbound, Stepper, Written
 from bot.pipeline.store import InboundStore, media_of
-from bot.types import InboundMessage
+from bot.types import VOICE, InboundMessage
 from flows.engine import Say
 from storage.db import Database, Transaction
 from storage.models import Conversation
@@ -197,7 +197,7 @@ class Runner:
         for row in written.rows:
             if isinstance(row, int):
                 self.queue.enqueue([row])
-            else:
+            elif row.outbound.channel != VOICE:  # said in the call itself, as written
                 self.queue.send_now([row])
 
     # -- stepping --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from bot.pipeline.effects import Effects, InboundWatcher, StepContext
 from bot.pipeline.hold import WHATSAPP_WINDOW
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.store import chat_message_key
-from bot.types import Kind
+from bot.types import VOICE, Kind
 from flows.effects import Effect, SetLanguage, Submit
 from flows.engine import (
     CaseStatus,
@@ -214,6 +214,10 @@ class Stepper:
             needs = self.ask_after(connection, person.contact_id, transition.effects)
             if needs is not None:
                 return needs
+        if person.channel == VOICE:
+            # No news reaches a call (nothing is sent on it), nor are its callers asked the
+            # monitoring questions that follow the question about news.
+            return None
         language, channel = person.language or "en", person.channel
         if self._contributed(transition):
             asked = preferences.ask_once(connection, person.contact_id, language, channel, now)

@@ -27,6 +27,7 @@ from storage.models import (
     Message,
     SafeguardingFlag,
     User,
+    VoicePrompt,
     YouSaidItem,
 )
 from storage.records import create_feedback, create_interest
@@ -62,6 +63,9 @@ ALLOWED: dict[str, tuple[str, frozenset[str]]] = {
     "console.feedback_take": ("POST", frozenset({"staff", "admin"})),
     "console.task_list": ("GET", frozenset({"staff", "admin"})),
     "console.task_done": ("POST", frozenset({"staff", "admin"})),
+    "console.voice_prompts": ("GET", frozenset({"staff", "admin"})),
+    "console.voice_prompt_upload": ("POST", frozenset({"staff", "admin"})),
+    "console.voice_prompt_audio": ("GET", frozenset({"staff", "admin"})),
     "console.translations": ("GET", frozenset({"staff", "admin"})),
     "console.translation_give": ("POST", frozenset({"staff", "admin"})),
     "console.calendar": ("GET", frozenset({"staff", "admin"})),
@@ -123,6 +127,7 @@ EXAMPLE_PATHS = {
     "console.case_status": f"/console/cases/{EXAMPLE_REFERENCE}/status",
     "console.case_outcome": f"/console/cases/{EXAMPLE_REFERENCE}/outcome",
     "console.task_done": "/console/tasks/1/done",
+    "console.voice_prompt_audio": "/console/voice-prompts/1/audio",
     "console.translation_give": "/console/translations/1",
     "console.event": "/console/calendar/events/1",
     "console.event_edit": "/console/calendar/events/1/edit",
@@ -261,6 +266,16 @@ def app_with_records(services: Services) -> Flask:
         session.add(
             YouSaidItem(
                 theme="Theme", texts={}, change="change_made", status="draft", created_at=now
+            )
+        )
+        # A recording of one of the voice line's prompts, for the page that plays it.
+        session.add(
+            VoicePrompt(
+                prompt="Thank you for calling. Goodbye.",
+                language="en",
+                content=b"ID3" + bytes(64),
+                content_type="audio/mpeg",
+                uploaded_at=now,
             )
         )
     return create_app(services=services)

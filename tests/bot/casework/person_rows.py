@@ -37,6 +37,7 @@ from storage.models import (
     StaffTask,
     SurveyResponse,
     TakenOnBehalf,
+    VoiceCall,
     YouSaidItem,
     YouSaidLink,
 )
@@ -256,6 +257,15 @@ def a_person_everywhere(bot: Bot, complaint_closed_at: datetime | None) -> Perso
                 large_print=False,
                 companion=True,
                 updated_at=now,
+            )
+        )
+        session.add(
+            VoiceCall(
+                call_sid=f"CA{WORD}",
+                address_id=sms.id,
+                status="completed",
+                started_at=now,
+                ended_at=now,
             )
         )
         session.add(

@@ -33,6 +33,8 @@ NOBODY_S = {
     "you_said_items",
     "events",
     "opportunities",
+    # The voice line's prompts, recorded by staff: the council's words, nobody's data.
+    "voice_prompts",
     "audit_events",
     "alembic_version",
 }

@@ -1,0 +1,155 @@
+"""The voice line's prompts, for staff: each prompt in each language it is spoken in, its
+words, whether a person recorded it (played in the page) or a machine voice says it, what is
+missing, and a form to upload a recording (bot/casework/voiceprompts.py keeps it).
+
+`GET /console/voice-prompts` lists them; `POST` uploads one (an MP3 or WAV file, CSRF-checked,
+audited as `voice_prompt.uploaded`); `GET /console/voice-prompts/<id>/audio` plays one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from bot.casework import voiceprompts
+from bot.casework.accounts import record_audit
+from bot.casework.voiceline import LINE_PROMPTS
+from bot.services import services
+from console.auth import blueprint, role_required
+from console.media import FILE_POLICY
+from storage.models import VoicePrompt
+
+ROLES = ("staff", "admin")
+# The Twilio voice each language falls back to (webhooks/twilio_voice.py VOICES).
+MACHINE = {"en": "English machine voice", "bn": "Bengali machine voice"}
+LANGUAGE_NAMES = {"en": "English", "bn": "Bengali", "syl": "Sylheti"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One prompt in one language, as the page shows it."""
+
+    language: str
+    words: str
+    recording_id: int | None
+    status: str
+    missing: bool
+
+
+def _prompts() -> tuple[str, ...]:
+    return voiceprompts.all_prompts(LINE_PROMPTS)
+
+
+def _cells(recorded: dict[tuple[str, str], int], prompt: str) -> list[Cell]:
+    i18n = services().i18n
+    cells = []
+    for language in voiceprompts.RECORDED:
+        found = voiceprompts.voiced(recorded, prompt, language)
+        if not found.missing:
+            status = "Recorded"
+        elif found.recording_id is not None:
+            status = "Missing: the Bengali recording is played"
+        else:
+            spoken = i18n.on_channel(language, "voice")
+            status = f"Missing: the {MACHINE.get(spoken, 'machine voice')} says it"
+        cells.append(
+            Cell(
+                language,
+                i18n.gettext(language, prompt),
+                recorded.get((prompt, language)),
+                status,
+                found.missing,
+            )
+        )
+    return cells
+
+
+def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    with services().database.session() as db:
+        recorded = voiceprompts.recordings(db)
+    prompts = _prompts()
+    rows = [(index, prompt, _cells(recorded, prompt)) for index, prompt in enumerate(prompts)]
+    missing = {
+        language: sum(
+            1 for _, _, cells in rows for c in cells if c.language == language and c.missing
+        )
+        for language in voiceprompts.RECORDED
+    }
+    return (
+        render_template(
+            "console/voice_prompts.html",
+            rows=rows,
+            missing=missing,
+            names=LANGUAGE_NAMES,
+            errors=errors or {},
+            form=request.form if errors else {},
+            max_kb=voiceprompts.MAX_BYTES // 1024,
+        ),
+        status,
+    )
+
+
+@blueprint.get("/voice-prompts")
+@role_required(*ROLES)
+def voice_prompts() -> Any:
+    """Every prompt in English, Bengali and Sylheti, recorded or not."""
+    return _page()
+
+
+@blueprint.post("/voice-prompts")
+@role_required(*ROLES)
+def voice_prompt_upload() -> Any:
+    """Keep an uploaded recording of one prompt in one language."""
+    prompts = _prompts()
+    chosen = request.form.get("prompt", "")
+    language = request.form.get("language", "")
+    errors: dict[str, str] = {}
+    prompt = prompts[int(chosen)] if chosen.isdigit() and int(chosen) < len(prompts) else None
+    if prompt is None:
+        errors["prompt"] = "Choose the prompt the recording says"
+    if language not in voiceprompts.RECORDED:
+        errors["language"] = "Choose the language it is spoken in"
+    upload = request.files.get("recording")
+    data = upload.read(voiceprompts.MAX_BYTES + 1) if upload is not None else b""
+    if errors:
+        return _page(errors, 400)
+    assert prompt is not None
+    now = services().clock()
+    try:
+        with services().database.session() as db:
+            kept = voiceprompts.save(
+                db, prompt, language, data, known=prompts, user_id=current_user.id, now=now
+            )
+            record_audit(
+                db,
+                current_user.id,
+                "voice_prompt.uploaded",
+                "voice_prompt",
+                kept.id,
+                {"language": language},
+                now=now,
+            )
+    except voiceprompts.PromptError as error:
+        return _page({"recording": str(error)}, 400)
+    flash(f"Recording kept: {LANGUAGE_NAMES[language]}.")
+    return redirect(url_for("console.voice_prompts") + f"#prompt-{chosen}")
+
+
+@blueprint.get("/voice-prompts/<int:prompt_id>/audio")
+@role_required(*ROLES)
+def voice_prompt_audio(prompt_id: int) -> Any:
+    """One recording, played in the page."""
+    with services().database.session() as db:
+        found = db.get(VoicePrompt, prompt_id)
+        if found is None:
+            abort(404)
+        response = Response(found.content, mimetype=found.content_type)
+    response.make_conditional(request, accept_ranges=True, complete_length=len(found.content))
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = FILE_POLICY
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
