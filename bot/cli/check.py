@@ -69,6 +69,8 @@ SHOWN: tuple[tuple[str, Callable[[Settings], object]], ...] = (
     ("KOTHA_DATA_CONTROLLER", lambda s: s.data_controller),
     ("KOTHA_DATA_CONTROLLER_CONTACT", lambda s: s.data_controller_contact),
     ("KOTHA_OMBUDSMAN_CONTACT", lambda s: s.ombudsman_contact),
+    ("KOTHA_VOICE_OFFICE_HOURS", lambda s: s.voice_office_hours),
+    ("KOTHA_VOICE_TRANSFER_TO", lambda s: s.voice_transfer_to),
     ("KOTHA_TWILIO_MEDIA_HOSTS", lambda s: ",".join(s.twilio_media_hosts)),
     ("KOTHA_MEDIA_CACHE_MB", lambda s: s.media_cache_mb),
     ("KOTHA_MEDIA_MAX_MB", lambda s: s.media_max_mb),
