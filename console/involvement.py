@@ -30,6 +30,7 @@ from bot.casework.interests import (
     Update,
 )
 from bot.casework.replies import ReplyError, ReplyRequest
+from bot.outreach import access
 from bot.outreach.consultations import mask
 from bot.outreach.opportunities import titles_by_key
 from bot.services import services
@@ -93,6 +94,7 @@ class QueueRow:
     follow_up_by: date
     waiting: bool
     simulated: bool
+    needs: str  # their access and communication needs, told once (bot/outreach/access.py)
 
 
 def _today() -> date:
@@ -127,6 +129,7 @@ def interests_queue() -> Any:
         ).all()
         titles = titles_by_key(db)
         staff = interests.assignable(db)
+        needs = access.needs_for_contacts(db, [interest.contact_id for interest, _ in found])
         rows = [
             QueueRow(
                 id=interest.id,
@@ -141,6 +144,7 @@ def interests_queue() -> Any:
                 follow_up_by=interests.follow_up_by(interest.created_at, zone, days),
                 waiting=interest.status == "new" and interest.created_at < cutoff,
                 simulated=interest.simulated,
+                needs=access.summary(needs.get(interest.contact_id)),
             )
             for interest, address in found
         ]
@@ -209,6 +213,7 @@ def _interest_page(
             "created_at": interest.created_at,
             "follow_up_by": interests.follow_up_by(interest.created_at, zone, days),
             "waiting": interest.status == "new" and interest.created_at < cutoff,
+            "needs": access.summary(access.needs_for_contacts(db, [contact.id]).get(contact.id)),
         }
         language = contact.language or interest.language
     previews = {key: i18n.render(language, msgid).text for key, msgid in INTEREST_REPLIES.items()}

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bot.casework.accounts import create_user
+from bot.outreach import access as needs
 from bot.services import Services
 from bot.types import Kind
 from storage.models import (
@@ -410,3 +411,22 @@ def test_a_disabled_account_cannot_be_assigned(client: FlaskClient, services: Se
         data={"csrf_token": token(client, path), "status": "new", "assigned_to": str(gone_id)},
     )
     assert refused.status_code == 400
+
+
+def test_the_queue_and_the_interest_show_their_access_needs(
+    client: FlaskClient, services: Services
+) -> None:
+    told = interest(services, "+447700900311", "bn", timedelta(days=1))
+    never = interest(services, "+447700900312", "en", timedelta(days=2))
+    with services.database.session() as session:
+        contact_id = session.scalars(
+            select(Address.contact_id).where(Address.address == "+447700900311")
+        ).one()
+        needs.save(session, contact_id, ["step_free", "interpreter"], "bn", services.clock())
+    assert sign_in(client, "staff@example.org") == 302
+    queue = client.get("/console/involvement").text
+    assert "Access needs" in queue
+    assert "Step-free access; Interpreter (Bengali)" in queue and "Not asked yet" in queue
+    page = client.get(f"/console/involvement/{told}").text
+    assert "Step-free access; Interpreter (Bengali)" in page
+    assert "Not asked yet" in client.get(f"/console/involvement/{never}").text
