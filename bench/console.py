@@ -19,23 +19,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import re
-import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 # Run as a script, Python puts bench/ first on the path, where this file, console.py, would
 # stand in for the console package: the repository's root goes first instead.
@@ -43,6 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = str(REPO_ROOT / "bench")
 sys.path[:] = [str(REPO_ROOT), *(entry for entry in sys.path if entry != BENCH_DIR)]
 
+from bench.schemas import postgres_schema  # noqa: E402
 from bot.casework.accounts import create_user  # noqa: E402
 from bot.channels.console import RecordingSender  # noqa: E402
 from bot.services import build_services  # noqa: E402
@@ -517,22 +514,6 @@ def measure(
         services.close()
 
 
-@contextmanager
-def postgres_schema(admin_url: str) -> Iterator[str]:
-    """Create a fresh schema, yield a URL that works inside it, and drop it afterwards."""
-    schema = f"kotha_bench_console_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = Database(admin_url)
-    try:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in admin_url else "?"
-        yield f"{admin_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
-
-
 def table(timings: Sequence[Timing]) -> str:
     out = io.StringIO()
     print(
@@ -564,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
     with (
         tempfile.TemporaryDirectory(prefix="kotha-bench-") as tmp,
-        postgres_schema(args.postgres_url) as url,
+        postgres_schema(args.postgres_url, "kotha_bench_console") as url,
     ):
         database = Database(url)
         upgrade(database)

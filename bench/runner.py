@@ -26,23 +26,20 @@ import cProfile
 import functools
 import io
 import json
-import os
 import pstats
 import random
-import secrets
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from sqlalchemy import Engine, event, func, insert, select, text
+from schemas import postgres_schema
+from sqlalchemy import Engine, event, func, insert, select
 
 from bot.channels.base import Sender
 from bot.channels.console import RecordingSender
@@ -543,22 +540,6 @@ def _package(filename: str, function: str) -> str:
     if "/work/" in filename or "bench" in filename:
         return "kotha: " + Path(filename).parent.name
     return "python stdlib"
-
-
-@contextmanager
-def postgres_schema(admin_url: str) -> Iterator[str]:
-    """Create a fresh schema, yield a URL that works inside it, and drop it afterwards."""
-    schema = f"kotha_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = Database(admin_url)
-    try:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in admin_url else "?"
-        yield f"{admin_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 # -- reporting --------------------------------------------------------------------------------

@@ -40,15 +40,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import redis
 from flask import Flask, Response, request
-from sqlalchemy import func, select, text
+from schemas import postgres_schema
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Message
 from storage.notify import received_messages
 
@@ -325,26 +325,6 @@ def gunicorn(app: str, env: dict[str, str], log: Path, workers: int, threads: in
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@contextmanager
-def postgres_schema(admin_url: str) -> Iterator[str]:
-    """Create a fresh, migrated schema, yield a URL that works inside it, drop it afterwards."""
-    schema = f"kotha_bench_webhooks_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = Database(admin_url)
-    try:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in admin_url else "?"
-        url = f"{admin_url}{separator}options={quote(f'-csearch_path={schema}')}"
-        database = Database(url)
-        upgrade(database)
-        database.dispose()
-        yield url
-    finally:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 @contextmanager
