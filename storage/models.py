@@ -439,6 +439,25 @@ class Opportunity(Base):
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class ImpactMonth(Base):
+    """The impact page's counts for one closed calendar month, kept once worked out.
+
+    A month that has ended does not change: messages and feedback are stamped when they are
+    stored, and an erasure keeps what is counted. So who wrote and what feedback came in a
+    closed month are counted once, from the messages, and read from here after
+    (bot/outreach/impact.py). Counts only: no row names a person.
+    """
+
+    __tablename__ = "impact_months"
+    __table_args__ = (UniqueConstraint("month", "indicator"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)  # its first day, in the deployment's time zone
+    indicator: Mapped[str] = mapped_column(String(64))  # "people@Europe/London"
+    counts: Mapped[list[Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime]
+
+
 class EqualityMonitoring(Base):
     """A person's answers to the optional equality monitoring questions, kept apart from
     what they told us: one row a person, written when they are first asked.

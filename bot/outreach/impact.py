@@ -15,14 +15,16 @@ Equality monitoring answers are only ever counted, and any count under 5 is show
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.outreach import attendance
@@ -34,6 +36,7 @@ from storage.models import (
     Contact,
     EqualityMonitoring,
     Feedback,
+    ImpactMonth,
     Interest,
     Message,
     SurveyResponse,
@@ -259,12 +262,21 @@ def _bucket(column: Any, starts: Sequence[datetime]) -> Any:
     return case(*whens, else_=len(starts) - 1)
 
 
-def people_by_month(session: Session, period: Period, zone: ZoneInfo) -> list[MonthPeople]:
-    """People who wrote to us in each month: new (their first contact that month) or back."""
-    counted = _people_in(session, period.month_starts(zone), period.bounds(zone)[1])
+def people_by_month(
+    session: Session, period: Period, zone: ZoneInfo, today: date | None = None
+) -> list[MonthPeople]:
+    """People who wrote to us in each month: new (their first contact that month) or back.
+
+    A whole month that ended before `today` is counted once and then read from
+    `impact_months` (`_by_month`)."""
+
+    def count(start: datetime, end: datetime) -> list[int]:
+        return list(_people_in(session, [start], end).get(0, (0, 0)))
+
+    counted = _by_month(session, period, zone, today, "people", count)
     return [
-        MonthPeople(first, counted.get(index, (0, 0))[1], _returning(counted.get(index, (0, 0))))
-        for index, first in enumerate(period.months())
+        MonthPeople(month, new, _returning((total, new)))
+        for month, (total, new) in zip(period.months(), counted, strict=True)
     ]
 
 
@@ -325,35 +337,107 @@ FEEDBACK_BREAKDOWNS = ("kind", "service", "language", "channel")
 
 
 def feedback_by_month(
-    session: Session, period: Period, zone: ZoneInfo
+    session: Session, period: Period, zone: ZoneInfo, today: date | None = None
 ) -> dict[str, dict[str, list[int]]]:
     """Feedback made in the period, by kind, service, language and channel: for each value,
-    a count per month."""
-    begin, end = period.bounds(zone)
-    starts = period.month_starts(zone)
-    month = _bucket(Feedback.created_at, starts)
-    rows = session.execute(
-        select(
-            month,
-            Feedback.kind,
-            Feedback.service,
-            Feedback.language,
-            Feedback.channel,
-            func.count(),
-        )
-        .join(Address, Address.id == Feedback.address_id)
-        .join(Contact, Contact.id == Feedback.contact_id)
-        .where(Feedback.created_at >= begin, Feedback.created_at < end, _public())
-        .group_by(month, Feedback.kind, Feedback.service, Feedback.language, Feedback.channel)
-    ).all()
+    a count per month (a whole month that ended before `today` counted once, `_by_month`)."""
+
+    def count(start: datetime, end: datetime) -> list[list[Any]]:
+        rows = session.execute(
+            select(
+                Feedback.kind, Feedback.service, Feedback.language, Feedback.channel, func.count()
+            )
+            .join(Address, Address.id == Feedback.address_id)
+            .join(Contact, Contact.id == Feedback.contact_id)
+            .where(Feedback.created_at >= start, Feedback.created_at < end, _public())
+            .group_by(Feedback.kind, Feedback.service, Feedback.language, Feedback.channel)
+        ).all()
+        return [
+            [kind, service, language, channel, int(n)]
+            for kind, service, language, channel, n in rows
+        ]
+
+    months = _by_month(session, period, zone, today, "feedback", count)
     found: dict[str, dict[str, list[int]]] = {name: {} for name in FEEDBACK_BREAKDOWNS}
-    for index, kind, service, language, channel, count in rows:
-        for name, value in zip(
-            FEEDBACK_BREAKDOWNS, (kind, service or "not given", language, channel), strict=True
-        ):
-            series = found[name].setdefault(value, [0] * len(starts))
-            series[int(index)] += int(count)
+    for index, rows in enumerate(months):
+        for kind, service, language, channel, number in rows:
+            for name, value in zip(
+                FEEDBACK_BREAKDOWNS, (kind, service or "not given", language, channel), strict=True
+            ):
+                series = found[name].setdefault(value, [0] * len(months))
+                series[index] += int(number)
     return found
+
+
+def _by_month(
+    session: Session,
+    period: Period,
+    zone: ZoneInfo,
+    today: date | None,
+    indicator: str,
+    count: Callable[[datetime, datetime], Any],
+) -> list[Any]:
+    """`count(start, end)` for each month the period touches, in order.
+
+    A whole calendar month that ended before `today` does not change (messages and feedback
+    are stamped when stored; an erasure keeps what is counted): it is counted once and kept
+    in `impact_months`, by month, indicator and time zone, and read from there after. Parts
+    of months and the month still running are counted every time.
+    """
+    key = f"{indicator}@{zone.key}"
+    spans = _spans(period, zone)
+    closed = [
+        month
+        for month, _, _, whole in spans
+        if whole and today is not None and _month_after(month) <= today
+    ]
+    kept: dict[date, Any] = {}
+    if closed:
+        kept = dict(
+            session.execute(
+                select(ImpactMonth.month, ImpactMonth.counts).where(
+                    ImpactMonth.indicator == key, ImpactMonth.month.in_(closed)
+                )
+            ).all()
+        )
+    found = []
+    for month, start, end, _ in spans:
+        if month in kept:
+            found.append(kept[month])
+            continue
+        counts = count(start, end)
+        if month in closed:
+            _keep(session, month, key, counts)
+        found.append(counts)
+    return found
+
+
+def _spans(period: Period, zone: ZoneInfo) -> list[tuple[date, datetime, datetime, bool]]:
+    """Each month the period touches: its first day, where counting starts and ends in it,
+    and whether that is the whole calendar month."""
+    begin, end = period.bounds(zone)
+    spans = []
+    for month in period.months():
+        first = datetime.combine(month, time(), zone)
+        after = datetime.combine(_month_after(month), time(), zone)
+        start, stop = max(first, begin), min(after, end)
+        spans.append((month, start, stop, start == first and stop == after))
+    return spans
+
+
+def _month_after(month: date) -> date:
+    return (month.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _keep(session: Session, month: date, key: str, counts: Any) -> None:
+    """Keep a closed month's counts; another request keeping them at the same moment wins."""
+    connection = session.connection()
+    insert_ = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(
+        insert_(ImpactMonth)
+        .values(month=month, indicator=key, counts=counts, computed_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["month", "indicator"])
+    )
 
 
 def timeliness(session: Session, period: Period, zone: ZoneInfo, today: date) -> Timeliness:
@@ -672,8 +756,8 @@ def indicators(
     reached, monitored = reach(session, period, zone, census if census is not None else {})
     return Indicators(
         period=period,
-        people=people_by_month(session, period, zone),
-        feedback=feedback_by_month(session, period, zone),
+        people=people_by_month(session, period, zone, today),
+        feedback=feedback_by_month(session, period, zone, today),
         timeliness=timeliness(session, period, zone, today),
         satisfaction=satisfaction(session, period, zone),
         interests=interests(session, period, zone),

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.casework.cases import complaint_deadlines
@@ -28,6 +29,7 @@ from storage.models import (
     Consultation,
     Contact,
     EqualityMonitoring,
+    ImpactMonth,
     Interest,
     Message,
     SurveyResponse,
@@ -346,3 +348,60 @@ def test_months_of_a_period() -> None:
     ]
     begin, end = period.bounds(LONDON)
     assert end - begin == timedelta(days=81)
+
+
+def test_a_closed_month_is_counted_once_and_read_back(database: Database) -> None:
+    # 15 Sep to 20 Dec seen on 20 Dec: September is only half in the period and December
+    # is still running; October and November are whole and over, so they are kept.
+    period = Period(date(2026, 9, 15), date(2026, 12, 20))
+    with database.session() as session:
+        someone = person(session, "+447700900711", moment("2026-06-01"))
+        for day in ("2026-09-20", "2026-10-10", "2026-11-10", "2026-12-02"):
+            wrote(session, someone, moment(day))
+        create_feedback(
+            session,
+            someone,
+            "en",
+            "comment",
+            {"service": "day_centre"},
+            True,
+            moment("2026-10-11"),
+            None,
+        )
+        first = indicators(session, period, LONDON, TODAY)
+        kept = {
+            (row.month, row.indicator): row.counts for row in session.scalars(select(ImpactMonth))
+        }
+        assert kept == {
+            (date(2026, 10, 1), "people@Europe/London"): [1, 0],
+            (date(2026, 11, 1), "people@Europe/London"): [1, 0],
+            (date(2026, 10, 1), "feedback@Europe/London"): [
+                ["comment", "day_centre", "en", "sms", 1]
+            ],
+            (date(2026, 11, 1), "feedback@Europe/London"): [],
+        }
+        # Read back: what is kept is what is shown (here made to differ, to prove it is
+        # read), and the parts of months and the running month are counted afresh.
+        row = session.scalars(
+            select(ImpactMonth).where(
+                ImpactMonth.month == date(2026, 11, 1), ImpactMonth.indicator.startswith("people")
+            )
+        ).one()
+        row.counts = [7, 2]
+        wrote(session, someone, moment("2026-12-03"))
+        again = indicators(session, period, LONDON, TODAY)
+    assert [(m.new, m.returning) for m in first.people] == [(0, 1), (0, 1), (0, 1), (0, 1)]
+    assert [(m.new, m.returning) for m in again.people] == [(0, 1), (0, 1), (2, 5), (0, 1)]
+    assert first.feedback == again.feedback
+    assert first.feedback["kind"] == {"comment": [0, 1, 0, 0]}
+    # Another time zone counts its own months (Dhaka's November is not London's).
+    with database.session() as session:
+        elsewhere = indicators(session, period, ZoneInfo("Asia/Dhaka"), TODAY)
+        months = session.scalars(select(ImpactMonth.indicator).distinct()).all()
+    assert [(m.new, m.returning) for m in elsewhere.people] == [(0, 1), (0, 1), (0, 1), (0, 1)]
+    assert sorted(months) == [
+        "feedback@Asia/Dhaka",
+        "feedback@Europe/London",
+        "people@Asia/Dhaka",
+        "people@Europe/London",
+    ]
