@@ -35,6 +35,8 @@ NOBODY_S = {
     "opportunities",
     # The voice line's prompts, recorded by staff: the council's words, nobody's data.
     "voice_prompts",
+    # The impact page's counts for closed months: numbers, no one in them.
+    "impact_months",
     "audit_events",
     "alembic_version",
 }
