@@ -31,17 +31,20 @@ from bot.outreach.consultations import (
     answers_to,
     cancel_event,
     create_event,
+    event_params,
     events_for_contact,
     get_event,
     in_month,
     public_events,
     update_event,
+    venue_access,
 )
 from bot.outreach.festivals import clashes, describe
 from bot.outreach.ical import feed
 from bot.services import services
 from bot.sms import is_gsm7
 from bot.smssafe import replaced_in
+from bot.staff_text import Priced, priced
 from console.auth import blueprint, role_required
 from console.paging import number_in
 from console.public import public_context
@@ -378,8 +381,39 @@ def _time(values: Mapping[str, str], key: str, name: str, errors: dict[str, str]
         return None
 
 
+@dataclass(frozen=True)
+class ReminderPreview:
+    """The event's reminder as a reader of one language gets it by SMS, priced."""
+
+    language: str
+    priced: Priced
+
+
+def reminder_previews(details: EventDetails, zone: ZoneInfo) -> list[ReminderPreview]:
+    """The reminder in each written language as SMS readers get it (the venue's access
+    details where they fit the budget), with its encoding, segments and cost: what staff's
+    words cost before anything is saved or sent."""
+    services_ = services()
+    i18n = services_.i18n
+    event = Consultation(status="scheduled")
+    details.apply(event)
+    params = event_params(event, zone)
+    shown = []
+    for code in i18n.written:
+        language = i18n.on_channel(code, "sms")
+        say, _ = services_.reminders.says(params, venue_access(event), language, "sms")
+        text = i18n.render(language, say.text, say.params, say.lead, say.choices).text
+        price = services_.settings.sms_segment_price
+        shown.append(ReminderPreview(i18n.language(code).name, priced(text, "sms", price)))
+    return shown
+
+
 def _render_form(
-    form: EventForm, event: Consultation | None, warnings: list[str], status: int = 200
+    form: EventForm,
+    event: Consultation | None,
+    warnings: list[str],
+    status: int = 200,
+    previews: list[ReminderPreview] | None = None,
 ) -> Any:
     confirm = None
     if form.details is not None:
@@ -397,6 +431,15 @@ def _render_form(
             spoken=SPOKEN,
             interpreters=INTERPRETERS,
             access=ACCESS,
+            previews=previews or [],
+            replaced=(
+                replaced_in(
+                    [*form.details.titles.values(), *form.details.descriptions.values()]
+                    + [form.details.place, form.details.access_notes]
+                )
+                if previews and form.details is not None
+                else ""
+            ),
         ),
         status,
     )
@@ -415,6 +458,8 @@ def _save(event_id: int | None) -> Any:
     if form.details is None:
         return _render_form(form, event, [], 400)
     details = form.details
+    if request.form.get("action") == "preview":
+        return _render_form(form, event, [], previews=reminder_previews(details, zone))
     warnings = festival_warnings(details.start_at, details.end_at, zone)
     # Staff see the warning, then confirm for exactly this day (a new day is checked anew).
     confirmed = request.form.get("festival_confirmed") == _confirm_key(details)

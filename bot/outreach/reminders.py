@@ -129,7 +129,7 @@ class Reminders:
             said: dict[tuple[str, str], tuple[Say, Say]] = {}
             for address_id, channel, language in self._recipients(event_id, topic, key):
                 if (channel, language) not in said:
-                    said[channel, language] = self._says(params, access, language, channel)
+                    said[channel, language] = self.says(params, access, language, channel)
                 ask, only = said[channel, language]
                 context = {"_event": event_id}
                 written += len(self.runner.prompt(address_id, RSVP_FLOW, context, ask, only, key))
@@ -137,7 +137,7 @@ class Reminders:
             log.info("wrote %d event reminders", written)
         return written
 
-    def _says(
+    def says(
         self,
         params: Mapping[str, Any],
         access: Mapping[str, Any] | None,

@@ -397,3 +397,34 @@ def test_each_person_has_their_own_feed_in_their_language(app: Flask, services: 
         e.summary.value for e in vobject.readOne(response.get_data().decode("utf-8")).vevent_list
     ]
     assert summaries == ["Before the change", "After the change", "কেয়ারার ফোরাম"]
+
+
+def test_the_reminder_is_previewed_priced_before_anything_is_saved(
+    staff: FlaskClient, services: Services
+) -> None:
+    csrf = token(staff, "/console/calendar/events/new")
+    data = {
+        **form(
+            **{
+                "date-day": "18",
+                "title-en": "Carers’ forum – autumn",
+                "access_notes": "Lift at the back",
+            }
+        ),
+        "csrf_token": csrf,
+        "action": "preview",
+    }
+    shown = staff.post("/console/calendar/events/new", data=data)
+    assert shown.status_code == 200
+    page = shown.text
+    assert "The reminder people will receive by SMS" in page
+    # Staff's curly apostrophe and dash are made plain first, and the preview says so.
+    assert "1 curly quote and 1 dash replaced to keep it a plain text message" in page
+    assert "Reminder: Carers&#39; forum - autumn, Wednesday 18 November, 10:00" in page
+    preview = page.split('id="reminder-preview"', 1)[1].split("</div>", 1)[0]
+    assert preview.count('<h3 class="govuk-heading-s">') == len(services.i18n.written)
+    assert "কেয়ারার ফোরাম" in preview and "বাংলা" in preview
+    # Each language's reminder is priced: its encoding and SMS segments.
+    assert page.count("GSM-7") >= 1 and page.count("UCS-2") >= 1 and "£0." in page
+    with services.database.session() as session:
+        assert session.scalars(select(Consultation)).all() == []
