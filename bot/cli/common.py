@@ -26,9 +26,8 @@ def load_services(**kwargs: Any) -> Services:
     """Build the services from the environment's settings and bring the database up to date."""
     services = build_services(settings_module.load(), **kwargs)
     upgrade(services.database)
-    with services.database.session() as session:
-        # The ways to take part the policy names, on first start (staff edit them after).
-        opportunities.seed(session, services.clock())
+    # The ways to take part the policy names, on first start (staff edit them after).
+    opportunities.seed_once(services.database, services.clock())
     return services
 
 

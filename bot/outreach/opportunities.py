@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.i18n import I18n
@@ -28,6 +29,7 @@ from flows.listing import MORE, Choice, Listed, Listing
 from flows.scripts import to_syloti_nagri
 from flows.texts import MEDIA_KEPT, N_, NOT_A_CHOICE, OLD_BUTTON, STILL_HERE
 from flows.yamlfile import read_yaml
+from storage.db import Database
 from storage.models import Opportunity
 
 SEED_FILE = Path(__file__).resolve().parent / "opportunities.yaml"
@@ -343,13 +345,28 @@ def listed_from_seed(path: Path = SEED_FILE) -> tuple[Listed, ...]:
     return tuple(details.offered(key) for key, details in seed_list(path))
 
 
+def seed_once(database: Database, now: datetime, path: Path = SEED_FILE) -> int:
+    """`seed` in a transaction of its own. Of processes starting at the same moment (a web
+    process and two workers), one seeds; the others find the rows there, or lose the race on
+    the unique key and are told so by the database: it is seeded either way."""
+    try:
+        with database.session() as session:
+            return seed(session, now, path)
+    except IntegrityError:
+        return 0
+
+
+def _seeded(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Opportunity)))
+
+
 def seed(session: Session, now: datetime, path: Path = SEED_FILE) -> int:
     """On first start, add the policy's list (opportunities.yaml); return how many.
 
     Staff cannot delete an opportunity (only close it), so an empty table has never been
     seeded.
     """
-    if session.scalar(select(func.count()).select_from(Opportunity)):
+    if _seeded(session):
         return 0
     items = seed_list(path)
     for key, details in items:

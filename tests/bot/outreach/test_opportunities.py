@@ -210,3 +210,16 @@ def changed_row(details: OpportunityDetails) -> Opportunity:
     row = Opportunity(key="changed")
     details.apply(row)
     return row
+
+
+def test_a_process_that_loses_the_race_to_seed_finds_them_seeded(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = bot.services
+    assert opportunities.seed_once(services.database, services.clock()) == len(seed_list())
+    # As a second worker starting at the same moment sees it: the table still empty when it
+    # looked, the rows there when it writes. The unique key refuses; it is seeded anyway.
+    monkeypatch.setattr(opportunities, "_seeded", lambda session: False)
+    assert opportunities.seed_once(services.database, services.clock()) == 0
+    with services.database.session() as session:
+        assert len(opportunities.in_order(session)) == len(seed_list())
