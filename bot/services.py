@@ -154,6 +154,7 @@ def build_services(
     huey = make_huey(settings) if queue == "huey" else None
     job_queue: Queue = HueyQueue(huey, dispatcher) if huey is not None else InlineQueue(dispatcher)
     chat_records = ChatRecords(settings.zone, settings.public_url)
+    chat_writers = chat_records.writers()
     effects = Effects(
         {
             "feedback": FeedbackRecords(
@@ -163,15 +164,10 @@ def build_services(
             "interest": involvement.interest,
             "preferences": involvement.preferences,
             "monitoring": monitoring.monitoring,
-            **chat_records.writers(),
+            **chat_writers,
             # Someone coming to an event who needs an interpreter: staff book one.
-            **{
-                name: interpreter_tasks(writer, settings.zone)
-                for name, writer in (
-                    ("access", access.record),
-                    ("rsvp", chat_records.writers()["rsvp"]),
-                )
-            },
+            "access": interpreter_tasks(access.record, settings.zone),
+            "rsvp": interpreter_tasks(chat_writers["rsvp"], settings.zone),
         }
     )
     missing = set(RECORDS) - set(effects.records)

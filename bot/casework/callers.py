@@ -21,6 +21,14 @@ from storage.models import Address
 FICTIONAL_MOBILES = "+447700900"
 
 
+def is_mobile(number: phonenumbers.PhoneNumber) -> bool:
+    """Whether a parsed number is (or may be) a mobile, which can take texts."""
+    return phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
 def is_uk_mobile(number: str) -> bool:
     """Whether a caller's number (E.164) is a UK mobile, which can take texts."""
     if number.startswith(FICTIONAL_MOBILES):
@@ -29,10 +37,7 @@ def is_uk_mobile(number: str) -> bool:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return False
-    return parsed.country_code == 44 and phonenumbers.number_type(parsed) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
+    return parsed.country_code == 44 and is_mobile(parsed)
 
 
 def sms_address(session: Session, voice: Address, now: datetime) -> Address | None:

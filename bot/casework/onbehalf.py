@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.casework.accounts import record_audit
-from bot.casework.callers import FICTIONAL_MOBILES
+from bot.casework.callers import FICTIONAL_MOBILES, is_mobile
 from bot.casework.cases import complaint_deadlines
 from bot.casework.inbox import normalise_phone
 from bot.i18n import I18n
@@ -193,11 +193,7 @@ def _phone(typed: str, errors: dict[str, str]) -> tuple[str | None, bool]:
     if number is None or not (fictional or phonenumbers.is_valid_number(number)):
         errors["phone"] = "Enter a real phone number, like 07700 900123 or +44 20 7364 5005"
         return None, False
-    mobile = fictional or phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
-    return e164, mobile
+    return e164, fictional or is_mobile(number)
 
 
 def check(session: Session, given: Given, i18n: I18n, flows: Flows) -> Checked:
