@@ -39,7 +39,7 @@ from bot.casework.inbox import normalise_phone
 from bot.i18n import I18n
 from bot.pipeline import consent
 from bot.settings import Settings
-from bot.types import CHANNEL_NAMES, OFFLINE_CHANNELS
+from bot.types import OFFLINE_CHANNELS
 from flows.library import Flows
 from flows.model import CONSENT_TO_CONTACT
 from flows.texts import N_
@@ -421,7 +421,3 @@ def _new_address(
     session.add(address)
     session.flush()
     return address
-
-
-def channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, channel)

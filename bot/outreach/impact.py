@@ -82,12 +82,6 @@ class Period:
             day = (day + timedelta(days=32)).replace(day=1)
         return found
 
-    def month_starts(self, zone: ZoneInfo) -> list[datetime]:
-        """Where each month's counting begins: the period's start, then each 1st."""
-        starts = [datetime.combine(month, time(), zone) for month in self.months()]
-        starts[0] = self.bounds(zone)[0]
-        return starts
-
     def label(self) -> str:
         return f"{self.start:%-d %B %Y} to {self.end:%-d %B %Y}"
 
