@@ -150,6 +150,15 @@ class Priced:
         return f"{count} {noun} ({self.cost.encoding}), £{self.price:.2f}"
 
 
+@dataclass(frozen=True)
+class WordsPreview:
+    """A message with staff's words as the person will read it, priced, before it is sent."""
+
+    priced: Priced
+    replaced: str = ""  # what was made plain in staff's words, for staff
+    awaiting: str | None = None  # why it will be held for a translation, if it will
+
+
 def priced(text: str, channel: str, price_per_segment: Decimal) -> Priced:
     """Price a whole message as it will go on `channel`."""
     cost = sms_cost(text)

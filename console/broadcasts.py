@@ -6,8 +6,6 @@ the fields it priced, and a send whose fields differ shows the preview again ins
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +30,7 @@ from bot.services import services
 from bot.staff_text import CONFIRM_OVER
 from bot.types import MESSAGING_CHANNEL_NAMES
 from console.auth import blueprint, role_required
+from console.previews import digest
 from storage.models import Broadcast
 
 SENDERS = ("staff", "admin")
@@ -68,8 +67,7 @@ class ComposeForm:
         """A digest of everything the preview priced, so a changed form is previewed again."""
         unpriced = ("action", "previewed", "confirm_long")
         priced = {k: v for k, v in self.values.items() if k not in unpriced}
-        encoded = json.dumps(priced, sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(encoded).hexdigest()
+        return digest(f"{key}={value}" for key, value in sorted(priced.items()))
 
     def send_at(self, zone: ZoneInfo, errors: dict[str, str]) -> datetime | None:
         if self.values.get("when") != "later":

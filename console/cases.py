@@ -38,10 +38,10 @@ from bot.casework.cases import (
     OUTCOMES,
     STATUS_LABELS,
     CaseError,
-    TellingPreview,
     UnknownFeedback,
     allowed_statuses,
     change_status,
+    checked_move,
     clock_of,
     find,
     ordered_page,
@@ -49,15 +49,16 @@ from bot.casework.cases import (
     preview_tellings,
     record_outcome,
     status_tellings,
+    update_route,
 )
 from bot.casework.onbehalf import UPDATES_BY
 from bot.pipeline import consent
 from bot.services import services
-from bot.staff_text import CONFIRM_OVER
 from bot.types import CHANNEL_NAMES, OFFLINE_CHANNELS
 from console.auth import blueprint, role_required
 from console.media_view import feedback_files
 from console.paging import PAGE_SIZE, offset, page_asked, paging
+from console.previews import Preview
 from console.wording import no_contact_text, reason_text
 from storage.exports import case_row, csv_safe
 from storage.models import CaseEvent, Contact, Feedback, Message, TakenOnBehalf, User
@@ -288,7 +289,7 @@ def case_page(
     reference: str,
     errors: dict[str, str] | None = None,
     form: Mapping[str, str] | None = None,
-    previews: Mapping[str, list[TellingPreview]] | None = None,
+    previews: Mapping[str, Preview] | None = None,
 ) -> Any:
     see_original = _see_original()
     today = _today()
@@ -388,7 +389,6 @@ def case_page(
         errors=errors or {},
         form=form or {},
         previews=previews or {},
-        confirm_over=CONFIRM_OVER,
         zone=services().settings.zone,
     ), (400 if errors else 200)
 
@@ -421,15 +421,20 @@ def _taken(db: Any, feedback: Feedback) -> dict[str, Any] | None:
     }
 
 
-def _tell_how(db: Any, feedback: Feedback) -> str:
-    """What ticking "tell the person" does for this case."""
+def _tell_how(db: Any, feedback: Feedback) -> dict[str, str]:
+    """What ticking "tell the person" does for this case (update_route decides), and a hint."""
+    route, how = update_route(db, feedback)
+    if route == "message":
+        channel = CHANNEL_NAMES.get(how, how)
+        return {
+            "text": f"Tell the person, in their language, by {channel}",
+            "hint": "You see the message and what it costs before it is sent.",
+        }
+    if route == "task":
+        return {"text": TAKEN_TELL[how], "hint": ""}
     if feedback.channel in OFFLINE_CHANNELS:
-        how = db.scalar(
-            select(TakenOnBehalf.updates_by).where(TakenOnBehalf.feedback_id == feedback.id)
-        )
-        return TAKEN_TELL[how or "none"]
-    channel = CHANNEL_NAMES.get(feedback.channel, feedback.channel)
-    return f"Tell the person, in their language, by {channel}"
+        return {"text": TAKEN_TELL["none"], "hint": ""}
+    return {"text": "They said No to contact: nothing is sent, and no task opens", "hint": ""}
 
 
 @blueprint.get("/cases/<reference>")
@@ -439,24 +444,19 @@ def case(reference: str) -> Any:
     return case_page(reference)
 
 
-def _preview_or_none(
-    reference: str, form: Mapping[str, str], tellings_of: Any
-) -> tuple[list[TellingPreview], bool]:
-    """The messages the form would send, priced, and whether staff must see them first: when
-    they asked for a preview, or when one is over CONFIRM_OVER segments and not confirmed.
+def _preview(reference: str, tellings_of: Any) -> Preview:
+    """The messages the form would send to the person, as they will read them, priced.
 
     Raises CaseError (staff's words refused) and UnknownFeedback like the change itself.
     """
     with services().database.session() as db:
         feedback = find(db, reference)
         tellings = tellings_of(db, feedback)
-        shown = preview_tellings(
-            db, services().i18n, feedback, tellings, services().settings.sms_segment_price
+        return Preview(
+            preview_tellings(
+                db, services().i18n, feedback, tellings, services().settings.sms_segment_price
+            )
         )
-    long_unconfirmed = any(p.priced.needs_confirming for p in shown) and (
-        form.get("confirm_long") != "yes"
-    )
-    return shown, form.get("action") == "preview" or long_unconfirmed
 
 
 @blueprint.post("/cases/<reference>/status")
@@ -464,8 +464,8 @@ def _preview_or_none(
 def case_status(reference: str) -> Any:
     """Change a case's status, noting why, and tell the person if staff ticked the box.
 
-    With "Preview" (or a message over CONFIRM_OVER segments not yet confirmed) nothing
-    changes: the page shows each message as the person will read it, and its cost.
+    A message to the person is shown first, as they will read it with its cost, and nothing
+    changes until staff submit again having seen exactly it (console/previews.py).
     """
     status = request.form.get("status", "")
     note = request.form.get("note", "")
@@ -476,14 +476,17 @@ def case_status(reference: str) -> Any:
     settings = services().settings
     try:
         if tell:
-            shown, stop = _preview_or_none(
+            shown = _preview(
                 reference,
-                request.form,
                 lambda db, feedback: status_tellings(
-                    db, feedback, status, note, settings.ombudsman_contact
+                    db,
+                    feedback,
+                    status,
+                    checked_move(feedback, status, note),
+                    settings.ombudsman_contact,
                 ),
             )
-            if stop:
+            if shown.items and shown.must_show(request.form):
                 return case_page(reference, form=request.form, previews={"status": shown})
         with services().database.session() as db:
             feedback = find(db, reference, lock=True)
@@ -525,7 +528,8 @@ def case_status(reference: str) -> Any:
 @blueprint.post("/cases/<reference>/outcome")
 @role_required(*ROLES)
 def case_outcome(reference: str) -> Any:
-    """Record what changed because of this feedback, and tell the person if staff ticked the box."""
+    """Record what changed because of this feedback, and tell the person if staff ticked the box
+    (shown first, as for a change of status)."""
     outcome = request.form.get("outcome", "")
     change = request.form.get("change", "")
     tell = request.form.get("tell_outcome") == "yes"
@@ -536,12 +540,10 @@ def case_outcome(reference: str) -> Any:
     now = services().clock()
     try:
         if tell:
-            shown, stop = _preview_or_none(
-                reference,
-                request.form,
-                lambda db, feedback: outcome_tellings(db, feedback, outcome, change),
+            shown = _preview(
+                reference, lambda db, feedback: outcome_tellings(db, feedback, outcome, change)
             )
-            if stop:
+            if shown.items and shown.must_show(request.form):
                 return case_page(reference, form=request.form, previews={"outcome": shown})
         with services().database.session() as db:
             feedback = find(db, reference, lock=True)

@@ -24,15 +24,13 @@ from bot.casework.replies import (
     SAVED_REPLIES,
     ReplyError,
     ReplyRequest,
-    awaiting_translation,
+    preview_reply,
     queue_reply,
-    reply_text,
 )
 from bot.pipeline import consent
 from bot.pipeline.dispatch import render_row
 from bot.services import services
-from bot.smssafe import sms_safe
-from bot.staff_text import CONFIRM_OVER, Priced, priced
+from bot.staff_text import priced
 from bot.types import (
     CHANNEL_NAMES,
     CONTACT,
@@ -46,6 +44,7 @@ from bot.types import (
 from console.auth import blueprint, can_open, role_required
 from console.media_view import FileView, file_views
 from console.paging import page_asked, paging
+from console.previews import Preview
 from console.wording import choices_text, no_contact_text, reason_text, text_lang
 from flows.understanding import SURE
 from storage.models import Address, Feedback, Message, Preference, SafeguardingFlag, User
@@ -270,20 +269,11 @@ def understood_text(understood: Mapping[str, Any] | None) -> str | None:
     )
 
 
-@dataclass(frozen=True)
-class ReplyPreview:
-    """Staff's reply as the person will read it, its cost, and what staff should know."""
-
-    priced: Priced
-    replaced: str
-    awaiting: str | None
-
-
 def conversation_page(
     address_id: int,
     errors: dict[str, str] | None = None,
     form: Mapping[str, str] | None = None,
-    reply_preview: ReplyPreview | None = None,
+    reply_preview: Preview | None = None,
 ) -> Any:
     see_original = _see_original()
     zone = services().settings.zone
@@ -352,7 +342,6 @@ def conversation_page(
         previews=previews,
         saved_costs=saved_costs,
         reply_preview=reply_preview,
-        confirm_over=CONFIRM_OVER,
         can_reply=current_user.role in REPLY_ROLES and person["erased_at"] is None,
         can_note=current_user.role in NOTE_ROLES and person["erased_at"] is None,
         # A person's data rights (console/people.py): admins only.
@@ -375,7 +364,8 @@ def conversation(address_id: int) -> Any:
 @blueprint.post("/conversations/<int:address_id>/reply")
 @role_required(*REPLY_ROLES)
 def conversation_reply(address_id: int) -> Any:
-    """Send a saved reply (in the person's language) or staff's own words to the person."""
+    """Send a saved reply (in the person's language) or staff's own words to the person,
+    shown first as they will read it with its cost (console/previews.py)."""
     choice = request.form.get("reply", "")
     text = request.form.get("text", "")
     reply = ReplyRequest(saved=None if choice in ("", "own") else choice, text=text)
@@ -384,20 +374,14 @@ def conversation_reply(address_id: int) -> Any:
             address = db.get(Address, address_id)
             if address is None or (address.contact.hidden_at is not None and not _see_original()):
                 abort(404)
-            reply = reply.checked()
-            shown = ReplyPreview(
-                priced(
-                    reply_text(services().i18n, address, reply),
-                    address.channel,
-                    services().settings.sms_segment_price,
-                ),
-                sms_safe(text.strip()).summary() if reply.text is not None else "",
-                awaiting_translation(address, reply),
+            shown = Preview(
+                [
+                    preview_reply(
+                        services().i18n, address, reply, services().settings.sms_segment_price
+                    )
+                ]
             )
-            long_unconfirmed = shown.priced.needs_confirming and (
-                request.form.get("confirm_long") != "yes"
-            )
-            if request.form.get("action") == "preview" or long_unconfirmed:
+            if shown.must_show(request.form):
                 db.rollback()
                 return conversation_page(address_id, form=request.form, reply_preview=shown)
             row = queue_reply(db, address, reply, current_user.id, services().clock())

@@ -37,6 +37,7 @@ from bot.services import services
 from bot.types import CHANNEL_NAMES
 from console.auth import blueprint, can_open, role_required
 from console.paging import PAGE_SIZE, number_in, offset, page_asked, paging
+from console.previews import Preview
 from console.wording import reason_text
 from storage.models import Address, Interest, Message
 
@@ -164,7 +165,10 @@ def interests_queue() -> Any:
 
 
 def _interest_page(
-    interest_id: int, errors: dict[str, str] | None = None, form: Mapping[str, str] | None = None
+    interest_id: int,
+    errors: dict[str, str] | None = None,
+    form: Mapping[str, str] | None = None,
+    reply_preview: Preview | None = None,
 ) -> Any:
     settings = services().settings
     zone, days = settings.zone, settings.interest_follow_up_working_days
@@ -228,6 +232,8 @@ def _interest_page(
         staff=staff,
         replies=INTEREST_REPLIES,
         previews=previews,
+        reply_preview=reply_preview,
+        reader=language,
         conversation_url=(
             url_for("console.conversation", address_id=details["address_id"])
             if see_conversation
@@ -292,7 +298,8 @@ def interest_update(interest_id: int) -> Any:
 @blueprint.post("/involvement/<int:interest_id>/reply")
 @role_required(*ROLES)
 def interest_reply(interest_id: int) -> Any:
-    """Send the person a saved reply (in their language) or staff's own words."""
+    """Send the person a saved reply (in their language) or staff's own words, shown first as
+    they will read it with its cost (console/previews.py)."""
     choice = request.form.get("reply", "")
     reply = ReplyRequest(
         saved=None if choice in ("", "own") else choice, text=request.form.get("text", "")
@@ -301,6 +308,11 @@ def interest_reply(interest_id: int) -> Any:
     try:
         with services().database.session() as db:
             found = interests.get(db, interest_id, lock=True)
+            price = services().settings.sms_segment_price
+            shown = Preview([interests.preview(db, services().i18n, found, reply, price)])
+            if shown.must_show(request.form):
+                db.rollback()
+                return _interest_page(interest_id, form=request.form, reply_preview=shown)
             row = interests.reply(db, found, reply, current_user.id, now)
             record_audit(
                 db,

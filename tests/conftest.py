@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from bot.channels.console import RecordingSender
@@ -22,6 +23,11 @@ from bot.types import CHANNELS, InboundMessage, Media
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
+
+# Speed is measured by bench/, never by a test: no deadline on a property test's examples,
+# which a loaded machine (two workers, a browser) can miss by chance.
+hypothesis_settings.register_profile("kotha", deadline=None)
+hypothesis_settings.load_profile("kotha")
 
 # Fixtures for services wired to the fake providers: `twilio`, `telegram`, `wired`.
 pytest_plugins = ["tests.fakes.wiring"]

@@ -24,6 +24,7 @@ from bot.services import Services
 from flows.texts import MEDIA_RECEIVED
 from kotha import create_app
 from storage.models import Feedback, Message
+from tests.console.sending import post_seen
 from tests.console.test_access import PASSWORD, sign_in, token
 from tests.console.test_access import _quick_hashes as _quick_hashes
 from tests.fakes.telegram_api import FakeTelegram
@@ -299,9 +300,10 @@ def test_a_no_to_contact_is_heard_on_every_path_that_sends(
     assert sign_in(client, "staff@example.org") == 302
     case_path = f"/console/cases/{feedback.reference}"
 
-    changed = client.post(
+    changed = post_seen(
+        client,
         f"{case_path}/status",
-        data={
+        {
             "status": "acknowledged",
             "tell": "yes",
             "note": "",
@@ -314,9 +316,10 @@ def test_a_no_to_contact_is_heard_on_every_path_that_sends(
     assert 'id="no-contact"' in case_page and "The person asked not to be contacted" in case_page
 
     conversation_path = f"/console/conversations/{feedback.address_id}"
-    replied = client.post(
+    replied = post_seen(
+        client,
         f"{conversation_path}/reply",
-        data={
+        {
             "reply": "own",
             "text": "Can we talk?",
             "csrf_token": token(client, conversation_path),

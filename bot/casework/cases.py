@@ -298,6 +298,22 @@ def outcome_tellings(
     return [_with_words(session, feedback, template, params, "change")]
 
 
+def checked_move(feedback: Feedback, status: str, note: str | None) -> str | None:
+    """The note for moving `feedback` to `status`, trimmed (None when empty); CaseError
+    when the move is refused: an unknown status, no move, or a correction with no note."""
+    if status not in STATUSES:
+        raise CaseError(f"status must be one of {', '.join(STATUSES)}")
+    if status == feedback.status:
+        raise CaseError(f"{feedback.reference} is already {status}")
+    note = (note or "").strip() or None
+    if is_correction(feedback.status, status) and note is None:
+        raise CaseError(
+            f"moving {feedback.reference} from {feedback.status} to {status} corrects the "
+            "record: give a note saying why"
+        )
+    return note
+
+
 def change_status(
     session: Session,
     feedback: Feedback,
@@ -316,17 +332,8 @@ def change_status(
     changes nothing; a note not in the person's language is written held, awaiting
     translation (bot/casework/translations.py).
     """
-    if status not in STATUSES:
-        raise CaseError(f"status must be one of {', '.join(STATUSES)}")
     current = feedback.status
-    if status == current:
-        raise CaseError(f"{feedback.reference} is already {status}")
-    note = (note or "").strip() or None
-    if is_correction(current, status) and note is None:
-        raise CaseError(
-            f"moving {feedback.reference} from {current} to {status} corrects the record: "
-            "give a note saying why"
-        )
+    note = checked_move(feedback, status, note)
     told = status_tellings(session, feedback, status, note, ombudsman) if tell else []
     feedback.status = status
     stamps = [STAMPS.get(status)]
@@ -424,20 +431,28 @@ class TellingPreview:
     telling: Telling
     priced: Priced
 
+    @property
+    def replaced(self) -> str:
+        return self.telling.replaced
+
+    @property
+    def awaiting(self) -> str | None:
+        return self.telling.awaiting
+
 
 def preview_tellings(
     session: Session, i18n: I18n, feedback: Feedback, tellings: list[Telling], price: Decimal
 ) -> list[TellingPreview]:
-    """Render each message in the person's language on their channel and price it."""
-    language = i18n.on_channel(reader_language(session, feedback), feedback.channel)
+    """Render each message in the person's language on the channel it will go by, and price
+    it; none when the update reaches them as a staff task or not at all (update_route)."""
+    route, channel = update_route(session, feedback)
+    if route != "message":
+        return []
+    language = i18n.on_channel(reader_language(session, feedback), channel)
     return [
         TellingPreview(
             telling,
-            priced(
-                i18n.render(language, telling.template, telling.params).text,
-                feedback.channel,
-                price,
-            ),
+            priced(i18n.render(language, telling.template, telling.params).text, channel, price),
         )
         for telling in tellings
     ]

@@ -11,14 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from bot.casework.replies import SAVED_REPLIES, ReplyRequest, queue_reply
+from bot.casework.replies import (
+    SAVED_REPLIES,
+    ReplyRequest,
+    preview_reply,
+    queue_reply,
+)
 from bot.casework.working_days import add_working_days
+from bot.i18n import I18n
+from bot.staff_text import WordsPreview
 from flows.texts import N_
 from storage.models import Address, Interest, InterestEvent, Message, User
 
@@ -174,6 +182,24 @@ def change(
     return event
 
 
+def _reachable(session: Session, interest: Interest) -> Address:
+    """The address to write to about this interest; InterestError if the person was erased."""
+    address = session.get_one(Address, interest.address_id)
+    if address.contact.erased_at is not None:
+        raise InterestError(
+            "This person's details were erased: they cannot be sent anything", "reply"
+        )
+    return address
+
+
+def preview(
+    session: Session, i18n: I18n, interest: Interest, request: ReplyRequest, price: Decimal
+) -> WordsPreview:
+    """The message `reply` would send, as the person will read it, priced; raises like it."""
+    address = _reachable(session, interest)
+    return preview_reply(i18n, address, request, price, saved_replies=INTEREST_REPLIES)
+
+
 def reply(
     session: Session,
     interest: Interest,
@@ -184,11 +210,7 @@ def reply(
     """Send the person a message from the queue through the outbox, like any staff reply
     (held for STOP, a No to contact, quiet hours, the WhatsApp window), and keep it in the
     interest's history. Raises ReplyError for a reply that cannot be sent."""
-    address = session.get_one(Address, interest.address_id)
-    if address.contact.erased_at is not None:
-        raise InterestError(
-            "This person's details were erased: they cannot be sent anything", "reply"
-        )
+    address = _reachable(session, interest)
     message = queue_reply(session, address, request, user_id, now, saved_replies=INTEREST_REPLIES)
     session.add(
         InterestEvent(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,14 @@ from bot.i18n import I18n
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.templates import TemplateKind, whole_text
-from bot.staff_text import StaffTextError, checked, language_problem
+from bot.smssafe import sms_safe
+from bot.staff_text import (
+    StaffTextError,
+    WordsPreview,
+    checked,
+    language_problem,
+    priced,
+)
 from bot.types import OFFLINE_CHANNELS, VOICE, Kind
 from flows.texts import N_
 from storage.models import Address, Message, SafeguardingFlag
@@ -80,13 +88,37 @@ class ReplyRequest:
         return ReplyRequest(None, safe.text)
 
 
-def reply_text(i18n: I18n, address: Address, request: ReplyRequest) -> str:
+def reply_text(
+    i18n: I18n,
+    address: Address,
+    request: ReplyRequest,
+    saved_replies: Mapping[str, str] = SAVED_REPLIES,
+) -> str:
     """The reply as the person will read it: the saved reply in their language, or staff's
     words (checked first)."""
     if request.saved is not None:
         language = i18n.on_channel(address.contact.language or i18n.default, address.channel)
-        return i18n.render(language, SAVED_REPLIES[request.saved]).text
+        return i18n.render(language, saved_replies[request.saved]).text
     return request.text or ""
+
+
+def preview_reply(
+    i18n: I18n,
+    address: Address,
+    request: ReplyRequest,
+    price: Decimal,
+    saved_replies: Mapping[str, str] = SAVED_REPLIES,
+) -> WordsPreview:
+    """The reply as the person will read it, priced, before anything is written. Raises
+    ReplyError for a reply queue_reply would refuse."""
+    _writable(address)
+    asked = request.checked(saved_replies)
+    replaced = sms_safe((request.text or "").strip()).summary() if asked.text is not None else ""
+    return WordsPreview(
+        priced(reply_text(i18n, address, asked, saved_replies), address.channel, price),
+        replaced,
+        awaiting_translation(address, asked),
+    )
 
 
 def awaiting_translation(address: Address, request: ReplyRequest) -> str | None:
@@ -118,16 +150,8 @@ def safeguarding_open(session: Session, contact_id: int) -> bool:
     )
 
 
-def queue_reply(
-    session: Session,
-    address: Address,
-    request: ReplyRequest,
-    user_id: int,
-    now: datetime,
-    saved_replies: Mapping[str, str] = SAVED_REPLIES,
-) -> Message:
-    """Write the reply as a queued outbound row (the caller queues it after commit)."""
-    request = request.checked(saved_replies)
+def _writable(address: Address) -> None:
+    """Raise ReplyError when nothing can be written to this address."""
     if address.channel in OFFLINE_CHANNELS:
         raise ReplyError(
             "This person gave their feedback to staff and has no phone or chat here to write"
@@ -138,6 +162,19 @@ def queue_reply(
             "This person called the voice line: nothing can be written to a call. Their case"
             " updates go by text to the mobile they called from, or as a task to call them"
         )
+
+
+def queue_reply(
+    session: Session,
+    address: Address,
+    request: ReplyRequest,
+    user_id: int,
+    now: datetime,
+    saved_replies: Mapping[str, str] = SAVED_REPLIES,
+) -> Message:
+    """Write the reply as a queued outbound row (the caller queues it after commit)."""
+    request = request.checked(saved_replies)
+    _writable(address)
     wrote = last_inbound_at(session, address.id)
     reply = Outbound(
         # Someone who asked for no more messages still hears from a person following up a

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.casework.cases import AWAITING_TRANSLATION
-from bot.staff_text import StaffTextError, checked, language_problem
+from bot.i18n import I18n
+from bot.pipeline.dispatch import render_row
+from bot.smssafe import sms_safe
+from bot.staff_text import StaffTextError, WordsPreview, checked, language_problem, priced
 from storage.models import Address, Contact, Feedback, Message
 
 # The parameters of a case update that hold staff's words (bot/casework/cases.py).
@@ -84,6 +88,19 @@ def awaiting(session: Session, limit: int = LIMIT) -> list[Waiting]:
         )
         for row, language, reference in rows
     ]
+
+
+def preview(session: Session, i18n: I18n, row: Message, typed: str, price: Decimal) -> WordsPreview:
+    """The row as the person will read it, priced, after give_translation put in the words
+    staff `typed` (before the commit, which the caller may roll back instead)."""
+    reader = session.scalar(
+        select(Contact.language)
+        .join(Address, Address.contact_id == Contact.id)
+        .where(Address.id == row.address_id)
+    )
+    language = i18n.on_channel(reader or i18n.default, row.channel)
+    text = render_row(i18n, row, language).text
+    return WordsPreview(priced(text, row.channel, price), sms_safe(typed.strip()).summary())
 
 
 def give_translation(session: Session, message_id: int, text: str) -> Message:

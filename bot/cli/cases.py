@@ -9,15 +9,14 @@ from typing import TextIO
 from bot.casework import onbehalf
 from bot.casework.accounts import AccountError, find_user
 from bot.casework.cases import (
-    STATUSES,
     CaseError,
     TellingPreview,
     UnknownFeedback,
     change_status,
+    checked_move,
     find,
     preview_tellings,
     status_tellings,
-    update_route,
 )
 from bot.casework.digest import CaseDigest
 from bot.cli.common import Commands, confirmed, load_services
@@ -44,13 +43,10 @@ def feedback_update(args: argparse.Namespace) -> int:
 def _update(services: Services, args: argparse.Namespace) -> int:
     ombudsman = services.settings.ombudsman_contact
     try:
-        if args.status not in STATUSES:
-            raise CaseError(f"status must be one of {', '.join(STATUSES)}")
         with services.database.session() as session:
             feedback = find(session, args.reference)
-            tellings = status_tellings(session, feedback, args.status, args.note, ombudsman)
-            if update_route(session, feedback)[0] != "message":
-                tellings = []  # a staff task to call or write, or no update: nothing to price
+            note = checked_move(feedback, args.status, args.note)
+            tellings = status_tellings(session, feedback, args.status, note, ombudsman)
             shown = preview_tellings(
                 session, services.i18n, feedback, tellings, services.settings.sms_segment_price
             )

@@ -19,6 +19,7 @@ from storage.models import Address, AuditEvent, CaseEvent, Contact, Feedback, Me
 from storage.records import create_feedback
 from tests.conftest import FrozenClock
 from tests.console import test_access as access
+from tests.console.sending import NOT_SENT, post_seen, previewed
 from tests.console.test_access import EXAMPLE_REFERENCE, SCRIPT, sign_in, token
 
 # The access tests' fixtures: quick password hashes, and the app with an account per role.
@@ -181,7 +182,15 @@ def test_changing_the_status_tells_the_person_and_is_audited(
         "csrf_token": token(client, "/console/"),
     }
 
-    changed = client.post("/console/cases/C-500001/status", data=form)
+    url = "/console/cases/C-500001/status"
+    # The first submit shows the message as the person will read it, and what it costs.
+    shown = client.post(url, data=form)
+    assert shown.status_code == 200 and NOT_SENT in shown.text
+    assert services.i18n.gettext("bn", STATUS_TEXT["acknowledged"]) in shown.text
+    assert re.search(r"1 text message \(UCS-2\), £0\.\d\d", shown.text)
+    assert services.sender.sent == []  # type: ignore[attr-defined]
+
+    changed = client.post(url, data={**form, "previewed": previewed(shown.text)})
 
     assert (changed.status_code, changed.location) == (302, "/console/cases/C-500001")
     page = client.get("/console/cases/C-500001").text
@@ -251,9 +260,10 @@ def test_recording_an_outcome(client: FlaskClient, services: Services, clock: Fr
     )
     assert missing.status_code == 400 and "Say what the change is" in missing.text
 
-    recorded = client.post(
+    recorded = post_seen(
+        client,
         "/console/cases/C-700001/outcome",
-        data={
+        {
             "outcome": "change_made",
             # The person reads Bengali: the change is written in Bengali for them.
             "change": "কেয়ারাররা এখন আগে ফোন করেন।",

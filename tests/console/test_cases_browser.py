@@ -166,6 +166,14 @@ def test_acknowledge_a_complaint_and_tell_the_person_by_keyboard(
     tab_to(page, "button#change-status:Change status")
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    # First the message as the person will read it, and its cost; nothing has gone yet.
+    preview = page.locator("#status-preview").inner_text()
+    assert "আমরা শুক্রবার আপনাকে ফোন করব।" in preview and "(UCS-2), £" in preview
+    assert "Nothing has been sent yet" in preview and fake_twilio.sent_to(number) == []
+    assert_accessible(page)
+    tab_to(page, "button#change-status:Send and change status")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
     banner = page.locator("#case-result").inner_text()
     assert "Status changed to acknowledged." in banner

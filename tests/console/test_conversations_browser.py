@@ -147,11 +147,16 @@ def test_find_read_and_answer_by_keyboard_alone(
     page.keyboard.press("Space")
     page.keyboard.press("ArrowDown")
     assert page.locator("#reply-2").is_checked()
-    tab_to(page, "button#send-reply:Send reply")
+    tab_to(page, "button#send-reply:Preview the reply")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    bengali = live_server.services.i18n.render("bn", SAVED_REPLIES["call_us"]).text
+    preview = page.locator("#reply-preview").inner_text()
+    assert bengali in preview and "Nothing has been sent yet" in preview
+    tab_to(page, "button#send-reply:Send this reply")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "Your reply is delivered" in page.locator("#reply-result").inner_text()
-    bengali = live_server.services.i18n.render("bn", SAVED_REPLIES["call_us"]).text
     sent = page.locator(".kotha-transcript__message--out .kotha-message").last
     assert sent.inner_text() == bengali and sent.get_attribute("lang") == "bn"
     assert_accessible(page, "label", "valid-lang")

@@ -27,6 +27,7 @@ from storage.models import (
 from storage.records import create_interest
 from tests.conftest import FrozenClock
 from tests.console import test_access as access
+from tests.console.sending import post_seen
 from tests.console.test_access import PASSWORD, SCRIPT, sign_in, token
 
 _quick_hashes = access._quick_hashes
@@ -324,8 +325,8 @@ def test_a_reply_from_the_queue_goes_in_their_language_and_marks_them_contacted(
     path = f"/console/involvement/{made}"
     page = client.get(path)
     assert "আমরা শিগগির আপনাকে ফোন করব" in page.text  # the preview, in Bengali
-    sent = client.post(
-        f"{path}/reply", data={"csrf_token": token(client, path), "reply": "will_call"}
+    sent = post_seen(
+        client, f"{path}/reply", {"csrf_token": token(client, path), "reply": "will_call"}
     )
     assert sent.status_code == 302
     with services.database.session() as session:
@@ -349,9 +350,10 @@ def test_a_reply_to_someone_who_sent_stop_is_held_and_they_stay_new(
         address.stopped_at, address.stopped_by = services.clock(), "person"
     assert sign_in(client, "staff@example.org") == 302
     path = f"/console/involvement/{made}"
-    sent = client.post(
+    sent = post_seen(
+        client,
         f"{path}/reply",
-        data={"csrf_token": token(client, path), "reply": "own", "text": "Can we call you?"},
+        {"csrf_token": token(client, path), "reply": "own", "text": "Can we call you?"},
     )
     assert sent.status_code == 302
     assert "Your message is held" in client.get(path).text

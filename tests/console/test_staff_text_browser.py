@@ -37,7 +37,7 @@ def test_a_note_is_previewed_held_and_sent_once_translated(
     page.locator("#note").fill(ENGLISH_NOTE)
     page.locator("#tell").check()
     with page.expect_navigation():
-        page.locator("#preview-status").click()
+        page.locator("#change-status").click()
     preview = page.locator("#status-preview")
     assert "What the person will receive" in preview.inner_text()
     assert "text message" in preview.inner_text() and "£" in preview.inner_text()
@@ -60,6 +60,12 @@ def test_a_note_is_previewed_held_and_sent_once_translated(
     page.locator("textarea").first.fill(BENGALI_NOTE)
     with page.expect_navigation():
         page.locator("main form button").first.click()
+    preview = page.locator("main .govuk-inset-text").first.inner_text()
+    assert BENGALI_NOTE in preview and "(UCS-2), £" in preview
+    assert not any(BENGALI_NOTE in sent.body for sent in fake_twilio.sent)
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.locator("main form button", has_text="Send this message").first.click()
     assert "queued to send" in page.locator("#translation-result").inner_text()
     assert_accessible(page)
     assert any(BENGALI_NOTE in sent.body for sent in fake_twilio.sent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -25,9 +26,11 @@ from storage.models import (
 )
 from tests.conftest import FrozenClock
 from tests.console import test_access
+from tests.console.sending import NOT_SENT, post_seen, previewed
 from tests.console.test_access import sign_in, token
 from tests.console.test_calendar import form as calendar_form
 from tests.console.test_cases import PERSON, add
+from tests.console.test_involvement import interest
 from tests.storage.rows import yes_to_broadcasts
 
 _quick_hashes = test_access._quick_hashes
@@ -53,9 +56,15 @@ def staff(client: FlaskClient) -> FlaskClient:
     return client
 
 
-def post_status(client: FlaskClient, reference: str, **fields: str) -> tuple[int, str]:
+def post_status(
+    client: FlaskClient, reference: str, *, seen: bool = True, **fields: str
+) -> tuple[int, str]:
+    """Change a case's status as staff do: `seen`, having seen the message first (the first
+    submit shows it); not `seen`, the first submit alone."""
     form = {"status": "in_progress", "tell": "yes", "csrf_token": token(client, "/console/")}
-    response = client.post(f"/console/cases/{reference}/status", data={**form, **fields})
+    url = f"/console/cases/{reference}/status"
+    data = {**form, **fields}
+    response = post_seen(client, url, data) if seen else client.post(url, data=data)
     if response.status_code == 302:
         return 302, client.get(response.location).text
     return response.status_code, response.text
@@ -142,7 +151,7 @@ def test_a_note_not_in_their_language_is_held_then_sent_when_translated(
     staff: FlaskClient, services: Services, clock: FrozenClock, note: str, why: str
 ) -> None:
     add(services, "C-620001", clock.now)  # the person reads Bengali
-    preview = post_status(staff, "C-620001", note=note, action="preview")[1]
+    preview = post_status(staff, "C-620001", note=note, seen=False)[1]
     assert "This will be held awaiting translation: " + why in preview
     assert case_state(services, "C-620001") == ("received", 0, 0)
 
@@ -167,7 +176,7 @@ def test_a_note_not_in_their_language_is_held_then_sent_when_translated(
     assert services.sender.sent == []  # type: ignore[attr-defined]
 
     form["text"] = BENGALI_NOTE
-    given = staff.post(f"/console/translations/{message_id}", data=form)
+    given = post_seen(staff, f"/console/translations/{message_id}", form)
     assert given.status_code == 302
     sent = services.sender.sent[-1]  # type: ignore[attr-defined]
     assert sent.text.endswith(BENGALI_NOTE) and "We checked" not in sent.text
@@ -218,13 +227,14 @@ def test_a_reply_is_made_sms_safe_and_previewed_with_what_changed(
     form = {"reply": "own", "text": typed, "csrf_token": token(staff, "/console/")}
     url = f"/console/conversations/{address_id}/reply"
 
-    preview = staff.post(url, data={**form, "action": "preview"})
+    preview = staff.post(url, data=form)
 
     assert preview.status_code == 200
     assert "3 curly quotes, 1 dash and 1 ellipsis replaced" in preview.text
     assert "1 text message (GSM-7), £0.04" in preview.text
     assert services.sender.sent == []  # type: ignore[attr-defined]
-    assert staff.post(url, data=form).status_code == 302
+    sending = {**form, "previewed": previewed(preview.text)}
+    assert staff.post(url, data=sending).status_code == 302
     sent = services.sender.sent[-1]  # type: ignore[attr-defined]
     assert sent.text == 'We\'ll call you on Monday - "after 10am"...'
 
@@ -234,13 +244,97 @@ def test_a_long_note_asks_to_confirm_before_anything_changes(
 ) -> None:
     add(services, "C-630002", clock.now)
     long_note = "আমরা আপনার অভিযোগ খুব মন দিয়ে দেখেছি। " * 8  # about 300 letters: 5 UCS-2 parts
-    status, page = post_status(staff, "C-630002", note=long_note)
+    status, page = post_status(staff, "C-630002", note=long_note, seen=False)
     assert status == 200 and "I want to send a message of more than 3 text messages" in page
     assert re.search(r"[4-9] text messages \(UCS-2\), £0\.\d\d", page)
     assert case_state(services, "C-630002") == ("received", 0, 0)
+    # Seen, but not confirmed: still nothing.
+    seen = previewed(page)
+    status, page = post_status(staff, "C-630002", seen=False, note=long_note, previewed=seen)
+    assert status == 200 and case_state(services, "C-630002") == ("received", 0, 0)
 
     status, page = post_status(staff, "C-630002", note=long_note, confirm_long="yes")
     assert status == 302 and case_state(services, "C-630002") == ("in_progress", 1, 1)
+
+
+# --- Seen before it is sent -------------------------------------------------------------------
+
+
+def _outbound(services: Services) -> list[tuple[int, str]]:
+    with services.database.session() as session:
+        rows = session.execute(
+            select(Message.id, Message.status).where(Message.direction == "out")
+        ).all()
+        return [(row.id, row.status) for row in rows]
+
+
+def _sending_form(
+    staff: FlaskClient, services: Services, clock: FrozenClock, which: str
+) -> tuple[str, dict[str, str], str]:
+    """A form that sends staff's words to a Bengali reader: its URL, its fields, and the
+    field holding the words."""
+    add(services, "C-650001", clock.now)
+    with services.database.session() as session:
+        address_id = session.scalars(select(Address.id).where(Address.address == PERSON)).one()
+    csrf = {"csrf_token": token(staff, "/console/")}
+    if which == "status":
+        fields = {"status": "in_progress", "tell": "yes", "note": BENGALI_NOTE}
+        return "/console/cases/C-650001/status", {**csrf, **fields}, "note"
+    if which == "outcome":
+        fields = {"outcome": "change_made", "change": BENGALI_NOTE, "tell_outcome": "yes"}
+        return "/console/cases/C-650001/outcome", {**csrf, **fields}, "change"
+    if which == "reply":
+        fields = {"reply": "own", "text": BENGALI_NOTE}
+        return f"/console/conversations/{address_id}/reply", {**csrf, **fields}, "text"
+    if which == "interest":
+        made = interest(services, "+447700900409", "bn", timedelta(days=1))
+        fields = {"reply": "own", "text": BENGALI_NOTE}
+        return f"/console/involvement/{made}/reply", {**csrf, **fields}, "text"
+    # A note in English to a Bengali reader is held; its translation is what is sent.
+    assert post_status(staff, "C-650001", note=ENGLISH_NOTE)[0] == 302
+    held = [id_ for id_, status in _outbound(services) if status == "held"]
+    return f"/console/translations/{held[0]}", {**csrf, "text": BENGALI_NOTE}, "text"
+
+
+@pytest.mark.parametrize("which", ["status", "outcome", "reply", "interest", "translation"])
+def test_staff_see_exactly_what_is_sent_and_its_cost_before_it_goes(
+    staff: FlaskClient, services: Services, clock: FrozenClock, which: str
+) -> None:
+    clock.now = clock.now.replace(hour=11)  # outside quiet hours
+    url, form, words = _sending_form(staff, services, clock, which)
+    before = _outbound(services)
+
+    shown = staff.post(url, data=form)
+
+    assert shown.status_code == 200 and NOT_SENT in shown.text
+    assert BENGALI_NOTE in shown.text.split("What the person will receive")[1]
+    assert re.search(r"\d text messages? \(UCS-2\), £0\.\d\d", shown.text)
+    assert _outbound(services) == before
+    # Changed after the preview: shown again, not sent.
+    changed = {**form, words: BENGALI_NOTE + " ধন্যবাদ।", "previewed": previewed(shown.text)}
+    again = staff.post(url, data=changed)
+    assert again.status_code == 200 and "ধন্যবাদ।" in again.text.split("will receive")[1]
+    assert previewed(again.text) != previewed(shown.text)
+    # A digest not made by the page: shown again, not sent.
+    forged = staff.post(url, data={**form, "previewed": "0" * 64})
+    assert forged.status_code == 200 and NOT_SENT in forged.text
+    assert _outbound(services) == before
+
+    sent = staff.post(url, data={**form, "previewed": previewed(shown.text)})
+
+    assert sent.status_code == 302
+    went = [row for row in _outbound(services) if row not in before]
+    assert went and all(status != "held" for _, status in went)
+    assert services.sender.sent[-1].text.endswith(BENGALI_NOTE)  # type: ignore[attr-defined]
+
+
+def test_a_change_that_tells_nobody_is_made_at_once(
+    staff: FlaskClient, services: Services, clock: FrozenClock
+) -> None:
+    add(services, "C-650002", clock.now)
+    status, page = post_status(staff, "C-650002", seen=False, tell="", note="Visit checked")
+    assert status == 302 and "Status changed to in progress." in page
+    assert case_state(services, "C-650002") == ("in_progress", 1, 0)
 
 
 # --- The right words for the kind --------------------------------------------------------------
