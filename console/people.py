@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.casework.accounts import record_audit
 from bot.casework.erasure import (
+    MAX_REASON,
     ErasureError,
     SurveyAnswers,
     erase_people,
@@ -30,7 +31,6 @@ from console.auth import blueprint, role_required
 from storage.models import Address, Feedback
 
 ADMIN = ("admin",)
-MAX_REASON = 500
 
 
 def _contact_of(address_id: int) -> tuple[int, str]:

@@ -59,6 +59,8 @@ from storage.models import (
     VoiceCall,
 )
 
+# Why someone was erased, as staff give it for the audit log: this long at most.
+MAX_REASON = 500
 COMPLAINT_KEPT_WHY = (
     "complaint records are kept {years} after the complaint closes (Limitation Act 1980; "
     "Local Authority Social Services and NHS Complaints (England) Regulations 2009, reg. 18)"

@@ -9,7 +9,13 @@ import argparse
 import sys
 
 from bot.casework.accounts import record_audit
-from bot.casework.erasure import ErasureError, SurveyAnswers, erase_people, scrub_files
+from bot.casework.erasure import (
+    MAX_REASON,
+    ErasureError,
+    SurveyAnswers,
+    erase_people,
+    scrub_files,
+)
 from bot.casework.media import MediaCache
 from bot.casework.people import PersonError, export_people, find_people
 from bot.cli.common import Commands, load_services
@@ -51,6 +57,14 @@ def people_export(args: argparse.Namespace) -> int:
 
 
 def people_erase(args: argparse.Namespace) -> int:
+    reason = (args.reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        print(
+            f"say why they are erased, for the audit log: --reason, up to {MAX_REASON} "
+            "characters and no personal details (for example: asked by letter on 3 May)",
+            file=sys.stderr,
+        )
+        return 2
     if not args.yes:
         print("erasing cannot be undone: add --yes to erase", file=sys.stderr)
         return 2
@@ -68,7 +82,7 @@ def people_erase(args: argparse.Namespace) -> int:
                 complaint_months=services.settings.retention_complaints_months,
                 survey_answers=SurveyAnswers.of(services.flows),
                 user_id=None,
-                reason=args.reason,
+                reason=reason,
             )
         scrub_files(services.database)
         MediaCache.of(services.settings).forget(erasure.media_urls)
@@ -114,7 +128,7 @@ def add_parsers(commands: Commands) -> None:
     erase = people.add_parser("erase", help="erase a person, keeping anonymous counts")
     erase.add_argument("address", help="a phone number, channel:address, or as stored")
     erase.add_argument("--yes", action="store_true", help="really erase (cannot be undone)")
-    erase.add_argument("--reason", help="why, for the audit log (no personal details)")
+    erase.add_argument("--reason", help="why, for the audit log (needed; no personal details)")
     erase.set_defaults(handler=people_erase)
     keep = commands.add_parser("retention", help="erase what is past its retention period")
     keep.add_argument("--dry-run", action="store_true", help="list what would be erased")

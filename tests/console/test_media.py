@@ -629,7 +629,9 @@ def test_kotha_people_erase_deletes_the_kept_copies_too(
     _, message_id = person_sent(services, voice(url), address="+447700900555")
     stored = MediaStore.of(services.settings).load(url)
     assert stored.path.exists()
-    done = kotha(services, "people", "erase", "07700 900555", "--yes")
+    done = kotha(
+        services, "people", "erase", "07700 900555", "--yes", "--reason", "asked by letter"
+    )
     assert done.returncode == 0, done.stderr
     assert not stored.path.exists()
     with services.database.session() as session, pytest.raises(MediaError):

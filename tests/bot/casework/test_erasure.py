@@ -157,7 +157,7 @@ def test_erasing_twice_is_harmless_and_says_so(bot: Bot, person: int) -> None:
     erase(services)
     after_first = counts(services)
 
-    again = kotha(services, "people", "erase", NUMBER, "--yes")
+    again = kotha(services, "people", "erase", NUMBER, "--yes", "--reason", "asked by letter")
     assert again.returncode == 1
     assert "nobody is held with the address" in again.stderr
     with services.database.session() as session, pytest.raises(ErasureError, match="already"):
@@ -180,7 +180,7 @@ def test_a_complaint_inside_its_retention_is_kept_and_the_tool_says_until_when(
     closed = datetime(2024, 1, 10, 9, 0, tzinfo=UTC)
     person = a_person_everywhere(bot, complaint_closed_at=closed)
 
-    done = kotha(services, "people", "erase", NUMBER, "--yes")
+    done = kotha(services, "people", "erase", NUMBER, "--yes", "--reason", "asked by letter")
 
     assert done.returncode == 0, done.stderr
     assert f"Complaint {person.complaint_reference} is kept until 2030-01-10" in done.stdout
@@ -235,7 +235,9 @@ def test_a_staff_contact_is_refused_and_nothing_changes(services: Services) -> N
                 created_at=now,
             )
         )
-    done = kotha(services, "people", "erase", "+447700900555", "--yes")
+    done = kotha(
+        services, "people", "erase", "+447700900555", "--yes", "--reason", "asked by letter"
+    )
     assert done.returncode == 2
     assert "council colleague" in done.stderr and "KOTHA_DIGEST_TO" in done.stderr
     with services.database.session() as session:
@@ -247,8 +249,17 @@ def test_a_staff_contact_is_refused_and_nothing_changes(services: Services) -> N
         )
 
 
+@pytest.mark.parametrize("reason", [None, "  ", "x" * 501])
+def test_without_a_reason_nothing_is_erased(bot: Bot, person: int, reason: str | None) -> None:
+    given = () if reason is None else ("--reason", reason)
+    done = kotha(bot.services, "people", "erase", NUMBER, "--yes", *given)
+    assert done.returncode == 2 and "--reason" in done.stderr
+    with bot.services.database.session() as session:
+        assert session.get_one(Contact, person).erased_at is None
+
+
 def test_without_yes_nothing_is_erased(bot: Bot, person: int) -> None:
-    done = kotha(bot.services, "people", "erase", NUMBER)
+    done = kotha(bot.services, "people", "erase", NUMBER, "--reason", "asked by letter")
     assert done.returncode == 2 and "--yes" in done.stderr
     with bot.services.database.session() as session:
         assert session.get_one(Contact, person).erased_at is None
