@@ -55,14 +55,19 @@ KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 MAX_TURN = 10_000
 # A recording's form: the file, and room for the rest of a multipart body.
 FORM_ROOM = 64 * 1024
-# The call page runs one script of the app's own (recording in the browser), plays the
-# line's recordings from this app, and may ask for the microphone; nothing else.
+# The call's pages play the line's recordings from this app and run no script; the page
+# that waits for a recording runs one of the app's own (recording in the browser) and may
+# ask for the microphone. Nothing else.
+POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; font-src 'self'; "
+    "media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; "
-        "font-src 'self'; media-src 'self'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": POLICY,
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+RECORDING_HEADERS = {
+    "Content-Security-Policy": f"{POLICY}; script-src 'self'",
     "Permissions-Policy": "camera=(), microphone=(self), geolocation=(), payment=()",
 }
 # Why a file was refused (bot/casework/media.py `keep_simulated`), in the page's words.
@@ -181,6 +186,7 @@ def _page(
 ) -> Response:
     """The call page: the line's last words and what it waits for, or how to call."""
     references = _feedback_since(ended.address_id, ended.started_at) if ended else []
+    listen = None if ended is not None or turn is None else turn.listen
     html = render_template(
         "simulator_call.html",
         channel="call",
@@ -189,7 +195,7 @@ def _page(
         address=address,
         call=call,
         said=_said(turn) if turn is not None else [],
-        listen=None if ended is not None or turn is None else turn.listen,
+        listen=listen,
         transferred=turn is not None and turn.listen == "transfer",
         ended=ended is not None,
         references=references,
@@ -199,7 +205,7 @@ def _page(
         home_url=lambda other: url_for("simulator.call_page", **{"as": address, "lang": other}),
     )
     response = Response(html, status=status, mimetype="text/html")
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(RECORDING_HEADERS if listen == "record" else SECURITY_HEADERS)
     return response
 
 

@@ -255,20 +255,25 @@ def test_a_whole_call_keeps_a_complaint_with_its_recording(
         assert played.data == recording
 
 
-def test_the_call_page_allows_its_one_script_and_the_microphone_only(caller: Caller) -> None:
+def test_only_the_page_that_waits_for_a_recording_runs_a_script(caller: Caller) -> None:
     for response in (caller.response, (caller.call(), caller.response)[1]):
         policy = response.headers["Content-Security-Policy"]
-        assert "default-src 'none'" in policy
-        assert "script-src 'self';" in policy and "unsafe-eval" not in policy
-        assert "media-src 'self';" in policy and "connect-src" not in policy
-        assert "microphone=(self)" in response.headers["Permissions-Policy"]
-        assert "camera=()" in response.headers["Permissions-Policy"]
+        assert "default-src 'none'" in policy and "script-src" not in policy
+        assert "media-src 'self';" in policy
+        assert "microphone=()" in response.headers["Permissions-Policy"]
+        assert "<script" not in caller.page
     caller.press("1")
     caller.press("1")
     caller.press("1")
-    assert re.search(r'<script src="/console/static/simulator-record.js" defer>', caller.page)
-    with caller.client.get("/console/static/simulator-record.js") as script:
-        assert script.status_code == 200 and b"MediaRecorder" in script.data
+    policy = caller.response.headers["Content-Security-Policy"]
+    assert policy.startswith("default-src 'none'") and policy.endswith("; script-src 'self'")
+    assert "unsafe-eval" not in policy and "connect-src" not in policy
+    assert "microphone=(self)" in caller.response.headers["Permissions-Policy"]
+    assert "camera=()" in caller.response.headers["Permissions-Policy"]
+    [script] = re.findall(r"<script[^>]*>", caller.page)
+    assert script == '<script src="/console/static/simulator-record.js" defer>'
+    with caller.client.get("/console/static/simulator-record.js") as served:
+        assert served.status_code == 200 and b"MediaRecorder" in served.data
     # The text simulator still runs no script at all.
     text_page = caller.client.get(f"/simulator?channel=sms&as={caller.address}")
     assert "script-src" not in text_page.headers["Content-Security-Policy"]

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.browser
 SIMULATED = re.compile(r"[?&]as=sim(:|%3A)([0-9a-f]{8})")
 # Chromium's stand-ins for a microphone and for the question whether to allow it.
 FAKE_MICROPHONE = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+# A process's first step reads the understanding's examples (seconds on a busy machine).
+STEP = 30_000
 
 
 def wav(seconds: float, rate: int = 8000) -> bytes:
@@ -66,7 +68,7 @@ def start_call(page: Page, server: LiveServer, language: str = "en") -> str:
     found = SIMULATED.search(page.url)
     assert found, page.url
     expect(page.locator("button:focus")).to_have_count(1)  # autofocus, a moment after load
-    with page.expect_navigation():
+    with page.expect_navigation(timeout=STEP):
         page.keyboard.press("Enter")
     return f"sim:{found.group(2)}"
 
@@ -75,13 +77,13 @@ def key(page: Page, which: str) -> None:
     """Tab to a key of the keypad and press it with Enter, as a keyboard user does."""
     expect(page.locator("button:focus")).to_have_count(1)
     tab_to(page, f"button:{which}")
-    with page.expect_navigation():
+    with page.expect_navigation(timeout=STEP):
         page.keyboard.press("Enter")
 
 
 def press_button(page: Page, words: str) -> None:
     tab_to(page, f"button:{words}")
-    with page.expect_navigation():
+    with page.expect_navigation(timeout=STEP):
         page.keyboard.press("Enter")
 
 
@@ -165,7 +167,7 @@ def test_no_key_three_times_is_goodbye_and_hanging_up_ends_the_call(
     press_button(page, "Press no key (let the time pass)")
     assert "Please call us again" in said(page)
     assert page.locator("#ended").is_visible()
-    with page.expect_navigation():
+    with page.expect_navigation(timeout=STEP):
         page.keyboard.press("Enter")  # "Call again" has the focus
     key(page, "1")
     press_button(page, "Hang up")
