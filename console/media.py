@@ -32,7 +32,7 @@ NOTE_ROLES = conversations.NOTE_ROLES
 FILE_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
-def _store() -> MediaStore:
+def media_store() -> MediaStore:
     """The app's media store, made once from its settings."""
     found: MediaStore | None = current_app.extensions.get("kotha_media")
     if found is None:
@@ -74,7 +74,7 @@ def media_file(message_id: int, index: int) -> Any:
                     now=services().clock(),
                 )
         # Outside any transaction: a slow provider must not hold the database.
-        stored = _store().load(ref.url)
+        stored = media_store().load(ref.url)
     except MediaError as error:
         return _refusal(error)
     try:

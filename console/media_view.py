@@ -17,8 +17,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.casework.media import media_items, media_kind, notes_of
-from bot.channels.media import fetchable
+from bot.casework.media import media_items, media_kind, notes_of, shown
 from storage.models import Message, User
 
 LABELS = {"audio": "voice note", "image": "photo"}
@@ -52,7 +51,7 @@ def file_views(
     for message_id, media in messages:
         for index, (url, content_type) in enumerate(media_items(media)):
             kind = media_kind(content_type)
-            if kind is not None and fetchable(url):
+            if kind is not None and shown(url):
                 found.setdefault(message_id, []).append((index, kind))
     notes = notes_of(session, found)
     writers = {note.user_id for note in notes.values() if note.user_id is not None}

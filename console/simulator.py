@@ -1,4 +1,7 @@
-"""A phone in the browser: talk to the bot as an SMS, WhatsApp or Telegram user."""
+"""A phone in the browser: talk to the bot as an SMS, WhatsApp or Telegram user.
+
+Its phone call mode (console/simulator_call.py, on the same blueprint) calls the voice line.
+"""
 
 from __future__ import annotations
 
@@ -56,16 +59,48 @@ WORDS = {
     "start": N_('Send any message to start, for example "Hello".'),
     "your_message": N_("Your message"),
     "send": N_("Send"),
+    # The phone call mode (console/simulator_call.py).
+    "call_mode": N_("Phone call"),
+    "call_intro": N_(
+        "Call the voice line as a caller would: press keys, and speak by sending a recording."
+    ),
+    "start_call": N_("Call the voice line"),
+    "line_says": N_("The line says"),
+    "prompt_recording": N_("A person's recording of these words"),
+    "keypad": N_("Keypad"),
+    "no_key": N_("Press no key (let the time pass)"),
+    "hang_up": N_("Hang up"),
+    "your_recording": N_("Your recording, as a sound file"),
+    "recording_hint": N_("MP3, WAV, Ogg or M4A, up to 5 MB."),
+    "send_recording": N_("Send the recording"),
+    "say_nothing": N_("Say nothing (let the time pass)"),
+    "record": N_("Record in the browser"),
+    "stop": N_("Stop recording"),
+    "recording_now": N_("Recording. Press Stop recording when you have finished."),
+    "recorded": N_("Recorded. Send the recording, or record again."),
+    "no_microphone": N_("The browser could not use a microphone. Choose a sound file instead."),
+    "empty_file": N_("No sound was sent. Choose a sound file, or record one."),
+    "too_big": N_("That file is too large. Choose one of 5 MB or less."),
+    "not_audio": N_(
+        "That file is not a sound Kotha can play. Choose an MP3, WAV, Ogg or M4A file."
+    ),
+    "ended": N_("The call has ended."),
+    "transfer": N_(
+        "A real call would be put through to a member of staff now."
+        " The simulator puts no calls through."
+    ),
+    "kept_as": N_("What you said is kept as feedback {reference}."),
+    "call_again": N_("Call again"),
 }
 
 
-def _address(raw: str | None) -> str:
+def address_of(raw: str | None) -> str:
     """Return the simulated address given, or "" when it is not one the simulator made."""
     value = raw or ""
     return value if ADDRESS.fullmatch(value) else ""
 
 
-def _new_address() -> str:
+def new_address() -> str:
     return f"{PREFIX}{secrets.token_hex(4)}"
 
 
@@ -101,6 +136,13 @@ def init_app(app: Flask) -> None:
     app.before_request(_open_to_whom)
 
 
+def allow_send() -> None:
+    """Count one send from this browser's address; 429 when it has sent too many."""
+    limiter: MovingWindowRateLimiter = current_app.extensions["kotha_simulator_limiter"]
+    if not limiter.hit(SENDS_PER_ADDRESS, "kotha-simulator", request.remote_addr or "unknown"):
+        abort(429, "Too many messages: wait a minute.")
+
+
 def _open_to_whom() -> ResponseReturnValue | None:
     """Off: there is no simulator (404). Staff: only signed-in console accounts may use it."""
     if request.blueprint != blueprint.name:
@@ -126,9 +168,9 @@ def page() -> Any:
     channel = request.args.get("channel", "sms")
     if channel not in CHANNELS:
         channel = "sms"
-    address = _address(request.args.get("as"))
+    address = address_of(request.args.get("as"))
     if not address:
-        return redirect(_page_url(channel, _new_address(), request.args.get("lang")))
+        return redirect(_page_url(channel, new_address(), request.args.get("lang")))
     return render_template(
         "simulator.html",
         channel=channel,
@@ -138,18 +180,17 @@ def page() -> Any:
         messages=_transcript(channel, address),
         words=WORDS,
         text_lang=text_lang,
+        home_url=lambda other: url_for("simulator.page", channel=channel, lang=other),
     )
 
 
 @blueprint.post("/simulator")
 def send() -> Response:
     channel = request.form.get("channel", "")
-    address = _address(request.form.get("as"))
+    address = address_of(request.form.get("as"))
     if channel not in CHANNELS or not address:
         abort(400, "Choose a channel and keep the simulator's address.")
-    limiter: MovingWindowRateLimiter = current_app.extensions["kotha_simulator_limiter"]
-    if not limiter.hit(SENDS_PER_ADDRESS, "kotha-simulator", request.remote_addr or "unknown"):
-        abort(429, "Too many messages: wait a minute.")
+    allow_send()
     # Browsers submit a textarea's line breaks as CRLF; phones send LF.
     text = request.form.get("text", "").replace("\r\n", "\n")
     app_services = services()

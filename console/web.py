@@ -7,7 +7,7 @@ from bot.app import WebPart
 # Each of these modules adds its routes to the console blueprint (views.blueprint) as it is
 # imported.
 from console import attendance as _attendance  # noqa: F401
-from console import auth, calendar, privacy, simulator, views, yousaid
+from console import auth, calendar, privacy, simulator, simulator_call, views, yousaid
 from console import broadcasts as _broadcasts  # noqa: F401
 from console import cases as _cases  # noqa: F401
 from console import conversations as _conversations  # noqa: F401
@@ -27,7 +27,7 @@ PARTS = (
     # The simulator only ever talks to simulated phones. Its form carries a CSRF token like
     # the console's: behind sign-in a session is what it trusts, and even open, another
     # site must not be able to post into it.
-    WebPart(simulator.blueprint, setup=simulator.init_app),
+    WebPart(simulator.blueprint, setup=simulator_call.init_app),
     WebPart(calendar.public),  # /events and its iCalendar feeds: no sign-in
     WebPart(yousaid.public),  # /you-said-we-did: no sign-in
     WebPart(privacy.public),  # /privacy: no sign-in

@@ -9,12 +9,19 @@ ago going first; `MediaStore.load` is the one way to a file's bytes, fetching on
 Staff write beside each file what was said and its English translation (`save_note`),
 which the conversations search reads, the exports carry and an erasure deletes, with the
 cached file.
+
+A recording made in the simulator's phone call (console/simulator_call.py) is at no
+provider: `MediaStore.keep_simulated` checks it as a fetch would (size, sound by its bytes)
+and keeps it in the same cache under a reference of its own (`simulated-recording:` and 32
+random hexadecimal digits), which only a simulated person's message may name (`find_media`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import secrets
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,12 +34,17 @@ from sqlalchemy.orm import Session
 
 from bot.channels.media import Fetched, MediaError, MediaFetcher, fetchable, served_type
 from bot.settings import Settings
-from storage.models import Address, Contact, MediaNote, Message
+from storage.models import Address, Contact, MediaNote, Message, is_simulated
 
 # A transcript or translation longer than this is surely pasted by mistake (a five-minute
 # voice note is about 750 words, some 5,000 letters).
 NOTE_LIMIT = 20_000
 CACHE_DIR = "media"
+# A recording made in the simulator: kept here only, named by a random key (never a path).
+SIMULATED_RECORDING = re.compile(r"simulated-recording:[0-9a-f]{32}")
+# Five minutes of speech (the voice line's longest recording) is 4.8 MB as an 8 kHz WAV,
+# Twilio's own format, and far less as MP3 or Ogg.
+SIMULATED_MAX_BYTES = 5 * 1024 * 1024
 
 
 # --- The files ------------------------------------------------------------------------------
@@ -141,7 +153,29 @@ class MediaStore:
         kept = self.cache.get(url)
         if kept is not None:
             return kept
+        if is_simulated_recording(url):
+            # No provider has it: made room for others, or kept by another web server.
+            raise MediaError("This simulated recording is no longer kept.", 404)
         return self.cache.put(url, self.fetcher.fetch(url))
+
+    @property
+    def simulated_max_bytes(self) -> int:
+        """The largest recording the simulator takes (KOTHA_MEDIA_MAX_MB, if smaller)."""
+        return min(SIMULATED_MAX_BYTES, self.fetcher.max_bytes)
+
+    def keep_simulated(self, data: bytes) -> str:
+        """Keep a recording made in the simulator and return its reference; MediaError
+        (400 empty, 413 too large, 415 not a sound) when it is refused, and nothing kept."""
+        if not data:
+            raise MediaError("The file is empty.", 400)
+        if len(data) > self.simulated_max_bytes:
+            raise MediaError("The file is too large.", 413)
+        found = served_type(data)
+        if found is None or media_kind(found) != "audio":
+            raise MediaError("This file is not a sound Kotha can play.", 415)
+        url = f"simulated-recording:{secrets.token_hex(16)}"
+        self.cache.put(url, Fetched(data, found))
+        return url
 
 
 # --- Which file ----------------------------------------------------------------------------
@@ -157,6 +191,16 @@ class MediaRef:
     content_type: str
     address_id: int
     hidden: bool  # the person is hidden by a moderator (staff do not see them)
+
+
+def is_simulated_recording(url: str) -> bool:
+    """Whether a media reference names a recording made in the simulator (kept here only)."""
+    return SIMULATED_RECORDING.fullmatch(url) is not None
+
+
+def shown(url: str) -> bool:
+    """Whether the console can get a media reference's file: from its provider, or kept here."""
+    return fetchable(url) or is_simulated_recording(url)
 
 
 def media_kind(content_type: str) -> str | None:
@@ -179,7 +223,9 @@ def media_items(media: Sequence[Any] | None) -> list[tuple[str, str]]:
 def find_media(session: Session, message_id: int, index: int) -> MediaRef:
     """The file at `index` in a message people sent; MediaError (404) when there is none."""
     row = session.execute(
-        select(Message.media, Message.direction, Message.address_id, Contact.hidden_at)
+        select(
+            Message.media, Message.direction, Message.address_id, Address.address, Contact.hidden_at
+        )
         .join(Address, Address.id == Message.address_id)
         .join(Contact, Contact.id == Address.contact_id)
         .where(Message.id == message_id)
@@ -190,7 +236,11 @@ def find_media(session: Session, message_id: int, index: int) -> MediaRef:
     if not 0 <= index < len(items):
         raise MediaError("That message has no such file (it may have been erased).", 404)
     url, content_type = items[index]
-    if media_kind(content_type) is None or not fetchable(url):
+    if media_kind(content_type) is None or not shown(url):
+        raise MediaError("That is not a voice note or photo the console can show.", 404)
+    if is_simulated_recording(url) and not is_simulated(row.address):
+        # Only the simulator makes these, for its own people: a real person's message
+        # never names a file of this machine's.
         raise MediaError("That is not a voice note or photo the console can show.", 404)
     return MediaRef(message_id, index, url, content_type, row.address_id, row.hidden_at is not None)
 
@@ -201,7 +251,7 @@ def message_media_urls(session: Session, address_ids: Sequence[int]) -> list[str
     for media in session.scalars(
         select(Message.media).where(Message.address_id.in_(address_ids), Message.media.is_not(None))
     ):
-        urls.extend(url for url, _ in media_items(media) if fetchable(url))
+        urls.extend(url for url, _ in media_items(media) if shown(url))
     return urls
 
 

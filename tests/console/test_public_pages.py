@@ -259,7 +259,14 @@ def test_the_language_menu_keeps_the_page_and_goes_nowhere_else(client: FlaskCli
     query = "lang=bn&channel=whatsapp&_external=1&_scheme=javascript&_anchor=x"
     page = client.get(f"/simulator?{query}", follow_redirects=True).text
     links = re.findall(r'href="([^"]*lang=[^"]*)"', page)
-    assert links and all(link.startswith("/simulator?") for link in links)
+    # The language menu and the modes (a channel, or the phone call) stay in the simulator.
+    assert links and all(link.startswith(("/simulator?", "/simulator/call?")) for link in links)
     assert not any("javascript" in link or "#" in link for link in links)
+    call = client.get(f"/simulator/call?{query}", follow_redirects=True).text
+    call_links = re.findall(r'href="([^"]*lang=[^"]*)"', call)
+    assert call_links and all(
+        link.startswith(("/simulator?", "/simulator/call?")) for link in call_links
+    )
+    assert not any("javascript" in link or "#" in link for link in call_links)
     events = client.get(f"/events?{query}").text
     assert 'href="/events?lang=en&amp;channel=whatsapp"' in events
