@@ -133,9 +133,6 @@ def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
         channel, address = "whatsapp", rest
     if len(address) > MAX_ADDRESS:
         raise MalformedRequest(f"From is longer than {MAX_ADDRESS} characters")
-    if not address.isprintable():
-        # No number or user id holds a control character (a NUL cannot even be stored).
-        raise MalformedRequest("From has characters no address has")
     return InboundMessage(
         channel=channel,
         address=address,
@@ -147,10 +144,14 @@ def parse_inbound(form: MultiDict[str, str]) -> InboundMessage:
 
 
 def form_field(form: MultiDict[str, str], name: str, limit: int) -> str:
-    """A field's value, refused when longer than any Twilio sends (its value is not quoted)."""
+    """A field's value, refused when longer than any Twilio sends or holding a control
+    character, which no id, number, status or URL of Twilio's has (a NUL cannot even be
+    stored). The value is not quoted back."""
     value = form.get(name, "")
     if len(value) > limit:
         raise MalformedRequest(f"{name} is longer than {limit} characters")
+    if not value.isprintable():
+        raise MalformedRequest(f"{name} has characters Twilio never sends")
     return value
 
 

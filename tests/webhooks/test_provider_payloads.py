@@ -171,6 +171,21 @@ def test_an_edit_of_a_message_never_stored_is_kept_and_acknowledged(
     assert told(telegram, "5000000001") == [english(wired, CORRECTION_KEPT)]
 
 
+def test_a_chat_message_brought_again_under_another_update_id_is_stored_once(
+    wired: Services, client: FlaskClient
+) -> None:
+    # Found by the property test: a second update with the same message in the same chat
+    # (not an edit) broke the one-message-per-chat-id key, and the webhook failed.
+    first = fixture("telegram", "text_en.json")
+    again = {**first, "update_id": first["update_id"] + 1}
+
+    assert telegram_post(client, first).status_code == 200
+    assert telegram_post(client, again).status_code == 200
+
+    [row] = inbound(wired)
+    assert row.body == first["message"]["text"]
+
+
 def test_staff_see_the_correction_on_the_conversation_page(
     wired: Services, client: FlaskClient, _quick_hashes: None
 ) -> None:

@@ -514,6 +514,9 @@ MALFORMED = {
     "a NUL in From": _with(From="+4477009\x000123"),
     "a line break in a WhatsApp From": _with(From="whatsapp:+4477009\n00123"),
     "MessageSid over 64 characters": _with(MessageSid="MM" + "a" * 63),
+    # Found by the property test: a NUL in the id reached PostgreSQL, which cannot store it.
+    "a NUL in MessageSid": _with(MessageSid="MM12\x0034"),
+    "a tab in a MediaUrl": _with(MediaUrl0="https://api.twilio.com/a\tb"),
     "MediaUrl over 2048 characters": _with(MediaUrl0="https://api.twilio.com/" + "m" * 2048),
     "a location that is not a number": _with(Latitude="north", Longitude="0.1"),
     "a location off the globe": _with(Latitude="91", Longitude="0.1"),
