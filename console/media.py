@@ -81,12 +81,17 @@ def media_file(message_id: int, index: int) -> Any:
         data = stored.path.read_bytes()
     except FileNotFoundError:  # made room for another meanwhile: the next look fetches it
         return _refusal(MediaError("The file was just cleared away. Try again.", 503))
-    # Whole in memory (files are at most KOTHA_MEDIA_MAX_MB); a player's Range asks are
-    # answered from it (206).
-    response = Response(data, mimetype=stored.content_type)
+    return inline_file(data, stored.content_type, "private, no-store")
+
+
+def inline_file(data: bytes, content_type: str, cache_control: str) -> Response:
+    """A sound or picture file for a page's player, whole in memory (files are at most
+    KOTHA_MEDIA_MAX_MB): a player's Range asks are answered from it (206), and it can run
+    nothing and be framed by nobody."""
+    response = Response(data, mimetype=content_type)
     response.make_conditional(request, accept_ranges=True, complete_length=len(data))
     response.headers["Content-Disposition"] = "inline"
-    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cache-Control"] = cache_control
     response.headers["Content-Security-Policy"] = FILE_POLICY
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response

@@ -43,7 +43,7 @@ from bot.channels.media import MediaError
 from bot.services import services
 from bot.types import CHANNEL_NAMES, CHANNELS, VOICE
 from console import simulator
-from console.media import FILE_POLICY, media_store
+from console.media import inline_file, media_store
 from console.simulator import WORDS, address_of, allow_send, blueprint, new_address
 from storage.models import Address, Feedback, VoiceCall, VoicePrompt
 
@@ -319,10 +319,4 @@ def call_prompt(prompt_id: int) -> Any:
         if found is None:
             abort(404)
         content, content_type = found.content, found.content_type
-    response = Response(content, mimetype=content_type)
-    response.make_conditional(request, accept_ranges=True, complete_length=len(content))
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.headers["Content-Security-Policy"] = FILE_POLICY
-    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    return response
+    return inline_file(content, content_type, "private, no-cache")

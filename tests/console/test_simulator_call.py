@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from limits import parse
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from bot.casework import accounts, voiceprompts
+from bot.casework import voiceprompts
 from bot.casework.accounts import create_user
 from bot.casework.media import MediaStore, find_media, message_media_urls
 from bot.casework.voiceline import WELCOME
@@ -35,6 +34,7 @@ from kotha import create_app
 from storage.db import Database
 from storage.models import Address, Contact, Feedback, Message, VoiceCall
 from tests.conftest import FrozenClock
+from tests.console import test_access
 from tests.console.test_access import PASSWORD, sign_in
 
 SIMULATED = re.compile(r"sim:[0-9a-f]{8}")
@@ -171,11 +171,7 @@ class Caller:
         return any(f.files for f in self.forms())
 
 
-@pytest.fixture(autouse=True)
-def _quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", quick)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", quick.hash("not a password anyone has"))
+_quick_hashes = test_access._quick_hashes
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ a recording made with chromium's fake microphone, the page without script, axe o
 
 from __future__ import annotations
 
-import io
 import re
 import wave
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from storage.models import Address, Feedback, Message
 from tests.console.axe import assert_accessible
 from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
 from tests.console.keyboard import focused, tab_to
+from tests.console.test_simulator_call import wav
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +25,6 @@ SIMULATED = re.compile(r"[?&]as=sim(:|%3A)([0-9a-f]{8})")
 FAKE_MICROPHONE = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 # A process's first step reads the understanding's examples (seconds on a busy machine).
 STEP = 30_000
-
-
-def wav(seconds: float, rate: int = 8000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as sound:
-        sound.setnchannels(1)
-        sound.setsampwidth(2)
-        sound.setframerate(rate)
-        sound.writeframes(bytes(int(seconds * rate) * 2))
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
