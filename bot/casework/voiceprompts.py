@@ -142,7 +142,8 @@ def choose(recorded: Mapping[tuple[str, str], int], said: SpokenMessage, caller:
     such a language, the machine voice throughout, never a recording beside it."""
     ways: list[tuple[Part, ...]] = []
     if said.whole is not None:
-        whole = Part(said.text, said.body.language, said.whole)
+        words = "\n".join(part.text for part in (said.body, *said.options))
+        whole = Part(words, said.body.language, said.whole)
         ways.append((*((said.lead,) if said.lead else ()), whole))
     ways.append(said.parts)
     for language in chain(caller):
