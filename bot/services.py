@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from huey import Huey, crontab
 
-from bot.casework import tasks
+from bot.casework import callers, tasks
 from bot.casework.cases import CASE_UPDATE_TEMPLATE
 from bot.casework.digest import CaseDigest
 from bot.casework.erasure import SurveyAnswers
@@ -150,6 +150,7 @@ def build_services(
         limits=limits,
         local_sender=ConsoleSender(),
         templates=templates,
+        call_instead=callers.call_instead,
     )
     huey = make_huey(settings) if queue == "huey" else None
     job_queue: Queue = HueyQueue(huey, dispatcher) if huey is not None else InlineQueue(dispatcher)

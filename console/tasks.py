@@ -2,7 +2,8 @@
 
 The tasks come from bot/casework/tasks.py, opened by other features; a person's details
 (the name, number and address they gave) are read from what staff took down for them
-(`taken_on_behalf`), never copied into the task. Marking one done is audited.
+(`taken_on_behalf`), or for someone who called the voice line, the number they called from
+(bot/casework/callers.py), never copied into the task. Marking one done is audited.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.casework import tasks
+from bot.casework import callers, tasks
 from bot.casework.accounts import record_audit
 from bot.services import services
 from console.auth import blueprint, role_required
 from console.paging import PAGE_SIZE, number_in, offset, page_asked, paging
-from storage.models import Feedback, StaffTask, TakenOnBehalf, User
+from storage.models import Address, Contact, Feedback, StaffTask, TakenOnBehalf, User
 
 ROLES = ("staff", "admin")
 
@@ -82,6 +83,24 @@ def _rows(db: Any, found: list[StaffTask]) -> list[TaskRow]:
             select(TakenOnBehalf).where(TakenOnBehalf.feedback_id.in_(feedback_ids))
         )
     }
+    contact_ids = {task.contact_id for task in found if task.contact_id is not None}
+    # A caller's number (their voice address, newest last) and language, for tasks about
+    # someone who called the voice line rather than someone staff took details from.
+    called = {
+        contact_id: number
+        for contact_id, address in db.execute(
+            select(Address.contact_id, Address.address)
+            .where(Address.contact_id.in_(contact_ids), Address.channel == "voice")
+            .order_by(Address.id)
+        )
+        if (number := callers.phone_number(address)) is not None
+    }
+    speaks = {
+        row.id: row.language
+        for row in db.execute(
+            select(Contact.id, Contact.language).where(Contact.id.in_(contact_ids))
+        )
+    }
     user_ids = {task.done_by for task in found if task.done_by is not None}
     emails = {
         user_id: email
@@ -105,9 +124,9 @@ def _rows(db: Any, found: list[StaffTask]) -> list[TaskRow]:
                 done_by=done_by,
                 reference=reference,
                 name=given.name if given else None,
-                phone=given.phone if given else None,
+                phone=given.phone if given else called.get(task.contact_id or 0),
                 postal_address=given.postal_address if given else None,
-                language=language,
+                language=language or speaks.get(task.contact_id or 0),
             )
         )
     return rows

@@ -39,29 +39,55 @@ class Cell:
     missing: bool
 
 
-def _prompts() -> tuple[str, ...]:
-    return voiceprompts.all_prompts(LINE_PROMPTS)
+def _prompts() -> tuple[voiceprompts.Recordable, ...]:
+    return voiceprompts.recordables(LINE_PROMPTS, services().flows)
 
 
-def _cells(recorded: dict[tuple[str, str], int], prompt: str) -> list[Cell]:
+def _covered(
+    recorded: dict[tuple[str, str], int],
+    prompt: voiceprompts.Recordable,
+    by_key: dict[str, voiceprompts.Recordable],
+    language: str,
+) -> str | None:
+    """Why a prompt without its own recording in `language` needs none: a question's part
+    when the whole question is recorded, or a whole question whose parts all are."""
+    if prompt.parts and all((part, language) in recorded for part in prompt.parts):
+        return "Not needed: each part is recorded"
+    for whole in by_key.values():
+        if prompt.key in whole.parts and (whole.key, language) in recorded:
+            return "Not needed: the whole question is recorded"
+    return None
+
+
+def _cells(
+    recorded: dict[tuple[str, str], int],
+    prompt: voiceprompts.Recordable,
+    by_key: dict[str, voiceprompts.Recordable],
+) -> list[Cell]:
     i18n = services().i18n
     cells = []
     for language in voiceprompts.RECORDED:
-        found = voiceprompts.voiced(recorded, prompt, language)
+        found = voiceprompts.voiced(recorded, prompt.key, language)
+        covered = _covered(recorded, prompt, by_key, language) if found.missing else None
         if not found.missing:
             status = "Recorded"
+        elif covered is not None:
+            status = covered
         elif found.recording_id is not None:
             status = "Missing: the Bengali recording is played"
         else:
+            # A Sylheti caller hears the Bengali words (bot/i18n.py on_channel): never a
+            # machine voice reading Sylheti.
             spoken = i18n.on_channel(language, "voice")
             status = f"Missing: the {MACHINE.get(spoken, 'machine voice')} says it"
+        words = "\n".join(i18n.render(language, text, params).text for text, params in prompt.lines)
         cells.append(
             Cell(
                 language,
-                i18n.gettext(language, prompt),
-                recorded.get((prompt, language)),
+                words,
+                recorded.get((prompt.key, language)),
                 status,
-                found.missing,
+                found.missing and covered is None,
             )
         )
     return cells
@@ -71,7 +97,10 @@ def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     with services().database.session() as db:
         recorded = voiceprompts.recordings(db)
     prompts = _prompts()
-    rows = [(index, prompt, _cells(recorded, prompt)) for index, prompt in enumerate(prompts)]
+    by_key = {prompt.key: prompt for prompt in prompts}
+    rows = [
+        (index, prompt, _cells(recorded, prompt, by_key)) for index, prompt in enumerate(prompts)
+    ]
     missing = {
         language: sum(
             1 for _, _, cells in rows for c in cells if c.language == language and c.missing
@@ -120,8 +149,9 @@ def voice_prompt_upload() -> Any:
     now = services().clock()
     try:
         with services().database.session() as db:
+            known = tuple(item.key for item in prompts)
             kept = voiceprompts.save(
-                db, prompt, language, data, known=prompts, user_id=current_user.id, now=now
+                db, prompt.key, language, data, known=known, user_id=current_user.id, now=now
             )
             record_audit(
                 db,

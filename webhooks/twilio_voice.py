@@ -49,10 +49,15 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio_voice_webhook", __name__, url_prefix="/webhooks/twilio/voice")
 
 # Twilio's text-to-speech for each language the line speaks: the language and a voice that
-# speaks it (Twilio's <Say> voices; Twilio has no Sylheti one: bot/i18n.py `on_channel`).
+# speaks it (Twilio has no Sylheti one: bot/i18n.py `on_channel`). <Say>'s `voice` takes
+# "Any of the Twilio-supported Google Voices, e.g. Google.en-GB-Standard-A", and a voice
+# must match its `language` (https://www.twilio.com/docs/voice/twiml/say; the list is on
+# https://www.twilio.com/docs/voice/twiml/say/text-speech). Recent copies of that list give
+# bn-IN only Google.bn-IN-Standard-C and -D and Wavenet-C and -D; -A appears only in older
+# ones, so the line uses Standard-C, in every copy. Check it in Twilio's console at set-up.
 VOICES: dict[str, tuple[str, str]] = {
     "en": ("en-GB", "Google.en-GB-Standard-A"),
-    "bn": ("bn-IN", "Google.bn-IN-Standard-A"),
+    "bn": ("bn-IN", "Google.bn-IN-Standard-C"),
 }
 # How long the line waits for a key, and for the caller to start speaking after the tone.
 KEY_TIMEOUT_SECONDS = 8

@@ -38,6 +38,9 @@ KIND_LABELS: dict[str, str] = {
     "call-with-update": "Call with an update",
     "book-interpreter": "Book an interpreter",
     "write-with-update": "Write with an update",
+    "call-back": "Call back",
+    "call-with-reminder": "Call with a reminder",
+    "call-about-event": "Call about an event",
 }
 # A kind is a short name in lower-case letters, digits and dashes (it is a column of 32).
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")

@@ -8,7 +8,8 @@ writes on the voice channel is kept `spoken` (bot/pipeline/dispatch.py) and said
 
 The line's own keys never reach the engine: `*` says the last turn again, `0` puts the
 caller through to a person in office hours (`KOTHA_VOICE_OFFICE_HOURS`), and no key at all
-is asked again twice, then the caller is told goodbye and how to reach us.
+is asked again twice, then the caller is told goodbye: staff call them back (a task, once a
+call, bot/casework/callers.py) when we have their number and they did not say No to contact.
 
 A recording answers a question that asks for words (a `text` node), as a voice note would:
 its URL is the inbound message's media, so the feedback keeps it and the console plays it.
@@ -30,21 +31,23 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.casework import voiceprompts
+from bot.casework import callers, voiceprompts
 from bot.casework.callers import sms_address
+from bot.casework.spokenhours import said_hours
 from bot.i18n import I18n
 from bot.pipeline import conversation, outbox
 from bot.pipeline.consent import refuses_contact
 from bot.pipeline.dispatch import SPOKEN
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.runner import Runner
+from bot.pipeline.spoken import render_spoken
 from bot.settings import Settings
 from bot.types import VOICE, InboundMessage, Kind, Media
 from flows.engine import IDLE_NODE, State, is_idle
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, Flows
 from flows.model import Node
+from flows.spoken import LANGUAGE_NAMES
 from flows.texts import N_
-from flows.texts import SPOKEN as SPOKEN_TEXTS
 from storage.db import Database
 from storage.models import Address, Feedback, Message, VoiceCall
 
@@ -77,22 +80,26 @@ SPEAK_AFTER_TONE = N_("Speak after the tone. Press hash when you have finished."
 NO_KEY = N_("We did not hear a key.")
 # TRANSLATORS: spoken on the voice line when the caller pressed a key that is not offered.
 WRONG_KEY = N_("That key is not one of the choices.")
-# TRANSLATORS: spoken on the voice line before hanging up after no key twice.
-CALL_AGAIN = N_(
-    "We could not hear your choice. Please call us again, or send a text message to this"
-    " number. Goodbye."
+# TRANSLATORS: spoken on the voice line before hanging up after no key twice, to a caller
+# whose number we have: staff will ring them.
+CALL_YOU_BACK = N_(
+    "We could not hear your choice. Someone from the council will call you back. Goodbye."
 )
+# TRANSLATORS: spoken on the voice line before hanging up after no key twice, to a caller
+# we cannot call back (their number is hidden, or they asked us not to contact them).
+CALL_AGAIN = N_("We could not hear your choice. Please call us again. Goodbye.")
 # TRANSLATORS: spoken on the voice line when the caller presses 0 in office hours.
 PUTTING_THROUGH = N_("Putting you through to a member of staff.")
 # TRANSLATORS: spoken on the voice line when the caller presses 0 outside office hours;
-# {hours} are the office hours, like "Mon-Fri 09:00-17:00".
+# {hours} are the office hours in words, like "Monday to Friday, 9 am to 5 pm".
 CLOSED = N_("Nobody can take your call now. Please call again {hours}.")
 # TRANSLATORS: spoken on the voice line at the end of a call.
 GOODBYE = N_("Thank you for calling. Goodbye.")
 # TRANSLATORS: a text message to someone who called the voice line from a mobile.
 REFERENCE_BY_SMS = N_("Thank you for calling Kotha. Your reference is {reference}.")
 
-# The prompts the line says on its own, each recordable (bot/casework/voiceprompts.py).
+# The prompts the line says on its own, each recordable (bot/casework/voiceprompts.py);
+# not CLOSED, whose office hours are a setting, filled in when said.
 LINE_PROMPTS: tuple[str, ...] = (
     WELCOME,
     PRESS_FOR_LANGUAGE,
@@ -100,9 +107,9 @@ LINE_PROMPTS: tuple[str, ...] = (
     SPEAK_AFTER_TONE,
     NO_KEY,
     WRONG_KEY,
+    CALL_YOU_BACK,
     CALL_AGAIN,
     PUTTING_THROUGH,
-    CLOSED,
     GOODBYE,
 )
 
@@ -180,7 +187,8 @@ class VoiceLine:
             digits = SKIP
         if not digits:
             if misses > MAX_MISSES:
-                return Turn((self._say(language, CALL_AGAIN),), "hangup")
+                goodbye = CALL_YOU_BACK if self._call_back(call_sid, address_id) else CALL_AGAIN
+                return Turn((self._say(language, goodbye),), "hangup")
             return self._again(address_id, language, lead=self._say(language, NO_KEY))
         if digits == "*":
             return self._again(address_id, language)
@@ -266,6 +274,8 @@ class VoiceLine:
     def _say(self, caller: str, message: str, **params: object) -> Spoken:
         """A prompt of the line's own to a caller of language `caller`: its recording if any."""
         rendered = self.i18n.render(self.i18n.on_channel(caller, VOICE), message, params)
+        if message not in LINE_PROMPTS:
+            return Spoken(rendered.text, rendered.language)
         with self.database.session() as session:
             recorded = voiceprompts.recordings(session)
         found = voiceprompts.voiced(recorded, message, caller)
@@ -273,14 +283,22 @@ class VoiceLine:
 
     def _from_row(
         self, row: Message, language: str, recorded: Mapping[tuple[str, str], int]
-    ) -> Spoken:
-        """What a step wrote, as said: a recording where one says exactly these words (a
-        text with nothing filled in and no options), else its words for the machine voice."""
-        recording = None
-        if row.template and not row.params and not row.choices and not row.lead:
-            prompt = SPOKEN_TEXTS.get(row.template, row.template)
-            recording = voiceprompts.voiced(recorded, prompt, language).recording_id
-        return Spoken(row.body or "", row.language or "en", recording)
+    ) -> list[Spoken]:
+        """What a step wrote, as said: in its spoken words, each part a person's recording
+        where one voice can say the whole message (voiceprompts.choose), else the machine's."""
+        if not row.template:
+            return [Spoken(row.body or "", row.language or "en")]
+        said = render_spoken(
+            self.i18n,
+            language,
+            row.template,
+            row.params,
+            row.lead,
+            row.choices or (),
+            row.raw_choices,
+        )
+        chosen = voiceprompts.choose(recorded, said, language)
+        return [Spoken(part.text, part.language, part.recording) for part in chosen]
 
     def _after_step(self, address_id: int, outbound_ids: Sequence[int]) -> Turn:
         """Say what the step wrote, then listen for what its question takes; when it ended
@@ -328,7 +346,7 @@ class VoiceLine:
                 .limit(1)
             ).first()
             recorded = voiceprompts.recordings(session)
-            said = [self._from_row(last, language, recorded)] if last is not None else []
+            said = self._from_row(last, language, recorded) if last is not None else []
         state = self._state(address_id)
         if state is not None and state.flow == LANGUAGE_FLOW:
             return self._languages(lead)
@@ -341,7 +359,8 @@ class VoiceLine:
         target = self.settings.voice_transfer_to
         if target and hours.contains(local.weekday(), local.time()):
             return Turn((self._say(language, PUTTING_THROUGH),), "transfer", transfer_to=target)
-        closed = self._say(language, CLOSED, hours=str(hours))
+        spoken_in = self.i18n.on_channel(language, VOICE)
+        closed = self._say(language, CLOSED, hours=said_hours(self.i18n, spoken_in, hours))
         return self._again(address_id, language, lead=closed)
 
     def _spoken_rows(
@@ -358,7 +377,7 @@ class VoiceLine:
                 .order_by(Message.id)
             ).all()
             recorded = voiceprompts.recordings(session)
-            said = [self._from_row(row, language, recorded) for row in rows]
+            said = [part for row in rows for part in self._from_row(row, language, recorded)]
             return said, {row.template for row in rows}
 
     # -- the records ------------------------------------------------------------------------
@@ -455,6 +474,22 @@ class VoiceLine:
                 kept.extend({"url": item.url, "content_type": item.content_type} for item in media)
                 feedback.media = kept
             tx.flush()
+
+    def _call_back(self, call_sid: str, address_id: int) -> bool:
+        """Open the task to call back a caller the line could not hear, once a call; whether
+        we may call them back (bot/casework/callers.py `call_back`)."""
+        code = self._language(address_id)
+        language = LANGUAGE_NAMES.get(code, code)
+        with self.database.session() as session:
+            started = session.scalar(
+                select(VoiceCall.started_at).where(VoiceCall.call_sid == call_sid)
+            )
+            voice = session.get_one(Address, address_id)
+            if not callers.may_call(session, voice):
+                return False
+            since = started or self.clock()
+            callers.call_back(session, voice, since=since, now=self.clock(), language=language)
+        return True
 
     def _text_reference(self, address_id: int) -> None:
         """Text the reference of feedback this caller gave by phone to their UK mobile, once

@@ -1,24 +1,33 @@
 """The voice line's prompts: recorded by people where staff uploaded a recording, else spoken
 by Twilio's machine voice (`en-GB`, `bn-IN`).
 
-Each prompt is a catalog message the line says on its own (`voiceline.LINE_PROMPTS`) or in
-place of a text (flows/texts.py `SPOKEN`). A Sylheti caller never hears a machine voice
-read Sylheti: their prompt is the Sylheti recording, else the Bengali one, else Bengali's
-machine voice reading the Bengali words (bot/i18n.py `on_channel`). The console's prompts
-page (console/voiceprompts.py) lists each prompt in each language, its recording and what
-is missing.
+Each prompt is something the line says with nothing filled in: a message of its own
+(`voiceline.LINE_PROMPTS`), a flow's text as spoken (flows/spoken.py), one option's sentence
+("For a complaint, press 1."), or a question with all its options, recorded in one go
+(`recordables`). A message is said in one voice where it can be (`choose`): every part a
+person's recording in one language, else the machine voice throughout; only what is filled
+in (a reference, an option staff keep) mixes a machine voice into recordings.
+
+A Sylheti caller never hears a machine voice read Sylheti: their prompt is the Sylheti
+recording, else the Bengali one, else Bengali's machine voice reading the Bengali words
+(bot/i18n.py `on_channel`). The console's prompts page (console/voiceprompts.py) lists each
+prompt in each language, its recording and what is missing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.texts import SPOKEN
+from bot.pipeline.spoken import Part, SpokenMessage
+from flows.library import Flows
+from flows.spoken import PRESS_FOR_OPTION, option_prompt, spoken_option, voice_script, whole_prompt
 from storage.models import VoicePrompt
 
 # The languages a caller chooses by key, each recorded apart (voiceline.LANGUAGE_KEYS).
@@ -53,9 +62,101 @@ def sniffed_type(data: bytes) -> str | None:
     return None
 
 
-def all_prompts(line_prompts: tuple[str, ...]) -> tuple[str, ...]:
-    """Every prompt that can be recorded: the line's own, then the spoken renderings."""
-    return (*line_prompts, *dict.fromkeys(SPOKEN.values()))
+# A text with a placeholder has words filled in when said: no recording can say them.
+PLACEHOLDER = re.compile(r"\{\w+\}")
+
+
+@dataclass(frozen=True)
+class Recordable:
+    """One prompt staff can record: its name (the English words), what it is, and its
+    words as catalog messages with their parameters, one a line (rendered per language)."""
+
+    key: str
+    kind: str
+    lines: tuple[tuple[str, dict[str, Any]], ...]
+    # For a question with options: the prompts its parts are (its words, each option).
+    parts: tuple[str, ...] = field(default=())
+
+
+KIND_LINE = "Said by the line itself"
+KIND_TEXT = "A message or question on its own"
+KIND_OPTION = "One option"
+KIND_WHOLE = "A question with all its options, in one recording"
+
+
+def recordables(line_prompts: tuple[str, ...], flows: Flows) -> tuple[Recordable, ...]:
+    """Every prompt that can be recorded: the line's own, then each text a caller can
+    reach as spoken, each fixed option's sentence, and each question with its options."""
+    found: dict[str, Recordable] = {}
+
+    def add(item: Recordable) -> None:
+        found.setdefault(item.key, item)
+
+    for prompt in line_prompts:
+        add(Recordable(prompt, KIND_LINE, ((prompt, {}),)))
+    for question in voice_script(flows):
+        words = question.spoken
+        if PLACEHOLDER.search(words):
+            continue
+        add(Recordable(words, KIND_TEXT, ((words, {}),)))
+        options = [
+            Recordable(
+                option_prompt(label, key),
+                KIND_OPTION,
+                ((PRESS_FOR_OPTION, {"option": {"msgid": spoken_option(label)}, "key": key}),),
+            )
+            for key, label in enumerate(question.options, 1)
+        ]
+        for option in options:
+            add(option)
+        if options:
+            lines = ((words, {}), *(line for option in options for line in option.lines))
+            key = whole_prompt(question.text, question.options)
+            parts = (words, *(option.key for option in options))
+            add(Recordable(key, KIND_WHOLE, lines, parts))
+    return tuple(found.values())
+
+
+def chain(language: str) -> tuple[str, ...]:
+    """The languages whose recordings a caller of `language` may hear, in order."""
+    fallback = RECORDING_FALLBACK.get(language)
+    return (language, fallback) if fallback else (language,)
+
+
+@dataclass(frozen=True)
+class Said:
+    """One part of a message as the call says it: a recording, or words for the machine
+    voice in their language."""
+
+    text: str
+    language: str
+    recording: int | None
+
+
+def choose(recorded: Mapping[tuple[str, str], int], said: SpokenMessage, caller: str) -> list[Said]:
+    """How to say a message to a caller of `caller`, in one voice where it can be.
+
+    In the first language of the caller's chain (Sylheti, then Bengali) that has a
+    recording of every part that can be recorded (the whole question, or its words and each
+    option), those recordings, with the machine voice only for what is filled in; without
+    such a language, the machine voice throughout, never a recording beside it."""
+    ways: list[tuple[Part, ...]] = []
+    if said.whole is not None:
+        words = "\n".join(part.text for part in (said.body, *said.options))
+        whole = Part(words, said.body.language, said.whole)
+        ways.append((*((said.lead,) if said.lead else ()), whole))
+    ways.append(said.parts)
+    for language in chain(caller):
+        for parts in ways:
+            recordable = [part for part in parts if part.prompt is not None]
+            if recordable and all((p.prompt, language) in recorded for p in recordable):
+                return [
+                    Said(part.text, part.language, recorded.get((part.prompt, language)))
+                    if part.prompt is not None
+                    else Said(part.text, part.language, None)
+                    for part in parts
+                ]
+    return [Said(part.text, part.language, None) for part in said.parts]
 
 
 def recordings(session: Session) -> dict[tuple[str, str], int]:

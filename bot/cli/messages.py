@@ -96,7 +96,14 @@ SAMPLE_PARAMS: Mapping[str, Any] = {
     # text: a language's name and its key, and the office hours (KOTHA_VOICE_OFFICE_HOURS).
     "language": "Sylheti (Latin)",
     "key": "3",
-    "hours": "Mon-Fri 09:00-17:00",
+    "hours": "Wednesday to Saturday, 9:30 am to 12:30 pm",
+    # An option said as a sentence (flows/spoken.py), and office hours' parts in words
+    # (bot/casework/spokenhours.py).
+    "option": "Direct payments (money to arrange your own care)",
+    "first_day": "Wednesday",
+    "last_day": "Saturday",
+    "opens": "9:30 am",
+    "closes": "12:30 pm",
 }
 
 # The ways to take part the involve flow offers come from the database: one typical one per

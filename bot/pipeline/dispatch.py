@@ -34,11 +34,11 @@ from bot.pipeline.conversation import enter_survey
 from bot.pipeline.hold import NO_CONTACT_COVERS, Decision, decide
 from bot.pipeline.outbox import Outbound
 from bot.pipeline.ratelimit import SendLimits
+from bot.pipeline.spoken import render_spoken
 from bot.pipeline.templates import FoundTemplate, WhatsAppTemplates
 from bot.settings import Settings
 from bot.sms import sms_cost
 from bot.types import VOICE, Kind, OutboundMessage, SendReceipt
-from flows.texts import SPOKEN as SPOKEN_TEXTS
 from storage.db import Database
 from storage.models import Address, Broadcast, Message, is_simulated
 
@@ -62,6 +62,9 @@ SENDING_LEASE = timedelta(minutes=2)
 SPOKEN = "spoken"
 # Why a message written for a voice line caller outside a call went nowhere: no mobile.
 NOT_IN_A_CALL = "voice-no-mobile"
+# Such a message that staff will tell the caller by phone instead (a task), or that was not
+# to be told at all (their No to contact, or STOP): cancelled with the reason.
+CallInstead = Callable[[Session, Kind, Address, str, datetime], str | None]
 # A queued row that no job has picked up after this long is queued again by the sweep.
 QUEUED_GRACE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 600.0
@@ -164,6 +167,7 @@ class Dispatcher:
         limits: SendLimits | None = None,
         local_sender: Sender | None = None,
         templates: WhatsAppTemplates | None = None,
+        call_instead: CallInstead | None = None,
     ) -> None:
         self.database = database
         self.i18n = i18n
@@ -176,6 +180,9 @@ class Dispatcher:
         # a message goes by SMS where it may, or waits.
         self.templates = templates or WhatsAppTemplates(i18n, (), settings.whatsapp_templates)
         self.zone = settings.zone
+        # For a caller without a mobile: a staff task to call them with the message
+        # (bot/casework/callers.py `call_instead`), given by the wiring, which knows casework.
+        self.call_instead = call_instead
         self._record_sent = database.driver_statement(_SENT)
 
     def deliver(self, message_id: int) -> Outcome:
@@ -250,32 +257,32 @@ class Dispatcher:
         """A message on the voice line: rendered now and kept as `spoken`, for the call to
         say (bot/casework/voiceline.py); no sender has the channel, so nothing sends it."""
         if message.template is None:
-            rendered = Rendered(message.body or "", (), language)
+            text = message.body or ""
         else:
-            lead = SPOKEN_TEXTS.get(message.lead, message.lead) if message.lead else None
-            rendered = self.i18n.render(
-                language,
-                SPOKEN_TEXTS.get(message.template, message.template),
+            said = render_spoken(
+                self.i18n,
+                message.language or recipient.language or self.i18n.default,
+                message.template,
                 message.params,
-                lead,
+                message.lead,
                 message.choices,
                 message.raw_choices,
-                recipient.channel,
             )
+            text, language = said.text, said.body.language
         columns = {
             "status": SPOKEN,
             "attempts": 0,
             "updated_at": now,
             "sent_at": now,
-            "body": rendered.text,
-            "language": rendered.language,
+            "body": text,
+            "language": language,
         }
         outbound = OutboundMessage(
             id=0,
             channel=VOICE,
             address=recipient.address,
-            text=rendered.text,
-            choices=rendered.choices,
+            text=text,
+            choices=(),
             question=message.question,
         )
         return NewClaim(columns, outbound, 0)
@@ -445,12 +452,11 @@ class Dispatcher:
             address = session.get_one(Address, row.address_id)
             if row.channel == VOICE:
                 # Written for a caller outside a call (an event reminder): by SMS to the
-                # mobile they called from when we text it already, else never.
+                # mobile they called from when we text it already, else a staff task to call
+                # them where the wiring gives one for its kind, else never.
                 texted = self._texted_instead(session, address)
                 if texted is None:
-                    row.status, row.reason, row.updated_at = "failed", NOT_IN_A_CALL, now
-                    SEND_ATTEMPTS.labels(VOICE, "failed", NOT_IN_A_CALL).inc()
-                    return Outcome("failed", NOT_IN_A_CALL)
+                    return self._not_texted(session, row, address, now)
                 row.channel, row.address_id, address = "sms", texted.id, texted
             language = self.i18n.on_channel(
                 row.language or address.contact.language or self.i18n.default, row.channel
@@ -605,6 +611,20 @@ class Dispatcher:
         )
         log.info("message %d not sent: broadcast-cancelled", row.id)
         return Outcome("cancelled", "broadcast-cancelled")
+
+    def _not_texted(self, session: Session, row: Message, voice: Address, now: datetime) -> Outcome:
+        """A message for a caller we cannot text: cancelled, staff told to call them with
+        it (or not to, after their No or STOP), or failed when no one can tell them."""
+        reason = None
+        if self.call_instead is not None and row.template is not None:
+            words = self.i18n.render(self.i18n.default, row.template, row.params).text
+            reason = self.call_instead(session, Kind(row.kind or Kind.REPLY), voice, words, now)
+        status = "cancelled" if reason is not None else "failed"
+        reason = reason or NOT_IN_A_CALL
+        row.status, row.reason, row.updated_at = status, reason, now
+        SEND_ATTEMPTS.labels(VOICE, status, reason).inc()
+        log.info("message %d to a caller not texted: %s", row.id, reason)
+        return Outcome(status, reason)
 
     def _texted_instead(self, session: Session, voice: Address) -> Address | None:
         """The SMS address of a voice line caller's number, where Kotha texts them already

@@ -210,14 +210,16 @@ class Stepper:
         """The flow to ask after the thanks: the access needs, when a yes to an event or an
         interest asks for them (`ask_after`); once, the question about news after a first
         contribution; once, the optional monitoring questions after the answer about news."""
+        if person.channel == VOICE:
+            # No news reaches a call (nothing is sent on it), nor are its callers asked the
+            # monitoring questions that follow the question about news, nor their access
+            # needs, whose several answers at once ("1 3") one key cannot give: staff who
+            # call them about taking part ask.
+            return None
         if self.ask_after is not None and is_idle(transition.state):
             needs = self.ask_after(connection, person.contact_id, transition.effects)
             if needs is not None:
                 return needs
-        if person.channel == VOICE:
-            # No news reaches a call (nothing is sent on it), nor are its callers asked the
-            # monitoring questions that follow the question about news.
-            return None
         language, channel = person.language or "en", person.channel
         if self._contributed(transition):
             asked = preferences.ask_once(connection, person.contact_id, language, channel, now)

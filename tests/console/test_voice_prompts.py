@@ -16,7 +16,7 @@ from bot.casework.replies import ReplyError, ReplyRequest, queue_reply
 from bot.casework.voiceline import GOODBYE, LINE_PROMPTS, PRESS_A_KEY, WELCOME
 from bot.outreach.broadcasts import addresses, segment_condition
 from bot.services import Services
-from storage.models import Address, AuditEvent, Feedback, VoicePrompt
+from storage.models import Address, AuditEvent, Feedback, StaffTask, VoicePrompt
 from tests.console import test_access as access
 from tests.console.test_access import sign_in, token
 from tests.webhooks.test_twilio_voice import LOCAL, TOKEN, Phone
@@ -27,7 +27,11 @@ client = access.client
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(400)
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64)
-PROMPTS = voiceprompts.all_prompts(LINE_PROMPTS)
+
+
+def keys(services: Services) -> tuple[str, ...]:
+    """Every prompt staff can record, in the page's order."""
+    return tuple(item.key for item in voiceprompts.recordables(LINE_PROMPTS, services.flows))
 
 
 def upload(
@@ -59,11 +63,12 @@ def test_staff_upload_a_recording_and_play_it(client: FlaskClient, services: Ser
     page = client.get("/console/voice-prompts")
     assert page.status_code == 200
     assert "Voice line prompts" in page.text
-    total = len(PROMPTS)
+    prompts = keys(services)
+    total = len(prompts)
     assert f"Sylheti: {total} of {total} missing" in page.text
     assert "Missing: the Bengali machine voice says it" in page.text
 
-    welcome = str(PROMPTS.index(WELCOME))
+    welcome = str(prompts.index(WELCOME))
     response = upload(client, welcome, "bn", MP3)
     assert response.status_code == 302  # type: ignore[attr-defined]
     assert kept(services) == [(WELCOME, "bn", "audio/mpeg")]
@@ -139,7 +144,9 @@ def test_a_call_plays_recordings_and_sylheti_gets_the_bengali_one(
     with services.database.session() as session:
         now = services.clock()
         for prompt, language in ((WELCOME, "en"), (PRESS_A_KEY, "bn")):
-            voiceprompts.save(session, prompt, language, MP3, known=PROMPTS, user_id=None, now=now)
+            voiceprompts.save(
+                session, prompt, language, MP3, known=keys(services), user_id=None, now=now
+            )
     services.settings = services.settings.with_overrides(twilio_auth_token=TOKEN)
     phone = Phone(client, caller="+447700900555")
     phone.call()
@@ -198,3 +205,45 @@ def test_a_call_is_a_conversation_staff_see_with_its_recording_but_cannot_write_
         assert page.status_code == 200, path
         assert "<audio" in page.text and "/console/media/" in page.text, path
     assert "Voice line" in client.get(f"/console/cases/{reference}").text
+
+
+def test_a_caller_the_line_could_not_hear_is_a_call_back_task_with_their_number(
+    client: FlaskClient, services: Services
+) -> None:
+    services.settings = services.settings.with_overrides(twilio_auth_token=TOKEN)
+    phone = Phone(client, caller="+442073645006", call_sid="CA" + "4" * 32)
+    phone.call()
+    phone.press("3")  # Sylheti
+    for _ in range(3):
+        phone.silence()
+    assert phone.last is not None and phone.last.hangup
+    assert sign_in(client, "staff@example.org") == 302
+    page = client.get("/console/tasks")
+    assert page.status_code == 200
+    assert "Call back" in page.text and "pressed no key" in page.text
+    assert "+442073645006" in page.text  # read from their records, not the task
+    assert "সিলেটি" in page.text  # their language
+    with services.database.session() as session:
+        task = session.scalars(select(StaffTask).where(StaffTask.kind == "call-back")).one()
+        assert "+442073645006" not in task.summary
+
+
+def test_a_question_recorded_whole_needs_no_parts_on_the_page(
+    client: FlaskClient, services: Services
+) -> None:
+    assert sign_in(client, "staff@example.org") == 302
+    prompts = keys(services)
+    menu = next(key for key in prompts if key.startswith("What would you like to do?\n"))
+    assert "For a complaint, press 1." in prompts
+    page = client.get("/console/voice-prompts")
+    assert "A question with all its options, in one recording" in page.text
+    assert "One option" in page.text
+    # The page shows each language's words: the Bengali option's sentence.
+    assert "অভিযোগ-এর জন্য 1 চাপুন।" in page.text
+    total = len(prompts)
+    assert upload(client, str(prompts.index(menu)), "bn", MP3).status_code == 302  # type: ignore[attr-defined]
+    page = client.get("/console/voice-prompts")
+    assert "Not needed: the whole question is recorded" in page.text
+    # The whole question, its words and its 8 options: none missing in Bengali now.
+    assert f"Bengali: {total - 10} of {total} missing" in page.text
+    assert f"Sylheti: {total} of {total} missing" in page.text
