@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from bot.casework import voiceprompts
@@ -19,7 +19,7 @@ from bot.casework.accounts import record_audit
 from bot.casework.voiceline import LINE_PROMPTS
 from bot.services import services
 from console.auth import blueprint, role_required
-from console.media import FILE_POLICY
+from console.media import inline_file
 from storage.models import VoicePrompt
 
 ROLES = ("staff", "admin")
@@ -176,10 +176,4 @@ def voice_prompt_audio(prompt_id: int) -> Any:
         found = db.get(VoicePrompt, prompt_id)
         if found is None:
             abort(404)
-        response = Response(found.content, mimetype=found.content_type)
-    response.make_conditional(request, accept_ranges=True, complete_length=len(found.content))
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = FILE_POLICY
-    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    return response
+        return inline_file(found.content, found.content_type, "private, no-store")

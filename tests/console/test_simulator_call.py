@@ -374,7 +374,7 @@ def test_a_prompt_staff_recorded_plays_in_the_page(
 ) -> None:
     mp3 = b"ID3\x03\x00\x00\x00" + bytes(300)
     with services.database.session() as session:
-        prompts = voiceprompts.all_prompts((WELCOME,))
+        prompts = tuple(item.key for item in voiceprompts.recordables((WELCOME,), services.flows))
         kept = voiceprompts.save(
             session, WELCOME, "en", mp3, known=prompts, user_id=None, now=clock()
         )

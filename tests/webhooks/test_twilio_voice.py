@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from bot.casework.cases import change_status
@@ -435,6 +436,20 @@ def test_unsigned_or_badly_signed_calls_are_refused(client: FlaskClient) -> None
     assert bad.status_code == 403
 
 
+def reminder_to(session: Session, voice: Address, now: datetime) -> int:
+    """A calendar reminder written to a caller's voice address, as the reminders job would."""
+    return outbox.add(
+        session,
+        Outbound(
+            address_id=voice.id,
+            channel="voice",
+            created_at=now,
+            kind=Kind.REMINDER,
+            template="Thank you for calling. Goodbye.",
+        ),
+    ).id
+
+
 def complain_by_phone(phone: Phone, twilio: FakeTwilio, recording_sid: str) -> None:
     """A whole complaint by phone: home care, a recording, no call back, consent given."""
     complain_until_recording(phone)
@@ -521,17 +536,7 @@ def test_a_reminder_for_a_caller_goes_by_sms_to_their_mobile_or_to_staff_to_call
             voice = session.scalars(
                 select(Address).where(Address.channel == "voice", Address.address == number)
             ).one()
-            row = outbox.add(
-                session,
-                Outbound(
-                    address_id=voice.id,
-                    channel="voice",
-                    created_at=clock.now,
-                    kind=Kind.REMINDER,
-                    template="Thank you for calling. Goodbye.",
-                ),
-            )
-            written.append(row.id)
+            written.append(reminder_to(session, voice, clock.now))
     mobile, landline = (voice_services.dispatcher.deliver(row_id) for row_id in written)
     assert mobile.status in ("sent", "delivered")
     # No mobile: staff call them with it (tests/webhooks/test_twilio_voice_spoken.py).

@@ -19,19 +19,24 @@ from bot.casework.callers import CALL_BACK, NOT_TO_CALL, STAFF_CALL
 from bot.casework.spokenhours import said_hours
 from bot.casework.voiceline import LINE_PROMPTS, PRESS_A_KEY
 from bot.outreach import opportunities
-from bot.pipeline import outbox
 from bot.pipeline.consent import CONTACT
-from bot.pipeline.outbox import Outbound
 from bot.pipeline.spoken import render_spoken
 from bot.services import Services
 from bot.settings import OfficeHours
-from bot.types import Kind
 from flows.spoken import ENGINE_TEXTS, SPOKEN, option_prompt, spoken, voice_script, whole_prompt
 from flows.texts import HELP
 from storage.models import Address, Consent, Conversation, Message, StaffTask, VoicePrompt
 from tests.conftest import FrozenClock
 from tests.fakes.twilio_api import FakeTwilio
-from tests.webhooks.test_twilio_voice import LANDLINE, LOCAL, VOICE, Heard, Phone, complain_by_phone
+from tests.webhooks.test_twilio_voice import (
+    LANDLINE,
+    LOCAL,
+    VOICE,
+    Heard,
+    Phone,
+    complain_by_phone,
+    reminder_to,
+)
 from tests.webhooks.test_twilio_voice import client as client  # the fixtures
 from tests.webhooks.test_twilio_voice import twilio as twilio
 from tests.webhooks.test_twilio_voice import voice_services as voice_services
@@ -146,7 +151,7 @@ def walk(client: FlaskClient, services: Services, twilio: FakeTwilio, language_k
     (a landline per path, so nothing is texted): what was heard on the way, by path."""
     url = twilio.add_media(b"RIFF....WAVEfmt ", "audio/x-wav")
     heard: dict[tuple[str, ...], Heard] = {}
-    seen: set[tuple[str, str] | None] = set()
+    seen: set[tuple[tuple[str, str] | None, bool]] = set()
     paths: deque[tuple[str, ...]] = deque([(language_key,)])
     count = 0
     while paths:
@@ -435,18 +440,7 @@ def test_a_reminder_for_a_landline_caller_becomes_a_task_unless_they_said_no(
             voice = session.scalars(
                 select(Address).where(Address.channel == "voice", Address.address == number)
             ).one()
-            rows.append(
-                outbox.add(
-                    session,
-                    Outbound(
-                        address_id=voice.id,
-                        channel="voice",
-                        created_at=clock.now,
-                        kind=Kind.REMINDER,
-                        template="Thank you for calling. Goodbye.",
-                    ),
-                ).id
-            )
+            rows.append(reminder_to(session, voice, clock.now))
     landline, withheld = (voice_services.dispatcher.deliver(row_id) for row_id in rows)
     assert (landline.status, landline.reason) == ("cancelled", STAFF_CALL)
     assert (withheld.status, withheld.reason) == ("cancelled", NOT_TO_CALL)
@@ -478,16 +472,7 @@ def test_a_reminder_is_not_a_task_after_a_no_to_contact(
     phone.press("2")  # No to contact
     with voice_services.database.session() as session:
         voice = session.scalars(select(Address).where(Address.channel == "voice")).one()
-        row = outbox.add(
-            session,
-            Outbound(
-                address_id=voice.id,
-                channel="voice",
-                created_at=clock.now,
-                kind=Kind.REMINDER,
-                template="Thank you for calling. Goodbye.",
-            ),
-        ).id
+        row = reminder_to(session, voice, clock.now)
     outcome = voice_services.dispatcher.deliver(row)
     assert (outcome.status, outcome.reason) == ("cancelled", NOT_TO_CALL)
     with voice_services.database.session() as session:
