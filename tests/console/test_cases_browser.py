@@ -169,9 +169,14 @@ def test_acknowledge_a_complaint_and_tell_the_person_by_keyboard(
     # First the message as the person will read it, and its cost; nothing has gone yet.
     preview = page.locator("#status-preview").inner_text()
     assert "আমরা শুক্রবার আপনাকে ফোন করব।" in preview and "(UCS-2), £" in preview
+    # The page opens at the message, far down the page, and says what to do in its title.
+    top = page.evaluate("document.getElementById('status-preview').getBoundingClientRect().top")
+    assert -2 < top < page.evaluate("window.innerHeight")
+    assert page.title().startswith("Check the message: ")
     assert "Nothing has been sent yet" in preview and fake_twilio.sent_to(number) == []
     assert_accessible(page)
-    tab_to(page, "button#change-status:Send and change status")
+    page.keyboard.press("Tab")  # the keyboard goes on from the message, not the page's top
+    assert focused(page) == "button#change-status:Send and change status"
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
