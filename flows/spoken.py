@@ -52,8 +52,8 @@ LANGUAGE_NAMES: dict[str, str] = {
 }
 
 SPOKEN: dict[str, str] = {
-    # TRANSLATORS: spoken on the voice line, after a key that is not a choice.
-    NOT_A_CHOICE: N_("Please press one key."),
+    # TRANSLATORS: spoken on the voice line when the caller pressed a key that is not offered.
+    NOT_A_CHOICE: N_("That key is not one of the choices."),
     # TRANSLATORS: spoken on the voice line.
     NOT_YES_NO: N_("Press 1 for yes, or 2 for no."),
     # TRANSLATORS: spoken on the voice line, after the caller's recording.

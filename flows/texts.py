@@ -26,6 +26,8 @@ NOT_A_CHOICE = N_("Please send one number.")
 NOT_NUMBERS = N_("Numbers only, please.")
 NOT_YES_NO = N_("Please send 1 for yes or 2 for no.")
 EMPTY_ANSWER = N_("Please write your answer, or send a voice note.")
+# What is said first when an answer could not be taken and the question is asked again.
+NOT_AN_ANSWER = frozenset({NOT_A_CHOICE, NOT_NUMBERS, NOT_YES_NO, EMPTY_ANSWER})
 MEDIA_RECEIVED = N_("We have received your voice note or photo.")
 # Before the question again, to a voice note or photo sent at a question it cannot answer.
 MEDIA_KEPT = N_("Got it, thank you.")

@@ -67,7 +67,8 @@ MAX_RECORDING_SECONDS = 300
 # The turn numbers and counts an action's query carries: small whole numbers.
 MAX_TURN = 10_000
 # A reference ("C-123456") read as a number would be "one hundred and twenty-three
-# thousand...": it is read digit by digit.
+# thousand...": it is read a character at a time, a pause between each, and then again, so a
+# caller with no pen at hand the first time can write it down the second.
 REFERENCE = re.compile(r"\b([A-Z])-(\d{4,10})\b")
 # Twilio's call and recording SIDs: two letters and 32 hexadecimal digits. The core keys
 # what it stores on them (a turn is "CallSid/n"), so nothing else is taken.
@@ -135,8 +136,13 @@ def _services() -> _Services:
 
 
 def spelled(text: str) -> str:
-    """The text with each reference spelled out a character at a time, for a voice."""
-    return REFERENCE.sub(lambda match: " ".join((match[1], *match[2])), text)
+    """The text with each reference spelled out a character at a time, twice, for a voice."""
+
+    def twice(match: re.Match[str]) -> str:
+        once = ", ".join((match[1], *match[2]))
+        return f"{once}. {once}"
+
+    return REFERENCE.sub(twice, text)
 
 
 def _say(parent: VoiceResponse | Gather, spoken: Spoken) -> None:

@@ -47,7 +47,7 @@ from flows.engine import IDLE_NODE, State, is_idle
 from flows.library import LANGUAGE_FLOW, MENU_FLOW, Flows
 from flows.model import Node
 from flows.spoken import LANGUAGE_NAMES
-from flows.texts import N_
+from flows.texts import N_, NOT_AN_ANSWER
 from storage.db import Database
 from storage.models import Address, Feedback, Message, VoiceCall
 
@@ -189,15 +189,16 @@ class VoiceLine:
             if misses > MAX_MISSES:
                 goodbye = CALL_YOU_BACK if self._call_back(call_sid, address_id) else CALL_AGAIN
                 return Turn((self._say(language, goodbye),), "hangup")
+            if self._choosing_language(address_id):
+                return self._languages(self._each_language(NO_KEY))
             return self._again(address_id, language, lead=self._say(language, NO_KEY))
         if digits == "*":
             return self._again(address_id, language)
         if digits == "0":
             return self._transfer(address_id, language)
-        state = self._state(address_id)
-        if state is not None and state.flow == LANGUAGE_FLOW:
+        if self._choosing_language(address_id):
             if digits not in {str(key) for key in range(1, len(LANGUAGE_KEYS) + 1)}:
-                return self._languages(lead=self._say("en", WRONG_KEY))
+                return self._languages(self._each_language(WRONG_KEY))
         message = InboundMessage(
             channel=VOICE, address=caller, text=digits, provider_id=f"{call_sid}/{turn}"
         )
@@ -262,14 +263,22 @@ class VoiceLine:
 
     # -- what the call says -----------------------------------------------------------------
 
-    def _languages(self, lead: Spoken | None = None) -> Turn:
+    def _languages(self, lead: Sequence[Spoken] = ()) -> Turn:
         """The greeting, then each language offered in itself with its key."""
-        said = [lead] if lead else []
+        said = list(lead)
         said.append(self._say("en", WELCOME))
         for key, code in enumerate(LANGUAGE_KEYS, 1):
             name = self.i18n.language(code).name
             said.append(self._say(code, PRESS_FOR_LANGUAGE, language=name, key=key))
         return Turn(tuple(said), "digits")
+
+    def _each_language(self, message: str) -> tuple[Spoken, ...]:
+        """A prompt of the line's own in each language offered: before the caller chose one."""
+        return tuple(self._say(code, message) for code in LANGUAGE_KEYS)
+
+    def _choosing_language(self, address_id: int) -> bool:
+        state = self._state(address_id)
+        return state is not None and state.flow == LANGUAGE_FLOW
 
     def _say(self, caller: str, message: str, **params: object) -> Spoken:
         """A prompt of the line's own to a caller of language `caller`: its recording if any."""
@@ -282,18 +291,25 @@ class VoiceLine:
         return Spoken(rendered.text, rendered.language, found.recording_id)
 
     def _from_row(
-        self, row: Message, language: str, recorded: Mapping[tuple[str, str], int]
+        self,
+        row: Message,
+        language: str,
+        recorded: Mapping[tuple[str, str], int],
+        *,
+        again: bool = False,
     ) -> list[Spoken]:
         """What a step wrote, as said: in its spoken words, each part a person's recording
-        where one voice can say the whole message (voiceprompts.choose), else the machine's."""
+        where one voice can say the whole message (voiceprompts.choose), else the machine's.
+        Said `again`, a question is asked without what was said of the answer before it."""
         if not row.template:
             return [Spoken(row.body or "", row.language or "en")]
+        lead = None if again and row.lead in NOT_AN_ANSWER else row.lead
         said = render_spoken(
             self.i18n,
             language,
             row.template,
             row.params,
-            row.lead,
+            lead,
             row.choices or (),
             row.raw_choices,
         )
@@ -346,10 +362,10 @@ class VoiceLine:
                 .limit(1)
             ).first()
             recorded = voiceprompts.recordings(session)
-            said = self._from_row(last, language, recorded) if last is not None else []
+            said = self._from_row(last, language, recorded, again=True) if last else []
         state = self._state(address_id)
         if state is not None and state.flow == LANGUAGE_FLOW:
-            return self._languages(lead)
+            return self._languages((lead,) if lead else ())
         return self._listen(address_id, [*([lead] if lead else []), *said])
 
     def _transfer(self, address_id: int, language: str) -> Turn:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from bot.casework.cases import change_status
+from bot.casework.voiceline import NO_KEY, WRONG_KEY
 from bot.pipeline import outbox
 from bot.pipeline.outbox import Outbound
 from bot.services import Services, build_services
@@ -253,8 +254,9 @@ def test_a_complaint_by_phone_is_kept_with_its_recording(
         assert feedback.kind == "complaint"
         assert feedback.media == [{"url": url, "content_type": "audio/x-wav"}]
         reference = feedback.reference
-        # The reference is read a character at a time.
-        assert " ".join(reference.replace("-", "")) in done.text
+        # The reference is read a character at a time, and then again.
+        once = ", ".join(reference.replace("-", ""))
+        assert f"{once}. {once}" in done.text
         assert "Send 0" not in done.text
         # Then goodbye: no question about news, which never reaches a call.
         assert done.hangup and done.gather is None and "Goodbye" in done.text
@@ -342,6 +344,25 @@ def test_a_wrong_key_and_star_say_the_question_again(client: FlaskClient) -> Non
     not_offered = phone.press("9")
     assert not_offered.gather is not None
     assert "What would you like to do?" in not_offered.text
+    # The key is named for what it was (a new user heard "Please press one key." after
+    # pressing one), and said once: asked again, the question comes without it.
+    assert not_offered.text.startswith("That key is not one of the choices.")
+    assert "press one key" not in not_offered.text.lower()
+    assert "not one of the choices" not in phone.press("*").text
+    assert "not one of the choices" not in phone.silence().text
+
+
+def test_before_a_language_is_chosen_a_wrong_or_no_key_is_said_in_each_language(
+    client: FlaskClient, voice_services: Services
+) -> None:
+    phone = Phone(client)
+    phone.call()
+    i18n = voice_services.i18n
+    for heard, msgid in ((phone.press("7"), WRONG_KEY), (phone.silence(), NO_KEY)):
+        assert heard.gather is not None
+        english, bengali = i18n.gettext("en", msgid), i18n.gettext("bn", msgid)
+        assert english != bengali and (english, "en-GB") in heard.says
+        assert (bengali, "bn-IN") in heard.says
 
 
 def test_zero_puts_the_caller_through_in_office_hours_only(
