@@ -99,10 +99,18 @@ def test_neglect_and_missed_care_are_flagged_in_every_form(text: str, language: 
         "carer was 10 minutes late but mum was fine",
         "ফোনের চার্জ শেষ তাই কল করতে পারিনি",
         "মরে গেলাম হাসতে হাসতে",
+        # Asking that it not happen again (a new user's answer was flagged as self-harm):
+        "দয়া করে আবার যেন না হয়",
+        "আশা করি আর যেন এমন না হয়",
+        "please abar jeno na hoy",
     ],
 )
 def test_words_of_harm_used_otherwise_are_not_flagged(text: str) -> None:
     assert understand(text).safeguarding is None
+
+
+def test_a_wish_not_to_wake_is_still_self_harm() -> None:
+    assert understand("ঘুমিয়ে যেন আর না উঠি").safeguarding == "self_harm"
 
 
 def test_harm_is_read_beside_every_other_reading() -> None:
