@@ -61,7 +61,15 @@ from console.paging import PAGE_SIZE, offset, page_asked, paging
 from console.previews import Preview
 from console.wording import no_contact_text, reason_text
 from storage.exports import case_row, csv_safe
-from storage.models import CaseEvent, Contact, Feedback, Message, TakenOnBehalf, User
+from storage.models import (
+    CaseEvent,
+    Contact,
+    Feedback,
+    Message,
+    StaffTask,
+    TakenOnBehalf,
+    User,
+)
 
 ROLES = ("staff", "admin")
 # Moderators and admins see what people wrote before a moderator redacted it; staff never do.
@@ -253,7 +261,7 @@ class HistoryLine:
     from_status: str | None
     to_status: str
     note: str | None
-    told: bool
+    told: str  # "Yes" (a message), "By a task" (staff to call or write), or "No"
 
 
 def _see_original() -> bool:
@@ -304,6 +312,10 @@ def case_page(
             .where(CaseEvent.feedback_id == feedback.id)
             .order_by(CaseEvent.at, CaseEvent.id)
         ).all()
+        # A change told by a task (a call or a letter) opened it at the change's moment.
+        tasked = set(
+            db.scalars(select(StaffTask.created_at).where(StaffTask.feedback_id == feedback.id))
+        )
         history = [
             HistoryLine(
                 at=event.at,
@@ -311,7 +323,9 @@ def case_page(
                 from_status=event.from_status,
                 to_status=event.to_status,
                 note=event.note,
-                told=event.message_id is not None,
+                told="Yes"
+                if event.message_id is not None
+                else ("By a task" if event.at in tasked else "No"),
             )
             for event, email in events
         ]

@@ -51,6 +51,15 @@ class Preview:
         return digest(item.priced.text for item in self.items)
 
     @property
+    def total(self) -> str:
+        """What they cost together, when there are several by SMS: "7 text messages, £0.28"."""
+        by_sms = [item.priced for item in self.items if item.priced.channel == "sms"]
+        if len(by_sms) < 2:
+            return ""
+        segments = sum(priced.cost.segments for priced in by_sms)
+        return f"{segments} text messages, £{sum(priced.price for priced in by_sms):.2f}"
+
+    @property
     def long(self) -> bool:
         """Whether any of them is over CONFIRM_OVER SMS segments."""
         return any(item.priced.needs_confirming for item in self.items)

@@ -87,6 +87,9 @@ def test_staff_record_a_complaint_taken_in_person_and_tell_it_by_a_task(
         follow_redirects=True,
     )
     assert "A task to tell them is open under Tasks." in changed.text
+    # The history says how they were told (a new user saw "No" beside the task it opened).
+    told = changed.text.split("The kitchen has a new warmer.")[1].split("</tr>")[0]
+    assert "By a task" in told
     with services.database.session() as session:
         # Nothing is written to send (the app's records hold a voice note someone sent).
         outbound = select(func.count()).select_from(Message).where(Message.direction == "out")

@@ -356,6 +356,12 @@ def test_a_decided_complaint_tells_them_how_to_take_it_further(
     staff: FlaskClient, services: Services, clock: FrozenClock, decision: str
 ) -> None:
     add(services, "C-640002", clock.now)
+    shown = post_status(staff, "C-640002", seen=False, status=decision)[1]
+    # Two messages: each priced, and what they cost together.
+    each = re.findall(r"(\d+) text messages? \(UCS-2\), £(\d\.\d\d)", shown)
+    assert len(each) == 2
+    in_all = f"In all: {sum(int(n) for n, _ in each)} text messages, £"
+    assert in_all + f"{sum(float(p) for _, p in each):.2f}." in shown
     status, page = post_status(staff, "C-640002", status=decision)
     assert status == 302 and "How to take it further (the ombudsman) follows" in page
     update, further = services.sender.sent[-2:]  # type: ignore[attr-defined]
