@@ -93,28 +93,60 @@ def _cells(
     return cells
 
 
+@dataclass(frozen=True)
+class Shown:
+    """Which prompts the page lists: in one language or all, and only what is missing."""
+
+    language: str  # "" for every language
+    only_missing: bool
+
+    @classmethod
+    def asked(cls, args: Any) -> Shown:
+        language = args.get("show_language", "")
+        return cls(
+            language if language in voiceprompts.RECORDED else "",
+            args.get("only_missing") == "yes",
+        )
+
+    def cells(self, cells: list[Cell]) -> list[Cell]:
+        return [cell for cell in cells if not self.language or cell.language == self.language]
+
+    def keeps(self, cells: list[Cell]) -> bool:
+        return not self.only_missing or any(cell.missing for cell in cells)
+
+
 def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     with services().database.session() as db:
         recorded = voiceprompts.recordings(db)
     prompts = _prompts()
     by_key = {prompt.key: prompt for prompt in prompts}
-    rows = [
+    every = [
         (index, prompt, _cells(recorded, prompt, by_key)) for index, prompt in enumerate(prompts)
     ]
     missing = {
         language: sum(
-            1 for _, _, cells in rows for c in cells if c.language == language and c.missing
+            1 for _, _, cells in every for c in cells if c.language == language and c.missing
         )
         for language in voiceprompts.RECORDED
     }
+    shown = Shown.asked(request.args)
+    rows = [
+        (index, prompt, shown.cells(cells))
+        for index, prompt, cells in every
+        if shown.keeps(shown.cells(cells))
+    ]
+    # A prompt's "Upload" link names it and its language, which the form then has chosen.
+    chosen = request.form if errors else request.args
     return (
         render_template(
             "console/voice_prompts.html",
+            every=every,
             rows=rows,
+            shown=shown,
             missing=missing,
             names=LANGUAGE_NAMES,
             errors=errors or {},
-            form=request.form if errors else {},
+            form=chosen,
             max_kb=voiceprompts.MAX_BYTES // 1024,
         ),
         status,
@@ -124,7 +156,8 @@ def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
 @blueprint.get("/voice-prompts")
 @role_required(*ROLES)
 def voice_prompts() -> Any:
-    """Every prompt in English, Bengali and Sylheti, recorded or not."""
+    """Every prompt in English, Bengali and Sylheti, recorded or not; `?show_language=`
+    and `?only_missing=yes` list fewer, and `?prompt=&language=` choose one to upload."""
     return _page()
 
 

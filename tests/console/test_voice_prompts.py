@@ -58,6 +58,39 @@ def kept(services: Services) -> list[tuple[str, str, str]]:
         ]
 
 
+def test_staff_list_what_is_missing_in_one_language_and_upload_from_it(
+    client: FlaskClient, services: Services
+) -> None:
+    # A new user found one page of 100-odd prompts in three languages, and a form at the
+    # top naming none of them.
+    assert sign_in(client, "staff@example.org") == 302
+    prompts = keys(services)
+    welcome = str(prompts.index(WELCOME))
+    assert upload(client, welcome, "en", MP3).status_code == 302  # type: ignore[attr-defined]
+
+    english = client.get("/console/voice-prompts?show_language=en&only_missing=yes").text
+
+    listed = re.findall(r'<div class="govuk-summary-card" id="prompt-(\d+)">', english)
+    assert 0 < len(listed) < len(prompts)
+    assert f"{len(listed)} of {len(prompts)} prompts shown." in english
+    assert welcome not in listed  # recorded in English: not listed
+    # Only the English row of each, and each of them missing.
+    rows = re.findall(r'id="prompt-\d+-(\w+)"', english)
+    assert set(rows) == {"en"} and len(rows) == len(listed)
+    assert english.count("govuk-tag--green") == 0
+    # Each listed prompt links to the form with it and its language chosen.
+    first = listed[0]
+    link = re.search(
+        rf'href="(/console/voice-prompts\?prompt={first}&amp;language=en[^"]*)"', english
+    )
+    assert link is not None
+    chosen = client.get(link.group(1).replace("&amp;", "&")).text
+    assert re.search(rf'<option value="{first}" selected>', chosen)
+    assert re.search(r'<option value="en" selected>', chosen)
+    everything = client.get("/console/voice-prompts").text
+    assert f"{len(prompts)} of {len(prompts)} prompts shown." in everything
+
+
 def test_staff_upload_a_recording_and_play_it(client: FlaskClient, services: Services) -> None:
     assert sign_in(client, "staff@example.org") == 302
     page = client.get("/console/voice-prompts")
