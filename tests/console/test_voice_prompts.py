@@ -272,7 +272,7 @@ def test_a_question_recorded_whole_needs_no_parts_on_the_page(
     assert "A question with all its options, in one recording" in page.text
     assert "One option" in page.text
     # The page shows each language's words: the Bengali option's sentence.
-    assert "অভিযোগ-এর জন্য 1 চাপুন।" in page.text
+    assert "অভিযোগ: 1 চাপুন।" in page.text
     total = len(prompts)
     assert upload(client, str(prompts.index(menu)), "bn", MP3).status_code == 302  # type: ignore[attr-defined]
     page = client.get("/console/voice-prompts")

@@ -218,7 +218,7 @@ def test_every_question_reached_by_key_is_said_in_words_for_the_ear(
         assert "Would you like to take part?" in everything
         assert "For Text message, press 2." in said and "For Any time, press 5." in said
     else:
-        assert "অভিযোগ-এর জন্য 1 চাপুন।" in said
+        assert "অভিযোগ: 1 চাপুন।" in said
 
 
 def _reached_flows(services: Services) -> set[str]:
