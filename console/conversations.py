@@ -203,10 +203,12 @@ def _transcript(
                     if index not in shown and isinstance(item, Mapping)
                 ),
                 files=tuple(files.get(row.id, ())),
-                # The words why are the person's: hidden with the rest where redacted.
+                # The words why are the person's: hidden with the rest where redacted. A
+                # number chose an option: what the words mean says nothing of it.
                 understood=(
                     understood_text(row.understood)
-                    if see_original or row.redacted_body is None
+                    if (see_original or row.redacted_body is None)
+                    and not (row.body or "").strip().isdigit()
                     else None
                 ),
                 corrects=row.corrects_id,

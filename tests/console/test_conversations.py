@@ -656,6 +656,12 @@ def test_staff_see_why_the_bot_took_a_message_as_it_did(
         "The bot took this as a complaint"
         in moderator.get(f"/console/conversations/{seeded['sms']}").text
     )
+    # A number is the answer to a numbered question, not words to read (a new user saw
+    # every "1" labelled a complaint, 21% sure).
+    with services.database.session() as session:
+        hello = session.scalars(select(Message).where(Message.body == "Hello")).one()
+        hello.body = "1"
+    assert "found nothing it knows" not in staff.get(f"/console/conversations/{seeded['sms']}").text
 
 
 def test_what_came_with_the_words_is_shown(app: Flask, services: Services) -> None:
