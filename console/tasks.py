@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from bot.casework import callers, tasks
 from bot.casework.accounts import record_audit
@@ -24,6 +24,8 @@ from console.paging import PAGE_SIZE, number_in, offset, page_asked, paging
 from storage.models import Address, Contact, Feedback, StaffTask, TakenOnBehalf, User
 
 ROLES = ("staff", "admin")
+# The channels whose addresses are phone numbers staff can ring.
+CALLABLE = ("voice", "sms", "whatsapp")
 
 
 @dataclass(frozen=True)
@@ -84,17 +86,16 @@ def _rows(db: Any, found: list[StaffTask]) -> list[TaskRow]:
         )
     }
     contact_ids = {task.contact_id for task in found if task.contact_id is not None}
-    # A caller's number (their voice address, newest last) and language, for tasks about
-    # someone who called the voice line rather than someone staff took details from.
-    called = {
-        contact_id: number
-        for contact_id, address in db.execute(
-            select(Address.contact_id, Address.address)
-            .where(Address.contact_id.in_(contact_ids), Address.channel == "voice")
-            .order_by(Address.id)
-        )
-        if (number := callers.phone_number(address)) is not None
-    }
+    # A number to ring and a language, for tasks about someone staff did not take details
+    # from: the number they called the voice line from, else one they text from.
+    called: dict[int, str] = {}
+    for contact_id, address in db.execute(
+        select(Address.contact_id, Address.address)
+        .where(Address.contact_id.in_(contact_ids), Address.channel.in_(CALLABLE))
+        .order_by(case((Address.channel == "voice", 0), else_=1), Address.id.desc())
+    ):
+        if (number := callers.phone_number(address)) is not None:
+            called.setdefault(contact_id, number)
     speaks = {
         row.id: row.language
         for row in db.execute(

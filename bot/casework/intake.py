@@ -2,7 +2,9 @@
 
 When the flow asked whether we may contact them (the answer saved as
 flows/model.py CONSENT_TO_CONTACT), the answer is kept as a consent record too
-(bot/pipeline/consent.py), with the words they read, in the same transaction.
+(bot/pipeline/consent.py), with the words they read, in the same transaction. Someone who
+asked us to phone them (and did not say No to contact) gets a staff task to call them back,
+in the language they chose.
 
 The `feedback` record writer of a step (bot/pipeline/effects.py): it runs in the step's
 transaction for every feedback flow that ends or is left part-way, so it writes with one
@@ -17,9 +19,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
+from bot.casework import tasks
+from bot.casework.callers import CALL_BACK
 from bot.casework.cases import complaint_deadlines
 from bot.pipeline import consent
 from bot.pipeline.effects import Outputs, StepContext
+from bot.staff_text import LANGUAGE_NAMES
 from flows.effects import Submit
 from flows.library import Flows
 from flows.model import CONSENT_TO_CONTACT
@@ -71,6 +76,17 @@ class FeedbackRecords:
         answer = submit.answers.get(CONSENT_TO_CONTACT)
         if isinstance(answer, bool):
             self._keep_consent(step, submit, answer, feedback_id)
+        if values.get("wants_callback") is True and answer is not False:
+            chosen = str(values.get("callback_language") or step.language)
+            tasks.open_task(
+                step.session,
+                CALL_BACK,
+                f"Call them about their {kind} {reference}: they asked us to phone them."
+                f" Speak {LANGUAGE_NAMES.get(chosen, chosen)}.",
+                now=step.now,
+                contact_id=step.person.contact_id,
+                feedback_id=feedback_id,
+            )
         outputs: dict[str, object] = {"reference": reference}
         if deadline is not None:
             outputs["deadline"] = {"date": deadline.isoformat()}

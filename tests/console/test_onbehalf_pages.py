@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot.casework import tasks
 from bot.services import Services
-from storage.models import AuditEvent, Base, Feedback, Message, StaffTask, TakenOnBehalf
+from bot.types import InboundMessage
+from storage.models import Address, AuditEvent, Base, Feedback, Message, StaffTask, TakenOnBehalf
 from tests.console import test_access as access
 from tests.console.test_access import SCRIPT, sign_in, token
 
@@ -227,3 +228,27 @@ def test_someone_without_a_mobile_is_not_a_conversation_to_reply_to(
     with services.database.session() as session:
         outbound = select(func.count()).select_from(Message).where(Message.direction == "out")
         assert session.scalar(outbound) == 0
+
+
+def test_someone_who_texts_asking_for_a_call_is_a_task_with_their_number(
+    client: FlaskClient, services: Services
+) -> None:
+    number = "+447700900777"
+    # A complaint by text: yes, phone me, in English; yes, you may contact me.
+    for text in ("hi", "1", "1", "1", "Nobody came", "skip", "1", "1", "1"):
+        message = InboundMessage(channel="sms", address=number, text=text)
+        services.runner.receive(message, process_now=True)
+    assert sign_in(client, "staff@example.org") == 302
+    page = client.get("/console/tasks")
+    assert page.status_code == 200
+    with services.database.session() as session:
+        feedback = session.scalars(
+            select(Feedback)
+            .join(Address, Address.id == Feedback.address_id)
+            .where(Address.address == number)
+        ).one()
+        task = session.scalars(select(StaffTask).where(StaffTask.feedback_id == feedback.id)).one()
+        assert task.kind == "call-back"
+        assert number not in task.summary and "Speak English" in task.summary
+    listed = page.text.split(feedback.reference, 1)[1]
+    assert number in listed  # read from their records, not the task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import ColumnElement, func, select
 
 from bot.pipeline.runner import Runner
@@ -11,7 +12,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.types import InboundMessage, Media
 from storage.db import Database
-from storage.models import Address, Contact, Conversation, Feedback, Message
+from storage.models import Address, Contact, Conversation, Feedback, Message, StaffTask
 from storage.notify import received_messages
 from tests.conftest import Bot, FrozenClock
 
@@ -45,6 +46,22 @@ def test_english_complaint_is_stored_with_reference_and_deadline(bot: Bot) -> No
         assert feedback.wants_callback is False and feedback.consent_to_contact is True
         assert feedback.language == "en" and feedback.channel == "sms"
         assert feedback.reference in thanks
+
+
+@pytest.mark.parametrize(("consent", "tasks"), [("1", 1), ("2", 0)], ids=["yes", "no to contact"])
+def test_asking_us_to_phone_opens_a_call_back_task_in_their_language(
+    bot: Bot, consent: str, tasks: int
+) -> None:
+    # Yes, phone me; in Bengali (the second language); then yes or no to contact.
+    bot.conversation(PERSON, "hi", "1", "1", "1", "Nobody came", "skip", "1", "2", consent)
+    with bot.services.database.session() as session:
+        feedback = session.scalars(select(Feedback)).one()
+        assert feedback.wants_callback is True and feedback.callback_language == "bn"
+        opened = session.scalars(select(StaffTask).where(StaffTask.kind == "call-back")).all()
+        assert len(opened) == tasks
+        for task in opened:
+            assert task.feedback_id == feedback.id and feedback.reference in task.summary
+            assert "Speak Bengali" in task.summary and PERSON not in task.summary
 
 
 def test_repeated_provider_id_is_answered_once(bot: Bot) -> None:
