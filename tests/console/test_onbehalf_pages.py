@@ -252,3 +252,5 @@ def test_someone_who_texts_asking_for_a_call_is_a_task_with_their_number(
         assert number not in task.summary and "Speak English" in task.summary
     listed = page.text.split(feedback.reference, 1)[1]
     assert number in listed  # read from their records, not the task
+    # What to do starts at its first word (a new user saw it indented by the page's markup).
+    assert '<span class="kotha-message">Call them about their complaint' in page.text
