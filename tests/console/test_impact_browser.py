@@ -13,9 +13,10 @@ from playwright.sync_api import Page
 
 from bot.casework.accounts import create_user
 from bot.settings import Settings
-from storage.models import Address, Contact, EqualityMonitoring, Message
+from storage.models import EqualityMonitoring
 from tests.console.axe import assert_accessible
 from tests.console.conftest import LiveServer, serve
+from tests.storage.rows import someone_who_wrote
 
 pytestmark = pytest.mark.browser
 
@@ -40,24 +41,7 @@ def people(server: LiveServer) -> None:
     now = datetime.now(UTC)
     with server.services.database.session() as session:
         for index in range(7):
-            address = Address(
-                contact=Contact(language="bn", created_at=now),
-                channel="sms",
-                address=f"+4477009001{index:02d}",
-                created_at=now,
-            )
-            session.add(address)
-            session.flush()
-            session.add(
-                Message(
-                    address_id=address.id,
-                    channel="sms",
-                    direction="in",
-                    status="processed",
-                    body="hi",
-                    created_at=now,
-                )
-            )
+            address = someone_who_wrote(session, f"+4477009001{index:02d}", "bn", now)
             if index < 6:
                 session.add(
                     EqualityMonitoring(

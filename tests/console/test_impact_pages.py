@@ -16,13 +16,12 @@ from storage.models import (
     Address,
     AuditEvent,
     Broadcast,
-    Contact,
     Conversation,
-    EqualityMonitoring,
     Message,
 )
 from tests.console import test_access
 from tests.console.test_access import sign_in, token
+from tests.storage.rows import answered_equality, someone_who_wrote
 
 _quick_hashes = test_access._quick_hashes
 app = test_access.app
@@ -39,36 +38,9 @@ def someone(services: Services, number: str, *, ethnicity: str | None = None) ->
     """A person who wrote today; with `ethnicity`, one who answered the equality questions."""
     now = services.clock()
     with services.database.session() as session:
-        address = Address(
-            contact=Contact(created_at=now, language="en"),
-            channel="sms",
-            address=number,
-            created_at=now,
-        )
-        session.add(address)
-        session.flush()
-        session.add(
-            Message(
-                address_id=address.id,
-                channel="sms",
-                direction="in",
-                status="processed",
-                body="hi",
-                created_at=now,
-            )
-        )
+        address = someone_who_wrote(session, number, "en", now)
         if ethnicity is not None:
-            session.add(
-                EqualityMonitoring(
-                    contact_id=address.contact_id,
-                    asked_at=now,
-                    answered_at=now,
-                    ethnic_group="asian",
-                    ethnicity=ethnicity,
-                    language="en",
-                    channel="sms",
-                )
-            )
+            answered_equality(session, address, now, ethnicity)
         return address.id
 
 

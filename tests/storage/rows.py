@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import Address, Contact, Preference
+from storage.models import Address, Contact, EqualityMonitoring, Message, Preference
 
 MOMENT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 _numbers = itertools.count()
@@ -41,5 +41,43 @@ def yes_to_broadcasts(session: Session, contact: Contact, now: datetime, cap: in
             language=contact.language or "en",
             channel="sms",
             updated_at=now,
+        )
+    )
+
+
+def someone_who_wrote(session: Session, number: str, language: str, at: datetime) -> Address:
+    """A person who wrote "hi" by SMS at `at`: their contact, address and message."""
+    address = Address(
+        contact=Contact(created_at=at, language=language),
+        channel="sms",
+        address=number,
+        created_at=at,
+    )
+    session.add(address)
+    session.flush()
+    session.add(
+        Message(
+            address_id=address.id,
+            channel="sms",
+            direction="in",
+            status="processed",
+            body="hi",
+            created_at=at,
+        )
+    )
+    return address
+
+
+def answered_equality(session: Session, address: Address, at: datetime, ethnicity: str) -> None:
+    """Their answers to the equality questions: an Asian ethnic group, `ethnicity` within it."""
+    session.add(
+        EqualityMonitoring(
+            contact_id=address.contact_id,
+            asked_at=at,
+            answered_at=at,
+            ethnic_group="asian",
+            ethnicity=ethnicity,
+            language=address.contact.language or "en",
+            channel="sms",
         )
     )

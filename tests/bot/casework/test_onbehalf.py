@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.casework import onbehalf, tasks
 from bot.casework.accounts import create_user
-from bot.casework.cases import change_status, find, record_outcome
+from bot.casework.cases import Change, change_status, find, record_outcome
 from bot.casework.onbehalf import Given, TakeError
 from bot.outreach import opportunities
 from bot.services import Services
@@ -38,6 +39,20 @@ MOBILE = "07700 900123"
 MOBILE_E164 = "+447700900123"
 LANDLINE = "020 7364 5005"
 WORDS = "ফোনে বললেন: the carer has not come for a week 😟"
+
+
+def told(
+    session: Session,
+    services: Services,
+    reference: str,
+    status: str = "in_progress",
+    note: str | None = None,
+) -> Change:
+    """Move the case on from the command line with "tell the person" ticked."""
+    feedback = find(session, reference, lock=True)
+    return change_status(
+        session, feedback, status, user_id=None, note=note, tell=True, now=services.clock()
+    )
 
 
 def complaint_by_phone(**changes: str) -> Given:
@@ -121,16 +136,7 @@ def test_its_update_goes_by_sms_to_the_mobile_through_the_outbox(bot: Bot) -> No
     taken = take(services, complaint_by_phone())
     assert taken.reference
     with services.database.session() as session:
-        feedback = find(session, taken.reference, lock=True)
-        change = change_status(
-            session,
-            feedback,
-            "in_progress",
-            user_id=None,
-            note=None,
-            tell=True,
-            now=services.clock(),
-        )
+        change = told(session, services, taken.reference)
         assert change.task is None and change.message is not None
         message_id = change.message.id
         assert (change.message.channel, change.message.kind) == ("sms", Kind.CASE_UPDATE)
@@ -149,16 +155,7 @@ def test_a_no_to_contact_or_a_stop_holds_the_sms_like_any_other(bot: Bot) -> Non
     with services.database.session() as session:
         address = session.scalars(select(Address).where(Address.address == MOBILE_E164)).one()
         address.stopped_at, address.stopped_by = services.clock(), "person"
-        feedback = find(session, taken.reference, lock=True)
-        change = change_status(
-            session,
-            feedback,
-            "in_progress",
-            user_id=None,
-            note=None,
-            tell=True,
-            now=services.clock(),
-        )
+        change = told(session, services, taken.reference)
         assert change.message is not None
         message_id = change.message.id
     services.queue.enqueue([message_id])
@@ -245,16 +242,7 @@ def test_no_updates_when_they_said_no_to_contact(services: Services) -> None:
     taken = take(services, complaint_by_phone(phone="", updates_by="none", consent="no"))
     assert taken.reference
     with services.database.session() as session:
-        feedback = find(session, taken.reference, lock=True)
-        change = change_status(
-            session,
-            feedback,
-            "in_progress",
-            user_id=None,
-            note=None,
-            tell=True,
-            now=services.clock(),
-        )
+        change = told(session, services, taken.reference)
         assert change.message is None and change.task is None
         assert session.scalar(select(Consent.answer)) is False
 

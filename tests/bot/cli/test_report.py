@@ -13,7 +13,8 @@ import pytest
 from bot import cli
 from bot.cli import report
 from bot.services import Services
-from storage.models import Address, Contact, EqualityMonitoring, Message, YouSaidItem
+from storage.models import YouSaidItem
+from tests.storage.rows import answered_equality, someone_who_wrote
 
 FORMULA = '=HYPERLINK("https://evil.example","x")'
 
@@ -26,35 +27,8 @@ def known(services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     day = now.replace(month=11, day=1)
     with services.database.session() as session:
         for index in range(6):
-            address = Address(
-                contact=Contact(created_at=day, language="bn"),
-                channel="sms",
-                address=f"+44770090090{index}",
-                created_at=day,
-            )
-            session.add(address)
-            session.flush()
-            session.add(
-                Message(
-                    address_id=address.id,
-                    channel="sms",
-                    direction="in",
-                    status="processed",
-                    body="hi",
-                    created_at=day,
-                )
-            )
-            session.add(
-                EqualityMonitoring(
-                    contact_id=address.contact_id,
-                    asked_at=day,
-                    answered_at=day,
-                    ethnic_group="asian",
-                    ethnicity="bangladeshi" if index < 5 else "chinese",
-                    language="bn",
-                    channel="sms",
-                )
-            )
+            address = someone_who_wrote(session, f"+44770090090{index}", "bn", day)
+            answered_equality(session, address, day, "bangladeshi" if index < 5 else "chinese")
         session.add(
             YouSaidItem(
                 theme=FORMULA,
