@@ -77,7 +77,8 @@ class FeedbackRecords:
         if isinstance(answer, bool):
             self._keep_consent(step, submit, answer, feedback_id)
         if values.get("wants_callback") is True and answer is not False:
-            chosen = str(values.get("callback_language") or step.language)
+            # A phone call speaks a language, not a script: "syl-Latn" is Sylheti.
+            chosen = str(values.get("callback_language") or step.language).split("-")[0]
             tasks.open_task(
                 step.session,
                 CALL_BACK,

@@ -48,20 +48,29 @@ def test_english_complaint_is_stored_with_reference_and_deadline(bot: Bot) -> No
         assert feedback.reference in thanks
 
 
-@pytest.mark.parametrize(("consent", "tasks"), [("1", 1), ("2", 0)], ids=["yes", "no to contact"])
+@pytest.mark.parametrize(
+    ("key", "code", "name", "consent", "tasks"),
+    [
+        ("2", "bn", "Bengali", "1", 1),
+        ("2", "bn", "Bengali", "2", 0),
+        # Sylheti in Latin letters is how they write; on the phone it is Sylheti.
+        ("4", "syl-Latn", "Sylheti", "1", 1),
+    ],
+    ids=["yes", "no to contact", "a script is not a spoken language"],
+)
 def test_asking_us_to_phone_opens_a_call_back_task_in_their_language(
-    bot: Bot, consent: str, tasks: int
+    bot: Bot, key: str, code: str, name: str, consent: str, tasks: int
 ) -> None:
-    # Yes, phone me; in Bengali (the second language); then yes or no to contact.
-    bot.conversation(PERSON, "hi", "1", "1", "1", "Nobody came", "skip", "1", "2", consent)
+    # Yes, phone me; in the language of `key`; then yes or no to contact.
+    bot.conversation(PERSON, "hi", "1", "1", "1", "Nobody came", "skip", "1", key, consent)
     with bot.services.database.session() as session:
         feedback = session.scalars(select(Feedback)).one()
-        assert feedback.wants_callback is True and feedback.callback_language == "bn"
+        assert feedback.wants_callback is True and feedback.callback_language == code
         opened = session.scalars(select(StaffTask).where(StaffTask.kind == "call-back")).all()
         assert len(opened) == tasks
         for task in opened:
             assert task.feedback_id == feedback.id and feedback.reference in task.summary
-            assert "Speak Bengali" in task.summary and PERSON not in task.summary
+            assert task.summary.endswith(f"Speak {name}.") and PERSON not in task.summary
 
 
 def test_repeated_provider_id_is_answered_once(bot: Bot) -> None:
